@@ -1,0 +1,118 @@
+"""The PII vocabulary: classes, masking strategies and the mesh-wide default strategy of each class.
+
+The vocabulary is data (``data/mesh_policy.yml``); these enums mirror it so code can name members, and a unit
+test keeps the two equal.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from functools import cache
+from importlib.resources import files
+from typing import Any
+
+import yaml
+
+from dmesh_dbt.errors import ConfigError
+
+#: The column meta value that marks a column as reviewed and not PII (with a ``pii_reason``).
+NOT_PII = "none"
+
+
+class PiiClass(StrEnum):
+    EMAIL = "email"
+    PHONE = "phone"
+    PERSON_NAME = "person_name"
+    ADDRESS = "address"
+    NATIONAL_ID = "national_id"
+    TAX_ID = "tax_id"
+    CARD_NUMBER = "card_number"
+    BANK_ACCOUNT = "bank_account"
+    IBAN = "iban"
+    ROUTING_NUMBER = "routing_number"
+    IP_ADDRESS = "ip_address"
+    DATE_OF_BIRTH = "date_of_birth"
+    GEO = "geo"
+    DEVICE_ID = "device_id"
+    FREE_TEXT = "free_text"
+
+
+class ForbiddenClass(StrEnum):
+    """Sensitive authentication data: no model may carry it, masked or not."""
+
+    CVV = "cvv"
+    CARD_TRACK = "card_track"
+    PIN = "pin"
+
+
+class Strategy(StrEnum):
+    HASH = "hash"
+    REDACT = "redact"
+    PARTIAL = "partial"
+    EMAIL_DOMAIN = "email_domain"
+    DATE_YEAR = "date_year"
+    DATE_MONTH = "date_month"
+    GEO_COARSE = "geo_coarse"
+    NULL = "null"
+
+
+#: Strategies ordered from weakest to strongest protection; used to tell "masking weakened" apart.
+STRATEGY_STRENGTH: dict[Strategy, int] = {
+    Strategy.PARTIAL: 1,
+    Strategy.EMAIL_DOMAIN: 2,
+    Strategy.DATE_MONTH: 2,
+    Strategy.GEO_COARSE: 2,
+    Strategy.DATE_YEAR: 3,
+    Strategy.HASH: 4,
+    Strategy.REDACT: 5,
+    Strategy.NULL: 5,
+}
+
+
+@dataclass(frozen=True)
+class MeshPolicy:
+    """The mesh-wide PII vocabulary as loaded from YAML."""
+
+    default_strategy: dict[PiiClass, Strategy]
+    forbidden: frozenset[ForbiddenClass]
+
+    def strategy_for(self, pii_class: PiiClass, override: str | None = None) -> Strategy:
+        """The strategy a column of ``pii_class`` gets, honouring a column-level ``mask:`` override."""
+        if override is None:
+            return self.default_strategy[pii_class]
+        return parse_strategy(override)
+
+
+def parse_pii_class(value: str) -> PiiClass:
+    """``value`` as a PII class, or a ConfigError listing the known classes."""
+    try:
+        return PiiClass(value)
+    except ValueError:
+        known = ", ".join(c.value for c in PiiClass)
+        raise ConfigError(f"unknown PII class {value!r}; use one of: {known}") from None
+
+
+def parse_strategy(value: str) -> Strategy:
+    """``value`` as a masking strategy, or a ConfigError listing the known strategies."""
+    try:
+        return Strategy(value)
+    except ValueError:
+        known = ", ".join(s.value for s in Strategy)
+        raise ConfigError(f"unknown masking strategy {value!r}; use one of: {known}") from None
+
+
+def policy_document() -> dict[str, Any]:
+    """The raw mesh policy shipped with the toolkit."""
+    text = files("dmesh_dbt").joinpath("data/mesh_policy.yml").read_text(encoding="utf-8")
+    document: dict[str, Any] = yaml.safe_load(text)
+    return document
+
+
+@cache
+def mesh_policy() -> MeshPolicy:
+    """The mesh policy shipped with the toolkit, parsed into enums."""
+    document = policy_document()
+    defaults = {parse_pii_class(k): parse_strategy(v) for k, v in document["pii_classes"].items()}
+    forbidden = frozenset(ForbiddenClass(c) for c in document["forbidden_classes"])
+    return MeshPolicy(default_strategy=defaults, forbidden=forbidden)

@@ -1,0 +1,534 @@
+"""Reading dbt's artifacts (manifest.json v12, run_results.json v6) into a small, typed, immutable model.
+
+Only the JSON is read, never dbt's Python internals, so the model keeps working on artifacts written by dbt
+Fusion (which shares manifest v12). Everything downstream (policy, changes, scan, publish) works on these
+dataclasses, not on the raw dict.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from dmesh_dbt.errors import ArtifactError
+
+#: Manifest schema versions this module reads. v12 is written by dbt-core 1.8 to 1.11 and by dbt Fusion.
+SUPPORTED_MANIFEST_VERSIONS = ("v12",)
+#: run_results.json schema versions this module reads (dbt-core 1.8+).
+SUPPORTED_RUN_RESULTS_VERSIONS = ("v6",)
+
+_SCHEMA_VERSION = re.compile(r"/(v\d+)\.json$")
+
+
+def _empty_mapping() -> Mapping[str, Any]:
+    return MappingProxyType({})
+
+
+class Access(StrEnum):
+    """dbt model access, ordered from widest to narrowest by ``ACCESS_WIDTH``."""
+
+    PUBLIC = "public"
+    PROTECTED = "protected"
+    PRIVATE = "private"
+
+
+#: A larger number is wider access; narrowing is a breaking change for consumers.
+ACCESS_WIDTH: dict[Access, int] = {Access.PRIVATE: 0, Access.PROTECTED: 1, Access.PUBLIC: 2}
+
+
+@dataclass(frozen=True)
+class DataTest:
+    """A dbt data test node, as attached to a model (and maybe one column) by dbt."""
+
+    unique_id: str
+    name: str  # the generic test's name: unique, not_null, accepted_values, ... ("" for singular tests)
+    namespace: str | None  # e.g. "dbt_utils" for dbt_utils.unique_combination_of_columns
+    attached_node: str | None
+    column_name: str | None
+    kwargs: Mapping[str, Any] = field(default_factory=_empty_mapping)
+    severity: str = "ERROR"
+
+    @property
+    def qualified_name(self) -> str:
+        """``namespace.name`` for package tests, ``name`` for dbt's own."""
+        return f"{self.namespace}.{self.name}" if self.namespace else self.name
+
+
+@dataclass(frozen=True)
+class ColumnConstraints:
+    """The key constraints on one column, from column-level and model-level ``constraints``."""
+
+    not_null: bool = False
+    unique: bool = False
+    primary_key: bool = False
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    data_type: str | None
+    description: str
+    meta: Mapping[str, Any]
+    pii: str | None  # raw ``meta.pii``: a PII class, "none" (reviewed, not PII) or an unknown string
+    mask: str | None  # the raw ``meta.mask`` override of the class's default strategy
+    constraints: ColumnConstraints
+    tests: tuple[DataTest, ...] = ()
+
+    @property
+    def pii_reason(self) -> str | None:
+        """Why a column marked ``pii: none`` is not PII (``meta.pii_reason``), if given."""
+        reason = self.meta.get("pii_reason")
+        return str(reason) if reason else None
+
+    def has_test(self, name: str) -> bool:
+        return any(test.name == name for test in self.tests)
+
+    @property
+    def accepted_values(self) -> tuple[str, ...] | None:
+        """The values an ``accepted_values`` test allows, as strings, or None without such a test."""
+        for test in self.tests:
+            if test.name == "accepted_values":
+                values = test.kwargs.get("values") or ()
+                return tuple(str(v) for v in values)
+        return None
+
+    @property
+    def is_not_null(self) -> bool:
+        """Whether the column is declared not null (constraint, primary key or not_null test)."""
+        return self.constraints.not_null or self.constraints.primary_key or self.has_test("not_null")
+
+    @property
+    def is_unique(self) -> bool:
+        """Whether the column is declared unique (constraint, primary key or unique test)."""
+        return self.constraints.unique or self.constraints.primary_key or self.has_test("unique")
+
+
+@dataclass(frozen=True)
+class ModelConstraint:
+    """A model-level constraint (it may span several columns)."""
+
+    type: str
+    columns: tuple[str, ...]
+    expression: str | None = None
+
+
+@dataclass(frozen=True)
+class Model:
+    unique_id: str
+    name: str
+    package_name: str
+    version: str | None
+    latest_version: str | None
+    access: Access
+    group: str | None
+    contract_enforced: bool
+    database: str | None
+    schema: str
+    alias: str
+    relation_name: str | None
+    description: str
+    deprecation_date: datetime | None
+    columns: tuple[Column, ...]
+    depends_on: tuple[str, ...]
+    original_file_path: str
+    patch_path: str | None
+    meta: Mapping[str, Any]
+    materialized: str = "view"
+    post_hooks: tuple[str, ...] = ()
+    constraints: tuple[ModelConstraint, ...] = ()
+    tests: tuple[DataTest, ...] = ()  # every test attached to the model, column tests included
+    tags: tuple[str, ...] = ()
+
+    @property
+    def is_public(self) -> bool:
+        return self.access is Access.PUBLIC
+
+    @property
+    def display_name(self) -> str:
+        """``name`` or ``name.v2``: how a user reads the model in a message."""
+        return f"{self.name}.v{self.version}" if self.version is not None else self.name
+
+    def column(self, name: str) -> Column | None:
+        """The column called ``name`` (case-insensitive, as warehouses fold identifiers), or None."""
+        wanted = name.lower()
+        return next((c for c in self.columns if c.name.lower() == wanted), None)
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns)
+
+
+@dataclass(frozen=True)
+class Seed:
+    unique_id: str
+    name: str
+    package_name: str
+    relation_name: str | None
+    columns: tuple[Column, ...]
+    original_file_path: str
+    column_types: Mapping[str, str] = field(default_factory=_empty_mapping)
+
+
+@dataclass(frozen=True)
+class Source:
+    unique_id: str
+    source_name: str
+    name: str
+    package_name: str
+    relation_name: str | None
+    columns: tuple[Column, ...]
+    meta: Mapping[str, Any] = field(default_factory=_empty_mapping)
+
+
+@dataclass(frozen=True)
+class Group:
+    unique_id: str
+    name: str
+    package_name: str
+    owner_name: str | None
+    owner_email: str | None
+
+    @property
+    def has_owner(self) -> bool:
+        return bool(self.owner_name or self.owner_email)
+
+
+@dataclass(frozen=True)
+class Project:
+    """One dbt project as its manifest describes it (the project and the packages it installed)."""
+
+    name: str
+    adapter_type: str
+    dbt_version: str
+    generated_at: datetime | None
+    models: tuple[Model, ...]
+    seeds: tuple[Seed, ...]
+    sources: tuple[Source, ...]
+    groups: tuple[Group, ...]
+    tests: tuple[DataTest, ...]
+    manifest_path: Path | None = None
+
+    @property
+    def own_models(self) -> tuple[Model, ...]:
+        """The models defined by this project, not by installed packages."""
+        return tuple(m for m in self.models if m.package_name == self.name)
+
+    @property
+    def public_models(self) -> tuple[Model, ...]:
+        return tuple(m for m in self.own_models if m.is_public)
+
+    def model(self, unique_id: str) -> Model | None:
+        return next((m for m in self.models if m.unique_id == unique_id), None)
+
+    def group(self, name: str) -> Group | None:
+        return next((g for g in self.groups if g.name == name and g.package_name == self.name), None)
+
+
+@dataclass(frozen=True)
+class RunResult:
+    unique_id: str
+    status: str  # success, error, skipped, pass, fail, warn, ...
+    message: str | None
+    execution_time: float
+    failures: int | None
+
+
+@dataclass(frozen=True)
+class RunResults:
+    dbt_version: str
+    generated_at: datetime | None
+    results: tuple[RunResult, ...]
+
+    def result(self, unique_id: str) -> RunResult | None:
+        return next((r for r in self.results if r.unique_id == unique_id), None)
+
+
+# --------------------------------------------------------------------------------------------------- loading
+
+
+def load_manifest(path: Path | str) -> Project:
+    """Read ``manifest.json`` into a Project; ArtifactError if it is missing, truncated or not schema v12."""
+    manifest_path = Path(path)
+    document = _read_artifact(manifest_path, "manifest", SUPPORTED_MANIFEST_VERSIONS, "dbt parse")
+    try:
+        project = project_from_manifest(document)
+    except (KeyError, TypeError, AttributeError, ValueError) as error:
+        raise ArtifactError(
+            f"{manifest_path} is not a complete dbt manifest ({type(error).__name__}: {error}); "
+            "regenerate it with `dbt parse`"
+        ) from None
+    return replace(project, manifest_path=manifest_path)
+
+
+def load_run_results(path: Path | str) -> RunResults:
+    """Read ``run_results.json``; ArtifactError if it is missing, truncated or not schema v6."""
+    results_path = Path(path)
+    document = _read_artifact(results_path, "run results", SUPPORTED_RUN_RESULTS_VERSIONS, "dbt build")
+    try:
+        results = tuple(_run_result(r) for r in document["results"])
+        metadata = document["metadata"]
+        return RunResults(
+            dbt_version=str(metadata.get("dbt_version", "")),
+            generated_at=_parse_datetime(metadata.get("generated_at")),
+            results=results,
+        )
+    except (KeyError, TypeError, AttributeError, ValueError) as error:
+        raise ArtifactError(
+            f"{results_path} is not complete dbt run results ({type(error).__name__}: {error}); "
+            "regenerate it with `dbt build`"
+        ) from None
+
+
+def schema_version(document: Mapping[str, Any]) -> str | None:
+    """The ``vN`` of an artifact's ``metadata.dbt_schema_version`` URL, or None when it has none."""
+    metadata = document.get("metadata")
+    url = metadata.get("dbt_schema_version") if isinstance(metadata, Mapping) else None
+    match = _SCHEMA_VERSION.search(url) if isinstance(url, str) else None
+    return match.group(1) if match else None
+
+
+def project_from_manifest(document: Mapping[str, Any]) -> Project:
+    """Build the Project from an already parsed manifest document (no version check)."""
+    metadata = document["metadata"]
+    tests = tuple(_data_test(node) for node in document["nodes"].values() if node["resource_type"] == "test")
+    tests_by_node = _tests_by_attached_node(tests)
+    nodes = document["nodes"].values()
+    return Project(
+        name=str(metadata.get("project_name") or ""),
+        adapter_type=str(metadata.get("adapter_type") or ""),
+        dbt_version=str(metadata.get("dbt_version") or ""),
+        generated_at=_parse_datetime(metadata.get("generated_at")),
+        models=tuple(
+            _model(n, tests_by_node.get(n["unique_id"], ())) for n in nodes if n["resource_type"] == "model"
+        ),
+        seeds=tuple(_seed(n) for n in nodes if n["resource_type"] == "seed"),
+        sources=tuple(_source(s) for s in document.get("sources", {}).values()),
+        groups=tuple(_group(g) for g in document.get("groups", {}).values()),
+        tests=tests,
+    )
+
+
+def _read_artifact(path: Path, kind: str, supported: tuple[str, ...], regenerate: str) -> dict[str, Any]:
+    if not path.is_file():
+        raise ArtifactError(f"no dbt {kind} at {path}; run `{regenerate}` in the project first")
+    try:
+        document = json.loads(path.read_bytes())
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ArtifactError(
+            f"{path} is truncated or not JSON ({error}); regenerate it with `{regenerate}`"
+        ) from None
+    if not isinstance(document, dict):
+        raise ArtifactError(f"{path} is not a dbt {kind} (a JSON object was expected)")
+    version = schema_version(document)
+    if version not in supported:
+        found = f"schema {version}" if version else "no dbt_schema_version"
+        raise ArtifactError(
+            f"{path} has {found}; dmesh-dbt reads dbt {kind} {', '.join(supported)} only "
+            "(dbt-core 1.8 to 1.11, dbt Fusion); regenerate it with a supported dbt"
+        )
+    return document
+
+
+def _tests_by_attached_node(tests: Iterable[DataTest]) -> dict[str, tuple[DataTest, ...]]:
+    grouped: dict[str, list[DataTest]] = defaultdict(list)
+    for test in tests:
+        if test.attached_node:
+            grouped[test.attached_node].append(test)
+    return {node: tuple(found) for node, found in grouped.items()}
+
+
+def _data_test(node: Mapping[str, Any]) -> DataTest:
+    metadata = node.get("test_metadata") or {}
+    config = node.get("config") or {}
+    attached = node.get("attached_node")
+    if attached is None:  # dbt < 1.5 style or singular test: fall back to the single model it depends on
+        parents = [p for p in (node.get("depends_on") or {}).get("nodes", []) if p.startswith("model.")]
+        attached = parents[0] if len(parents) == 1 else None
+    return DataTest(
+        unique_id=node["unique_id"],
+        name=str(metadata.get("name") or ""),
+        namespace=metadata.get("namespace"),
+        attached_node=attached,
+        column_name=node.get("column_name"),
+        kwargs=MappingProxyType(dict(metadata.get("kwargs") or {})),
+        severity=str(config.get("severity") or "ERROR").upper(),
+    )
+
+
+def _model(node: Mapping[str, Any], tests: tuple[DataTest, ...]) -> Model:
+    config = node.get("config") or {}
+    constraints = tuple(_model_constraint(c) for c in node.get("constraints") or ())
+    column_tests: dict[str, list[DataTest]] = defaultdict(list)
+    for test in tests:
+        if test.column_name:
+            column_tests[test.column_name.lower()].append(test)
+    columns = tuple(
+        _column(c, constraints, tuple(column_tests.get(str(c["name"]).lower(), ())))
+        for c in (node.get("columns") or {}).values()
+    )
+    return Model(
+        unique_id=node["unique_id"],
+        name=node["name"],
+        package_name=node["package_name"],
+        version=_version(node.get("version")),
+        latest_version=_version(node.get("latest_version")),
+        access=Access(node.get("access") or config.get("access") or "protected"),
+        group=node.get("group") or config.get("group"),
+        contract_enforced=bool((node.get("contract") or config.get("contract") or {}).get("enforced")),
+        database=node.get("database"),
+        schema=node["schema"],
+        alias=node.get("alias") or node["name"],
+        relation_name=node.get("relation_name"),
+        description=node.get("description") or "",
+        deprecation_date=_parse_datetime(node.get("deprecation_date")),
+        columns=columns,
+        depends_on=tuple((node.get("depends_on") or {}).get("nodes") or ()),
+        original_file_path=node.get("original_file_path") or "",
+        patch_path=node.get("patch_path"),
+        meta=MappingProxyType(dict(config.get("meta") or node.get("meta") or {})),
+        materialized=str(config.get("materialized") or "view"),
+        post_hooks=_hooks(config.get("post-hook")),
+        constraints=constraints,
+        tests=tests,
+        tags=tuple(node.get("tags") or ()),
+    )
+
+
+def _column(
+    raw: Mapping[str, Any], model_constraints: tuple[ModelConstraint, ...], tests: tuple[DataTest, ...]
+) -> Column:
+    name = str(raw["name"])
+    meta = {**((raw.get("config") or {}).get("meta") or {}), **(raw.get("meta") or {})}
+    pii = meta.get("pii")
+    mask = meta.get("mask")
+    return Column(
+        name=name,
+        data_type=raw.get("data_type") or None,
+        description=raw.get("description") or "",
+        meta=MappingProxyType(meta),
+        pii=None if pii is None else str(pii),
+        mask=None if mask is None else str(mask),
+        constraints=_column_constraints(name, raw.get("constraints") or (), model_constraints),
+        tests=tests,
+    )
+
+
+def _column_constraints(
+    name: str, column_level: Iterable[Mapping[str, Any]], model_level: tuple[ModelConstraint, ...]
+) -> ColumnConstraints:
+    types = {str(c.get("type")) for c in column_level}
+    lowered = name.lower()
+    for constraint in model_level:
+        members = [c.lower() for c in constraint.columns]
+        if lowered not in members:
+            continue
+        # A multi-column unique key does not make each member unique; a primary key makes each not null.
+        if constraint.type == "unique" and len(members) > 1:
+            continue
+        if constraint.type == "primary_key" and len(members) > 1:
+            types.add("not_null")
+            continue
+        types.add(constraint.type)
+    return ColumnConstraints(
+        not_null="not_null" in types or "primary_key" in types,
+        unique="unique" in types,
+        primary_key="primary_key" in types,
+    )
+
+
+def _model_constraint(raw: Mapping[str, Any]) -> ModelConstraint:
+    return ModelConstraint(
+        type=str(raw.get("type")),
+        columns=tuple(str(c) for c in raw.get("columns") or ()),
+        expression=raw.get("expression"),
+    )
+
+
+def _seed(node: Mapping[str, Any]) -> Seed:
+    config = node.get("config") or {}
+    return Seed(
+        unique_id=node["unique_id"],
+        name=node["name"],
+        package_name=node["package_name"],
+        relation_name=node.get("relation_name"),
+        columns=tuple(_column(c, (), ()) for c in (node.get("columns") or {}).values()),
+        original_file_path=node.get("original_file_path") or "",
+        column_types=_string_mapping(config.get("column_types")),
+    )
+
+
+def _source(node: Mapping[str, Any]) -> Source:
+    return Source(
+        unique_id=node["unique_id"],
+        source_name=node["source_name"],
+        name=node["name"],
+        package_name=node["package_name"],
+        relation_name=node.get("relation_name"),
+        columns=tuple(_column(c, (), ()) for c in (node.get("columns") or {}).values()),
+        meta=MappingProxyType(dict(node.get("meta") or {})),
+    )
+
+
+def _group(node: Mapping[str, Any]) -> Group:
+    owner = node.get("owner") or {}
+    return Group(
+        unique_id=node["unique_id"],
+        name=node["name"],
+        package_name=node["package_name"],
+        owner_name=owner.get("name"),
+        owner_email=owner.get("email"),
+    )
+
+
+def _string_mapping(value: object) -> Mapping[str, str]:
+    items = value.items() if isinstance(value, Mapping) else ()
+    return MappingProxyType({str(k): str(v) for k, v in items})
+
+
+def _run_result(raw: Mapping[str, Any]) -> RunResult:
+    failures = raw.get("failures")
+    return RunResult(
+        unique_id=raw["unique_id"],
+        status=str(raw["status"]),
+        message=raw.get("message"),
+        execution_time=float(raw.get("execution_time") or 0.0),
+        failures=None if failures is None else int(failures),
+    )
+
+
+def _version(value: object) -> str | None:
+    """dbt model versions may be ints, floats or strings in YAML; compare them as strings ("2", "2.1")."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _hooks(value: object) -> tuple[str, ...]:
+    """Hook SQL strings; the manifest stores hooks as ``{"sql": ..., "transaction": ...}`` objects."""
+    if not isinstance(value, list):
+        return ()
+    hooks = []
+    for hook in value:
+        sql = hook.get("sql") if isinstance(hook, Mapping) else hook
+        if sql:
+            hooks.append(str(sql))
+    return tuple(hooks)
+
+
+def _parse_datetime(value: object) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None

@@ -28,6 +28,7 @@ class PiiClass(StrEnum):
     NATIONAL_ID = "national_id"
     TAX_ID = "tax_id"
     CARD_NUMBER = "card_number"
+    CARD_EXPIRY = "card_expiry"
     BANK_ACCOUNT = "bank_account"
     IBAN = "iban"
     ROUTING_NUMBER = "routing_number"

@@ -1,0 +1,55 @@
+"""Where the toolkit's own files live: the `dmesh` dbt package and the domain project template.
+
+They ship beside the ``dmesh_dbt`` Python package (a source checkout or an editable install): the repository
+root is the dbt package ``dmesh`` and ``project_template/`` is the copier template.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from dmesh_dbt.errors import ConfigError, DbtError
+
+TOOLKIT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def dbt_package_dir() -> Path:
+    """The directory of the `dmesh` dbt package (it holds dbt_project.yml and macros/)."""
+    if not (TOOLKIT_ROOT / "dbt_project.yml").is_file():
+        raise ConfigError(
+            f"the dmesh dbt package is not beside the installed toolkit ({TOOLKIT_ROOT}); "
+            "install dmesh-dbt from a source checkout (pip install -e .)"
+        )
+    return TOOLKIT_ROOT
+
+
+def template_dir() -> Path:
+    """The copier template that `init` renders."""
+    path = TOOLKIT_ROOT / "project_template"
+    if not (path / "copier.yml").is_file():
+        raise ConfigError(f"the domain template is missing at {path}; reinstall dmesh-dbt from a source checkout")
+    return path
+
+
+def dbt_executable() -> str:
+    """The dbt installed beside this Python (the venv's), else the one on PATH."""
+    beside = Path(sys.executable).parent / "dbt"
+    if beside.is_file():
+        return str(beside)
+    found = shutil.which("dbt")
+    if found is None:
+        raise ConfigError("dbt is not installed; install dmesh-dbt with its dependencies (pip install dmesh-dbt)")
+    return found
+
+
+def run_dbt(project_dir: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run a dbt command in ``project_dir`` (profiles.yml is read from there); raise DbtError when it fails."""
+    command = [dbt_executable(), *args, "--project-dir", str(project_dir), "--profiles-dir", str(project_dir)]
+    result = subprocess.run(command, cwd=project_dir, env=env, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-15:])
+        raise DbtError(f"`dbt {' '.join(args)}` failed in {project_dir}:\n{tail}")
+    return result

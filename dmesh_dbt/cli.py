@@ -90,6 +90,18 @@ def init(
     console.print(f"Next: cd {project.path} && dbt build")
 
 
+@cli.command("package-dir")
+def package_dir() -> None:
+    """Print the directory of the `dmesh` dbt package shipped with this toolkit.
+
+    Domain projects install it offline through `packages.yml`; point them at it with
+    DMESH_PACKAGE_DIR="$(dmesh-dbt package-dir)" dbt deps
+    """
+    from dmesh_dbt.toolkit import dbt_package_dir
+
+    click.echo(str(dbt_package_dir()))
+
+
 def main() -> None:
     """Console-script entry point."""
     cli(prog_name="dmesh-dbt")

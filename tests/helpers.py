@@ -1,0 +1,44 @@
+"""Helpers shared by the tests: create domain projects with the real CLI and run real dbt in them."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+VENV_BIN = Path(sys.executable).parent
+
+
+def _env(extra: Mapping[str, str] | None) -> dict[str, str]:
+    env = dict(os.environ)
+    env["DO_NOT_TRACK"] = "1"
+    env.update(extra or {})
+    return env
+
+
+def run_cli(*args: str, cwd: Path | None = None, env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the installed `dmesh-dbt` console script as a user would; never raises on a non-zero exit."""
+    return subprocess.run(
+        [str(VENV_BIN / "dmesh-dbt"), *args], cwd=cwd, env=_env(env), capture_output=True, text=True, check=False
+    )
+
+
+def init_domain(parent: Path, domain: str, *extra_cli_args: str, env: Mapping[str, str] | None = None) -> Path:
+    """`dmesh-dbt init DOMAIN --dir parent/DOMAIN ...`; returns the project directory."""
+    project = parent / domain
+    result = run_cli("init", domain, "--dir", str(project), *extra_cli_args, env=env)
+    assert result.returncode == 0, f"init failed:\n{result.stdout}\n{result.stderr}"
+    return project
+
+
+def run_dbt(
+    project: Path, *args: str, env: Mapping[str, str] | None = None, check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    """Run real dbt in ``project`` (cwd and profiles dir); with ``check`` a failure raises with dbt's output."""
+    command = [str(VENV_BIN / "dbt"), *args, "--project-dir", str(project), "--profiles-dir", str(project)]
+    result = subprocess.run(command, cwd=project, env=_env(env), capture_output=True, text=True, check=False)
+    if check and result.returncode != 0:
+        raise AssertionError(f"dbt {' '.join(args)} failed in {project}:\n{result.stdout[-6000:]}\n{result.stderr}")
+    return result

@@ -1,0 +1,357 @@
+"""The name signal: a column's name (and its description) scored against token patterns per PII class.
+
+Names are matched by *tokens*, never by substring: ``domain`` must not read as ``dob`` and ``Unnamed: 0`` is
+not a person's name. A name is split on separators, camelCase and letter/digit boundaries, each token is
+expanded from its usual abbreviation (``eml`` -> ``email``, ``acct`` -> ``account``), and a class matches when
+one of its patterns occurs as a contiguous run of tokens.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+
+from dmesh_dbt.pii import ForbiddenClass, PiiClass
+
+#: What the scan can report: a PII class, or a class no model may carry at all.
+DetectedClass = PiiClass | ForbiddenClass
+
+#: Confidence of a match on the column name itself, by pattern strength.
+STRONG = 0.9
+WEAK = 0.6
+#: Confidence of a match found only in the column's description (descriptions mention PII they do not hold).
+DESCRIPTION = 0.5
+
+_CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+_LETTER_DIGIT_BOUNDARY = re.compile(r"(?<=[a-zA-Z])(?=[0-9])|(?<=[0-9])(?=[a-zA-Z])")
+_SEPARATORS = re.compile(r"[^A-Za-z0-9]+")
+
+#: Abbreviations and synonyms, token -> canonical token(s). Why a table: the same forms recur in every
+#: warehouse (``acct_no``, ``cust_eml``, ``ip_addr``) and a table is easier to review than regexes.
+ABBREVIATIONS: dict[str, tuple[str, ...]] = {
+    "eml": ("email",),
+    "mail": ("email",),
+    "emailaddress": ("email", "address"),
+    "addr": ("address",),
+    "adr": ("address",),
+    "tel": ("phone",),
+    "telephone": ("phone",),
+    "phn": ("phone",),
+    "ph": ("phone",),
+    "mob": ("mobile",),
+    "cell": ("mobile",),
+    "cellphone": ("phone",),
+    "msisdn": ("phone",),
+    "phonenumber": ("phone", "number"),
+    "dob": ("date", "of", "birth"),
+    "birthdate": ("birth", "date"),
+    "birthday": ("birth", "date"),
+    "dateofbirth": ("date", "of", "birth"),
+    "bday": ("birth", "date"),
+    "acct": ("account",),
+    "acc": ("account",),
+    "accnt": ("account",),
+    "no": ("number",),
+    "num": ("number",),
+    "nbr": ("number",),
+    "nr": ("number",),
+    "nmbr": ("number",),
+    "ipaddress": ("ip", "address"),
+    "ipaddr": ("ip", "address"),
+    "ipv4": ("ip",),
+    "ipv6": ("ip",),
+    "ip4": ("ip",),
+    "ip6": ("ip",),
+    "cc": ("card",),
+    "pan": ("card", "number"),
+    "ccn": ("card", "number"),
+    "firstname": ("first", "name"),
+    "fname": ("first", "name"),
+    "lastname": ("last", "name"),
+    "lname": ("last", "name"),
+    "fullname": ("full", "name"),
+    "surname": ("last", "name"),
+    "familyname": ("last", "name"),
+    "givenname": ("first", "name"),
+    "forename": ("first", "name"),
+    "middlename": ("middle", "name"),
+    "maidenname": ("maiden", "name"),
+    "nm": ("name",),
+    "cust": ("customer",),
+    "usr": ("user",),
+    "lat": ("latitude",),
+    "lng": ("longitude",),
+    "lon": ("longitude",),
+    "long": ("long",),
+    "geolocation": ("geo", "location"),
+    "zipcode": ("zip",),
+    "postcode": ("zip",),
+    "postalcode": ("zip",),
+    "zip5": ("zip",),
+    "streetaddress": ("street", "address"),
+    "str": ("street",),
+    "socialsecurity": ("social", "security"),
+    "ssn4": ("ssn",),
+    "sin": ("sin",),
+    "taxid": ("tax", "id"),
+    "vat": ("tax",),
+    "routingnumber": ("routing", "number"),
+    "aba": ("routing",),
+    "rtn": ("routing", "number"),
+    "sortcode": ("routing", "number"),
+    "cvc": ("cvv",),
+    "cvc2": ("cvv",),
+    "cvv2": ("cvv",),
+    "cid": ("cid",),
+    "csc": ("cvv",),
+    "exp": ("expiry",),
+    "expiration": ("expiry",),
+    "expiry": ("expiry",),
+    "expires": ("expiry",),
+    "expdate": ("expiry", "date"),
+    "idfa": ("advertising", "id"),
+    "idfv": ("device", "id"),
+    "gaid": ("advertising", "id"),
+    "adid": ("advertising", "id"),
+    "aaid": ("advertising", "id"),
+    "imei": ("device", "id"),
+    "udid": ("device", "id"),
+    "deviceid": ("device", "id"),
+    "dvce": ("device",),
+    "userid": ("user", "id"),
+    "useragent": ("user", "agent"),
+    "ua": ("user", "agent"),
+    "comments": ("comment",),
+    "notes": ("note",),
+    "remarks": ("remark",),
+}
+
+
+@dataclass(frozen=True)
+class NamePattern:
+    """A run of canonical tokens that marks a class; ``unless`` tokens anywhere in the name cancel it."""
+
+    tokens: tuple[str, ...]
+    confidence: float
+    unless: frozenset[str] = frozenset()
+
+
+def _p(words: str, confidence: float = STRONG, unless: str = "") -> NamePattern:
+    return NamePattern(tuple(words.split()), confidence, frozenset(unless.split()))
+
+
+#: Tokens that say a column holds a *derived* or *aggregate* value, not the PII itself.
+_DERIVED = "count hash hashed sha sha256 md5 masked redacted domain country region type format valid verified"
+_DERIVED += " is has flag flags status source method consent opt preference preferences"
+
+PATTERNS: dict[DetectedClass, tuple[NamePattern, ...]] = {
+    PiiClass.EMAIL: (_p("email", unless=_DERIVED + " template campaign sent open opens click clicks"),),
+    PiiClass.PHONE: (
+        _p("phone", unless=_DERIVED + " model brand"),
+        _p("mobile number", unless=_DERIVED),
+        _p("mobile", WEAK, unless=_DERIVED + " app os device model brand web network carrier screen"),
+        _p("fax", WEAK, unless=_DERIVED),
+    ),
+    PiiClass.PERSON_NAME: (
+        _p("first name"),
+        _p("last name"),
+        _p("full name"),
+        _p("middle name"),
+        _p("maiden name"),
+        _p("nickname", WEAK),
+        _p("customer name"),
+        _p("cardholder name"),
+        _p("card holder name"),
+        _p("holder name"),
+        _p("contact name"),
+        _p("person name"),
+        _p("patient name"),
+        _p("employee name"),
+        _p("recipient name"),
+        _p("sender name"),
+        _p("beneficiary name"),
+        _p("payer name"),
+        _p("payee name"),
+        _p("billing name"),
+        _p("shipping name"),
+    ),
+    PiiClass.ADDRESS: (
+        _p("street"),
+        _p("address", unless="email ip mac url web wallet server host network " + _DERIVED),
+        _p("zip", unless=_DERIVED + " file"),
+        _p("postal"),
+        _p("house number"),
+    ),
+    PiiClass.NATIONAL_ID: (
+        _p("ssn", unless="hash hashed sha masked"),
+        _p("social security"),
+        _p("national id"),
+        _p("national insurance"),
+        _p("nino"),
+        _p("passport", unless="type country"),
+        _p("driver license"),
+        _p("drivers license"),
+        _p("driving licence"),
+    ),
+    PiiClass.TAX_ID: (_p("tin"), _p("itin"), _p("ein"), _p("tax id"), _p("tax number"), _p("taxpayer")),
+    PiiClass.CARD_NUMBER: (
+        _p("card number", unless="last first bin " + _DERIVED),
+        _p("credit card", WEAK, unless="last first bin " + _DERIVED),
+        _p("debit card", WEAK, unless="last first bin " + _DERIVED),
+    ),
+    PiiClass.BANK_ACCOUNT: (
+        _p("account number", unless=_DERIVED),
+        _p("bank account", unless=_DERIVED),
+    ),
+    PiiClass.IBAN: (_p("iban", unless=_DERIVED),),
+    PiiClass.ROUTING_NUMBER: (_p("routing"), _p("transit number")),
+    PiiClass.IP_ADDRESS: (_p("ip", unless=_DERIVED + " range block port"), _p("remote address")),
+    PiiClass.DATE_OF_BIRTH: (_p("birth date"), _p("date of birth"), _p("birth year", WEAK), _p("born", WEAK)),
+    PiiClass.GEO: (
+        _p("latitude", unless="bucket rounded coarse"),
+        _p("longitude", unless="bucket rounded coarse"),
+        _p("geo point"),
+        _p("geo location"),
+        _p("coordinates"),
+        _p("gps"),
+    ),
+    PiiClass.DEVICE_ID: (
+        _p("device id", unless=_DERIVED),
+        _p("advertising id", unless=_DERIVED),
+        _p("ad id", unless=_DERIVED),
+        _p("mac address"),
+        _p("android id"),
+        _p("vendor id", WEAK),
+        _p("installation id", WEAK),
+        _p("install id", WEAK),
+        _p("cookie id", WEAK),
+    ),
+    PiiClass.FREE_TEXT: (
+        _p("comment", WEAK, unless="count id"),
+        _p("note", WEAK, unless="count id"),
+        _p("remark", WEAK, unless="count id"),
+        _p("free text"),
+        _p("feedback text", WEAK),
+    ),
+    ForbiddenClass.CVV: (_p("cvv"), _p("card verification"), _p("security code", WEAK)),
+    ForbiddenClass.CARD_TRACK: (_p("track1"), _p("track2"), _p("track data"), _p("magstripe"), _p("magnetic stripe")),
+    ForbiddenClass.PIN: (_p("pin", unless="code zip postal"), _p("pin block"), _p("pinblock")),
+    PiiClass.CARD_EXPIRY: (
+        _p("card expiry"),
+        _p("expiry date", WEAK, unless="token session cookie password link offer coupon trial"),
+        _p("expiry month", WEAK, unless="token session cookie"),
+        _p("expiry year", WEAK, unless="token session cookie"),
+    ),
+}
+
+#: Patterns read in prose (descriptions): longer phrases, so that "the user's IP address" counts and
+#: "the number of IPs" does not.
+DESCRIPTION_PATTERNS: dict[DetectedClass, tuple[tuple[str, ...], ...]] = {
+    PiiClass.EMAIL: (("email", "address"),),
+    PiiClass.PHONE: (("phone", "number"), ("telephone", "number")),
+    PiiClass.PERSON_NAME: (("first", "name"), ("last", "name"), ("full", "name")),
+    PiiClass.ADDRESS: (("street", "address"), ("postal", "address"), ("postal", "code"), ("zip", "code")),
+    PiiClass.NATIONAL_ID: (("social", "security", "number"), ("passport", "number")),
+    PiiClass.CARD_NUMBER: (("card", "number"), ("primary", "account", "number")),
+    PiiClass.BANK_ACCOUNT: (("bank", "account", "number"),),
+    PiiClass.IP_ADDRESS: (("ip", "address"),),
+    PiiClass.DATE_OF_BIRTH: (("date", "of", "birth"),),
+    PiiClass.GEO: (("latitude",), ("longitude",)),
+    PiiClass.DEVICE_ID: (("device", "id"), ("advertising", "id"), ("advertising", "identifier")),
+}
+
+
+def split_words(text: str) -> list[str]:
+    """Raw lowercase words of ``text``: separators, camelCase and letter/digit boundaries split words."""
+    words: list[str] = []
+    for part in _SEPARATORS.split(text):
+        if not part:
+            continue
+        part = _CAMEL_BOUNDARY.sub(" ", part)
+        part = _LETTER_DIGIT_BOUNDARY.sub(" ", part)
+        words.extend(w.lower() for w in part.split())
+    return words
+
+
+def _joined_digits(words: list[str]) -> list[str]:
+    """Re-join tokens that only make sense with their digits (``track``+``1``, ``cvv``+``2``, ``last``+``4``)."""
+    joined: list[str] = []
+    for word in words:
+        if word.isdigit() and joined and f"{joined[-1]}{word}" in _DIGIT_WORDS:
+            joined[-1] = f"{joined[-1]}{word}"
+        else:
+            joined.append(word)
+    return joined
+
+
+_DIGIT_WORDS = frozenset({"track1", "track2", "cvv2", "cvc2", "ipv4", "ipv6", "ip4", "ip6", "zip5", "ssn4"})
+
+
+@cache
+def tokenize(name: str) -> tuple[str, ...]:
+    """Canonical tokens of a column name: ``cust_eml`` -> (customer, email); ``acctNo`` -> (account, number)."""
+    tokens: list[str] = []
+    for word in _joined_digits(split_words(name)):
+        tokens.extend(ABBREVIATIONS.get(word, (word,)))
+    return tuple(tokens)
+
+
+def _contains_run(tokens: tuple[str, ...], run: tuple[str, ...]) -> bool:
+    width = len(run)
+    return any(tokens[i : i + width] == run for i in range(len(tokens) - width + 1))
+
+
+@dataclass(frozen=True)
+class NameMatch:
+    """A class the name (or description) points at, how strongly, and the pattern that matched."""
+
+    pii_class: DetectedClass
+    confidence: float
+    pattern: str
+    source: str  # "name" or "description"
+
+
+def match_name(name: str) -> NameMatch | None:
+    """The strongest class the column name points at, or None."""
+    tokens = tokenize(name)
+    best: NameMatch | None = None
+    for pii_class, patterns in PATTERNS.items():
+        for pattern in patterns:
+            if not _contains_run(tokens, pattern.tokens) or pattern.unless.intersection(tokens):
+                continue
+            if best is None or pattern.confidence > best.confidence:
+                best = NameMatch(pii_class, pattern.confidence, " ".join(pattern.tokens), "name")
+    return best
+
+
+def match_description(description: str) -> NameMatch | None:
+    """The class a description names as the column's content, or None; weaker than a name match."""
+    if not description:
+        return None
+    tokens = tuple(tokenize_prose(description))
+    if _NEGATIONS.intersection(tokens):
+        return None
+    for pii_class, runs in DESCRIPTION_PATTERNS.items():
+        for run in runs:
+            if _contains_run(tokens, run):
+                return NameMatch(pii_class, DESCRIPTION, " ".join(run), "description")
+    return None
+
+
+#: Words that say a description talks *about* PII without the column holding it.
+_NEGATIONS = frozenset({"hashed", "hash", "masked", "redacted", "anonymized", "anonymised", "pseudonymized"})
+_NEGATIONS |= frozenset({"count", "whether", "truncated"})
+
+
+def tokenize_prose(text: str) -> list[str]:
+    """Lowercase words of prose, with the same abbreviations as names but no camelCase splitting."""
+    words = [w.lower() for w in _SEPARATORS.split(text) if w]
+    tokens: list[str] = []
+    for word in words:
+        tokens.extend(ABBREVIATIONS.get(word, (word,)) if word in _PROSE_EXPANSIONS else (word,))
+    return tokens
+
+
+#: Only unambiguous abbreviations are expanded in prose ("no" and "long" are ordinary English words there).
+_PROSE_EXPANSIONS = frozenset({"ipv4", "ipv6", "dob", "idfa", "gaid", "imei", "emailaddress", "ipaddress"})

@@ -1,0 +1,109 @@
+"""The name signal: tokenisation and per-class token patterns, table-driven."""
+
+from __future__ import annotations
+
+import pytest
+
+from dmesh_dbt.pii import ForbiddenClass, PiiClass
+from dmesh_dbt.scan.names import match_description, match_name, tokenize
+
+
+@pytest.mark.parametrize(
+    ("name", "tokens"),
+    [
+        ("cust_eml", ("customer", "email")),
+        ("acctNo", ("account", "number")),
+        ("ssn_last4", ("ssn", "last", "4")),
+        ("IPAddress", ("ip", "address")),
+        ("ip_addr", ("ip", "address")),
+        ("dob", ("date", "of", "birth")),
+        ("Unnamed: 0", ("unnamed", "0")),
+        ("card_track2", ("card", "track2")),
+        ("HTTPStatusCode", ("http", "status", "code")),
+    ],
+)
+def test_names_split_on_separators_camel_case_and_digits_and_expand_abbreviations(
+    name: str, tokens: tuple[str, ...]
+) -> None:
+    assert tokenize(name) == tokens
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("cust_eml", PiiClass.EMAIL),
+        ("EmailAddress", PiiClass.EMAIL),
+        ("dob", PiiClass.DATE_OF_BIRTH),
+        ("birthDate", PiiClass.DATE_OF_BIRTH),
+        ("acct_no", PiiClass.BANK_ACCOUNT),
+        ("ssn_last4", PiiClass.NATIONAL_ID),
+        ("ip_addr", PiiClass.IP_ADDRESS),
+        ("user_ipaddress", PiiClass.IP_ADDRESS),
+        ("msisdn", PiiClass.PHONE),
+        ("mobile_number", PiiClass.PHONE),
+        ("first_name", PiiClass.PERSON_NAME),
+        ("customerName", PiiClass.PERSON_NAME),
+        ("street_address", PiiClass.ADDRESS),
+        ("billing_zip", PiiClass.ADDRESS),
+        ("cc_number", PiiClass.CARD_NUMBER),
+        ("pan", PiiClass.CARD_NUMBER),
+        ("iban", PiiClass.IBAN),
+        ("aba_routing_number", PiiClass.ROUTING_NUMBER),
+        ("routing_no", PiiClass.ROUTING_NUMBER),
+        ("geo_latitude", PiiClass.GEO),
+        ("lng", PiiClass.GEO),
+        ("device_id", PiiClass.DEVICE_ID),
+        ("idfa", PiiClass.DEVICE_ID),
+        ("card_exp_date", PiiClass.CARD_EXPIRY),
+        ("card_expiry_month", PiiClass.CARD_EXPIRY),
+        ("cvv2", ForbiddenClass.CVV),
+        ("card_cvc", ForbiddenClass.CVV),
+        ("track2_data", ForbiddenClass.CARD_TRACK),
+        ("pin_block", ForbiddenClass.PIN),
+        ("tax_id", PiiClass.TAX_ID),
+    ],
+)
+def test_pii_names_match_their_class(name: str, expected: PiiClass | ForbiddenClass) -> None:
+    match = match_name(name)
+    assert match is not None and match.pii_class == expected
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "domain",  # not "dob" by substring
+        "Unnamed: 0",  # not a person's name
+        "product_name",
+        "page_title",
+        "user_name_count",
+        "email_domain",  # a masked derivative
+        "email_hash",
+        "ip_country",
+        "is_mobile",
+        "mobile_app_version",
+        "card_brand",
+        "card_last4",  # PCI DSS allows the last four digits
+        "account_id",
+        "shipping",
+        "zip_file_path",
+        "longitude_bucket",
+        "pinned",
+        "description",
+        "session_expiry_date",
+        "latitude_rounded",
+    ],
+)
+def test_look_alike_names_do_not_match(name: str) -> None:
+    assert match_name(name) is None
+
+
+def test_a_description_that_names_the_content_is_a_weaker_signal() -> None:
+    match = match_description("The IP address of the device that sent the event.")
+    assert match is not None and match.pii_class == PiiClass.IP_ADDRESS
+    assert match.confidence < 0.6 and match.source == "description"
+
+
+def test_a_description_of_masked_or_counted_pii_is_no_signal() -> None:
+    assert match_description("SHA-256 hash of the user's email address.") is None
+    assert match_description("Count of distinct IP addresses seen in the session.") is None
+    assert match_description("") is None

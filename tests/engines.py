@@ -14,7 +14,6 @@ import secrets
 import shutil
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.error
@@ -318,9 +317,3 @@ def _wait_until_serving(server: subprocess.Popen[bytes], engine: BigQueryEngine,
                 return
         time.sleep(0.1)
     raise RuntimeError(f"crucible did not answer on {engine.endpoint} within {STARTUP_TIMEOUT_S:.0f} s")
-
-
-def dbt_executable() -> str:
-    """The `dbt` installed next to this interpreter (the project's venv), whatever PATH says."""
-    beside_python = Path(sys.executable).parent / "dbt"
-    return str(beside_python) if beside_python.exists() else "dbt"

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
-import subprocess
 import textwrap
 from datetime import date
 from decimal import Decimal
@@ -18,7 +16,8 @@ from pathlib import Path
 import psycopg2.errors
 import pytest
 
-from tests.engines import BigQueryEngine, PostgresEngine, dbt_executable
+from tests.engines import BigQueryEngine, PostgresEngine
+from tests.helpers import run_dbt
 
 SEED_ROWS = [
     (1, "Ada Lovelace", Decimal("12.50"), date(2026, 1, 5)),
@@ -118,24 +117,7 @@ def write_project(root: Path, adapter: str) -> Path:
 
 
 def dbt_build(project: Path, target: str, engine_env: dict[str, str]) -> None:
-    result = subprocess.run(
-        [
-            dbt_executable(),
-            "build",
-            "--target",
-            target,
-            "--project-dir",
-            str(project),
-            "--profiles-dir",
-            str(project),
-            "--no-partial-parse",
-        ],
-        env={**os.environ, **engine_env},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert result.returncode == 0, f"dbt build --target {target} failed:\n{result.stdout}\n{result.stderr}"
+    run_dbt(project, "build", "--target", target, "--no-partial-parse", env=engine_env)
 
 
 def test_postgres_engine_runs_a_dbt_build(postgres_engine: PostgresEngine, tmp_path: Path) -> None:

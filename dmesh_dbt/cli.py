@@ -38,7 +38,9 @@ def cli() -> None:
 
 @cli.command()
 @click.argument("domain")
-@click.option("--owner", metavar="EMAIL", help="Email of the team that owns the domain (default: DOMAIN-team@example.com).")
+@click.option(
+    "--owner", metavar="EMAIL", help="Email of the team that owns the domain (default: DOMAIN-team@example.com)."
+)
 @click.option(
     "--dir",
     "directory",

@@ -18,7 +18,9 @@ def _env(extra: Mapping[str, str] | None) -> dict[str, str]:
     return env
 
 
-def run_cli(*args: str, cwd: Path | None = None, env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str, cwd: Path | None = None, env: Mapping[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run the installed `dmesh-dbt` console script as a user would; never raises on a non-zero exit."""
     return subprocess.run(
         [str(VENV_BIN / "dmesh-dbt"), *args], cwd=cwd, env=_env(env), capture_output=True, text=True, check=False

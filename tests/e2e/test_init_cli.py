@@ -59,7 +59,9 @@ def test_init_records_owner_description_and_dir(tmp_path: Path) -> None:
     assert not (target / "dbt_packages").exists(), "--no-deps must not install packages"
 
 
-@pytest.mark.parametrize(("warehouse", "default_target"), [("duckdb", "dev"), ("bigquery", "prod"), ("postgres", "postgres")])
+@pytest.mark.parametrize(
+    ("warehouse", "default_target"), [("duckdb", "dev"), ("bigquery", "prod"), ("postgres", "postgres")]
+)
 def test_warehouse_selects_the_default_target(tmp_path: Path, warehouse: str, default_target: str) -> None:
     result = invoke("init", "risk", "--dir", str(tmp_path / "risk"), "--warehouse", warehouse, "--no-deps")
     assert result.exit_code == 0, result.output

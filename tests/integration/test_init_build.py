@@ -39,7 +39,9 @@ def test_marts_hold_every_seeded_row(built_project: Path) -> None:
 
 
 def test_staging_is_views_and_marts_are_tables(built_project: Path) -> None:
-    rows = query(built_project, "select table_name, table_type from information_schema.tables where table_schema = 'main'")
+    rows = query(
+        built_project, "select table_name, table_type from information_schema.tables where table_schema = 'main'"
+    )
     kinds = dict(rows)
     assert kinds["stg_customers"] == "VIEW" and kinds["stg_payments"] == "VIEW"
     assert kinds["customers"] == "BASE TABLE" and kinds["payments"] == "BASE TABLE"
@@ -49,7 +51,8 @@ def test_card_numbers_keep_their_digits(built_project: Path) -> None:
     # agate would read 16-digit PANs as integers; the explicit seed column_types keep them strings.
     [(data_type,)] = query(
         built_project,
-        "select data_type from information_schema.columns where table_name = 'payments' and column_name = 'card_number'",
+        "select data_type from information_schema.columns"
+        " where table_name = 'payments' and column_name = 'card_number'",
     )
     assert data_type == "VARCHAR"
     [(shortest,)] = query(built_project, "select min(length(card_number)) from main.payments")

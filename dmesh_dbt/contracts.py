@@ -1,0 +1,382 @@
+"""ODCS v3 data contracts: export a published product to an Open Data Contract Standard document, and back.
+
+A contract describes what a consumer may rely on: the *published* relation (masked) and its post-masking
+physical types, never the raw model. Documents are validated twice: against the JSON schema that the
+``open-data-contract-standard`` package ships, and by its pydantic model (which also parses them back).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from importlib.resources import files
+from types import MappingProxyType
+from typing import Any
+
+import jsonschema
+import yaml
+from open_data_contract_standard.model import OpenDataContractStandard
+from pydantic import ValidationError
+
+from dmesh_dbt.errors import RegistryError, UsageError
+
+#: The ODCS version our contracts declare.
+ODCS_API_VERSION = "v3.1.0"
+
+#: dbt materializations as ODCS physical types of a schema object.
+_OBJECT_TYPES = {"view": "view", "table": "table", "incremental": "table", "materialized_view": "view"}
+
+#: Physical type prefixes to ODCS logical types; the first match wins, so longer names come first.
+_LOGICAL_TYPES: tuple[tuple[str, str], ...] = (
+    ("timestamp", "timestamp"),
+    ("datetime", "timestamp"),
+    ("date", "date"),
+    ("time", "time"),
+    ("interval", "string"),
+    ("bool", "boolean"),
+    ("tinyint", "integer"),
+    ("smallint", "integer"),
+    ("bigint", "integer"),
+    ("hugeint", "integer"),
+    ("int", "integer"),
+    ("decimal", "number"),
+    ("numeric", "number"),
+    ("bignumeric", "number"),
+    ("double", "number"),
+    ("float", "number"),
+    ("real", "number"),
+    ("varchar", "string"),
+    ("char", "string"),
+    ("text", "string"),
+    ("string", "string"),
+    ("uuid", "string"),
+    ("json", "object"),
+    ("struct", "object"),
+    ("record", "object"),
+    ("map", "map"),
+    ("array", "array"),
+    ("list", "array"),
+)
+
+
+def logical_type(physical_type: str) -> str | None:
+    """The ODCS logical type of a warehouse type (``BIGINT`` -> integer, ``varchar(20)`` -> string)."""
+    lowered = physical_type.strip().lower()
+    if lowered.endswith("[]"):
+        return "array"
+    return next((logical for prefix, logical in _LOGICAL_TYPES if lowered.startswith(prefix)), None)
+
+
+@dataclass(frozen=True)
+class Relation:
+    """Where a published product lives in its warehouse."""
+
+    database: str | None
+    schema: str
+    identifier: str
+
+    def __str__(self) -> str:
+        return ".".join(p for p in (self.database, self.schema, self.identifier) if p)
+
+
+@dataclass(frozen=True)
+class Server:
+    """The warehouse a product is read from: ``type`` is the dbt adapter, ``details`` ODCS server fields."""
+
+    name: str  # the dbt target, e.g. dev or prod
+    type: str  # duckdb, bigquery, postgres
+    details: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+
+
+@dataclass(frozen=True)
+class ContractColumn:
+    """A column as published: its post-masking type and the guarantees that survive masking."""
+
+    name: str
+    physical_type: str
+    description: str
+    required: bool = False
+    unique: bool = False
+    primary_key: bool = False
+    pii: str | None = None  # the PII class of the raw column; the published value is masked by ``masking``
+    masking: str | None = None
+
+
+@dataclass(frozen=True)
+class ProductContract:
+    """One published product (a public model version) of a domain release: what its ODCS contract says."""
+
+    domain: str
+    product: str
+    model_version: str | None
+    latest_version: str | None
+    release: str
+    description: str
+    owner: str
+    team_description: str
+    tier: str | None
+    relation: Relation
+    materialization: str
+    server: Server
+    columns: tuple[ContractColumn, ...]
+    freshness: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    availability: str | None = None
+    deprecation_date: str | None = None
+
+    @property
+    def product_id(self) -> str:
+        """``domain.product`` or ``domain.product.vN``: the contract id."""
+        suffix = f".v{self.model_version}" if self.model_version is not None else ""
+        return f"{self.domain}.{self.product}{suffix}"
+
+    @property
+    def ref(self) -> str:
+        """``domain.product[@version]``, as ``dmesh-dbt consume`` takes it."""
+        suffix = f"@{self.model_version}" if self.model_version is not None else ""
+        return f"{self.domain}.{self.product}{suffix}"
+
+    @property
+    def file_name(self) -> str:
+        """The contract's file name within a release."""
+        return f"{self.product_id.split('.', 1)[1]}.odcs.yaml"
+
+    def column(self, name: str) -> ContractColumn | None:
+        return next((c for c in self.columns if c.name.lower() == name.lower()), None)
+
+
+# ----------------------------------------------------------------------------------------------------- export
+
+
+def _custom(properties: Mapping[str, Any]) -> list[dict[str, Any]]:
+    return [{"property": key, "value": value} for key, value in properties.items() if value not in (None, {}, "")]
+
+
+def _property_document(column: ContractColumn, key_position: int | None) -> dict[str, Any]:
+    document: dict[str, Any] = {
+        "name": column.name,
+        "physicalName": column.name,
+        "physicalType": column.physical_type,
+        "description": column.description,
+        "required": column.required,
+        "unique": column.unique,
+        "primaryKey": column.primary_key,
+        "classification": "restricted" if column.pii else "internal",
+    }
+    logical = logical_type(column.physical_type)
+    if logical is not None:
+        document["logicalType"] = logical
+    if key_position is not None:
+        document["primaryKeyPosition"] = key_position
+    if column.pii:
+        document["tags"] = [f"pii:{column.pii}"]
+    custom = _custom({"pii": column.pii, "masking": column.masking})
+    if custom:
+        document["customProperties"] = custom
+    return document
+
+
+def _server_document(server: Server) -> dict[str, Any]:
+    return {"server": server.name, "type": server.type, "environment": server.name, **server.details}
+
+
+def _sla_documents(contract: ProductContract) -> list[dict[str, Any]]:
+    slas: list[dict[str, Any]] = []
+    if contract.availability:
+        slas.append({"property": "availability", "value": contract.availability})
+    error_after = contract.freshness.get("error_after") or contract.freshness.get("warn_after")
+    if isinstance(error_after, Mapping) and "count" in error_after:
+        unit = {"minute": "m", "hour": "h", "day": "d"}.get(str(error_after.get("period")), "h")
+        slas.append({"property": "latency", "value": error_after["count"], "unit": unit})
+    return slas
+
+
+def contract_document(contract: ProductContract) -> dict[str, Any]:
+    """The ODCS v3 document for ``contract`` (deterministic: no timestamps, so republishing is idempotent)."""
+    key_columns = [c for c in contract.columns if c.primary_key]
+    schema_object: dict[str, Any] = {
+        "name": contract.product,
+        "physicalName": contract.relation.identifier,
+        "physicalType": _OBJECT_TYPES.get(contract.materialization, "table"),
+        "logicalType": "object",
+        "description": contract.description,
+        "properties": [
+            _property_document(c, key_columns.index(c) + 1 if c in key_columns else None) for c in contract.columns
+        ],
+    }
+    document: dict[str, Any] = {
+        "apiVersion": ODCS_API_VERSION,
+        "kind": "DataContract",
+        "id": contract.product_id,
+        "name": contract.product_id,
+        "version": contract.release,
+        "status": "deprecated" if contract.deprecation_date else "active",
+        "domain": contract.domain,
+        "dataProduct": contract.product,
+        "description": {
+            "purpose": contract.description,
+            "usage": f"Read {contract.relation} (masked); consume with `dmesh-dbt consume {contract.ref}`.",
+        },
+        "team": {
+            "name": contract.domain,
+            "description": contract.team_description,
+            "members": [{"username": contract.owner, "role": "owner"}],
+        },
+        "servers": [_server_document(contract.server)],
+        "schema": [schema_object],
+        "slaProperties": _sla_documents(contract),
+        "customProperties": _custom(
+            {
+                "modelVersion": contract.model_version,
+                "latestVersion": contract.latest_version,
+                "tier": contract.tier,
+                "relation": {
+                    "database": contract.relation.database,
+                    "schema": contract.relation.schema,
+                    "identifier": contract.relation.identifier,
+                },
+                "dbtFreshness": dict(contract.freshness),
+                "deprecationDate": contract.deprecation_date,
+            }
+        ),
+    }
+    if not document["slaProperties"]:
+        del document["slaProperties"]
+    return document
+
+
+def render_contract(contract: ProductContract) -> str:
+    """The contract as validated ODCS YAML."""
+    document = contract_document(contract)
+    validate_document(document)
+    return yaml.safe_dump(document, sort_keys=False, allow_unicode=True)
+
+
+# ------------------------------------------------------------------------------------------------- validation
+
+
+@cache
+def _odcs_validator() -> jsonschema.protocols.Validator:
+    schema = json.loads(files("open_data_contract_standard").joinpath("schema.json").read_text(encoding="utf-8"))
+    validator_class = jsonschema.validators.validator_for(schema)
+    validator: jsonschema.protocols.Validator = validator_class(schema)
+    return validator
+
+
+def validation_errors(document: Mapping[str, Any]) -> list[str]:
+    """Every way ``document`` breaks the ODCS JSON schema or its pydantic model, as readable lines."""
+    problems = [
+        f"{'/'.join(str(p) for p in error.absolute_path) or '(root)'}: {error.message}"
+        for error in sorted(_odcs_validator().iter_errors(document), key=lambda e: list(e.absolute_path))
+    ]
+    try:
+        OpenDataContractStandard.model_validate(document)
+    except ValidationError as error:
+        problems.extend(f"{'/'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors())
+    return problems
+
+
+def validate_document(document: Mapping[str, Any]) -> None:
+    """Raise RegistryError naming the first problems if ``document`` is not a valid ODCS contract."""
+    problems = validation_errors(document)
+    if problems:
+        name = document.get("id", "contract")
+        raise RegistryError(f"{name} is not a valid ODCS v3 contract: {'; '.join(problems[:3])}")
+
+
+# ----------------------------------------------------------------------------------------------------- import
+
+
+def _custom_values(items: list[Mapping[str, Any]] | None) -> dict[str, Any]:
+    return {str(item["property"]): item.get("value") for item in items or () if "property" in item}
+
+
+def _column_from(prop: Mapping[str, Any]) -> ContractColumn:
+    custom = _custom_values(prop.get("customProperties"))
+    return ContractColumn(
+        name=str(prop["name"]),
+        physical_type=str(prop.get("physicalType") or ""),
+        description=str(prop.get("description") or ""),
+        required=bool(prop.get("required")),
+        unique=bool(prop.get("unique")),
+        primary_key=bool(prop.get("primaryKey")),
+        pii=custom.get("pii"),
+        masking=custom.get("masking"),
+    )
+
+
+_SERVER_KEYS = ("server", "type", "environment")
+
+
+def parse_contract(text: str | bytes) -> ProductContract:
+    """A published ODCS contract read back into a ProductContract; RegistryError if it is not one of ours."""
+    try:
+        document = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise RegistryError(f"a contract in the registry is not YAML ({error}); republish it") from None
+    if not isinstance(document, dict):
+        raise RegistryError("a contract in the registry is not an ODCS document; republish it")
+    validate_document(document)
+    try:
+        return _contract_from(document)
+    except (KeyError, IndexError, TypeError) as error:
+        raise RegistryError(
+            f"contract {document.get('id')} lacks what dmesh-dbt needs ({error}); publish it with dmesh-dbt"
+        ) from None
+
+
+def _contract_from(document: Mapping[str, Any]) -> ProductContract:
+    custom = _custom_values(document.get("customProperties"))
+    schema_object = document["schema"][0]
+    server = document["servers"][0]
+    relation = custom["relation"]
+    slas = {s["property"]: s.get("value") for s in document.get("slaProperties") or ()}
+    team = document.get("team") or {}
+    owners = [m.get("username", "") for m in team.get("members") or () if m.get("role") == "owner"]
+    return ProductContract(
+        domain=str(document["domain"]),
+        product=str(document["dataProduct"]),
+        model_version=custom.get("modelVersion"),
+        latest_version=custom.get("latestVersion"),
+        release=str(document["version"]),
+        description=str(schema_object.get("description") or ""),
+        owner=owners[0] if owners else "",
+        team_description=str(team.get("description") or ""),
+        tier=custom.get("tier"),
+        relation=Relation(relation.get("database"), str(relation["schema"]), str(relation["identifier"])),
+        materialization=str(schema_object.get("physicalType") or "table"),
+        server=Server(
+            name=str(server.get("server") or ""),
+            type=str(server["type"]),
+            details=MappingProxyType({k: str(v) for k, v in server.items() if k not in _SERVER_KEYS}),
+        ),
+        columns=tuple(_column_from(p) for p in schema_object.get("properties") or ()),
+        freshness=MappingProxyType(dict(custom.get("dbtFreshness") or {})),
+        availability=None if slas.get("availability") is None else str(slas["availability"]),
+        deprecation_date=custom.get("deprecationDate"),
+    )
+
+
+_PRODUCT_REF = re.compile(r"(?P<domain>[a-z][a-z0-9_]*)\.(?P<product>[A-Za-z0-9_]+)(@v?(?P<version>[A-Za-z0-9_.]+))?")
+
+
+@dataclass(frozen=True)
+class ProductRef:
+    """``DOMAIN.PRODUCT[@VERSION]`` as users type it."""
+
+    domain: str
+    product: str
+    version: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.domain}.{self.product}" + (f"@{self.version}" if self.version else "")
+
+
+def parse_product_ref(text: str) -> ProductRef:
+    """``payments.customers@2`` -> ProductRef; UsageError otherwise."""
+    match = _PRODUCT_REF.fullmatch(text.strip())
+    if match is None:
+        raise UsageError(f"{text!r} is not DOMAIN.PRODUCT[@VERSION] (e.g. payments.customers or payments.customers@1)")
+    return ProductRef(match["domain"], match["product"], match["version"])

@@ -1,0 +1,147 @@
+"""The registry on S3, for real: s3fs against moto's S3 server running as a separate process on 127.0.0.1."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import pytest
+
+from dmesh_dbt.errors import RegistryError
+from dmesh_dbt.registry import ConsumerRecord, FsspecBackend, ProductEntry, PublishOutcome, Registry, open_backend
+from tests.engines import LOCALHOST, free_port
+
+PRODUCTS = (ProductEntry("customers", None, None, "customers.odcs.yaml"),)
+BUCKET = "mesh-registry"
+
+
+def files_of(tag: str) -> dict[str, bytes]:
+    return {"customers.odcs.yaml": f"contract {tag}\n".encode(), "manifest.json": f'{{"tag": "{tag}"}}'.encode()}
+
+
+@pytest.fixture(scope="module")
+def s3_endpoint() -> Iterator[str]:
+    """moto's S3 server on a free port of 127.0.0.1, with the AWS environment s3fs and boto3 read."""
+    port = free_port()
+    server = subprocess.Popen(
+        [str(Path(sys.executable).parent / "moto_server"), "-H", LOCALHOST, "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    endpoint = f"http://{LOCALHOST}:{port}"
+    saved = {k: os.environ.get(k) for k in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
+    os.environ.update(AWS_ENDPOINT_URL=endpoint, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing")
+    try:
+        _wait_until_up(endpoint)
+        boto3.client("s3", region_name="us-east-1").create_bucket(Bucket=BUCKET)
+        yield endpoint
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _wait_until_up(endpoint: str) -> None:
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=1).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+@pytest.fixture
+def registry(s3_endpoint: str, request: pytest.FixtureRequest) -> Registry:
+    """A registry under its own prefix of the bucket, opened by URL as a user would."""
+    return Registry.open(f"s3://{BUCKET}/{request.node.name}")
+
+
+def test_an_s3_url_opens_the_fsspec_backend(registry: Registry) -> None:
+    assert isinstance(registry.backend, FsspecBackend)
+    assert registry.url.startswith(f"s3://{BUCKET}/")
+
+
+def test_publish_and_read_back_over_s3(registry: Registry) -> None:
+    outcome, release = registry.publish("payments", "1.0.0", "owner@example.com", PRODUCTS, files_of("a"))
+    assert outcome is PublishOutcome.PUBLISHED
+    assert registry.domains() == ["payments"]
+    assert registry.releases("payments") == [release]
+    assert registry.read_file(release, "manifest.json") == b'{"tag": "a"}'
+    keys = {
+        o["Key"].split("/", 1)[1]
+        for o in boto3.client("s3").list_objects_v2(Bucket=BUCKET, Prefix=registry.url.split("/")[3])["Contents"]
+    }
+    assert keys == {
+        "index/payments/1.0.0.json",
+        f"releases/payments/1.0.0/{release.digest}/customers.odcs.yaml",
+        f"releases/payments/1.0.0/{release.digest}/manifest.json",
+        "releases/payments/1.0.0/RELEASE.json",
+    }
+
+
+def test_republishing_over_s3_is_idempotent_and_never_overwrites(registry: Registry) -> None:
+    registry.publish("payments", "1.0.0", "o", PRODUCTS, files_of("a"))
+    assert registry.publish("payments", "1.0.0", "o", PRODUCTS, files_of("a"))[0] is PublishOutcome.UNCHANGED
+    with pytest.raises(RegistryError, match="already published with different content"):
+        registry.publish("payments", "1.0.0", "o", PRODUCTS, files_of("b"))
+    release = registry.release("payments", "1.0.0")
+    assert release is not None and registry.read_file(release, "manifest.json") == b'{"tag": "a"}'
+
+
+def test_the_commit_marker_is_created_exclusively_by_the_server(registry: Registry) -> None:
+    backend = registry.backend
+    assert backend.create("probe/marker", b"first") is True
+    assert backend.create("probe/marker", b"second") is False
+    assert backend.read("probe/marker") == b"first"
+
+
+def _race(url: str, version: str, tag: str, barrier: object) -> str:
+    registry = Registry.open(url)
+    barrier.wait()  # type: ignore[attr-defined]
+    try:
+        return str(registry.publish("payments", version, "o", PRODUCTS, files_of(tag))[0])
+    except RegistryError as error:
+        return f"refused: {error}"
+
+
+def test_concurrent_publishers_over_s3(registry: Registry) -> None:
+    jobs = [("1.0.0", "a"), ("1.0.0", "b"), ("1.0.0", "c"), ("2.0.0", "d"), ("3.0.0", "e")]
+    context = multiprocessing.get_context("spawn")  # fresh s3fs clients, as separate CI jobs would have
+    with context.Manager() as manager:
+        barrier = manager.Barrier(len(jobs))
+        with context.Pool(len(jobs)) as pool:
+            results = pool.starmap(_race, [(registry.url, v, t, barrier) for v, t in jobs])
+    assert results[3:] == ["published", "published"]
+    assert results[:3].count("published") == 1
+    assert sum(r.startswith("refused: payments 1.0.0 is already published") for r in results[:3]) == 2
+    assert [r.version for r in registry.releases("payments")] == ["1.0.0", "2.0.0", "3.0.0"]
+    winner = registry.release("payments", "1.0.0")
+    assert winner is not None
+    winning_tag = jobs[results.index("published")][1]
+    assert registry.read_file(winner, "customers.odcs.yaml") == files_of(winning_tag)["customers.odcs.yaml"]
+
+
+def test_consumers_are_recorded_over_s3(registry: Registry) -> None:
+    record = ConsumerRecord("risk", "payments", "customers", None, ("customer_id", "email"), "t")
+    registry.record_consumer(record)
+    assert registry.consumers("payments") == [record]
+
+
+def test_a_missing_bucket_is_a_registry_error(s3_endpoint: str) -> None:
+    registry = Registry(open_backend("s3://no-such-bucket/registry"))
+    with pytest.raises(RegistryError, match="cannot write"):
+        registry.publish("payments", "1.0.0", "o", PRODUCTS, files_of("a"))

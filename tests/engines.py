@@ -259,6 +259,8 @@ class BigQueryEngine:
             "DMESH_BQ_METHOD": "oauth-secrets",
             "DMESH_BQ_TOKEN": EMULATOR_TOKEN,
             "DMESH_BQ_API_ENDPOINT": self.endpoint,
+            # google-cloud-bigquery's own emulator switch: a profile without `api_endpoint` still never calls Google.
+            "BIGQUERY_EMULATOR_HOST": self.endpoint,
         }
 
 

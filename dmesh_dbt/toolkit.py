@@ -1,7 +1,8 @@
 """Where the toolkit's own files live: the `dmesh` dbt package and the domain project template.
 
-They ship beside the ``dmesh_dbt`` Python package (a source checkout or an editable install): the repository
-root is the dbt package ``dmesh`` and ``project_template/`` is the copier template.
+In the repository, the root is the dbt package ``dmesh`` (dbt_project.yml, macros/) and ``project_template/`` is
+the copier template. ``dmesh_dbt/bundle/`` links both into the Python package, so a wheel carries copies and an
+editable install resolves the links back to the checkout.
 """
 
 from __future__ import annotations
@@ -13,24 +14,22 @@ from pathlib import Path
 
 from dmesh_dbt.errors import ConfigError, DbtError
 
-TOOLKIT_ROOT = Path(__file__).resolve().parent.parent
+BUNDLE = Path(__file__).resolve().parent / "bundle"
 
 
 def dbt_package_dir() -> Path:
     """The directory of the `dmesh` dbt package (it holds dbt_project.yml and macros/)."""
-    if not (TOOLKIT_ROOT / "dbt_project.yml").is_file():
-        raise ConfigError(
-            f"the dmesh dbt package is not beside the installed toolkit ({TOOLKIT_ROOT}); "
-            "install dmesh-dbt from a source checkout (pip install -e .)"
-        )
-    return TOOLKIT_ROOT
+    project_file = BUNDLE / "dbt_project.yml"
+    if not project_file.is_file():
+        raise ConfigError(f"the dmesh dbt package is missing from the toolkit ({BUNDLE}); reinstall dmesh-dbt")
+    return project_file.resolve().parent
 
 
 def template_dir() -> Path:
     """The copier template that `init` renders."""
-    path = TOOLKIT_ROOT / "project_template"
+    path = (BUNDLE / "project_template").resolve()
     if not (path / "copier.yml").is_file():
-        raise ConfigError(f"the domain template is missing at {path}; reinstall dmesh-dbt from a source checkout")
+        raise ConfigError(f"the domain template is missing at {path}; reinstall dmesh-dbt")
     return path
 
 

@@ -21,9 +21,8 @@ def test_wheel_bundles_the_dbt_package_and_the_template(tmp_path: Path) -> None:
     bundle = "dmesh_dbt/bundle/"
     assert bundle + "dbt_project.yml" in names
     assert any(name.startswith(bundle + "macros/") and name.endswith(".sql") for name in names)
-    template_files = {
-        name.removeprefix(bundle + "project_template/") for name in names if name.startswith(bundle + "project_template/")
-    }
+    template_prefix = bundle + "project_template/"
+    template_files = {name.removeprefix(template_prefix) for name in names if name.startswith(template_prefix)}
     repo_template = ROOT / "project_template"
     expected = {
         str(path.relative_to(repo_template)) for path in repo_template.rglob("*") if path.is_file()

@@ -9,11 +9,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+from click.core import ParameterSource
 from rich.console import Console
 from rich.markup import escape
 
 from dmesh_dbt import __version__
-from dmesh_dbt.errors import DmeshError
+from dmesh_dbt.errors import DmeshError, UsageError
+from dmesh_dbt.report import Report
 
 console = Console()
 err_console = Console(stderr=True)
@@ -102,6 +104,242 @@ def package_dir() -> None:
     from dmesh_dbt.toolkit import dbt_package_dir
 
     click.echo(str(dbt_package_dir()))
+
+
+_PROJECT_DIR = click.option(
+    "--project-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="The domain's dbt project (it holds dbt_project.yml and dmesh.yml).",
+)
+_REGISTRY = click.option(
+    "--registry",
+    metavar="URL",
+    help="Registry directory or s3:// / gs:// URL (default: $DMESH_REGISTRY, else `registry:` in dmesh.yml).",
+)
+_TARGET = click.option("--target", metavar="T", help="dbt target in profiles.yml (default: the profile's default).")
+_FORMAT = click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Output format.",
+)
+
+
+@cli.command()
+@_PROJECT_DIR
+@_REGISTRY
+@_TARGET
+def publish(project_dir: Path, registry: str | None, target: str | None) -> None:
+    """Publish the domain's public models to the registry as release `version` (from dbt_project.yml).
+
+    Refuses unless the last `dbt build` built every public model and passed its tests, and `dmesh-dbt check`
+    passes. Writes one ODCS v3 contract per public model version and a dbt-loom manifest, all pointing at the
+    masked published relations. Publishing the same content again changes nothing; a published version never
+    changes (bump `version` to publish something else).
+    """
+    from dmesh_dbt.publish import publish as publish_release
+
+    result = publish_release(project_dir, registry, target)
+    release = result.release
+    verb = "Published" if result.outcome == "published" else "Already published, unchanged:"
+    console.print(f"[green]{verb}[/green] {release.domain} {release.version} to {escape(result.registry)}")
+    for contract in result.contracts:
+        console.print(f"  {contract.ref:<28} {escape(str(contract.relation))}  ({len(contract.columns)} columns)")
+
+
+@cli.command()
+@click.argument("product", metavar="DOMAIN.PRODUCT[@VERSION]")
+@_PROJECT_DIR
+@_REGISTRY
+@_TARGET
+@click.option("--dbt-loom", is_flag=True, help="Also write dbt_loom.config.yml pointing at the producer's manifest.")
+def consume(product: str, project_dir: Path, registry: str | None, target: str | None, dbt_loom: bool) -> None:
+    """Read another domain's data product in this project, and record this domain as its consumer.
+
+    Writes models/consumed/DOMAIN.yml (a dbt source with the contract's columns, types and freshness), attaches
+    the producer's DuckDB file to the DuckDB target in profiles.yml, and records the columns this project's
+    models read (every column until they are compiled: run consume again after `dbt build` to narrow it).
+    Without @VERSION the latest model version is read.
+    """
+    from dmesh_dbt.consume import consume as consume_product
+    from dmesh_dbt.contracts import parse_product_ref
+
+    result = consume_product(project_dir, parse_product_ref(product), registry, target, dbt_loom)
+    record = result.record
+    console.print(
+        f"[green]Consuming[/green] {result.contract.ref} (release {result.release.version}) "
+        f"as {escape(result.source_call)}"
+    )
+    console.print(f"  sources:  {result.sources_file}")
+    if result.attached is not None:
+        console.print(f"  attached: {result.attached} as {result.contract.domain} (read only)")
+    if result.loom_config is not None:
+        console.print(f"  dbt-loom: {result.loom_config}")
+    console.print(f"  recorded: {record.consumer} reads {', '.join(record.columns) or 'no columns'}")
+
+
+@cli.group()
+def registry() -> None:
+    """Browse the data-product registry."""
+
+
+@registry.command("list")
+@_REGISTRY
+@_PROJECT_DIR
+@_FORMAT
+def registry_list(registry: str | None, project_dir: Path, output_format: str) -> None:
+    """List every domain's latest release and the products it publishes."""
+    import json
+
+    from dmesh_dbt.publish import registry_url
+    from dmesh_dbt.registry import Registry
+
+    store = Registry.open(registry_url(project_dir, registry))
+    releases = [r for r in (store.latest_release(d) for d in store.domains()) if r is not None]
+    if output_format == "json":
+        click.echo(json.dumps({"registry": store.url, "releases": [r.to_json() for r in releases]}, indent=2))
+        return
+    console.print(f"Registry {escape(store.url)}: {len(releases)} domain(s)")
+    for release in releases:
+        products = ", ".join(f"{release.domain}.{p.ref}" for p in release.products)
+        console.print(f"  {release.domain:<16} {release.version:<10} {release.owner}  {products}", soft_wrap=True)
+
+
+@registry.command("show")
+@click.argument("product", metavar="DOMAIN.PRODUCT[@VERSION]")
+@_REGISTRY
+@_PROJECT_DIR
+@_FORMAT
+def registry_show(product: str, registry: str | None, project_dir: Path, output_format: str) -> None:
+    """Show a product's published contract: relation, columns, owner, freshness, and its consumers."""
+    import json
+
+    from dmesh_dbt.consume import describe_product
+    from dmesh_dbt.contracts import parse_product_ref
+    from dmesh_dbt.publish import registry_url
+    from dmesh_dbt.registry import Registry
+
+    store = Registry.open(registry_url(project_dir, registry))
+    description = describe_product(store, parse_product_ref(product))
+    document = description.to_json()
+    if output_format == "json":
+        click.echo(json.dumps(document, indent=2))
+        return
+    console.print(f"[bold]{document['product']}[/bold]  release {document['release']}  owner {document['owner']}")
+    console.print(f"  {escape(document['description'])}")
+    console.print(f"  relation {escape(document['relation'])} on {document['server']['type']}")
+    for column in document["columns"]:
+        pii = f"  pii={column['pii']} masked by {column['masking']}" if column["pii"] else ""
+        key = " key" if column["primary_key"] else ""
+        console.print(f"    {column['name']:<24} {column['type']:<12}{key}{pii}")
+    consumers = description.consumers
+    console.print(f"  consumers: {', '.join(sorted(r.consumer for r in consumers)) or 'none recorded'}")
+
+
+_REPORT_FORMATS = ("text", "json", "github", "sarif", "junit")
+
+
+def _emit_report(ctx: click.Context, report: Report, output_format: str, output: Path | None) -> None:
+    """Print or write (atomically) a check/diff report, then exit 1 when it has failing findings."""
+    from dmesh_dbt.render import render, write_output
+
+    if output is not None:
+        write_output(output, render(report, output_format))
+        err_console.print(f"{report.command}: wrote {output_format} report to {output}", highlight=False)
+    else:
+        click.echo(render(report, output_format, color=console.is_terminal), nl=False)
+    ctx.exit(report.exit_code)
+
+
+@cli.command()
+@click.option(
+    "--project-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="The domain's dbt project. `dbt parse` runs first when target/manifest.json is missing or stale.",
+)
+@click.option(
+    "--state",
+    type=click.Path(exists=True, path_type=Path),
+    help="Directory (or file) holding the previous manifest.json to check breaking changes against.",
+)
+@click.option(
+    "--registry",
+    metavar="URL",
+    envvar="DMESH_REGISTRY",
+    help="Registry whose last published release of this domain is the baseline (and lists its consumers). "
+    "Default: $DMESH_REGISTRY.",
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(_REPORT_FORMATS),
+    default="text",
+    show_default=True,
+    help="Report format: text, json, GitHub annotations, SARIF 2.1.0 or JUnit XML.",
+)
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the report to FILE.")
+@click.option("--list-rules", is_flag=True, help="Print every rule and change kind with its id and exit.")
+@click.pass_context
+def check(
+    ctx: click.Context,
+    project_dir: Path,
+    state: Path | None,
+    registry: str | None,
+    output_format: str,
+    output: Path | None,
+    list_rules: bool,
+) -> None:
+    """Enforce the mesh policy and block breaking changes of the domain's public models.
+
+    Runs the policy rules (DMxxx) on target/manifest.json and, with --state or --registry, classifies every
+    change against the previous manifest (BCxxx breaking, ACxxx additive). A breaking change passes only as a
+    new model version; PII leaks never pass. Severities come from the mesh policy and the `policy:` section of
+    dmesh.yml; `waivers:` there waive single findings until their expiry. Exit 0 clean, 1 violations,
+    2 usage or configuration error.
+    """
+    from dmesh_dbt.check import baseline_from_registry, baseline_from_state, rules_listing, run_check
+
+    if list_rules:
+        click.echo(rules_listing(), nl=False)
+        return
+    if state is not None and registry is not None:
+        if ctx.get_parameter_source("registry") is ParameterSource.COMMANDLINE:
+            raise UsageError("pass either --state or --registry, not both")
+        registry = None  # an explicit --state wins over $DMESH_REGISTRY
+    baseline = baseline_from_state(state) if state is not None else None
+    if registry is not None:
+        baseline = baseline_from_registry(registry, project_dir)
+    _emit_report(ctx, run_check(project_dir, baseline), output_format, output)
+
+
+@cli.command()
+@click.argument("old", type=click.Path(exists=True, path_type=Path))
+@click.argument("new", type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(_REPORT_FORMATS),
+    default="text",
+    show_default=True,
+    help="Report format: text, json, GitHub annotations, SARIF 2.1.0 or JUnit XML.",
+)
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the report to FILE.")
+@click.pass_context
+def diff(ctx: click.Context, old: Path, new: Path, output_format: str, output: Path | None) -> None:
+    """List the classified changes from OLD to NEW: breaking (BCxxx) and additive (ACxxx).
+
+    OLD and NEW are dbt manifests (manifest.json, or a directory holding one). Exit 1 when a breaking change
+    is not released as a new model version, else 0.
+    """
+    from dmesh_dbt.check import run_diff
+
+    _emit_report(ctx, run_diff(old, new), output_format, output)
 
 
 def main() -> None:

@@ -1,0 +1,646 @@
+"""Breaking-change detection between two manifests of one domain, and the version gate.
+
+Consumers see a domain's public models, so the comparison starts from the old manifest's public models and
+asks what a consumer of each would notice in the new one. Keys and nullability are judged from what the
+project declares (constraints *or* tests), whatever the adapter enforces, so DuckDB and BigQuery give the
+same answer. Types are compared by family after parsing them with sqlglot in the adapter's dialect, so
+``INT64``, ``BIGINT`` and ``INTEGER`` are one type.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import date
+from functools import cache
+
+from sqlglot import exp
+from sqlglot.errors import ParseError
+from sqlglot.expressions.datatypes import DType
+
+from dmesh_dbt.artifacts import ACCESS_WIDTH, Column, Model, Project
+from dmesh_dbt.pii import NOT_PII, STRATEGY_STRENGTH, PiiClass, Strategy, mesh_policy
+from dmesh_dbt.report import Finding, Impact, RuleInfo, Severity
+
+
+@dataclass(frozen=True)
+class ChangeKind:
+    """A kind of change with a stable id; ``breaking`` kinds fail unless released as a new model version."""
+
+    id: str
+    name: str
+    breaking: bool
+    summary: str
+    leak: bool = False  # exposes PII: fails even in a new model version
+
+    @property
+    def info(self) -> RuleInfo:
+        return RuleInfo(self.id, self.name, self.summary)
+
+
+MODEL_REMOVED = ChangeKind("BC001", "model-removed", True, "A public model was removed.")
+VERSION_REMOVED = ChangeKind(
+    "BC002", "version-removed", True, "A version of a public model was removed before its deprecation date."
+)
+COLUMN_REMOVED = ChangeKind("BC003", "column-removed", True, "A column of a public model was removed.")
+COLUMN_RENAMED = ChangeKind("BC004", "column-renamed", True, "A column of a public model was renamed.")
+TYPE_CHANGED = ChangeKind(
+    "BC005", "type-changed", True, "A column's data type changed (compared across adapters by type family)."
+)
+NULLABILITY_LOOSENED = ChangeKind(
+    "BC006", "nullability-loosened", True, "A column declared not null (constraint or test) may now be null."
+)
+KEY_REMOVED = ChangeKind("BC007", "key-removed", True, "A unique or primary key (constraint or test) was removed.")
+ACCEPTED_VALUES_CHANGED = ChangeKind(
+    "BC008", "accepted-values-changed", True, "The accepted values of a column changed."
+)
+ACCESS_NARROWED = ChangeKind("BC009", "access-narrowed", True, "A public model became protected or private.")
+GROUP_CHANGED = ChangeKind("BC010", "group-changed", True, "A public model moved to another group.")
+LATEST_VERSION_MOVED_BACK = ChangeKind(
+    "BC011", "latest-version-moved-back", True, "latest_version points at an older version."
+)
+DEPRECATION_SHORTENED = ChangeKind(
+    "BC012", "deprecation-shortened", True, "A deprecation_date was moved earlier or removed."
+)
+CONTRACT_UNENFORCED = ChangeKind(
+    "BC013", "contract-unenforced", True, "A public model no longer enforces its contract."
+)
+PII_UNMARKED = ChangeKind(
+    "BC020", "pii-unmarked", True, "A PII column lost its classification: it would be published unmasked.", leak=True
+)
+MASKING_WEAKENED = ChangeKind("BC021", "masking-weakened", True, "A PII column's masking got weaker.", leak=True)
+
+MODEL_ADDED = ChangeKind("AC001", "model-added", False, "A public model was added.")
+VERSION_ADDED = ChangeKind("AC002", "version-added", False, "A version of a public model was added.")
+COLUMN_ADDED = ChangeKind("AC003", "column-added", False, "A column was added to a public model.")
+DEPRECATION_SCHEDULED = ChangeKind("AC004", "deprecation-scheduled", False, "A model version got a deprecation_date.")
+VERSION_RETIRED = ChangeKind("AC005", "version-retired", False, "A version was removed after its deprecation date.")
+ACCESS_WIDENED = ChangeKind("AC006", "access-widened", False, "A model became public.")
+LATEST_VERSION_MOVED_FORWARD = ChangeKind(
+    "AC007", "latest-version-moved-forward", False, "latest_version points at a newer version."
+)
+
+#: Every change kind, in id order: the ``diff`` legend and the SARIF rules list.
+CHANGE_KINDS: tuple[ChangeKind, ...] = tuple(
+    sorted(
+        (k for k in globals().values() if isinstance(k, ChangeKind)),
+        key=lambda k: k.id,
+    )
+)
+
+#: The version gate's own findings.
+UNVERSIONED_BREAKING_CHANGE = RuleInfo(
+    "VG001", "unversioned-breaking-change", "A breaking change to a public model must ship as a new model version."
+)
+KEPT_VERSION_NOT_DEPRECATED = RuleInfo(
+    "VG002", "kept-version-not-deprecated", "The version kept for old consumers needs a deprecation_date."
+)
+
+
+@dataclass(frozen=True)
+class Change:
+    """One classified difference between the old and the new manifest."""
+
+    kind: ChangeKind
+    model: str  # model name (all versions share it)
+    version: str | None
+    description: str  # one line, names the model and column
+    column: str | None = None
+    path: str | None = None  # file of the new (or, when removed, the old) model
+    in_new_version: bool = False  # found comparing an added version with the one it supersedes
+
+    @property
+    def breaking(self) -> bool:
+        return self.kind.breaking
+
+    @property
+    def display_model(self) -> str:
+        return f"{self.model}.v{self.version}" if self.version is not None else self.model
+
+
+@dataclass(frozen=True)
+class Consumer:
+    """A domain that reads a product (a public model), at a pinned version or the latest, and which columns."""
+
+    domain: str
+    version: str | None = None
+    columns: tuple[str, ...] = ()  # empty: every column (``select *``)
+
+
+#: Product (public model name) -> the domains consuming it; the registry supplies it, tests build it by hand.
+Consumers = Mapping[str, Sequence[Consumer]]
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The changes between two manifests, and what the version gate made of the breaking ones."""
+
+    changes: tuple[Change, ...]
+    gate_findings: tuple[Finding, ...]  # VG001/VG002 and leaks: what fails a check
+
+    @property
+    def breaking(self) -> tuple[Change, ...]:
+        return tuple(c for c in self.changes if c.breaking)
+
+
+# ------------------------------------------------------------------------------------------ type families
+
+
+_ADAPTER_DIALECTS = {
+    "duckdb": "duckdb",
+    "bigquery": "bigquery",
+    "postgres": "postgres",
+    "redshift": "redshift",
+    "snowflake": "snowflake",
+    "databricks": "databricks",
+    "spark": "spark",
+    "trino": "trino",
+}
+
+_T = DType
+_FAMILIES: dict[str, frozenset[DType]] = {
+    "integer": frozenset(
+        exp.DataType.INTEGER_TYPES | {_T.SERIAL, _T.BIGSERIAL, _T.SMALLSERIAL, _T.UINT128, _T.UINT256}
+    ),
+    "float": frozenset(exp.DataType.REAL_TYPES - {_T.DECIMAL, _T.BIGDECIMAL, _T.MONEY, _T.SMALLMONEY, _T.UDECIMAL}),
+    "numeric": frozenset({_T.DECIMAL, _T.BIGDECIMAL, _T.UDECIMAL, _T.MONEY, _T.SMALLMONEY}),
+    "string": frozenset(exp.DataType.TEXT_TYPES | {_T.CHAR, _T.NCHAR, _T.NAME}),
+    "boolean": frozenset({_T.BOOLEAN}),
+    "date": frozenset({_T.DATE, _T.DATE32}),
+    "time": frozenset({_T.TIME, _T.TIMETZ}),
+    "timestamp": frozenset(
+        {_T.TIMESTAMP, _T.TIMESTAMPNTZ, _T.DATETIME, _T.DATETIME64, _T.TIMESTAMP_S, _T.TIMESTAMP_MS, _T.TIMESTAMP_NS}
+    ),
+    "timestamp_tz": frozenset({_T.TIMESTAMPTZ, _T.TIMESTAMPLTZ}),
+    "bytes": frozenset({_T.BINARY, _T.VARBINARY}),
+    "json": frozenset({_T.JSON, _T.JSONB}),
+    "geography": frozenset({_T.GEOGRAPHY, _T.GEOMETRY}),
+}
+_FAMILY_OF = {member: family for family, members in _FAMILIES.items() for member in members}
+
+
+@cache
+def normalize_type(data_type: str, adapter: str = "") -> str:
+    """The adapter-independent family of ``data_type``: ``INT64`` (bigquery) and ``bigint`` are both ``integer``.
+
+    Precision and length are dropped (``varchar(20)`` is ``string``); arrays and structs keep their element
+    types (``array<integer>``). A type sqlglot cannot parse is compared as written, case-insensitively.
+    """
+    dialect = _ADAPTER_DIALECTS.get(adapter)
+    try:
+        parsed = exp.DataType.build(data_type, dialect=dialect)
+    except (ParseError, ValueError, TypeError):
+        return " ".join(data_type.lower().split())
+    return _family(parsed)
+
+
+def _family(data_type: exp.DataType) -> str:
+    kind = data_type.this
+    if kind in (_T.ARRAY, _T.LIST):
+        inner = data_type.expressions[0] if data_type.expressions else None
+        return f"array<{_family(inner) if isinstance(inner, exp.DataType) else '?'}>"
+    if kind == _T.STRUCT:
+        fields = []
+        for field in data_type.expressions:
+            kind_of_field = field.args.get("kind")
+            family = _family(kind_of_field) if isinstance(kind_of_field, exp.DataType) else "?"
+            fields.append(f"{field.name.lower()} {family}")
+        return f"struct<{', '.join(fields)}>"
+    return _FAMILY_OF.get(kind, data_type.sql().lower())
+
+
+# ------------------------------------------------------------------------------------------ finding changes
+
+
+def find_changes(old: Project, new: Project, today: date | None = None) -> tuple[Change, ...]:
+    """Every change a consumer of ``old``'s public models would notice in ``new``, breaking or additive."""
+    today = today or date.today()
+    old_by_name = _versions_by_name(m for m in old.own_models if m.is_public)
+    new_by_name = _versions_by_name(new.own_models)
+    changes: list[Change] = []
+    for name, old_versions in old_by_name.items():
+        new_versions = new_by_name.get(name, {})
+        if not new_versions:
+            changes.extend(_removed_model(m, today) for m in old_versions.values())
+            continue
+        adapters = (old.adapter_type, new.adapter_type)
+        pairs, unpaired_old, unpaired_new = _pair_versions(old_versions, new_versions, *adapters)
+        for old_model, new_model in pairs:
+            changes.extend(compare_models(old_model, new_model, *adapters))
+        changes.extend(_removed_version(m, today) for m in unpaired_old)
+        superseded = _latest_model(old_versions)
+        for added in (m for m in unpaired_new if m.is_public):
+            changes.append(_change(VERSION_ADDED, added, f"{added.display_name} was added"))
+            changes.extend(replace(c, in_new_version=True) for c in compare_models(superseded, added, *adapters))
+        changes.extend(_latest_version_move(old_versions, new_versions))
+    for name, new_versions in new_by_name.items():
+        if name not in old_by_name:
+            changes.extend(_model_added_or_widened(name, new_versions, old))
+    return tuple(changes)
+
+
+def compare_models(old: Model, new: Model, old_adapter: str = "", new_adapter: str = "") -> list[Change]:
+    """The changes between two versions of one public model as consumers see them."""
+    if ACCESS_WIDTH[new.access] < ACCESS_WIDTH[old.access]:
+        # Consumers lose the model altogether: nothing else about it matters to them.
+        return [_change(ACCESS_NARROWED, new, f"{new.display_name} access narrowed from {old.access} to {new.access}")]
+    changes = _model_level_changes(old, new)
+    changes.extend(_column_changes(old, new, old_adapter, new_adapter))
+    changes.extend(_composite_key_changes(old, new))
+    return changes
+
+
+def _model_level_changes(old: Model, new: Model) -> list[Change]:
+    changes: list[Change] = []
+    if (old.group or None) != (new.group or None):
+        changes.append(_change(GROUP_CHANGED, new, f"{new.display_name} moved from group {old.group} to {new.group}"))
+    if old.contract_enforced and not new.contract_enforced:
+        changes.append(_change(CONTRACT_UNENFORCED, new, f"{new.display_name} no longer enforces its contract"))
+    old_date, new_date = old.deprecation_date, new.deprecation_date
+    if old_date is not None and new_date is None:
+        text = f"{new.display_name} deprecation_date {old_date.date()} was removed"
+        changes.append(_change(DEPRECATION_SHORTENED, new, text))
+    elif old_date is not None and new_date is not None and new_date < old_date:
+        text = f"{new.display_name} deprecation_date moved earlier, {old_date.date()} -> {new_date.date()}"
+        changes.append(_change(DEPRECATION_SHORTENED, new, text))
+    elif old_date is None and new_date is not None:
+        text = f"{new.display_name} is deprecated from {new_date.date()}"
+        changes.append(_change(DEPRECATION_SCHEDULED, new, text))
+    return changes
+
+
+def _column_changes(old: Model, new: Model, old_adapter: str, new_adapter: str) -> list[Change]:
+    old_columns = {c.name.lower(): c for c in old.columns}
+    new_columns = {c.name.lower(): c for c in new.columns}
+    removed = [c for c in old.columns if c.name.lower() not in new_columns]
+    added = [c for c in new.columns if c.name.lower() not in old_columns]
+    renames = _detect_renames(old, new, removed, added, old_adapter, new_adapter)
+    changes: list[Change] = []
+    for old_column, new_column in renames:
+        text = f"{new.display_name}: column {old_column.name} was renamed to {new_column.name}"
+        changes.append(_change(COLUMN_RENAMED, new, text, old_column.name))
+        changes.extend(_pii_changes(new, old_column, new_column))
+    renamed_old = {o.name for o, _ in renames}
+    renamed_new = {n.name for _, n in renames}
+    for column in removed:
+        if column.name not in renamed_old:
+            changes.append(
+                _change(COLUMN_REMOVED, new, f"{new.display_name}: column {column.name} was removed", column.name)
+            )
+    for column in added:
+        if column.name not in renamed_new:
+            changes.append(
+                _change(COLUMN_ADDED, new, f"{new.display_name}: column {column.name} was added", column.name)
+            )
+    for key, before in old_columns.items():
+        after = new_columns.get(key)
+        if after is not None:
+            changes.extend(_same_column_changes(new, before, after, old_adapter, new_adapter))
+    return changes
+
+
+def _detect_renames(
+    old: Model, new: Model, removed: list[Column], added: list[Column], old_adapter: str, new_adapter: str
+) -> list[tuple[Column, Column]]:
+    """Removed/added column pairs at the same position with the same type family: a rename, not two changes."""
+    old_positions = {c.name: i for i, c in enumerate(old.columns)}
+    new_positions = {c.name: i for i, c in enumerate(new.columns)}
+    pairs: list[tuple[Column, Column]] = []
+    for old_column in removed:
+        for new_column in added:
+            same_place = old_positions[old_column.name] == new_positions[new_column.name]
+            same_type = _same_type(old_column, new_column, old_adapter, new_adapter)
+            same_text = bool(old_column.description) and old_column.description == new_column.description
+            if (same_place or same_text) and same_type and new_column not in (n for _, n in pairs):
+                pairs.append((old_column, new_column))
+                break
+    return pairs
+
+
+def _same_type(old: Column, new: Column, old_adapter: str, new_adapter: str) -> bool:
+    if old.data_type is None or new.data_type is None:
+        return old.data_type == new.data_type
+    old_family = normalize_type(old.data_type, old_adapter)
+    new_family = normalize_type(new.data_type, new_adapter)
+    if old_adapter != new_adapter:
+        # `timestamp` means a zoned instant on BigQuery and a naive one on DuckDB/Postgres: the same column
+        # declared `timestamp` for both targets is one type to its users, so zones are ignored across adapters.
+        old_family, new_family = _without_zone(old_family), _without_zone(new_family)
+    return old_family == new_family
+
+
+def _without_zone(family: str) -> str:
+    return family.replace("timestamp_tz", "timestamp")
+
+
+def _same_column_changes(model: Model, old: Column, new: Column, old_adapter: str, new_adapter: str) -> list[Change]:
+    where = f"{model.display_name}.{new.name}"
+    changes: list[Change] = []
+    if old.data_type and new.data_type and not _same_type(old, new, old_adapter, new_adapter):
+        old_family, new_family = normalize_type(old.data_type, old_adapter), normalize_type(new.data_type, new_adapter)
+        text = f"{where} changed type {old.data_type} -> {new.data_type} ({old_family} -> {new_family})"
+        changes.append(_change(TYPE_CHANGED, model, text, new.name))
+    if old.is_not_null and not new.is_not_null:
+        text = f"{where} may now be null (its not_null constraint or test was removed)"
+        changes.append(_change(NULLABILITY_LOOSENED, model, text, new.name))
+    if old.is_unique and not new.is_unique:
+        what = "primary key" if old.constraints.primary_key else "unique key"
+        text = f"{where} is no longer a {what} (its constraint or unique test was removed)"
+        changes.append(_change(KEY_REMOVED, model, text, new.name))
+    if old.accepted_values is not None and old.accepted_values != new.accepted_values:
+        changes.append(_change(ACCEPTED_VALUES_CHANGED, model, _accepted_values_text(where, old, new), new.name))
+    changes.extend(_pii_changes(model, old, new))
+    return changes
+
+
+def _accepted_values_text(where: str, old: Column, new: Column) -> str:
+    if new.accepted_values is None:
+        return f"{where} lost its accepted_values test ({', '.join(old.accepted_values or ())})"
+    added = sorted(set(new.accepted_values) - set(old.accepted_values or ()))
+    dropped = sorted(set(old.accepted_values or ()) - set(new.accepted_values))
+    parts = [f"+{', +'.join(added)}" if added else "", f"-{', -'.join(dropped)}" if dropped else ""]
+    return f"{where} accepted values changed: {' '.join(p for p in parts if p)}"
+
+
+def _pii_changes(model: Model, old: Column, new: Column) -> list[Change]:
+    old_strategy = effective_strategy(old)
+    if old_strategy is None:
+        return []
+    where = f"{model.display_name}.{new.name}"
+    new_strategy = effective_strategy(new)
+    if new_strategy is None:
+        text = f"{where} lost its PII classification ({old.pii}): it would be published unmasked"
+        return [_change(PII_UNMARKED, model, text, new.name)]
+    if STRATEGY_STRENGTH[new_strategy] < STRATEGY_STRENGTH[old_strategy]:
+        text = f"{where} masking weakened from {old_strategy} to {new_strategy}"
+        return [_change(MASKING_WEAKENED, model, text, new.name)]
+    return []
+
+
+def effective_strategy(column: Column) -> Strategy | None:
+    """The strategy that masks ``column`` in its published relation; None when it is not (validly) PII."""
+    if column.pii is None or column.pii == NOT_PII:
+        return None
+    try:
+        pii_class = PiiClass(column.pii)
+    except ValueError:
+        return None
+    try:
+        return mesh_policy().strategy_for(pii_class, column.mask)
+    except ValueError:
+        return mesh_policy().strategy_for(pii_class)
+
+
+def model_keys(model: Model) -> frozenset[frozenset[str]]:
+    """Every key the model declares: unique columns, model-level unique/primary keys, unique combinations."""
+    keys = {frozenset({c.name.lower()}) for c in model.columns if c.is_unique}
+    for constraint in model.constraints:
+        if constraint.type in ("primary_key", "unique") and constraint.columns:
+            keys.add(frozenset(c.lower() for c in constraint.columns))
+    for test in model.tests:
+        if test.name == "unique_combination_of_columns":
+            columns = test.kwargs.get("combination_of_columns") or ()
+            keys.add(frozenset(str(c).lower() for c in columns))
+    return frozenset(k for k in keys if k)
+
+
+def _composite_key_changes(old: Model, new: Model) -> list[Change]:
+    """Removed multi-column keys; single-column keys are reported per column."""
+    lost = [k for k in model_keys(old) - model_keys(new) if len(k) > 1]
+    return [
+        _change(KEY_REMOVED, new, f"{new.display_name}: key ({', '.join(sorted(k))}) was removed")
+        for k in sorted(lost, key=sorted)
+    ]
+
+
+# ------------------------------------------------------------------------------------------ versions
+
+
+def _versions_by_name(models: Iterable[Model]) -> dict[str, dict[str | None, Model]]:
+    grouped: dict[str, dict[str | None, Model]] = {}
+    for model in models:
+        grouped.setdefault(model.name, {})[model.version] = model
+    return grouped
+
+
+def _pair_versions(
+    old_versions: dict[str | None, Model],
+    new_versions: dict[str | None, Model],
+    old_adapter: str,
+    new_adapter: str,
+) -> tuple[list[tuple[Model, Model]], list[Model], list[Model]]:
+    """Match old versions to new ones; an unversioned model that became versioned matches its closest version."""
+    pairs = [(old_versions[v], new_versions[v]) for v in old_versions if v in new_versions]
+    unpaired_old = [m for v, m in old_versions.items() if v not in new_versions]
+    unpaired_new = [m for v, m in new_versions.items() if v not in old_versions]
+    if len(unpaired_old) == 1 and unpaired_old[0].version is None and unpaired_new:
+        # The model became versioned: the old shape lives on as whichever new version breaks least.
+        old_model = unpaired_old[0]
+        kept = min(
+            unpaired_new,
+            key=lambda m: (_breaking_count(old_model, m, old_adapter, new_adapter), version_key(m.version)),
+        )
+        pairs.append((old_model, kept))
+        return pairs, [], [m for m in unpaired_new if m is not kept]
+    if len(unpaired_new) == 1 and unpaired_new[0].version is None and unpaired_old:
+        # Versioning was dropped: the unversioned model stands for the old latest version.
+        latest = max(unpaired_old, key=lambda m: version_key(m.version))
+        pairs.append((latest, unpaired_new[0]))
+        return pairs, [m for m in unpaired_old if m is not latest], []
+    return pairs, unpaired_old, unpaired_new
+
+
+def _breaking_count(old: Model, new: Model, old_adapter: str, new_adapter: str) -> int:
+    return sum(1 for c in compare_models(old, new, old_adapter, new_adapter) if c.breaking)
+
+
+def version_key(version: str | None) -> tuple[int, float, str]:
+    """Sort key for dbt model versions: numeric when they are numbers, else by text; None first."""
+    if version is None:
+        return (0, 0.0, "")
+    try:
+        return (1, float(version), version)
+    except ValueError:
+        return (2, 0.0, version)
+
+
+def _removed_version(model: Model, today: date, kind: ChangeKind = VERSION_REMOVED) -> Change:
+    """Removal is breaking unless the model (version) reached the deprecation date it announced."""
+    deprecated = model.deprecation_date
+    if deprecated is not None and deprecated.date() <= today:
+        text = f"{model.display_name} was retired after its deprecation date {deprecated.date()}"
+        return _change(VERSION_RETIRED, model, text)
+    when = "before its deprecation date" if deprecated else "without a deprecation date"
+    return _change(kind, model, f"public model {model.display_name} was removed {when}")
+
+
+def _removed_model(model: Model, today: date) -> Change:
+    return _removed_version(model, today, MODEL_REMOVED)
+
+
+def _latest_model(versions: dict[str | None, Model]) -> Model:
+    latest = _latest_of(versions)
+    return versions.get(latest) or max(versions.values(), key=lambda m: version_key(m.version))
+
+
+def _latest_version_move(old: dict[str | None, Model], new: dict[str | None, Model]) -> list[Change]:
+    old_latest = _latest_of(old)
+    new_latest = _latest_of(new)
+    if old_latest is None or new_latest is None or old_latest == new_latest:
+        return []
+    model = next(iter(new.values()))
+    if version_key(new_latest) < version_key(old_latest):
+        return [
+            _change(
+                LATEST_VERSION_MOVED_BACK,
+                model,
+                f"{model.name} latest_version moved back from {old_latest} to {new_latest}",
+            )
+        ]
+    return [
+        _change(
+            LATEST_VERSION_MOVED_FORWARD, model, f"{model.name} latest_version moved from {old_latest} to {new_latest}"
+        )
+    ]
+
+
+def _latest_of(versions: dict[str | None, Model]) -> str | None:
+    declared = {m.latest_version for m in versions.values() if m.latest_version is not None}
+    if declared:
+        return max(declared, key=version_key)
+    numbered = [v for v in versions if v is not None]
+    return max(numbered, key=version_key) if numbered else None
+
+
+def _model_added_or_widened(name: str, new_versions: dict[str | None, Model], old: Project) -> list[Change]:
+    changes = []
+    for model in new_versions.values():
+        if not model.is_public:
+            continue
+        was_there = any(m.name == name and m.version == model.version for m in old.own_models)
+        kind = ACCESS_WIDENED if was_there else MODEL_ADDED
+        changes.append(_change(kind, model, f"{model.display_name} {'became public' if was_there else 'was added'}"))
+    return changes
+
+
+def _change(kind: ChangeKind, model: Model, description: str, column: str | None = None) -> Change:
+    return Change(kind, model.name, model.version, description, column, model.patch_path or model.original_file_path)
+
+
+# ------------------------------------------------------------------------------------------ the version gate
+
+_NEW_VERSION_FIX = (
+    "release it as a new model version: add `versions:` with v{next} carrying the change and keep "
+    "v{current} (with a `deprecation_date`) for current consumers"
+)
+
+_FIXES: dict[str, str] = {
+    MODEL_REMOVED.id: "restore it, or set a `deprecation_date` and remove it after that date",
+    VERSION_REMOVED.id: "keep the version until its `deprecation_date` (set one if it has none)",
+    ACCESS_NARROWED.id: "keep it public; to retire it, set a `deprecation_date` and narrow access after that date",
+    LATEST_VERSION_MOVED_BACK.id: "keep `latest_version` where it was, or add a newer version instead",
+    DEPRECATION_SHORTENED.id: "keep the announced `deprecation_date` (a later date is fine)",
+    PII_UNMARKED.id: "restore `meta: {pii: <class>}` on the column (or waive DM-rule with an approved exception)",
+    MASKING_WEAKENED.id: "restore the stronger `mask:` (a new model version does not make a leak acceptable)",
+}
+
+
+def compare_projects(
+    old: Project, new: Project, consumers: Consumers | None = None, today: date | None = None
+) -> Comparison:
+    """Classify every change from ``old`` to ``new`` and judge the breaking ones through the version gate.
+
+    A breaking change passes only inside a new model version (the superseded version kept, with a
+    ``deprecation_date``); PII leaks never pass. Each failing change lists the consumers it hits.
+    """
+    changes = find_changes(old, new, today)
+    findings = [_judge(change, new, consumers or {}) for change in changes if change.breaking]
+    findings.extend(_kept_versions_without_deprecation(changes, new))
+    return Comparison(changes, tuple(f for f in findings if f is not None))
+
+
+def _judge(change: Change, new: Project, consumers: Consumers) -> Finding | None:
+    if change.in_new_version and not change.kind.leak:
+        return None  # the version gate's purpose: the change ships as a new version
+    return Finding(
+        rule_id=change.kind.id,
+        severity=Severity.ERROR,
+        message=f"{change.description}; {_fix_for(change, new)}",
+        model=change.display_model,
+        column=change.column,
+        path=_relative_path(change.path),
+        impacts=impacts_of(change, consumers),
+    )
+
+
+def _fix_for(change: Change, new: Project) -> str:
+    if change.kind.id in _FIXES:
+        return _FIXES[change.kind.id]
+    versions = [m.version for m in new.own_models if m.name == change.model and m.version is not None]
+    current = change.version or (max(versions, key=version_key) if versions else "1")
+    try:
+        following = str(int(float(max([current, *versions], key=version_key))) + 1)
+    except ValueError:
+        following = "N"
+    return _NEW_VERSION_FIX.format(next=following, current=current)
+
+
+def _kept_versions_without_deprecation(changes: Sequence[Change], new: Project) -> list[Finding]:
+    """A new version that breaks the old shape needs the versions it supersedes to announce their end."""
+    superseding = {c.model: c for c in changes if c.in_new_version and c.breaking and not c.kind.leak}
+    findings = []
+    for name, change in sorted(superseding.items()):
+        newest = change.version
+        for model in new.own_models:
+            older = model.name == name and version_key(model.version) < version_key(newest)
+            if older and model.is_public and model.deprecation_date is None:
+                findings.append(
+                    Finding(
+                        rule_id=KEPT_VERSION_NOT_DEPRECATED.id,
+                        severity=Severity.ERROR,
+                        message=(
+                            f"{model.display_name} is superseded by breaking v{newest} but has no deprecation_date; "
+                            f"set `deprecation_date:` on version {model.version} so consumers know when to migrate"
+                        ),
+                        model=model.display_name,
+                        path=_relative_path(model.patch_path or model.original_file_path),
+                    )
+                )
+    return findings
+
+
+def impacts_of(change: Change, consumers: Consumers) -> tuple[Impact, ...]:
+    """The consumer domains ``change`` hits: those reading its version (or the latest) and its column."""
+    impacts = []
+    for consumer in consumers.get(change.model, ()):
+        if consumer.version is not None and change.version is not None and consumer.version != change.version:
+            continue
+        if change.column is None:
+            impacts.append(Impact(consumer.domain, consumer.columns))
+            continue
+        reads_column = not consumer.columns or change.column.lower() in {c.lower() for c in consumer.columns}
+        if reads_column:
+            impacts.append(Impact(consumer.domain, (change.column,)))
+    return tuple(impacts)
+
+
+def change_finding(change: Change) -> Finding:
+    """A change as a finding for ``diff``: breaking ones are errors unless they ship as a new version."""
+    passes = not change.breaking or (change.in_new_version and not change.kind.leak)
+    severity = Severity.NOTE if passes else Severity.ERROR
+    suffix = " (in a new version)" if change.in_new_version else ""
+    return Finding(
+        rule_id=change.kind.id,
+        severity=severity,
+        message=change.description + suffix,
+        model=change.display_model,
+        column=change.column,
+        path=_relative_path(change.path),
+    )
+
+
+def _relative_path(path: str | None) -> str | None:
+    """``models/x.yml`` from dbt's ``project://models/x.yml`` patch paths."""
+    if path is None:
+        return None
+    return path.split("://", 1)[1] if "://" in path else path

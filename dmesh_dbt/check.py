@@ -1,0 +1,271 @@
+"""`dmesh-dbt check` and `dmesh-dbt diff`: read the artifacts, run the policy and the change analysis, report.
+
+The one place that wires artifacts -> policy / changes -> waivers -> Report. It runs ``dbt parse`` only when
+the manifest is missing or older than the project's files, so a CI step after ``dbt build`` costs no dbt run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, replace
+from datetime import date
+from pathlib import Path
+
+from dmesh_dbt.artifacts import Project, load_manifest, project_from_manifest, schema_version
+from dmesh_dbt.changes import (
+    CHANGE_KINDS,
+    KEPT_VERSION_NOT_DEPRECATED,
+    Consumer,
+    Consumers,
+    change_finding,
+    compare_projects,
+)
+from dmesh_dbt.errors import ArtifactError, ConfigError, UsageError
+from dmesh_dbt.policy import (
+    EXPIRED_WAIVER,
+    RULES,
+    PolicyContext,
+    Severities,
+    evaluate_policy,
+    load_domain_config,
+    resolve_severities,
+    split_waivers,
+)
+from dmesh_dbt.report import Finding, Report, apply_waivers, sort_findings
+from dmesh_dbt.toolkit import run_dbt
+
+MANIFEST = Path("target") / "manifest.json"
+
+#: Directories of a dbt project that hold no source files (outputs, installed packages, environments).
+_NOT_SOURCES = frozenset({"target", "dbt_packages", "dbt_modules", "logs", ".git", ".venv", "venv", "node_modules"})
+_SOURCE_SUFFIXES = frozenset({".sql", ".yml", ".yaml", ".csv", ".py", ".md", ".jinja"})
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """What the current manifest is compared with: a previous manifest, and who consumes its products."""
+
+    project: Project
+    label: str  # where it came from, for the report
+    consumers: Consumers | None = None
+
+
+# ----------------------------------------------------------------------------------------------- check
+
+
+def run_check(
+    project_dir: Path,
+    baseline: Baseline | None = None,
+    today: date | None = None,
+    parse: bool = True,
+) -> Report:
+    """Check a domain project: policy rules, breaking changes against ``baseline``, waivers."""
+    today = today or date.today()
+    manifest_path = ensure_manifest(project_dir) if parse else project_dir / MANIFEST
+    project = load_manifest(manifest_path)
+    domain = load_domain_config(project_dir, project.name)
+    severities = resolve_severities(domain)
+    findings = evaluate_policy(PolicyContext(project, domain, today), severities)
+    rules = [r.info for r in RULES.values() if severities.of(r.id) is not None]
+    notes = [f"manifest: {_display(manifest_path, project_dir)} ({len(project.own_models)} models)"]
+    if baseline is not None:
+        comparison = compare_projects(baseline.project, project, baseline.consumers, today)
+        findings.extend(_at_severity(comparison.gate_findings, severities))
+        rules.extend(k.info for k in CHANGE_KINDS if k.breaking)
+        rules.append(KEPT_VERSION_NOT_DEPRECATED)
+        notes.append(
+            f"compared with {baseline.label}: {len(comparison.changes)} change(s), {len(comparison.breaking)} breaking"
+        )
+    else:
+        notes.append("no baseline (--state or --registry): breaking changes not checked")
+    in_force, expired = split_waivers(domain.waivers, today)
+    findings.extend(expired)
+    rules.append(EXPIRED_WAIVER)
+    located = locate_findings(apply_waivers(findings, in_force), project_dir)
+    return Report(
+        command="check",
+        project=domain.name,
+        findings=sort_findings(located),
+        rules=tuple(rules),
+        waivers=in_force,
+        notes=tuple(notes),
+    )
+
+
+def _at_severity(findings: Iterable[Finding], severities: Severities) -> Iterator[Finding]:
+    """Change findings at the severity the policy gives their kind (errors unless configured)."""
+    for finding in findings:
+        severity = severities.of(finding.rule_id)
+        if severity is not None:
+            yield replace(finding, severity=severity)
+
+
+def _display(path: Path, base: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(base.resolve()))
+    except ValueError:
+        return str(path)
+
+
+def ensure_manifest(project_dir: Path) -> Path:
+    """``target/manifest.json``, after running ``dbt parse`` if it is missing or older than a project file."""
+    if not (project_dir / "dbt_project.yml").is_file():
+        raise UsageError(f"{project_dir} is not a dbt project (no dbt_project.yml); pass --project-dir")
+    manifest = project_dir / MANIFEST
+    if manifest.is_file() and manifest.stat().st_mtime >= newest_source_mtime(project_dir):
+        return manifest
+    # No partial parsing: it served stale manifests after file deletions (see shared/facts.md).
+    run_dbt(project_dir.resolve(), "parse", "--no-partial-parse", "--quiet")
+    return manifest
+
+
+def newest_source_mtime(project_dir: Path) -> float:
+    """The modification time of the newest file dbt would parse (SQL, YAML, seeds...)."""
+    newest = 0.0
+    stack = [project_dir]
+    while stack:
+        with os.scandir(stack.pop()) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    if entry.name not in _NOT_SOURCES:
+                        stack.append(Path(entry.path))
+                elif os.path.splitext(entry.name)[1] in _SOURCE_SUFFIXES:
+                    newest = max(newest, entry.stat().st_mtime)
+    return newest
+
+
+# ----------------------------------------------------------------------------------------------- baselines
+
+
+def baseline_from_state(state: Path, consumers: Consumers | None = None) -> Baseline:
+    """The manifest in ``--state DIR`` (or the manifest file itself)."""
+    path = state / "manifest.json" if state.is_dir() else state
+    if not path.is_file():
+        raise UsageError(f"--state {state} holds no manifest.json; point it at the previous run's target/ dir")
+    return Baseline(load_manifest(path), f"state {path}", consumers)
+
+
+def baseline_from_registry(url: str, project_dir: Path) -> Baseline | None:
+    """The manifest of the domain's last published release and its recorded consumers; None before any."""
+    from dmesh_dbt.registry import Registry
+
+    domain = domain_name(project_dir)
+    registry = Registry.open(url)
+    release = registry.latest_release(domain)
+    if release is None:
+        return None
+    data = registry.read_file(release, "manifest.json")
+    consumers: dict[str, list[Consumer]] = {}
+    for record in registry.consumers(domain):
+        consumers.setdefault(record.product, []).append(Consumer(record.consumer, record.version, record.columns))
+    label = f"{domain} {release.version} published in {registry.url}"
+    return Baseline(_project_from_bytes(data, label), label, consumers)
+
+
+def _project_from_bytes(data: bytes, label: str) -> Project:
+    try:
+        document = json.loads(data)
+    except json.JSONDecodeError as error:
+        raise ArtifactError(f"the manifest of {label} is not JSON ({error}); republish it") from None
+    if schema_version(document) != "v12":
+        raise ArtifactError(f"the manifest of {label} is not a dbt manifest v12; republish it with a supported dbt")
+    return project_from_manifest(document)
+
+
+def domain_name(project_dir: Path) -> str:
+    """The domain's name: ``domain:`` in dmesh.yml, else the dbt project's ``name``."""
+    import yaml
+
+    project_file = project_dir / "dbt_project.yml"
+    if not project_file.is_file():
+        raise UsageError(f"{project_dir} is not a dbt project (no dbt_project.yml); pass --project-dir")
+    try:
+        document = yaml.safe_load(project_file.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError:
+        raise ConfigError(f"{project_file} is not valid YAML; fix the syntax") from None
+    return load_domain_config(project_dir, str(document.get("name") or project_dir.name)).name
+
+
+# ----------------------------------------------------------------------------------------------- diff
+
+
+def run_diff(old: Path, new: Path, today: date | None = None) -> Report:
+    """The classified change list from ``old`` to ``new`` (manifests, or target/ dirs holding them)."""
+    old_project = load_manifest(_manifest_path(old))
+    new_project = load_manifest(_manifest_path(new))
+    comparison = compare_projects(old_project, new_project, None, today)
+    changes = comparison.changes
+    kept = [f for f in comparison.gate_findings if f.rule_id == KEPT_VERSION_NOT_DEPRECATED.id]
+    findings = [change_finding(c) for c in changes] + kept
+    return Report(
+        command="diff",
+        project=new_project.name,
+        findings=sort_findings(findings),
+        rules=(*(k.info for k in CHANGE_KINDS), KEPT_VERSION_NOT_DEPRECATED),
+        notes=(f"{old} -> {new}: {len(changes)} change(s), {len(comparison.breaking)} breaking",),
+    )
+
+
+def _manifest_path(path: Path) -> Path:
+    if path.is_dir():
+        for candidate in (path / "manifest.json", path / MANIFEST):
+            if candidate.is_file():
+                return candidate
+        raise UsageError(f"{path} holds no manifest.json (nor target/manifest.json)")
+    return path
+
+
+# ----------------------------------------------------------------------------------------------- locations
+
+
+def locate_findings(findings: Sequence[Finding], project_dir: Path) -> list[Finding]:
+    """Findings with the line of their model (or column) in the YAML file that declares it."""
+    cache: dict[str, list[str]] = {}
+    located = []
+    for finding in findings:
+        line = _line_of(finding, project_dir, cache)
+        located.append(replace(finding, line=line) if line else finding)
+    return located
+
+
+def _line_of(finding: Finding, project_dir: Path, cache: dict[str, list[str]]) -> int | None:
+    if not finding.path or not finding.model or not finding.path.endswith((".yml", ".yaml")):
+        return None
+    if finding.path not in cache:
+        try:
+            cache[finding.path] = (project_dir / finding.path).read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError):
+            cache[finding.path] = []
+    lines = cache[finding.path]
+    model_line = _find_name(lines, finding.model.split(".v")[0], 0)
+    if model_line is None or not finding.column:
+        return None if model_line is None else model_line + 1
+    column_line = _find_name(lines, finding.column, model_line + 1)
+    return (column_line if column_line is not None else model_line) + 1
+
+
+def _find_name(lines: list[str], name: str, start: int) -> int | None:
+    pattern = re.compile(rf"^\s*-?\s*name:\s*[\"']?{re.escape(name)}[\"']?\s*(#.*)?$", re.IGNORECASE)
+    return next((i for i in range(start, len(lines)) if pattern.match(lines[i])), None)
+
+
+# ----------------------------------------------------------------------------------------------- listing
+
+
+def rules_listing() -> str:
+    """Every policy rule (with its documented failing and fixed example) and every change kind."""
+    blocks = []
+    for rule_id, registered in sorted(RULES.items()):
+        body = registered.doc.split("\n", 1)[1] if "\n" in registered.doc else ""
+        blocks.append(f"{rule_id} {registered.name}: {registered.summary}\n{body.rstrip()}\n")
+    blocks.append(f"{EXPIRED_WAIVER.id} {EXPIRED_WAIVER.name}: {EXPIRED_WAIVER.summary}\n")
+    for kind in CHANGE_KINDS:
+        label = "breaking, a PII leak" if kind.leak else "breaking" if kind.breaking else "additive"
+        blocks.append(f"{kind.id} {kind.name} ({label}): {kind.summary}")
+    blocks.append(
+        f"{KEPT_VERSION_NOT_DEPRECATED.id} {KEPT_VERSION_NOT_DEPRECATED.name}: {KEPT_VERSION_NOT_DEPRECATED.summary}"
+    )
+    return "\n".join(blocks) + "\n"

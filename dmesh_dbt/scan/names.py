@@ -142,7 +142,7 @@ def _p(words: str, confidence: float = STRONG, unless: str = "") -> NamePattern:
 
 
 #: Tokens that say a column holds a *derived* or *aggregate* value, not the PII itself.
-_DERIVED = "count hash hashed sha sha256 md5 masked redacted domain country region type format valid verified"
+_DERIVED = "count hash hashed hmac sha sha256 md5 masked redacted domain country region type format valid verified"
 _DERIVED += " is has flag flags status source method consent opt preference preferences"
 
 PATTERNS: dict[DetectedClass, tuple[NamePattern, ...]] = {
@@ -234,12 +234,18 @@ PATTERNS: dict[DetectedClass, tuple[NamePattern, ...]] = {
         _p("free text"),
         _p("feedback text", WEAK),
     ),
-    ForbiddenClass.CVV: (_p("cvv"), _p("card verification"), _p("security code", WEAK)),
+    ForbiddenClass.CVV: (
+        _p("cvv", unless=_DERIVED),
+        _p("card verification", unless=_DERIVED),
+        _p("security code", WEAK),
+    ),
     ForbiddenClass.CARD_TRACK: (_p("track1"), _p("track2"), _p("track data"), _p("magstripe"), _p("magnetic stripe")),
-    ForbiddenClass.PIN: (_p("pin", unless="code zip postal"), _p("pin block"), _p("pinblock")),
+    ForbiddenClass.PIN: (_p("pin", unless="zip postal " + _DERIVED), _p("pin block"), _p("pinblock")),
     PiiClass.CARD_EXPIRY: (
         _p("card expiry"),
-        _p("expiry date", WEAK, unless="token session cookie password link offer coupon trial"),
+        _p("card expiry date"),
+        _p("card expiry month"),
+        _p("card expiry year"),
         _p("expiry month", WEAK, unless="token session cookie"),
         _p("expiry year", WEAK, unless="token session cookie"),
     ),
@@ -250,7 +256,8 @@ PATTERNS: dict[DetectedClass, tuple[NamePattern, ...]] = {
 DESCRIPTION_PATTERNS: dict[DetectedClass, tuple[tuple[str, ...], ...]] = {
     PiiClass.EMAIL: (("email", "address"),),
     PiiClass.PHONE: (("phone", "number"), ("telephone", "number")),
-    PiiClass.PERSON_NAME: (("first", "name"), ("last", "name"), ("full", "name")),
+    # "full name of the language" is not a person: only first/last name phrases count in prose.
+    PiiClass.PERSON_NAME: (("first", "name"), ("last", "name"), ("surname",)),
     PiiClass.ADDRESS: (("street", "address"), ("postal", "address"), ("postal", "code"), ("zip", "code")),
     PiiClass.NATIONAL_ID: (("social", "security", "number"), ("passport", "number")),
     PiiClass.CARD_NUMBER: (("card", "number"), ("primary", "account", "number")),
@@ -302,6 +309,27 @@ def _contains_run(tokens: tuple[str, ...], run: tuple[str, ...]) -> bool:
     return any(tokens[i : i + width] == run for i in range(len(tokens) - width + 1))
 
 
+#: Words that may follow a pattern without changing what the column holds (``phone_number``, ``address_line_1``).
+_NEUTRAL_TAIL = frozenset(
+    {"number", "address", "code", "line", "value", "raw", "text", "full", "primary", "secondary", "original",
+     "normalized", "normalised", "clean", "cleaned", "str", "string", "data", "plain", "cleartext", "enc", "last",
+     "first", "e", "intl", "international", "local", "national", "formatted"}
+)  # fmt: skip
+
+
+def _ends_name(tokens: tuple[str, ...], run: tuple[str, ...]) -> bool:
+    """``run`` occurs as the head of the name: only neutral words (or digits) follow it.
+
+    In an identifier the head noun comes last: ``ip_isp`` is an ISP, ``email_lang`` a language,
+    ``latitude_accuracy`` an accuracy and ``bank_account_id`` an id, none of them the PII the first word names.
+    """
+    width = len(run)
+    for i in range(len(tokens) - width + 1):
+        if tokens[i : i + width] == run and all(t in _NEUTRAL_TAIL or t.isdigit() for t in tokens[i + width :]):
+            return True
+    return False
+
+
 @dataclass(frozen=True)
 class NameMatch:
     """A class the name (or description) points at, how strongly, and the pattern that matched."""
@@ -318,7 +346,7 @@ def match_name(name: str) -> NameMatch | None:
     best: NameMatch | None = None
     for pii_class, patterns in PATTERNS.items():
         for pattern in patterns:
-            if not _contains_run(tokens, pattern.tokens) or pattern.unless.intersection(tokens):
+            if not _ends_name(tokens, pattern.tokens) or pattern.unless.intersection(tokens):
                 continue
             if best is None or pattern.confidence > best.confidence:
                 best = NameMatch(pii_class, pattern.confidence, " ".join(pattern.tokens), "name")

@@ -1,0 +1,318 @@
+"""``dmesh-dbt consume``: read another domain's data product from the registry into this dbt project.
+
+It writes what dbt needs to read the product's *published* relation and nothing more: a sources YAML (columns,
+types, descriptions, freshness from the ODCS contract), the DuckDB ``attach`` entry for a producer's local file,
+and optionally a dbt-loom config. It records the consumer and the columns it reads in the registry, so the
+producer's ``dmesh-dbt check`` can name who a breaking change would hit.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from sqlglot import Tokenizer, TokenType
+from sqlglot.errors import TokenError
+
+from dmesh_dbt.contracts import ProductContract, ProductRef, parse_contract
+from dmesh_dbt.errors import ConfigError, UsageError
+from dmesh_dbt.publish import Target, load_descriptor, profile_name, registry_url, resolve_target
+from dmesh_dbt.registry import ConsumerRecord, LocalBackend, Registry, Release, now_utc
+from dmesh_dbt.render import write_output
+
+#: Where consumed sources are written, one file per producing domain.
+SOURCES_DIR = Path("models") / "consumed"
+LOOM_CONFIG = "dbt_loom.config.yml"
+
+_GENERATED = "Written by `dmesh-dbt consume`; re-run it to refresh. Edits to entries it manages are replaced."
+
+
+@dataclass(frozen=True)
+class ConsumeResult:
+    contract: ProductContract
+    release: Release
+    source_name: str
+    table_name: str
+    sources_file: Path
+    attached: Path | None  # the producer's DuckDB file attached in profiles.yml, if any
+    loom_config: Path | None
+    record: ConsumerRecord
+
+    @property
+    def source_call(self) -> str:
+        return f"{{{{ source('{self.source_name}', '{self.table_name}') }}}}"
+
+
+def _yaml() -> YAML:
+    yaml = YAML()  # round trip: comments, order and quoting of the user's files survive our edits
+    yaml.preserve_quotes = True
+    yaml.width = 4096
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    return yaml
+
+
+def _load(path: Path) -> Any:
+    if not path.is_file():
+        return None
+    try:
+        return _yaml().load(path.read_text(encoding="utf-8"))
+    except Exception as error:  # ruamel raises many unrelated types for a broken file
+        raise ConfigError(f"{path} is not valid YAML ({error}); fix or remove it") from None
+
+
+def _dump(path: Path, document: Any) -> None:
+    buffer = io.StringIO()
+    _yaml().dump(document, buffer)
+    write_output(path, buffer.getvalue())  # atomic: a temp file beside it, then a rename
+
+
+def _upsert(items: CommentedSeq, key: str, value: str, entry: CommentedMap) -> None:
+    """Replace the entry whose ``key`` is ``value`` in place (keeping its position), or append it."""
+    for index, existing in enumerate(items):
+        if isinstance(existing, dict) and existing.get(key) == value:
+            items[index] = entry
+            return
+    items.append(entry)
+
+
+# ------------------------------------------------------------------------------------------------ sources YAML
+
+
+def table_name(contract: ProductContract, pinned: bool) -> str:
+    """``customers``, or ``customers_v1`` when the consumer pinned a model version."""
+    return f"{contract.product}_v{contract.model_version}" if pinned and contract.model_version else contract.product
+
+
+def source_database(contract: ProductContract) -> str | None:
+    """The database the consumer reads from: the attach alias (the producer's domain) for DuckDB files."""
+    return contract.domain if contract.server.type == "duckdb" else contract.relation.database
+
+
+def _table_entry(contract: ProductContract, name: str, registry: str) -> CommentedMap:
+    columns = CommentedSeq()
+    for column in contract.columns:
+        entry = CommentedMap(name=column.name, data_type=column.physical_type, description=column.description)
+        if column.pii:
+            entry["meta"] = CommentedMap(pii=column.pii, masking=column.masking)
+        columns.append(entry)
+    table = CommentedMap(name=name, identifier=contract.relation.identifier, description=contract.description)
+    table["meta"] = CommentedMap(
+        dmesh=CommentedMap(
+            product=contract.ref, contract=contract.product_id, release=contract.release, registry=registry
+        )
+    )
+    table["columns"] = columns
+    return table
+
+
+def _source_entry(contract: ProductContract) -> CommentedMap:
+    source = CommentedMap(name=contract.domain)
+    source["description"] = f"Data products published by the {contract.domain} domain (owner {contract.owner})."
+    database = source_database(contract)
+    if database:
+        source["database"] = database
+    source["schema"] = contract.relation.schema
+    if contract.freshness:
+        source["config"] = CommentedMap(freshness=json.loads(json.dumps(dict(contract.freshness))))
+    source["meta"] = CommentedMap(dmesh=CommentedMap(domain=contract.domain, owner=contract.owner))
+    source["tables"] = CommentedSeq()
+    return source
+
+
+def write_source(project_dir: Path, contract: ProductContract, name: str, registry: str) -> Path:
+    """Add or refresh the product's table in ``models/consumed/<domain>.yml``; other tables are kept."""
+    path = project_dir / SOURCES_DIR / f"{contract.domain}.yml"
+    document = _load(path)
+    if not isinstance(document, dict):
+        document = CommentedMap(version=2)
+        document.yaml_set_start_comment(_GENERATED)
+    sources = document.setdefault("sources", CommentedSeq())
+    fresh = _source_entry(contract)
+    existing = next((s for s in sources if isinstance(s, dict) and s.get("name") == contract.domain), None)
+    if existing is not None:
+        fresh["tables"] = existing.get("tables") or CommentedSeq()
+    _upsert(sources, "name", contract.domain, fresh)
+    _upsert(fresh["tables"], "name", name, _table_entry(contract, name, registry))
+    _dump(path, document)
+    return path
+
+
+# --------------------------------------------------------------------------------------------- DuckDB attach
+
+
+def attach_producer(project_dir: Path, profile_name: str, target: Target, contract: ProductContract) -> Path | None:
+    """Attach the producer's DuckDB file (read only, under its domain's name) to the consumer's DuckDB target."""
+    if contract.server.type != "duckdb" or target.type != "duckdb":
+        return None
+    producer_file = Path(contract.server.details["database"])
+    profiles_path = project_dir / "profiles.yml"
+    document = _load(profiles_path)
+    outputs = document[profile_name]["outputs"]
+    settings = outputs[target.name]
+    attach = settings.get("attach")
+    if not isinstance(attach, list):
+        attach = CommentedSeq()
+        settings["attach"] = attach
+    entry = CommentedMap(path=str(producer_file), alias=contract.domain, read_only=True)
+    _upsert(attach, "alias", contract.domain, entry)
+    _dump(profiles_path, document)
+    return producer_file
+
+
+# --------------------------------------------------------------------------------------------------- dbt-loom
+
+
+def loom_reference(registry: Registry, release: Release) -> CommentedMap:
+    """A dbt-loom manifest reference to the release's manifest in the registry."""
+    key = f"releases/{release.domain}/{release.version}/{release.digest}/manifest.json"
+    reference = CommentedMap(name=release.domain)
+    if isinstance(registry.backend, LocalBackend):
+        reference["type"] = "file"
+        reference["config"] = CommentedMap(path=str(registry.backend.root / key))
+        return reference
+    url = urlparse(registry.url)
+    object_name = f"{url.path.strip('/')}/{key}".lstrip("/")
+    reference["type"] = {"s3": "s3", "gs": "gcs", "gcs": "gcs"}.get(url.scheme, url.scheme)
+    reference["config"] = CommentedMap(bucket_name=url.netloc, object_name=object_name)
+    return reference
+
+
+def write_loom_config(project_dir: Path, registry: Registry, release: Release) -> Path:
+    path = project_dir / LOOM_CONFIG
+    document = _load(path)
+    if not isinstance(document, dict):
+        document = CommentedMap(manifests=CommentedSeq())
+    _upsert(document.setdefault("manifests", CommentedSeq()), "name", release.domain, loom_reference(registry, release))
+    _dump(path, document)
+    return path
+
+
+# ------------------------------------------------------------------------------------------------ columns used
+
+
+def _sql_identifiers(sql: str) -> tuple[set[str], bool]:
+    """Lowercased identifiers in ``sql``, and whether it has a ``*`` (then it may read every column)."""
+    try:
+        tokens = Tokenizer().tokenize(sql)
+    except TokenError:
+        return set(), True
+    names = {t.text.lower() for t in tokens if t.token_type in (TokenType.VAR, TokenType.IDENTIFIER)}
+    return names, any(t.token_type is TokenType.STAR for t in tokens)
+
+
+def columns_used(project_dir: Path, source_name: str, table: str, contract: ProductContract) -> tuple[str, ...]:
+    """The product's columns that the consumer's models read, from its last compiled manifest.
+
+    Before the consumer has compiled a model on the source we cannot know, so every column counts (a
+    producer's check then errs on the side of naming this consumer). A ``*`` also counts as every column.
+    """
+    every = tuple(c.name for c in contract.columns)
+    manifest_path = project_dir / "target" / "manifest.json"
+    if not manifest_path.is_file():
+        return every
+    try:
+        nodes = json.loads(manifest_path.read_bytes()).get("nodes", {})
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return every
+    suffix = f".{source_name}.{table}"
+    readers = [
+        n
+        for n in nodes.values()
+        if any(d.startswith("source.") and d.endswith(suffix) for d in (n.get("depends_on") or {}).get("nodes", []))
+    ]
+    if not readers:
+        return every
+    used: set[str] = set()
+    for node in readers:
+        names, star = _sql_identifiers(node.get("compiled_code") or node.get("raw_code") or "")
+        if star:
+            return every
+        used |= names
+    return tuple(c for c in every if c.lower() in used)
+
+
+# ---------------------------------------------------------------------------------------------------- consume
+
+
+def consume(
+    project_dir: Path,
+    ref: ProductRef,
+    registry: str | None = None,
+    target: str | None = None,
+    dbt_loom: bool = False,
+) -> ConsumeResult:
+    """Make ``ref`` readable in the consumer project at ``project_dir`` and record the consumer."""
+    consumer = load_descriptor(project_dir)
+    if ref.domain == consumer.domain:
+        raise UsageError(f"{ref} belongs to this domain ({consumer.domain}); ref() your own models instead")
+    store = Registry.open(registry_url(project_dir, registry))
+    release, entry = store.find_product(ref.domain, ref.product, ref.version)
+    contract = parse_contract(store.read_file(release, entry.contract))
+    name = table_name(contract, pinned=ref.version is not None)
+    sources_file = write_source(project_dir, contract, name, store.url)
+    profile = profile_name(project_dir)
+    attached = attach_producer(project_dir, profile, resolve_target(project_dir, profile, target), contract)
+    loom = write_loom_config(project_dir, store, release) if dbt_loom else None
+    record = ConsumerRecord(
+        consumer=consumer.domain,
+        domain=contract.domain,
+        product=contract.product,
+        version=contract.model_version,  # what the source reads now, even when the consumer asked for "latest"
+        columns=columns_used(project_dir, contract.domain, name, contract),
+        recorded_at=now_utc(),
+    )
+    store.record_consumer(record)
+    return ConsumeResult(contract, release, contract.domain, name, sources_file, attached, loom, record)
+
+
+@dataclass(frozen=True)
+class ProductDescription:
+    """What ``dmesh-dbt registry show`` tells about a product: its latest contract, release and consumers."""
+
+    contract: ProductContract
+    release: Release
+    versions: tuple[str, ...]  # the model versions the latest release publishes
+    consumers: tuple[ConsumerRecord, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        contract = self.contract
+        return {
+            "product": contract.ref,
+            "contract_id": contract.product_id,
+            "release": self.release.version,
+            "published_at": self.release.published_at,
+            "owner": contract.owner,
+            "description": contract.description,
+            "relation": str(contract.relation),
+            "server": {"name": contract.server.name, "type": contract.server.type, **contract.server.details},
+            "versions": list(self.versions),
+            "freshness": dict(contract.freshness),
+            "columns": [
+                {
+                    "name": c.name,
+                    "type": c.physical_type,
+                    "required": c.required,
+                    "unique": c.unique,
+                    "primary_key": c.primary_key,
+                    "pii": c.pii,
+                    "masking": c.masking,
+                    "description": c.description,
+                }
+                for c in contract.columns
+            ],
+            "consumers": [r.to_json() for r in self.consumers],
+        }
+
+
+def describe_product(store: Registry, ref: ProductRef) -> ProductDescription:
+    """The latest published contract of ``ref`` with the release it is in and who consumes the product."""
+    release, entry = store.find_product(ref.domain, ref.product, ref.version)
+    contract = parse_contract(store.read_file(release, entry.contract))
+    versions = tuple(p.version for p in release.products if p.name == ref.product and p.version is not None)
+    return ProductDescription(contract, release, versions, tuple(store.consumers(ref.domain, ref.product)))

@@ -1,0 +1,134 @@
+"""`publish` on a real, built domain project (DuckDB): the gate, the contracts, the dbt-loom manifest, the registry."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from dmesh_dbt.contracts import parse_contract, validation_errors
+from dmesh_dbt.errors import ArtifactError, PolicyViolation, RegistryError
+from dmesh_dbt.publish import publish, registry_url
+from dmesh_dbt.registry import PublishOutcome, Registry
+from tests.helpers import init_domain, run_dbt
+
+
+@pytest.fixture(scope="module")
+def payments(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The example `payments` domain, built once for the module."""
+    project = init_domain(tmp_path_factory.mktemp("mesh"), "payments")
+    run_dbt(project, "build")
+    return project
+
+
+@pytest.fixture(scope="module")
+def published(payments: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Registry, Path]:
+    url = str(tmp_path_factory.mktemp("registry"))
+    result = publish(payments, url)
+    assert result.outcome is PublishOutcome.PUBLISHED
+    return Registry.open(url), payments
+
+
+def test_publish_refuses_before_any_build(tmp_path: Path) -> None:
+    project = init_domain(tmp_path, "cards")
+    with pytest.raises(ArtifactError, match=r"no dbt manifest at .*; run `dbt parse`"):
+        publish(project, str(tmp_path / "registry"))
+    assert not (tmp_path / "registry").exists()
+
+
+def test_every_public_model_version_gets_a_valid_odcs_contract(published: tuple[Registry, Path]) -> None:
+    registry, project = published
+    release = registry.latest_release("payments")
+    assert release is not None
+    assert (release.version, release.owner) == ("1.0.0", "payments-team@example.com")
+    assert sorted(p.ref for p in release.products) == ["customers", "payments"]
+    for product in release.products:
+        document = yaml.safe_load(registry.read_file(release, product.contract))
+        assert validation_errors(document) == []
+        assert document["id"] == f"payments.{product.name}"
+
+
+def test_contracts_point_at_the_masked_published_relation(published: tuple[Registry, Path]) -> None:
+    registry, project = published
+    release, entry = registry.find_product("payments", "customers")
+    contract = parse_contract(registry.read_file(release, entry.contract))
+    assert contract.relation.schema == "main_published"
+    assert contract.server.type == "duckdb"
+    assert contract.server.details == {
+        "database": str((project / "warehouse.duckdb").resolve()),
+        "schema": "main_published",
+    }
+    email, key = contract.column("email"), contract.column("customer_id")
+    assert email is not None and (email.pii, email.masking, email.physical_type) == ("email", "hash", "varchar")
+    assert key is not None and key.primary_key and key.required and key.unique
+    birth = contract.column("date_of_birth")
+    assert birth is not None and (birth.masking, birth.physical_type) == ("date_year", "date")
+    assert contract.freshness["error_after"] == {"count": 48, "period": "hour"}
+    assert contract.availability == "99.5%" and contract.tier == "silver"
+
+
+def test_the_dbt_loom_manifest_holds_only_public_nodes_at_published_relations(
+    published: tuple[Registry, Path],
+) -> None:
+    registry, project = published
+    release = registry.latest_release("payments")
+    assert release is not None
+    manifest = json.loads(registry.read_file(release, "manifest.json"))
+    models = {k: v for k, v in manifest["nodes"].items() if v["resource_type"] == "model"}
+    assert sorted(models) == ["model.payments.customers", "model.payments.payments"]
+    for node in models.values():
+        assert node["access"] == "public"
+        assert node["schema"] == "main_published"
+        assert node["relation_name"] == f'"warehouse"."main_published"."{node["name"]}"'
+        assert node["depends_on"] == {"nodes": [], "macros": []}
+        assert "compiled_code" not in node and "raw_code" not in node
+    raw = json.loads((project / "target" / "manifest.json").read_text())
+    assert "stg_customers" not in json.dumps(manifest)
+    assert manifest["metadata"]["dbt_schema_version"] == raw["metadata"]["dbt_schema_version"]
+    tests = {v["name"] for v in manifest["nodes"].values() if v["resource_type"] == "test"}
+    assert "unique_customers_customer_id" in tests and "not_null_customers_customer_id" in tests
+
+
+def test_republishing_the_same_build_is_a_no_op(published: tuple[Registry, Path]) -> None:
+    registry, project = published
+    before = registry.latest_release("payments")
+    assert publish(project, registry.url).outcome is PublishOutcome.UNCHANGED
+    assert registry.latest_release("payments") == before
+
+
+def test_a_changed_project_cannot_republish_the_same_version(published: tuple[Registry, Path], tmp_path: Path) -> None:
+    registry, project = published
+    manifest_path = project / "target" / "manifest.json"
+    original = manifest_path.read_text()
+    changed = json.loads(original)
+    changed["nodes"]["model.payments.customers"]["description"] = "A new description."
+    try:
+        manifest_path.write_text(json.dumps(changed))
+        with pytest.raises(RegistryError, match=r"payments 1\.0\.0 is already published with different content"):
+            publish(project, registry.url)
+    finally:
+        manifest_path.write_text(original)
+
+
+def test_publish_refuses_when_the_last_run_did_not_build_the_public_models(
+    published: tuple[Registry, Path],
+) -> None:
+    registry, project = published
+    run_dbt(project, "test", "--select", "customers")
+    try:
+        with pytest.raises(PolicyViolation, match=r"not publishing: payments was not built by the last dbt run"):
+            publish(project, registry.url)
+    finally:
+        run_dbt(project, "build")
+
+
+def test_the_registry_comes_from_dmesh_yml_relative_to_the_project(
+    payments: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("DMESH_REGISTRY", raising=False)
+    assert registry_url(payments) == str((payments.parent / "registry").resolve())
+    monkeypatch.setenv("DMESH_REGISTRY", "s3://bucket/mesh")
+    assert registry_url(payments) == "s3://bucket/mesh"
+    assert registry_url(payments, "/srv/registry") == "/srv/registry"

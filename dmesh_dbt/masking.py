@@ -1,0 +1,138 @@
+"""Masking as the Python tools see it: how a public model is published, and with which masking per column.
+
+The ``dmesh`` dbt package (``macros/``) does the masking in SQL inside every domain's ``dbt build``. Tools that
+never run SQL (``check``, ``publish``, ``consume``) still need its rules: where the published relation of a
+model lives, what each column becomes, which exceptions publish a column unmasked, and where the key comes
+from. This module states those rules once, in the words of ``macros/masking/column_masking.sql`` and
+``macros/publish/published_relation.sql``; the integration tests build real projects and hold both to them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from dmesh_dbt.errors import ConfigError, PolicyViolation
+from dmesh_dbt.pii import NOT_PII, ForbiddenClass, MeshPolicy, PiiClass, Strategy, mesh_policy
+
+#: The environment variable that carries the masking key (the dbt var of the same role is ``dmesh_masking_key``).
+MASKING_KEY_ENV = "DMESH_MASKING_KEY"
+MASKING_KEY_VAR = "dmesh_masking_key"
+#: Public on purpose: the ``dev`` target hashes with it (and warns) when no key is set. Never protects anything.
+DEVELOPMENT_MASKING_KEY = "dmesh-development-key-not-secret"
+DEVELOPMENT_TARGET = "dev"
+#: The one-row table in the domain's private schema that holds the key (or its HMAC pads) for published views.
+KEY_TABLE = "dmesh_masking_key"
+PUBLISHED_SCHEMA_SUFFIX = "_published"
+REDACTED = "[REDACTED]"
+
+#: Strategies whose output is text whatever the column's type was; every other strategy keeps the type.
+TEXT_STRATEGIES = frozenset({Strategy.HASH, Strategy.REDACT, Strategy.PARTIAL, Strategy.EMAIL_DOMAIN})
+#: What each engine calls the text type the text strategies produce (dbt's ``type_string()``).
+TEXT_TYPE = {"duckdb": "varchar", "postgres": "text", "bigquery": "string"}
+
+
+@dataclass(frozen=True)
+class MaskException:
+    """An approved decision to publish one PII column unmasked (column meta ``mask_exception``)."""
+
+    reason: str
+    approver: str
+
+
+@dataclass(frozen=True)
+class ColumnMasking:
+    """How one column of a public model reaches its published relation."""
+
+    column: str
+    pii_class: PiiClass | None
+    strategy: Strategy | None
+    exception: MaskException | None = None
+
+    @property
+    def masked(self) -> bool:
+        return self.strategy is not None and self.exception is None
+
+
+def column_masking(model: str, column: str, meta: Mapping[str, Any], policy: MeshPolicy | None = None) -> ColumnMasking:
+    """The masking of ``model.column`` from its merged column meta, as the macros decide it.
+
+    Raises PolicyViolation for a forbidden class and ConfigError for an unknown class or strategy or an
+    incomplete ``mask_exception``, with the same wording as the macros' compilation errors.
+    """
+    policy = policy or mesh_policy()
+    where = f"column {model}.{column}"
+    raw_class = meta.get("pii")
+    if raw_class is None or raw_class == NOT_PII:
+        return ColumnMasking(column=column, pii_class=None, strategy=None)
+    if raw_class in {c.value for c in ForbiddenClass}:
+        raise PolicyViolation(
+            f"{where} is classified {raw_class!r}, which no model may carry (PCI DSS sensitive authentication "
+            "data): drop the column"
+        )
+    pii_class = _known_class(where, str(raw_class), policy)
+    strategy = policy.strategy_for(pii_class, meta.get("mask"))
+    return ColumnMasking(column, pii_class, strategy, _mask_exception(where, meta.get("mask_exception")))
+
+
+def _known_class(where: str, value: str, policy: MeshPolicy) -> PiiClass:
+    try:
+        pii_class = PiiClass(value)
+    except ValueError:
+        pii_class = None
+    if pii_class is None or pii_class not in policy.default_strategy:
+        known = ", ".join(sorted(c.value for c in policy.default_strategy))
+        raise ConfigError(f"{where} has unknown PII class {value!r}: use one of {known}")
+    return pii_class
+
+
+def _mask_exception(where: str, value: object) -> MaskException | None:
+    if value is None:
+        return None
+    if not isinstance(value, Mapping) or not value.get("reason") or not value.get("approver"):
+        raise ConfigError(
+            f"{where} has a mask_exception without both a reason and an approver: write "
+            "mask_exception: {reason: ..., approver: ...}"
+        )
+    return MaskException(reason=str(value["reason"]), approver=str(value["approver"]))
+
+
+def published_identifier(model_name: str, version: str | int | float | None = None) -> str:
+    """The published relation's name: the model's, plus ``_v<version>`` for a versioned model."""
+    return model_name if version is None else f"{model_name}_v{version}"
+
+
+def published_schema(target_schema: str, configured: str | None = None) -> str:
+    """The domain's published schema: the var ``dmesh_published_schema``, else ``<target schema>_published``."""
+    return configured or f"{target_schema}{PUBLISHED_SCHEMA_SUFFIX}"
+
+
+def published_data_type(masking: ColumnMasking, data_type: str, adapter: str) -> str:
+    """The column's type in the published relation: text for the text strategies, else its own type."""
+    if not masking.masked or masking.strategy not in TEXT_STRATEGIES:
+        return data_type
+    try:
+        return TEXT_TYPE[adapter]
+    except KeyError:
+        supported = ", ".join(sorted(TEXT_TYPE))
+        raise ConfigError(f"dmesh masks on {supported} only, not {adapter!r}") from None
+
+
+def dbt_vars(policy: MeshPolicy | None = None) -> dict[str, Any]:
+    """The dbt vars through which the macros read the mesh policy (rendered into a domain's dbt_project.yml)."""
+    policy = policy or mesh_policy()
+    return {
+        "dmesh_pii_classes": {c.value: s.value for c, s in policy.default_strategy.items()},
+        "dmesh_forbidden_pii_classes": sorted(c.value for c in policy.forbidden),
+    }
+
+
+def hash_value(key: str, value: str) -> str:
+    """What the ``hash`` strategy publishes for ``value``: HMAC-SHA256 keyed with ``key``, lowercase hex.
+
+    Lets a consumer who holds the key look a value up (``where email = hash_value(key, 'a@b.com')``).
+    """
+    return hmac.new(key.encode(), value.encode(), hashlib.sha256).hexdigest()

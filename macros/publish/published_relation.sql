@@ -1,0 +1,25 @@
+{#- Where a public model is published: the domain's published schema (var `dmesh_published_schema`, default
+    `<target schema>_published`), named after the model, with `_v<version>` for a versioned model.
+    dmesh_dbt.masking.published_identifier() spells the same name for the Python tools. -#}
+{% macro published_relation(node) %}
+  {%- set version = node.get('version') -%}
+  {%- set identifier = node.name if version is none or version == '' else node.name ~ '_v' ~ version -%}
+  {{ return(api.Relation.create(database=node.database, schema=dmesh.published_schema(), identifier=identifier)) }}
+{% endmacro %}
+
+{% macro published_schema() %}
+  {{ return(var('dmesh_published_schema', target.schema ~ '_published')) }}
+{% endmacro %}
+
+{#- `view` (always fresh; masking paid on every read) or `table` (masking paid once per build): the model's
+    `meta: {dmesh: {published_materialization: ...}}`, else the var `dmesh_published_materialization`, else view. -#}
+{% macro published_materialization(node) %}
+  {%- set model_meta = (node.config.get('meta') or {}).get('dmesh') or {} -%}
+  {%- set materialization = model_meta.get('published_materialization') or var('dmesh_published_materialization', 'view') -%}
+  {%- if materialization not in ['view', 'table'] -%}
+    {{ exceptions.raise_compiler_error(
+        "dmesh: model " ~ node.name ~ " asks for published_materialization '" ~ materialization ~ "': use view or table"
+    ) }}
+  {%- endif -%}
+  {{ return(materialization) }}
+{% endmacro %}

@@ -1,0 +1,174 @@
+"""The dmesh masking macros on DuckDB: every strategy, the keyed hash against Python's hmac, mask-by-default
+publishing, the privacy tests, and the key rules. One real `dbt build` of a generated project, asserted many ways."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from dmesh_dbt.masking import DEVELOPMENT_MASKING_KEY, column_masking, hash_value, published_data_type
+from tests.helpers import run_dbt
+from tests.integration.masking_project import (
+    PEOPLE_COLUMNS,
+    MaskingProject,
+    expected_published_person,
+    write_masking_project,
+    write_policy_breaking_project,
+)
+
+KEY = f"proof-{secrets.token_hex(12)}"
+
+
+@pytest.fixture(scope="module")
+def proof(tmp_path_factory: pytest.TempPathFactory) -> MaskingProject:
+    project = write_masking_project(tmp_path_factory.mktemp("masking") / "masking_proof")
+    run_dbt(project.path, "deps")
+    build = run_dbt(project.path, "build", env={"DMESH_MASKING_KEY": KEY})
+    (project.path / "build.log").write_text(build.stdout)
+    return project
+
+
+def query(project: MaskingProject, sql: str) -> list[tuple[object, ...]]:
+    with duckdb.connect(str(project.path / "proof.duckdb"), read_only=True) as connection:
+        return connection.execute(sql).fetchall()
+
+
+def published_people(project: MaskingProject, relation: str = "people") -> list[dict[str, object]]:
+    names = list(PEOPLE_COLUMNS)
+    rows = query(project, f"select {', '.join(names)} from main_published.{relation} order by person_id")
+    return [dict(zip(names, row, strict=True)) for row in rows]
+
+
+@pytest.mark.parametrize("relation", ["people", "people_snapshot"])
+def test_every_strategy_publishes_what_python_computes(proof: MaskingProject, relation: str) -> None:
+    expected = [expected_published_person(row, KEY) for row in proof.people]
+    assert published_people(proof, relation) == expected
+
+
+def test_hash_is_hmac_sha256_of_the_key_as_pythons_hmac_computes_it(proof: MaskingProject) -> None:
+    [(raw, published)] = query(
+        proof, "select r.email, p.email from main.people r join main_published.people p using (person_id) limit 1"
+    )
+    assert isinstance(raw, str)
+    assert published == hash_value(KEY, raw)
+    assert published != hash_value(DEVELOPMENT_MASKING_KEY, raw)
+
+
+def test_published_types_are_what_python_tools_announce(proof: MaskingProject) -> None:
+    raw_types = dict(
+        query(
+            proof,
+            "select column_name, data_type from information_schema.columns "
+            "where table_schema = 'main' and table_name = 'people'",
+        )
+    )
+    published_types = dict(
+        query(
+            proof,
+            "select column_name, data_type from information_schema.columns "
+            "where table_schema = 'main_published' and table_name = 'people'",
+        )
+    )
+    for column, (_, meta) in PEOPLE_COLUMNS.items():
+        masking = column_masking("people", column, meta)
+        announced = published_data_type(masking, str(raw_types[column]), "duckdb")
+        assert str(published_types[column]).lower() == announced.lower(), column
+
+
+def test_public_models_are_published_as_configured_and_nothing_else(proof: MaskingProject) -> None:
+    kinds = dict(
+        query(
+            proof, "select table_name, table_type from information_schema.tables where table_schema = 'main_published'"
+        )
+    )
+    # people_internal is protected: never published. accounts is versioned: published with its version.
+    assert kinds == {"people": "VIEW", "people_snapshot": "BASE TABLE", "card_leak": "VIEW", "accounts_v2": "VIEW"}
+
+
+def test_an_approved_exception_publishes_the_column_unmasked_and_says_so(proof: MaskingProject) -> None:
+    published = [row["ip_address"] for row in published_people(proof)]
+    assert published == [row["ip_address"] for row in proof.people]
+    log = (proof.path / "build.log").read_text()
+    assert "people.ip_address (ip_address) is published UNMASKED: exception approved by dpo@example.com" in log
+
+
+def test_the_key_is_written_to_no_file_dbt_produces(proof: MaskingProject) -> None:
+    written = [path for folder in ("target", "logs") for path in (proof.path / folder).rglob("*") if path.is_file()]
+    assert any(path.name == "run_results.json" for path in written)
+    leaking = [str(path) for path in written if KEY.encode() in path.read_bytes()]
+    assert leaking == []
+
+
+def test_privacy_tests_pass_on_masked_data_and_catch_a_leak(proof: MaskingProject) -> None:
+    results = json.loads((proof.path / "target" / "run_results.json").read_text())["results"]
+    outcome = {r["unique_id"].split(".")[2]: (r["status"], r["failures"]) for r in data_test_results(results)}
+    assert outcome["dmesh_no_valid_card_numbers_people_card_number"] == ("pass", 0)
+    assert outcome["dmesh_no_forbidden_pii_people_"] == ("pass", 0)
+    assert outcome["dmesh_k_anonymity_people_5__date_of_birth__country_code"] == ("pass", 0)
+    # card_leak publishes card numbers unmasked (an exception) and one row per person: both tests must fire.
+    assert outcome["dmesh_no_valid_card_numbers_card_leak_card_number"] == ("warn", len(proof.people))
+    assert outcome["dmesh_k_anonymity_card_leak_2__person_id"] == ("warn", len(proof.people))
+
+
+def data_test_results(results: list[dict[str, object]]) -> list[dict[str, object]]:
+    return [r for r in results if str(r["unique_id"]).startswith("test.")]
+
+
+def test_a_target_other_than_dev_refuses_to_run_without_a_key(proof: MaskingProject, tmp_path: Path) -> None:
+    database = tmp_path / "ci.duckdb"
+    result = run_dbt(
+        proof.path,
+        "build",
+        "--target",
+        "ci",
+        env={"DMESH_MASKING_KEY": "", "PROOF_DUCKDB_PATH": str(database)},
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "no masking key for target 'ci': set the environment variable DMESH_MASKING_KEY" in result.stdout
+    with duckdb.connect(str(database), read_only=True) as connection:
+        assert connection.execute("select count(*) from information_schema.tables").fetchall() == [(0,)]
+
+
+def test_dev_without_a_key_warns_and_hashes_with_the_development_key(proof: MaskingProject, tmp_path: Path) -> None:
+    database = tmp_path / "dev.duckdb"
+    result = run_dbt(
+        proof.path, "build", "--select", "+accounts", env={"DMESH_MASKING_KEY": "", "PROOF_DUCKDB_PATH": str(database)}
+    )
+    assert "DMESH_MASKING_KEY is not set, so target 'dev' hashes with the public development key" in result.stdout
+    with duckdb.connect(str(database), read_only=True) as connection:
+        rows = connection.execute(
+            "select r.ssn, p.ssn from main.accounts_v2 r join main_published.accounts_v2 p using (person_id)"
+        ).fetchall()
+    assert rows and all(published == hash_value(DEVELOPMENT_MASKING_KEY, str(raw)) for raw, published in rows)
+
+
+def test_a_project_breaking_the_pii_policy_fails_before_building_and_names_every_problem(tmp_path: Path) -> None:
+    project = tmp_path / "broken"
+    write_policy_breaking_project(project)
+    run_dbt(project, "deps")
+    result = run_dbt(project, "build", env={"DMESH_MASKING_KEY": KEY}, check=False)
+    assert result.returncode != 0
+    output = " ".join(result.stdout.split())
+    assert "the project breaks the mesh PII policy (4 problems)" in output
+    assert "column broken.cvv is classified 'cvv', which no model may carry" in output
+    assert "column broken.email has unknown PII class 'e-mail': use one of address," in output
+    assert "column broken.phone asks for unknown masking strategy 'scramble': use one of date_month," in output
+    assert "column broken.ssn has a mask_exception without both a reason and an approver" in output
+    assert not (project / "proof.duckdb").exists() or _tables(project / "proof.duckdb") == []
+
+
+def _tables(database: Path) -> list[tuple[object, ...]]:
+    with duckdb.connect(str(database), read_only=True) as connection:
+        return connection.execute("select table_name from information_schema.tables").fetchall()
+
+
+def test_dates_keep_their_type_when_generalized(proof: MaskingProject) -> None:
+    [(birth, first_seen)] = query(proof, "select date_of_birth, first_seen_on from main_published.people limit 1")
+    assert isinstance(birth, date) and (birth.month, birth.day) == (1, 1)
+    assert isinstance(first_seen, date) and first_seen.day == 1

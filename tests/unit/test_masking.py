@@ -1,0 +1,116 @@
+"""dmesh_dbt.masking: the publishing rules the Python tools share with the dmesh macros."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from dmesh_dbt.errors import ConfigError, PolicyViolation
+from dmesh_dbt.masking import (
+    DEVELOPMENT_MASKING_KEY,
+    MaskException,
+    column_masking,
+    dbt_vars,
+    hash_value,
+    published_data_type,
+    published_identifier,
+    published_schema,
+)
+from dmesh_dbt.pii import PiiClass, Strategy, policy_document
+
+MACROS = Path(__file__).resolve().parents[2] / "macros"
+
+
+def test_a_column_gets_its_class_default_strategy() -> None:
+    masking = column_masking("customers", "email", {"pii": "email"})
+    assert (masking.pii_class, masking.strategy, masking.masked) == (PiiClass.EMAIL, Strategy.HASH, True)
+
+
+def test_a_mask_override_wins_over_the_class_default() -> None:
+    masking = column_masking("customers", "email", {"pii": "email", "mask": "email_domain"})
+    assert masking.strategy == Strategy.EMAIL_DOMAIN
+
+
+@pytest.mark.parametrize("meta", [{}, {"pii": "none", "pii_reason": "a product code"}, {"owner": "x"}])
+def test_a_column_that_is_not_pii_is_published_as_is(meta: dict[str, object]) -> None:
+    masking = column_masking("customers", "city", meta)
+    assert (masking.pii_class, masking.strategy, masking.masked) == (None, None, False)
+
+
+def test_an_approved_exception_leaves_the_column_unmasked() -> None:
+    meta = {"pii": "ip_address", "mask_exception": {"reason": "fraud joins", "approver": "dpo@example.com"}}
+    masking = column_masking("customers", "ip_address", meta)
+    assert masking.exception == MaskException(reason="fraud joins", approver="dpo@example.com")
+    assert masking.strategy == Strategy.HASH and not masking.masked
+
+
+@pytest.mark.parametrize(
+    ("meta", "error", "message"),
+    [
+        ({"pii": "cvv"}, PolicyViolation, "column payments.c is classified 'cvv', which no model may carry"),
+        ({"pii": "e-mail"}, ConfigError, "column payments.c has unknown PII class 'e-mail': use one of address,"),
+        ({"pii": "email", "mask": "scramble"}, ConfigError, "unknown masking strategy 'scramble'"),
+        ({"pii": "email", "mask_exception": {"reason": "r"}}, ConfigError, "without both a reason and an approver"),
+        ({"pii": "email", "mask_exception": "yes"}, ConfigError, "without both a reason and an approver"),
+    ],
+)
+def test_meta_that_breaks_the_policy_is_refused_with_the_fix(
+    meta: dict[str, object], error: type[Exception], message: str
+) -> None:
+    with pytest.raises(error, match=re.escape(message)):
+        column_masking("payments", "c", meta)
+
+
+def test_published_relation_names() -> None:
+    assert published_identifier("customers") == "customers"
+    assert published_identifier("customers", 2) == "customers_v2"
+    assert published_schema("payments") == "payments_published"
+    assert published_schema("payments", "mesh_products") == "mesh_products"
+
+
+@pytest.mark.parametrize(
+    ("meta", "adapter", "expected"),
+    [
+        ({"pii": "email"}, "duckdb", "varchar"),
+        ({"pii": "card_number"}, "postgres", "text"),
+        ({"pii": "routing_number"}, "bigquery", "string"),
+        ({"pii": "date_of_birth"}, "bigquery", "DATE"),
+        ({"pii": "geo"}, "postgres", "DATE"),
+        ({"pii": "email", "mask": "null"}, "duckdb", "DATE"),
+        ({}, "duckdb", "DATE"),
+    ],
+)
+def test_published_type_is_text_for_text_strategies_and_the_raw_type_otherwise(
+    meta: dict[str, object], adapter: str, expected: str
+) -> None:
+    assert published_data_type(column_masking("m", "c", meta), "DATE", adapter) == expected
+
+
+def test_published_type_on_an_unsupported_adapter_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="not 'snowflake'"):
+        published_data_type(column_masking("m", "c", {"pii": "email"}), "varchar", "snowflake")
+
+
+def test_dbt_vars_carry_the_mesh_policy_verbatim() -> None:
+    document = policy_document()
+    assert dbt_vars() == {
+        "dmesh_pii_classes": document["pii_classes"],
+        "dmesh_forbidden_pii_classes": sorted(document["forbidden_classes"]),
+    }
+
+
+def test_hash_value_is_hmac_sha256() -> None:
+    # RFC 4231, test case 2.
+    expected = "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+    assert hash_value("Jefe", "what do ya want for nothing?") == expected
+
+
+def test_macros_implement_exactly_the_strategies_of_the_vocabulary() -> None:
+    text = (MACROS / "masking" / "masking_strategies.sql").read_text()
+    assert set(re.findall(r"'(\w+)': dmesh\.mask_", text)) == {s.value for s in Strategy}
+
+
+def test_macros_and_python_share_the_development_key() -> None:
+    assert f"'{DEVELOPMENT_MASKING_KEY}'" in (MACROS / "masking" / "masking_key.sql").read_text()

@@ -342,6 +342,54 @@ def diff(ctx: click.Context, old: Path, new: Path, output_format: str, output: P
     _emit_report(ctx, run_diff(old, new), output_format, output)
 
 
+@cli.command()
+@_PROJECT_DIR
+@_TARGET
+@click.option(
+    "--sample-rows",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    metavar="N",
+    help="Also sample N rows of every relation on the target and check the values (0: names only).",
+)
+@click.option("--select", "selector", metavar="SELECTOR", help="Scan only the nodes this dbt selector picks.")
+@click.option("--write", is_flag=True, help="Add `meta: {pii: <class>}` for each suspect to the YAML documenting it.")
+@_FORMAT
+@click.pass_context
+def scan(
+    ctx: click.Context,
+    project_dir: Path,
+    target: str | None,
+    sample_rows: int,
+    selector: str | None,
+    write: bool,
+    output_format: str,
+) -> None:
+    """Find PII columns that no `meta: {pii: ...}` classifies, by name and (with --sample-rows) by value.
+
+    Every column of every model, seed and source is scored by its name and description; sampled values are
+    checked with validators (Luhn, mod-97, ABA, SSN ranges, phone numbering plans, ...). Reports show counts
+    and rates, never values. Exit 1 while unclassified suspects remain, else 0.
+    """
+    from dmesh_dbt.artifacts import load_manifest
+    from dmesh_dbt.check import ensure_manifest
+    from dmesh_dbt.scan.report import as_json, print_text
+    from dmesh_dbt.scan.scanner import ScanOptions, scan_project
+    from dmesh_dbt.scan.write import write_classifications
+
+    project = load_manifest(ensure_manifest(project_dir))
+    options = ScanOptions(project_dir=project_dir, target=target, sample_rows=sample_rows, select=selector)
+    result = scan_project(project, options)
+    written = write_classifications(project_dir, result.suspects) if write else None
+    if output_format == "json":
+        click.echo(as_json(result, written))
+    else:
+        print_text(console, result, written)
+    unresolved = len(written.skipped) if written is not None else len(result.suspects)
+    ctx.exit(1 if unresolved else 0)
+
+
 def main() -> None:
     """Console-script entry point."""
     cli(prog_name="dmesh-dbt")

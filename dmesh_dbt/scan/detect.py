@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from dmesh_dbt.pii import PiiClass
 from dmesh_dbt.scan.names import DetectedClass, NameMatch, match_description, match_name
-from dmesh_dbt.scan.values import VALIDATORS, is_precise_latitude, is_precise_longitude, masking_of
+from dmesh_dbt.scan.values import VALIDATORS, is_precise_latitude, is_precise_longitude, masking_of, parse_date
 
 #: Suspects below this confidence are not reported.
 REPORT_THRESHOLD = 0.5
@@ -62,6 +62,7 @@ class ValueEvidence:
     matches: Mapping[PiiClass, int] = field(default_factory=dict)
     coordinates: int = 0  # values that are precise latitudes or longitudes
     masked: int = 0
+    first_of_month: int = 0  # dates on the 1st: what date_year / date_month masking leaves
 
     def rate(self, pii_class: PiiClass) -> float:
         if not self.sampled:
@@ -105,12 +106,12 @@ class Suspect:
         """One line a reviewer can check: the pattern and the value counts and rates (no values)."""
         parts: list[str] = []
         if self.name_pattern:
-            parts.append(f"{self.name_source} matches '{self.name_pattern}'")
+            parts.append(f"{self.name_source} '{self.name_pattern}'")
         if self.values is not None and self.values.sampled:
             v = self.values
             if isinstance(self.pii_class, PiiClass) and self.pii_class in VALIDATORS:
                 matched = round(v.rate(self.pii_class) * v.sampled)
-                parts.append(f"{matched}/{v.sampled} sampled values pass the {self.pii_class} check")
+                parts.append(f"{matched}/{v.sampled} values valid")
             parts.append(f"{v.distinct} distinct")
         return "; ".join(parts)
 
@@ -125,7 +126,8 @@ def value_evidence(values: Sequence[str]) -> ValueEvidence:
             matches[pii_class] = count
     coordinates = sum(1 for v in present if is_precise_latitude(v) or is_precise_longitude(v))
     masked = sum(1 for v in present if masking_of(v) is not None)
-    return ValueEvidence(len(present), len(set(present)), matches, coordinates, masked)
+    first_of_month = sum(1 for v in present if (d := parse_date(v)) is not None and d.day == 1)
+    return ValueEvidence(len(present), len(set(present)), matches, coordinates, masked, first_of_month)
 
 
 #: Classes whose values are text: a numeric or boolean column named ``comments`` holds a count, not comments.
@@ -183,6 +185,8 @@ def _is_masked_output(evidence: ValueEvidence) -> bool:
     # A handful of values, all masked, is as clear as many mostly masked.
     if evidence.sampled and evidence.masked == evidence.sampled:
         return True
+    if evidence.sampled >= MIN_VALUES and evidence.first_of_month == evidence.sampled:
+        return True  # dates truncated to their year or month: one real date in thirty falls on the 1st
     return evidence.sampled >= MIN_VALUES and evidence.masked_rate >= MASKED_RATE
 
 

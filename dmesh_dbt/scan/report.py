@@ -1,0 +1,97 @@
+"""Render a scan: a table for people, JSON for scripts. Counts and rates only; never a sampled value."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from dmesh_dbt.pii import PiiClass
+from dmesh_dbt.scan.detect import Suspect
+from dmesh_dbt.scan.scanner import ScanResult
+from dmesh_dbt.scan.write import WriteResult
+
+
+def _where(suspect: Suspect) -> str:
+    return suspect.node_id.split(":", 1)[-1] if suspect.node_id.startswith("published:") else suspect.node_id
+
+
+def _short(suspect: Suspect) -> str:
+    """``model customers``: the kind and name a reader looks for, without the package."""
+    kind, _, rest = _where(suspect).partition(".")
+    name = rest.split(".", 1)[-1]
+    published = " (published)" if suspect.node_id.startswith("published:") else ""
+    return f"{kind} {name}{published}"
+
+
+def summary_line(result: ScanResult, write: WriteResult | None = None) -> str:
+    sampled = (
+        f", {result.rows_sampled} rows sampled from {result.relations_sampled} relations on target {result.target}"
+        if result.target
+        else " (names only; add --sample-rows N to check values)"
+    )
+    line = f"{len(result.suspects)} unmarked PII suspects in {result.columns_scanned} columns{sampled}"
+    if write is not None:
+        files = len({w.path for w in write.written})
+        line += f"; classified {len(write.written)} in {files} YAML files"
+        if write.skipped:
+            line += f", {len(write.skipped)} left for you"
+    return line + f" ({result.seconds:.1f}s)"
+
+
+def print_text(console: Console, result: ScanResult, write: WriteResult | None = None) -> None:
+    if result.suspects:
+        table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
+        for heading in ("node", "column", "class", "conf", "evidence"):
+            table.add_column(heading, overflow="fold")
+        for suspect in result.suspects:
+            table.add_row(
+                _short(suspect), suspect.column, str(suspect.pii_class), f"{suspect.confidence:.2f}", suspect.evidence
+            )
+        console.print(table)
+    for skipped in write.skipped if write else ():
+        console.print(f"[yellow]not written[/yellow] {skipped.node_id}.{skipped.column}: {skipped.reason}")
+    console.print(summary_line(result, write), highlight=False)
+
+
+def as_json(result: ScanResult, write: WriteResult | None = None) -> str:
+    document: dict[str, Any] = {
+        "columns_scanned": result.columns_scanned,
+        "relations_sampled": result.relations_sampled,
+        "rows_sampled": result.rows_sampled,
+        "published_columns_checked": result.published_columns,
+        "target": result.target,
+        "suspects": [_suspect(s) for s in result.suspects],
+    }
+    if write is not None:
+        document["written"] = [
+            {"path": str(w.path), "node": w.node_id, "column": w.column, "pii": w.pii_class} for w in write.written
+        ]
+        document["not_written"] = [{"node": s.node_id, "column": s.column, "reason": s.reason} for s in write.skipped]
+    return json.dumps(document, indent=2)
+
+
+def _suspect(suspect: Suspect) -> dict[str, Any]:
+    values = suspect.values
+    return {
+        "node": _where(suspect),
+        "published": suspect.node_id.startswith("published:"),
+        "relation": suspect.relation,
+        "column": suspect.column,
+        "class": str(suspect.pii_class),
+        "confidence": suspect.confidence,
+        "public": suspect.public,
+        "evidence": {
+            "name_pattern": suspect.name_pattern,
+            "name_source": suspect.name_source,
+            "sampled": values.sampled if values else 0,
+            "distinct": values.distinct if values else 0,
+            "matched": {str(k): v for k, v in values.matches.items()} if values else {},
+            "match_rate": round(values.rate(suspect.pii_class), 3)
+            if values and values.sampled and isinstance(suspect.pii_class, PiiClass)
+            else None,
+            "summary": suspect.evidence,
+        },
+    }

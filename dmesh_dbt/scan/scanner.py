@@ -1,0 +1,217 @@
+"""A scan of one dbt project: every column of its models, seeds and sources, by name and (optionally) by value.
+
+``find_name_suspects(project)`` is what ``dmesh-dbt check`` calls on every run; ``scan_project`` is the
+``dmesh-dbt scan`` command: it reads the manifest, optionally samples the warehouse, and returns a ``ScanResult``.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from dmesh_dbt.artifacts import Column, Model, Project, Seed, Source
+from dmesh_dbt.errors import DbtError, UsageError
+from dmesh_dbt.masking import PUBLISHED_SCHEMA_SUFFIX, published_identifier
+from dmesh_dbt.scan.detect import ColumnRef, Suspect, classify, find_suspects, is_unmarked
+from dmesh_dbt.scan.sampling import (
+    Samples,
+    duckdb_relations_in_schemas,
+    resolve_target,
+    sample_duckdb,
+    sample_through_dbt,
+)
+
+#: The node id prefix of a published (masked) relation: it has no node of its own in the manifest.
+PUBLISHED_PREFIX = "published:"
+
+
+@dataclass(frozen=True)
+class ScanOptions:
+    project_dir: Path
+    target: str | None = None
+    sample_rows: int = 0  # 0: name signal only
+    select: str | None = None
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    """Suspects and what was looked at to find them (counts only)."""
+
+    suspects: tuple[Suspect, ...]
+    columns_scanned: int
+    relations_sampled: int = 0
+    rows_sampled: int = 0
+    target: str | None = None
+    seconds: float = 0.0
+    published_columns: int = 0  # columns of published (masked) relations checked by value
+
+
+def _refs(node_id: str, relation: str | None, columns: Iterable[Column], public: bool = False) -> Iterator[ColumnRef]:
+    for column in columns:
+        yield ColumnRef(node_id, relation, column.name, column.description, column.data_type, column.pii, public)
+
+
+def model_columns(model: Model) -> list[ColumnRef]:
+    return list(_refs(model.unique_id, model.relation_name, model.columns, model.is_public))
+
+
+def seed_columns(seed: Seed, project_dir: Path | None = None) -> list[ColumnRef]:
+    """Documented seed columns, plus those only its ``column_types`` or its CSV header name."""
+    refs = list(_refs(seed.unique_id, seed.relation_name, seed.columns))
+    known = {ref.name.lower() for ref in refs}
+    extra = dict(seed.column_types)
+    for name in _csv_header(project_dir / seed.original_file_path) if project_dir else ():
+        extra.setdefault(name, "")
+    for name, data_type in extra.items():
+        if name.lower() not in known:
+            known.add(name.lower())
+            refs.append(ColumnRef(seed.unique_id, seed.relation_name, name, "", data_type or None))
+    return refs
+
+
+def _csv_header(path: Path) -> list[str]:
+    try:
+        with path.open(newline="", encoding="utf-8") as handle:
+            return next(csv.reader(handle), [])
+    except OSError:
+        return []
+
+
+def source_columns(source: Source) -> list[ColumnRef]:
+    return list(_refs(source.unique_id, source.relation_name, source.columns))
+
+
+def project_columns(project: Project, project_dir: Path | None = None, only: set[str] | None = None) -> list[ColumnRef]:
+    """Every documented column of the project's own models, seeds and sources (``only``: these unique ids)."""
+    refs: list[ColumnRef] = []
+    for model in project.own_models:
+        refs.extend(model_columns(model))
+    for seed in project.seeds:
+        if seed.package_name == project.name:
+            refs.extend(seed_columns(seed, project_dir))
+    for source in project.sources:
+        if source.package_name == project.name:
+            refs.extend(source_columns(source))
+    return [ref for ref in refs if only is None or ref.node_id in only]
+
+
+def find_name_suspects(project: Project) -> list[Suspect]:
+    """Unmarked columns whose name or description says PII: the scan ``dmesh-dbt check`` runs every time."""
+    return find_suspects(project_columns(project))
+
+
+def scan_project(project: Project, options: ScanOptions) -> ScanResult:
+    """Name signal on every column; with ``sample_rows`` also the value signal, and the published relations."""
+    started = time.monotonic()
+    only = select_nodes(options.project_dir, options.select, options.target) if options.select else None
+    columns = project_columns(project, options.project_dir, only)
+    if options.sample_rows <= 0:
+        suspects = find_suspects(columns)
+        return ScanResult(tuple(suspects), len(columns), seconds=time.monotonic() - started)
+    return _scan_with_values(project, options, columns, only, started)
+
+
+def _scan_with_values(
+    project: Project, options: ScanOptions, columns: list[ColumnRef], only: set[str] | None, started: float
+) -> ScanResult:
+    target = resolve_target(options.project_dir, options.target)
+    relations = sorted({c.relation for c in columns if c.relation})
+    published: dict[str, Model] = {}
+    if target.duckdb_path is not None:
+        published = _published_relations(project, target.duckdb_path, only)
+        samples = sample_duckdb(target.duckdb_path, [*relations, *published], options.sample_rows)
+    else:
+        wanted = {r: [c.name for c in columns if c.relation == r] for r in relations}
+        samples = sample_through_dbt(options.project_dir, target.name, wanted, options.sample_rows)
+    columns = columns + _undocumented_columns(columns, samples, published)
+    by_column = {(c.node_id, c.name): _values(samples, c.relation, c.name) for c in columns if c.relation in samples}
+    suspects = find_suspects(columns, by_column)
+    published_columns = sum(1 for c in columns if c.node_id.startswith(PUBLISHED_PREFIX))
+    rows = sum(max((len(v) for v in cols.values()), default=0) for cols in samples.values())
+    return ScanResult(
+        tuple(suspects), len(columns), len(samples), rows, target.name, time.monotonic() - started, published_columns
+    )
+
+
+def _values(samples: Samples, relation: str | None, column: str) -> list[str]:
+    by_name = {name.lower(): values for name, values in samples.get(relation or "", {}).items()}
+    return [v for v in by_name.get(column.lower(), []) if v is not None]
+
+
+def _published_relations(project: Project, database: Path, only: set[str] | None) -> dict[str, Model]:
+    """Published (masked) relations of the public models, found in the warehouse's ``*_published`` schemas."""
+    existing = {
+        r.rsplit(".", 1)[-1].strip('"').lower(): r
+        for r in duckdb_relations_in_schemas(database, PUBLISHED_SCHEMA_SUFFIX)
+    }
+    published: dict[str, Model] = {}
+    for model in project.public_models:
+        if only is not None and model.unique_id not in only:
+            continue
+        relation = existing.get(published_identifier(model.name, model.version).lower())
+        if relation is not None:
+            published[relation] = model
+    return published
+
+
+def _undocumented_columns(
+    columns: Sequence[ColumnRef], samples: Samples, published: Mapping[str, Model]
+) -> list[ColumnRef]:
+    """Columns the warehouse has but no YAML documents, and every column of the published relations."""
+    node_of = {c.relation: c.node_id for c in columns if c.relation}
+    known = {(c.relation, c.name.lower()) for c in columns}
+    extra: list[ColumnRef] = []
+    for relation, sampled in samples.items():
+        model = published.get(relation)
+        for name, values in sampled.items():
+            if model is not None:
+                # A published column with no non-null value in the sample was masked to NULL.
+                if any(v is not None for v in values):
+                    extra.append(ColumnRef(f"{PUBLISHED_PREFIX}{model.unique_id}", relation, name, public=True))
+            elif (relation, name.lower()) not in known and relation in node_of:
+                extra.append(ColumnRef(node_of[relation], relation, name))
+    return extra
+
+
+def select_nodes(project_dir: Path, selector: str, target: str | None) -> set[str]:
+    """Unique ids of the models, seeds and sources ``dbt ls --select SELECTOR`` lists."""
+    command = [
+        str(Path(sys.executable).parent / "dbt"), "ls", "--select", selector, "--output", "json",
+        "--output-keys", "unique_id", "--resource-types", "model", "seed", "source", "--quiet",
+        "--project-dir", str(project_dir), "--profiles-dir", str(project_dir),
+    ]  # fmt: skip
+    if target:
+        command += ["--target", target]
+    result = subprocess.run(command, cwd=project_dir, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise DbtError(f"dbt ls --select {selector!r} failed: {(result.stdout + result.stderr).strip()[-300:]}")
+    ids = {_unique_id(line) for line in result.stdout.splitlines()} - {None}
+    if not ids:
+        raise UsageError(f"--select {selector!r} selects no model, seed or source; check the selector")
+    return {i for i in ids if i}
+
+
+def _unique_id(line: str) -> str | None:
+    try:
+        document = json.loads(line)
+    except json.JSONDecodeError:
+        return None
+    return str(document["unique_id"]) if isinstance(document, dict) and "unique_id" in document else None
+
+
+__all__ = [
+    "ScanOptions",
+    "ScanResult",
+    "Suspect",
+    "classify",
+    "find_name_suspects",
+    "is_unmarked",
+    "project_columns",
+    "scan_project",
+]

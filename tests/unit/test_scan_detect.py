@@ -1,0 +1,111 @@
+"""Evidence combined into suspects: names, types, values and masked output."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from dmesh_dbt.pii import PiiClass
+from dmesh_dbt.scan.detect import ColumnRef, classify, find_suspects, value_evidence
+from dmesh_dbt.scan.values import luhn_valid
+
+
+def column(name: str, data_type: str | None = None, description: str = "", pii: str | None = None) -> ColumnRef:
+    return ColumnRef("model.shop.orders", '"db"."main"."orders"', name, description, data_type, pii)
+
+
+def luhn_cards(count: int, seed: int = 3) -> list[str]:
+    rng = random.Random(seed)
+    cards = []
+    while len(cards) < count:
+        body = "4" + "".join(str(rng.randrange(10)) for _ in range(14))
+        cards.append(next(body + str(d) for d in range(10) if luhn_valid(body + str(d))))
+    return cards
+
+
+def test_values_alone_find_card_numbers_in_a_column_with_an_innocent_name() -> None:
+    suspect = classify(column("ref_2", "bigint"), luhn_cards(50))
+    assert suspect is not None and suspect.pii_class == PiiClass.CARD_NUMBER
+    assert suspect.name_pattern is None and suspect.values is not None and suspect.values.sampled == 50
+    assert suspect.confidence >= 0.9
+
+
+def test_random_sixteen_digit_ids_are_not_card_numbers() -> None:
+    rng = random.Random(11)
+    ids = [str(rng.randrange(10**15, 10**16)) for _ in range(200)]
+    assert classify(column("order_ref", "bigint"), ids) is None
+
+
+def test_order_numbers_shaped_like_phone_numbers_are_not_phones() -> None:
+    rng = random.Random(5)
+    orders = [f"{rng.randrange(200, 999)}{rng.randrange(200, 999)}{rng.randrange(1000, 9999)}" for _ in range(100)]
+    assert classify(column("order_number"), orders) is None
+
+
+def test_name_and_values_agreeing_raise_confidence_and_evidence_has_counts_not_values() -> None:
+    emails = [f"user{i}@example.com" for i in range(30)]
+    suspect = classify(column("cust_eml", "varchar"), emails)
+    assert suspect is not None and suspect.pii_class == PiiClass.EMAIL
+    assert suspect.confidence > 0.9
+    assert suspect.evidence == "name 'email'; 30/30 values valid; 30 distinct"
+    assert "example.com" not in repr(suspect)
+
+
+@pytest.mark.parametrize(
+    "masked",
+    [
+        ["9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a0" + str(i % 10) for i in range(20)],
+        ["[REDACTED]"] * 20,
+        [f"************{1000 + i}" for i in range(20)],
+    ],
+    ids=["hash", "redact", "partial"],
+)
+def test_masked_output_is_never_a_suspect_whatever_its_name(masked: list[str]) -> None:
+    assert classify(column("card_number"), masked) is None
+    assert classify(column("email"), masked) is None
+
+
+def test_dates_truncated_to_the_year_are_masked_dates_of_birth() -> None:
+    truncated = [f"{1950 + i}-01-01" for i in range(30)]
+    assert classify(column("date_of_birth", "date"), truncated) is None
+    real = [f"{1950 + i}-{1 + i % 12:02d}-{1 + i % 28:02d}" for i in range(30)]
+    suspect = classify(column("date_of_birth", "date"), real)
+    assert suspect is not None and suspect.pii_class == PiiClass.DATE_OF_BIRTH
+
+
+def test_coarse_coordinates_contradict_a_geo_name() -> None:
+    coarse = [f"{47 + (i % 5) / 10:.1f}" for i in range(30)]
+    assert classify(column("latitude", "double"), coarse) is None
+    precise = [f"{47 + i / 1000:.6f}" for i in range(30)]
+    suspect = classify(column("latitude", "double"), precise)
+    assert suspect is not None and suspect.pii_class == PiiClass.GEO
+
+
+def test_a_name_whose_values_fail_the_validator_drops_below_the_report_threshold() -> None:
+    tokens = [f"tok_{i:08d}" for i in range(40)]
+    assert classify(column("card_number"), tokens) is None
+    assert classify(column("card_number")) is not None  # without values, the name alone is reported
+
+
+def test_numeric_and_boolean_columns_are_not_text_classes_but_integers_can_be_card_numbers() -> None:
+    assert classify(column("comments", "integer")) is None
+    assert classify(column("email", "boolean")) is None
+    suspect = classify(column("card_number", "bigint"))
+    assert suspect is not None and suspect.pii_class == PiiClass.CARD_NUMBER
+
+
+def test_a_description_alone_is_a_weaker_signal_than_a_name() -> None:
+    suspect = classify(column("contact", "varchar", description="The customer's email address."))
+    assert suspect is not None and suspect.pii_class == PiiClass.EMAIL and suspect.confidence == 0.5
+
+
+def test_marked_columns_are_not_suspects_and_pii_none_counts_as_marked() -> None:
+    columns = [column("email", pii="email"), column("ssn", pii="none"), column("phone")]
+    assert [s.column for s in find_suspects(columns)] == ["phone"]
+
+
+def test_value_evidence_counts_nulls_out_and_every_class() -> None:
+    evidence = value_evidence(["a@example.com", "", "b@example.com", "203.0.113.9"])
+    assert evidence.sampled == 3 and evidence.distinct == 3
+    assert evidence.matches == {PiiClass.EMAIL: 2, PiiClass.IP_ADDRESS: 1}

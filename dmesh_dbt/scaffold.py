@@ -102,6 +102,7 @@ def template_answers(options: InitOptions, owner: str) -> dict[str, object]:
         "dmesh_version": __version__,
         "dmesh_package_dir": str(dbt_package_dir()),
         "pii_classes": policy_document()["pii_classes"],
+        "forbidden_pii_classes": policy_document()["forbidden_classes"],
     }
 
 

@@ -52,7 +52,7 @@ def test_card_numbers_keep_their_digits(built_project: Path) -> None:
     [(data_type,)] = query(
         built_project,
         "select data_type from information_schema.columns"
-        " where table_name = 'payments' and column_name = 'card_number'",
+        " where table_schema = 'main' and table_name = 'payments' and column_name = 'card_number'",
     )
     assert data_type == "VARCHAR"
     [(shortest,)] = query(built_project, "select min(length(card_number)) from main.payments")

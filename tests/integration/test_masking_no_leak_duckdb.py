@@ -1,0 +1,122 @@
+"""Mask by default on the example domain `dmesh-dbt init` renders, built on DuckDB: nothing a consumer can read in
+the published schema contains a raw PII value, and the keyed hash joins across domains that share the key."""
+
+from __future__ import annotations
+
+import csv
+import json
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from tests.helpers import init_domain, run_dbt
+
+KEY = f"mesh-{secrets.token_hex(12)}"
+OTHER_KEY = f"other-{secrets.token_hex(12)}"
+PUBLISHED_SCHEMA = "main_published"
+
+
+@dataclass(frozen=True)
+class Domain:
+    path: Path
+
+    @property
+    def database(self) -> Path:
+        return self.path / "warehouse.duckdb"
+
+    def query(self, sql: str) -> list[tuple[object, ...]]:
+        with duckdb.connect(str(self.database), read_only=True) as connection:
+            return connection.execute(sql).fetchall()
+
+
+def build(domain: Domain, *args: str, key: str) -> None:
+    run_dbt(domain.path, *args, env={"DMESH_MASKING_KEY": key})
+
+
+@pytest.fixture(scope="module")
+def domains(tmp_path_factory: pytest.TempPathFactory) -> tuple[Domain, Domain]:
+    parent = tmp_path_factory.mktemp("mesh")
+    payments, billing = Domain(init_domain(parent, "payments")), Domain(init_domain(parent, "billing"))
+    for domain in (payments, billing):
+        build(domain, "build", key=KEY)
+    return payments, billing
+
+
+def pii_columns(domain: Domain) -> dict[str, str]:
+    """column -> PII class, for every classified column of the domain's public models (from the manifest)."""
+    manifest = json.loads((domain.path / "target" / "manifest.json").read_text())
+    return {
+        name: column["meta"]["pii"]
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model" and node.get("access") == "public"
+        for name, column in node["columns"].items()
+        if column["meta"].get("pii") not in (None, "none")
+    }
+
+
+def raw_pii_values(domain: Domain) -> set[str]:
+    """Every non-empty value of a PII column in the raw seeds, as written in the CSV files."""
+    classified = pii_columns(domain)
+    values: set[str] = set()
+    for seed in (domain.path / "seeds").glob("*.csv"):
+        with seed.open(newline="") as handle:
+            for row in csv.DictReader(handle):
+                values.update(value for column, value in row.items() if column in classified and value)
+    return values
+
+
+def published_values(domain: Domain) -> Iterator[tuple[str, str, str]]:
+    """(relation, column, value as text) for every non-null value in the published schema."""
+    columns = domain.query(
+        f"select table_name, column_name from information_schema.columns where table_schema = '{PUBLISHED_SCHEMA}'"
+    )
+    for table, column in columns:
+        for (value,) in domain.query(f'select cast("{column}" as varchar) from {PUBLISHED_SCHEMA}."{table}"'):
+            if value is not None:
+                yield str(table), str(column), str(value)
+
+
+def test_every_public_model_is_published(domains: tuple[Domain, Domain]) -> None:
+    payments, _ = domains
+    published = payments.query(
+        f"select table_name from information_schema.tables where table_schema = '{PUBLISHED_SCHEMA}' order by 1"
+    )
+    assert published == [("customers",), ("payments",)]
+    for table in ("customers", "payments"):
+        assert payments.query(f"select count(*) from {PUBLISHED_SCHEMA}.{table}") == payments.query(
+            f"select count(*) from main.{table}"
+        )
+
+
+def test_no_raw_pii_value_reaches_the_published_schema(domains: tuple[Domain, Domain]) -> None:
+    payments, _ = domains
+    raw = raw_pii_values(payments)
+    assert len(raw) > 300  # the example seeds: emails, phones, SSNs, card numbers, coordinates...
+    values = list(published_values(payments))
+    assert len(values) > 1000
+    leaks = [(table, column, value) for table, column, value in values if any(secret in value for secret in raw)]
+    assert leaks == []
+
+
+def test_the_key_is_in_no_file_the_build_wrote(domains: tuple[Domain, Domain]) -> None:
+    payments, _ = domains
+    written = [path for folder in ("target", "logs") for path in (payments.path / folder).rglob("*") if path.is_file()]
+    assert [str(path) for path in written if KEY.encode() in path.read_bytes()] == []
+
+
+def test_hashes_join_across_domains_with_one_key_and_not_with_another(domains: tuple[Domain, Domain]) -> None:
+    payments, billing = domains
+    hashed = f"select customer_id, email, ssn from {PUBLISHED_SCHEMA}.customers order by customer_id"
+    card_hashes = f"select payment_id, card_number from {PUBLISHED_SCHEMA}.payments order by payment_id"
+    assert payments.query(hashed) == billing.query(hashed)
+    assert payments.query(card_hashes) == billing.query(card_hashes)
+
+    # The published views read the key at query time: installing another key changes every hash.
+    build(billing, "run", "--select", "customers", key=OTHER_KEY)
+    mine, theirs = payments.query(hashed), billing.query(hashed)
+    assert len(mine) == len(theirs)
+    assert all(a[1] != b[1] and a[2] != b[2] for a, b in zip(mine, theirs, strict=True))

@@ -19,6 +19,7 @@ from sqlglot.errors import ParseError
 from sqlglot.expressions.datatypes import DType
 
 from dmesh_dbt.artifacts import ACCESS_WIDTH, Column, Model, Project
+from dmesh_dbt.errors import ConfigError
 from dmesh_dbt.pii import NOT_PII, STRATEGY_STRENGTH, PiiClass, Strategy, mesh_policy
 from dmesh_dbt.report import Finding, Impact, RuleInfo, Severity
 
@@ -387,7 +388,7 @@ def effective_strategy(column: Column) -> Strategy | None:
         return None
     try:
         return mesh_policy().strategy_for(pii_class, column.mask)
-    except ValueError:
+    except ConfigError:  # an unknown `mask:` is DM005's finding; here the class default stands
         return mesh_policy().strategy_for(pii_class)
 
 

@@ -159,9 +159,7 @@ def test_truncated_manifest_is_an_artifact_error(shop: Path, tmp_path: Path) -> 
 
 
 @pytest.mark.parametrize("version", ["v11", "v13", None])
-def test_foreign_schema_version_names_the_supported_one(
-    shop: Path, tmp_path: Path, version: str | None
-) -> None:
+def test_foreign_schema_version_names_the_supported_one(shop: Path, tmp_path: Path, version: str | None) -> None:
     document = json.loads((shop / "target" / "manifest.json").read_text())
     if version is None:
         del document["metadata"]["dbt_schema_version"]

@@ -1,0 +1,139 @@
+"""Table-driven: every change kind and every policy rule, one case per model of one parsed fixture project.
+
+The fixture is the `dmesh-dbt init` example domain with one copy of its public ``customers`` mart per case
+(tests/check_fixtures.py), parsed by real dbt before and after each case's mutation.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from dmesh_dbt.artifacts import Project, load_manifest
+from dmesh_dbt.changes import Comparison, compare_projects
+from dmesh_dbt.policy import DomainConfig, PolicyContext, evaluate_policy, resolve_severities
+from tests.check_fixtures import ALL_CASES, CHANGE_CASES, RULE_CASES, Case, CaseProject, build_case_projects
+
+TODAY = date(2026, 11, 25)
+
+
+@pytest.fixture(scope="module")
+def projects(tmp_path_factory: pytest.TempPathFactory) -> dict[str, CaseProject]:
+    """The case project parsed for DuckDB (``dev``) and BigQuery (``prod``), before and after the cases."""
+    return build_case_projects(tmp_path_factory.getbasetemp() / "check-cases", ALL_CASES)
+
+
+@pytest.fixture(scope="module")
+def cases(projects: dict[str, CaseProject]) -> CaseProject:
+    return projects["dev"]
+
+
+@pytest.fixture(scope="module")
+def old(cases: CaseProject) -> Project:
+    return load_manifest(cases.old_manifest)
+
+
+@pytest.fixture(scope="module")
+def new(cases: CaseProject) -> Project:
+    return load_manifest(cases.new_manifest)
+
+
+@pytest.fixture(scope="module")
+def comparison(old: Project, new: Project) -> Comparison:
+    return compare_projects(old, new, today=TODAY)
+
+
+def _kinds_on(comparison: Comparison, case: Case) -> set[str]:
+    return {c.kind.id for c in comparison.changes if c.model == case.name}
+
+
+@pytest.mark.parametrize("case", CHANGE_CASES, ids=lambda c: c.name)
+def test_change_kind(case: Case, comparison: Comparison) -> None:
+    assert _kinds_on(comparison, case) == set(case.expected)
+
+
+GATE_FAILURES = {
+    "ch_unchanged": set(),
+    "ch_type_same_family": set(),
+    "ch_column_added": set(),
+    "ch_model_added": set(),
+    "ch_model_retired": set(),
+    "ch_deprecation_scheduled": set(),
+    "ch_column_removed": {"BC003"},
+    "ch_pii_unmarked": {"BC020"},
+    "vg_new_version": set(),
+    "vg_additive_version": set(),
+    "vg_kept_version_not_deprecated": {"VG002"},
+    "vg_breaking_in_place": {"BC003"},
+    "vg_version_removed": {"BC002"},
+    "vg_latest_moved_back": {"BC011"},
+    "vg_leak_in_new_version": {"BC020"},
+}
+
+
+@pytest.mark.parametrize("name", sorted(GATE_FAILURES))
+def test_version_gate(name: str, comparison: Comparison) -> None:
+    failing = {f.rule_id for f in comparison.gate_findings if f.model and f.model.split(".v")[0] == name}
+    assert failing == GATE_FAILURES[name]
+
+
+def test_no_additive_case_is_reported_as_breaking(comparison: Comparison) -> None:
+    additive = [c.name for c in CHANGE_CASES if not any(k.startswith("BC") for k in c.expected)]
+    assert {c.model for c in comparison.breaking if not c.in_new_version} & set(additive) == set()
+
+
+def test_gate_messages_say_how_to_release_a_new_version(comparison: Comparison) -> None:
+    removed = next(f for f in comparison.gate_findings if f.model == "ch_column_removed")
+    assert "ch_column_removed: column city was removed" in removed.message
+    assert "add `versions:` with v2 carrying the change and keep v1 (with a `deprecation_date`)" in removed.message
+    kept = next(f for f in comparison.gate_findings if f.rule_id == "VG002")
+    assert kept.model == "vg_kept_version_not_deprecated.v1" and "set `deprecation_date:` on version 1" in kept.message
+
+
+@pytest.mark.parametrize("case", RULE_CASES, ids=lambda c: c.name)
+def test_policy_rule(case: Case, new: Project) -> None:
+    findings = _policy_findings(new)
+    assert {f.rule_id for f in findings if f.model == case.name} == set(case.expected)
+
+
+def _policy_findings(project: Project) -> list:  # type: ignore[type-arg]
+    domain = DomainConfig(name="payments", owner="payments-team@example.com")
+    return evaluate_policy(PolicyContext(project, domain, TODAY), resolve_severities(domain))
+
+
+def test_policy_messages_name_the_column_and_the_fix(new: Project) -> None:
+    messages = {(f.rule_id, f.model): f.message for f in _policy_findings(new)}
+    assert (
+        messages[("DM002", "p_untyped_column")]
+        == "p_untyped_column.city has no data_type; add `data_type:` to the column"
+    )
+    assert "p_pii_suspect.contact_email looks like email" in messages[("DM009", "p_pii_suspect")]
+    assert "add `meta: {pii: email}`" in messages[("DM009", "p_pii_suspect")]
+    assert "use one of: email, phone" in messages[("DM005", "p_unknown_pii_class")]
+
+
+def test_the_example_domain_passes_its_own_policy(new: Project) -> None:
+    assert [f for f in _policy_findings(new) if f.model in {"customers", "payments"}] == []
+
+
+def test_unchanged_bigquery_manifest_has_no_changes_against_duckdb(
+    projects: dict[str, CaseProject], old: Project
+) -> None:
+    """Types are compared by family across adapters: varchar/string, double precision/float64, bigint/INT64."""
+    bigquery = projects["prod"]
+    old_on_bigquery = load_manifest(bigquery.old_manifest)
+    assert old_on_bigquery.adapter_type == "bigquery"
+    assert compare_projects(old, old_on_bigquery, today=TODAY).changes == ()
+
+
+@pytest.fixture(scope="module")
+def bigquery_comparison(projects: dict[str, CaseProject]) -> Comparison:
+    bigquery = projects["prod"]
+    return compare_projects(load_manifest(bigquery.old_manifest), load_manifest(bigquery.new_manifest), today=TODAY)
+
+
+@pytest.mark.parametrize("case", CHANGE_CASES, ids=lambda c: c.name)
+def test_bigquery_manifests_give_the_same_changes(case: Case, bigquery_comparison: Comparison) -> None:
+    """Keys and nullability are judged from what the project declares, whatever BigQuery enforces."""
+    assert _kinds_on(bigquery_comparison, case) == set(case.expected)

@@ -145,6 +145,7 @@ def sample_through_dbt(project_dir: Path, target: str, columns: Mapping[str, Seq
     ``columns`` maps each relation to the columns to read (from the manifest: dbt show cannot describe a
     relation). One dbt invocation for the whole scan: each costs seconds of start-up.
     """
+    project_dir = project_dir.resolve()
     parts = []
     for index, (relation, names) in enumerate(columns.items()):
         if not names or not _RELATION_NAME.match(relation):

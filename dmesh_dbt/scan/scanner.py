@@ -98,7 +98,37 @@ def project_columns(project: Project, project_dir: Path | None = None, only: set
     for source in project.sources:
         if source.package_name == project.name:
             refs.extend(source_columns(source))
+    if project_dir is not None:
+        refs.extend(_catalog_columns(project_dir, _relations(project), refs))
     return [ref for ref in refs if only is None or ref.node_id in only]
+
+
+def _relations(project: Project) -> dict[str, str | None]:
+    """unique id -> relation name of the project's own models, seeds and sources."""
+    nodes: list[Model | Seed | Source] = [*project.own_models, *project.seeds, *project.sources]
+    return {n.unique_id: n.relation_name for n in nodes if n.package_name == project.name}
+
+
+def _catalog_columns(
+    project_dir: Path, relation_of: Mapping[str, str | None], documented: Sequence[ColumnRef]
+) -> list[ColumnRef]:
+    """Columns that ``dbt docs generate`` found in the warehouse (target/catalog.json) but no YAML documents."""
+    path = project_dir / "target" / "catalog.json"
+    try:
+        catalog = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return []  # no catalog (or a broken one): the documented columns are what there is
+    known = {(ref.node_id, ref.name.lower()) for ref in documented}
+    extra: list[ColumnRef] = []
+    for section in ("nodes", "sources"):
+        for node_id, entry in (catalog.get(section) or {}).items():
+            if node_id not in relation_of:
+                continue
+            for name, column in (entry.get("columns") or {}).items():
+                if (node_id, name.lower()) not in known:
+                    known.add((node_id, name.lower()))
+                    extra.append(ColumnRef(node_id, relation_of[node_id], name, "", column.get("type")))
+    return extra
 
 
 def find_name_suspects(project: Project) -> list[Suspect]:
@@ -181,6 +211,7 @@ def _undocumented_columns(
 
 def select_nodes(project_dir: Path, selector: str, target: str | None) -> set[str]:
     """Unique ids of the models, seeds and sources ``dbt ls --select SELECTOR`` lists."""
+    project_dir = project_dir.resolve()
     command = [
         str(Path(sys.executable).parent / "dbt"), "ls", "--select", selector, "--output", "json",
         "--output-keys", "unique_id", "--resource-types", "model", "seed", "source", "--quiet",

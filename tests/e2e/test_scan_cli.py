@@ -1,0 +1,61 @@
+"""`dmesh-dbt scan` as a user runs it: help, names-only scan of a fresh project, and bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import init_domain, run_cli
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fresh example domain (not built): the seeds carry raw PII and no classification."""
+    return init_domain(tmp_path_factory.mktemp("scan-cli"), "payments")
+
+
+def test_help_documents_every_option() -> None:
+    result = run_cli("scan", "--help")
+    assert result.returncode == 0
+    for option in ("--project-dir", "--target", "--sample-rows", "--select", "--write", "--format"):
+        assert option in result.stdout
+
+
+def test_names_only_scan_reports_the_unclassified_seed_columns_and_exits_1(project: Path) -> None:
+    result = run_cli("scan", "--project-dir", str(project), "--format", "json")
+    assert result.returncode == 1, result.stderr
+    report = json.loads(result.stdout)
+    found = {(s["node"], s["column"], s["class"]) for s in report["suspects"]}
+    assert ("seed.payments.raw_payments", "card_number", "card_number") in found
+    assert ("seed.payments.raw_customers", "ssn", "national_id") in found
+    assert report["target"] is None and report["rows_sampled"] == 0
+    # The marts and staging models classify their PII: only the raw seeds are suspects.
+    assert {node for node, _, _ in found} == {"seed.payments.raw_customers", "seed.payments.raw_payments"}
+
+
+def test_text_output_ends_with_a_summary(project: Path) -> None:
+    result = run_cli("scan", "--project-dir", str(project), "--select", "raw_payments")
+    assert result.returncode == 1
+    assert "card_number" in result.stdout
+    assert "1 unmarked PII suspects in" in result.stdout and "names only" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--project-dir", "{missing}"], "is not a dbt project"),
+        (["--sample-rows", "5", "--target", "nope"], "target 'nope' is not in profile 'payments'"),
+        (["--sample-rows", "5"], "DuckDB database"),  # not built yet
+        (["--select", "no_such_model"], "selects no model, seed or source"),
+        (["--sample-rows", "-1"], "Invalid value for '--sample-rows'"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(project: Path, tmp_path: Path, args: list[str], message: str) -> None:
+    args = [a.replace("{missing}", str(tmp_path / "missing")) for a in args]
+    command = ["scan", *args] if "--project-dir" in args else ["scan", "--project-dir", str(project), *args]
+    result = run_cli(*command)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr

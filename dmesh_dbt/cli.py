@@ -106,6 +106,9 @@ def package_dir() -> None:
     click.echo(str(dbt_package_dir()))
 
 
+#: Lines of product commands never wrap: they hold paths, relations and refs that users copy.
+out = Console(soft_wrap=True)
+
 _PROJECT_DIR = click.option(
     "--project-dir",
     type=click.Path(file_okay=False, path_type=Path),
@@ -146,9 +149,9 @@ def publish(project_dir: Path, registry: str | None, target: str | None) -> None
     result = publish_release(project_dir, registry, target)
     release = result.release
     verb = "Published" if result.outcome == "published" else "Already published, unchanged:"
-    console.print(f"[green]{verb}[/green] {release.domain} {release.version} to {escape(result.registry)}")
+    out.print(f"[green]{verb}[/green] {release.domain} {release.version} to {escape(result.registry)}")
     for contract in result.contracts:
-        console.print(f"  {contract.ref:<28} {escape(str(contract.relation))}  ({len(contract.columns)} columns)")
+        out.print(f"  {contract.ref:<28} {escape(str(contract.relation))}  ({len(contract.columns)} columns)")
 
 
 @cli.command()
@@ -170,16 +173,16 @@ def consume(product: str, project_dir: Path, registry: str | None, target: str |
 
     result = consume_product(project_dir, parse_product_ref(product), registry, target, dbt_loom)
     record = result.record
-    console.print(
+    out.print(
         f"[green]Consuming[/green] {result.contract.ref} (release {result.release.version}) "
         f"as {escape(result.source_call)}"
     )
-    console.print(f"  sources:  {result.sources_file}")
+    out.print(f"  sources:  {result.sources_file}")
     if result.attached is not None:
-        console.print(f"  attached: {result.attached} as {result.contract.domain} (read only)")
+        out.print(f"  attached: {result.attached} as {result.contract.domain} (read only)")
     if result.loom_config is not None:
-        console.print(f"  dbt-loom: {result.loom_config}")
-    console.print(f"  recorded: {record.consumer} reads {', '.join(record.columns) or 'no columns'}")
+        out.print(f"  dbt-loom: {result.loom_config}")
+    out.print(f"  recorded: {record.consumer} reads {', '.join(record.columns) or 'no columns'}")
 
 
 @cli.group()
@@ -203,10 +206,10 @@ def registry_list(registry: str | None, project_dir: Path, output_format: str) -
     if output_format == "json":
         click.echo(json.dumps({"registry": store.url, "releases": [r.to_json() for r in releases]}, indent=2))
         return
-    console.print(f"Registry {escape(store.url)}: {len(releases)} domain(s)")
+    out.print(f"Registry {escape(store.url)}: {len(releases)} domain(s)")
     for release in releases:
         products = ", ".join(f"{release.domain}.{p.ref}" for p in release.products)
-        console.print(f"  {release.domain:<16} {release.version:<10} {release.owner}  {products}", soft_wrap=True)
+        out.print(f"  {release.domain:<16} {release.version:<10} {release.owner}  {products}")
 
 
 @registry.command("show")
@@ -229,15 +232,15 @@ def registry_show(product: str, registry: str | None, project_dir: Path, output_
     if output_format == "json":
         click.echo(json.dumps(document, indent=2))
         return
-    console.print(f"[bold]{document['product']}[/bold]  release {document['release']}  owner {document['owner']}")
-    console.print(f"  {escape(document['description'])}")
-    console.print(f"  relation {escape(document['relation'])} on {document['server']['type']}")
+    out.print(f"[bold]{document['product']}[/bold]  release {document['release']}  owner {document['owner']}")
+    out.print(f"  {escape(document['description'])}")
+    out.print(f"  relation {escape(document['relation'])} on {document['server']['type']}")
     for column in document["columns"]:
         pii = f"  pii={column['pii']} masked by {column['masking']}" if column["pii"] else ""
         key = " key" if column["primary_key"] else ""
-        console.print(f"    {column['name']:<24} {column['type']:<12}{key}{pii}")
+        out.print(f"    {column['name']:<24} {column['type']:<12}{key}{pii}")
     consumers = description.consumers
-    console.print(f"  consumers: {', '.join(sorted(r.consumer for r in consumers)) or 'none recorded'}")
+    out.print(f"  consumers: {', '.join(sorted(r.consumer for r in consumers)) or 'none recorded'}")
 
 
 _REPORT_FORMATS = ("text", "json", "github", "sarif", "junit")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import duckdb
 import pytest
 import yaml
 
@@ -67,6 +68,22 @@ def test_contracts_point_at_the_masked_published_relation(published: tuple[Regis
     assert birth is not None and (birth.masking, birth.physical_type) == ("date_year", "date")
     assert contract.freshness["error_after"] == {"count": 48, "period": "hour"}
     assert contract.availability == "99.5%" and contract.tier == "silver"
+
+
+def test_published_types_are_the_types_of_the_published_relation(published: tuple[Registry, Path]) -> None:
+    registry, project = published
+    release, entry = registry.find_product("payments", "customers")
+    contract = parse_contract(registry.read_file(release, entry.contract))
+    with duckdb.connect(str(project / "warehouse.duckdb"), read_only=True) as connection:
+        actual = dict(
+            connection.execute(
+                "select column_name, lower(data_type) from information_schema.columns "
+                "where table_schema = ? and table_name = ?",
+                [contract.relation.schema, contract.relation.identifier],
+            ).fetchall()
+        )
+    declared = {c.name: c.physical_type.lower().replace("double precision", "double") for c in contract.columns}
+    assert actual == declared
 
 
 def test_the_dbt_loom_manifest_holds_only_public_nodes_at_published_relations(

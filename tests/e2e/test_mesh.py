@@ -1,0 +1,178 @@
+"""A data mesh of two domains on DuckDB, driven through the CLI as a user would.
+
+`payments` builds and publishes; `risk` consumes `payments.customers`, builds a model on it, and is recorded as a
+consumer. Dropping a column risk reads, without a new model version, makes payments' `check` fail naming risk;
+the same change as a new model version passes, publishes as a new release, and risk keeps building.
+The flow runs once (module fixture); each test asserts one thing a user would notice.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from tests.helpers import init_domain, run_cli, run_dbt
+
+RISK_MODEL = """{{ config(materialized='table') }}
+-- Risk band per customer, from the payments domain's published (masked) customers.
+select
+    customer_id,
+    email,
+    country_code,
+    case when country_code = 'US' then 'low' else 'review' end as risk_band
+from {{ source('payments', 'customers') }}
+"""
+
+EMAIL_COLUMN_YAML = """      - name: email
+        description: Contact email address, lowercased.
+        data_type: *string
+        meta: {pii: email}
+"""
+
+CUSTOMERS_HEADER = """  - name: customers
+    description: One row per customer, with lifetime totals of their succeeded payments.
+"""
+
+CUSTOMERS_VERSIONS = """    latest_version: 2
+    versions:
+      - v: 1
+        defined_in: customers
+        deprecation_date: 2027-06-30
+        config:
+          alias: customers
+      - v: 2
+        columns:
+          - include: all
+            exclude: [email]
+"""
+
+
+@dataclass
+class Mesh:
+    root: Path
+    payments: Path
+    risk: Path
+    steps: dict[str, subprocess.CompletedProcess[str]] = field(default_factory=dict)
+
+    def cli(self, step: str, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+        self.steps[step] = run_cli(*args, cwd=cwd)
+        return self.steps[step]
+
+    def ok(self, step: str) -> subprocess.CompletedProcess[str]:
+        result = self.steps[step]
+        assert result.returncode == 0, f"{step} failed:\n{result.stdout}\n{result.stderr}"
+        return result
+
+
+def _drop_email(payments: Path, sql_name: str) -> None:
+    sql = payments / "models" / "marts" / "customers.sql"
+    (sql.parent / sql_name).write_text(sql.read_text().replace("    customers.email,\n", ""))
+
+
+@pytest.fixture(scope="module")
+def mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mesh]:
+    root = tmp_path_factory.mktemp("mesh")
+    mesh = Mesh(root, init_domain(root, "payments"), init_domain(root, "risk", "--no-examples"))
+    payments, risk = mesh.payments, mesh.risk
+
+    run_dbt(payments, "build")
+    mesh.cli("publish", "publish", cwd=payments)
+    mesh.cli("consume", "consume", "payments.customers", cwd=risk)
+    (risk / "models" / "customer_risk.sql").write_text(RISK_MODEL)
+    mesh.steps["risk build"] = run_dbt(risk, "build", "--select", "customer_risk")
+    mesh.cli("consume again", "consume", "payments.customers", cwd=risk)
+    mesh.cli("show", "registry", "show", "payments.customers", "--format", "json", cwd=risk)
+
+    # A breaking change without a new version: drop a column risk reads.
+    marts = payments / "models" / "marts"
+    original_yaml = (marts / "_marts.yml").read_text()
+    original_sql = (marts / "customers.sql").read_text()
+    _drop_email(payments, "customers.sql")
+    (marts / "_marts.yml").write_text(original_yaml.replace(EMAIL_COLUMN_YAML, "", 1))
+    registry = str(root / "registry")  # where both domains' dmesh.yml point (`registry: ../registry`)
+    mesh.cli("check unversioned", "check", "--registry", registry, cwd=payments)
+    mesh.cli("publish unversioned", "publish", cwd=payments)
+
+    # The same change as a new model version, released as 1.1.0.
+    (marts / "customers.sql").write_text(original_sql)
+    _drop_email(payments, "customers_v2.sql")
+    (marts / "_marts.yml").write_text(original_yaml.replace(CUSTOMERS_HEADER, CUSTOMERS_HEADER + CUSTOMERS_VERSIONS))
+    run_dbt(payments, "build")
+    mesh.cli("check versioned", "check", "--registry", registry, cwd=payments)
+    project_file = payments / "dbt_project.yml"
+    project_file.write_text(project_file.read_text().replace('version: "1.0.0"', 'version: "1.1.0"'))
+    mesh.cli("publish versioned", "publish", cwd=payments)
+    mesh.steps["risk rebuild"] = run_dbt(risk, "build", "--select", "customer_risk")
+    mesh.cli("list", "registry", "list", "--format", "json", cwd=risk)
+    yield mesh
+
+
+def test_payments_publishes_its_first_release(mesh: Mesh) -> None:
+    out = mesh.ok("publish").stdout
+    assert "Published payments 1.0.0" in out
+    assert "payments.customers" in out and "main_published.customers" in out
+
+
+def test_risk_consumes_payments_customers_through_a_source_and_an_attach(mesh: Mesh) -> None:
+    out = mesh.ok("consume").stdout
+    assert "source('payments', 'customers')" in out
+    sources = (mesh.risk / "models" / "consumed" / "payments.yml").read_text()
+    assert "identifier: customers" in sources and "schema: main_published" in sources
+    profiles = (mesh.risk / "profiles.yml").read_text()
+    assert f"path: {mesh.payments.resolve() / 'warehouse.duckdb'}" in profiles
+    assert "alias: payments" in profiles and "read_only: true" in profiles
+
+
+def test_risk_builds_on_the_masked_product(mesh: Mesh) -> None:
+    assert "Completed successfully" in mesh.steps["risk build"].stdout
+    with duckdb.connect(str(mesh.risk / "warehouse.duckdb"), read_only=True) as connection:
+        rows = connection.execute("select customer_id, email, risk_band from main.customer_risk").fetchall()
+    assert rows
+    assert all(re.fullmatch(r"[0-9a-f]{64}", email) for _, email, _ in rows if email is not None)
+    raw_emails = (mesh.payments / "seeds" / "raw_customers.csv").read_text()
+    assert not any(email in raw_emails for _, email, _ in rows if email)
+
+
+def test_the_registry_records_risk_and_the_columns_its_model_reads(mesh: Mesh) -> None:
+    assert "risk reads customer_id, email, country_code" in mesh.ok("consume again").stdout
+    shown = json.loads(mesh.ok("show").stdout)
+    assert [(c["consumer"], c["columns"]) for c in shown["consumers"]] == [
+        ("risk", ["customer_id", "email", "country_code"])
+    ]
+    assert shown["relation"].endswith("main_published.customers")
+
+
+def test_dropping_a_consumed_column_without_a_new_version_fails_check_naming_risk(mesh: Mesh) -> None:
+    result = mesh.steps["check unversioned"]
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "column email was removed" in result.stdout
+    assert "hits consumer risk (email)" in result.stdout
+
+
+def test_publish_refuses_the_unversioned_breaking_change(mesh: Mesh) -> None:
+    result = mesh.steps["publish unversioned"]
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "not publishing" in result.stderr
+
+
+def test_the_same_change_as_a_new_model_version_passes_and_publishes(mesh: Mesh) -> None:
+    assert mesh.ok("check versioned").returncode == 0
+    out = mesh.ok("publish versioned").stdout
+    assert "Published payments 1.1.0" in out
+    assert "payments.customers@1" in out and "payments.customers@2" in out
+    releases = json.loads(mesh.ok("list").stdout)["releases"]
+    assert [(r["domain"], r["version"]) for r in releases] == [("payments", "1.1.0")]
+
+
+def test_risk_keeps_building_on_the_old_version(mesh: Mesh) -> None:
+    assert "Completed successfully" in mesh.steps["risk rebuild"].stdout
+    with duckdb.connect(str(mesh.risk / "warehouse.duckdb"), read_only=True) as connection:
+        emails = connection.execute("select count(email) from main.customer_risk").fetchone()
+    assert emails is not None and emails[0] > 0

@@ -377,7 +377,7 @@ def resolve_severities(domain: DomainConfig, mesh: Mapping[str, Any] | None = No
 
 
 def _parse_severity(value: object, rule_id: str, where: str) -> Severity | None:
-    key = str(value).lower()
+    key = _severity_word(value).lower()
     if key not in _SEVERITIES:
         raise ConfigError(f"{where} gives {rule_id} severity {value!r}; use error, warning or off")
     return _SEVERITIES[key]
@@ -444,10 +444,15 @@ def load_domain_config(project_dir: Path, project_name: str) -> DomainConfig:
     return DomainConfig(
         name=str(document.get("domain") or project_name),
         owner=str(document["owner"]) if document.get("owner") else None,
-        policy={str(k): str(v) for k, v in policy.items()},
+        policy={str(k): _severity_word(v) for k, v in policy.items()},
         waivers=parse_waivers(document.get("waivers") or [], path),
         path=path,
     )
+
+
+def _severity_word(value: object) -> str:
+    """YAML 1.1 reads a bare ``off`` as false: take it as the word the user wrote."""
+    return OFF if value is False else str(value)
 
 
 _WAIVER_FIELDS = ("rule", "model", "reason", "approver", "expires")

@@ -196,6 +196,9 @@ def write_loom_config(project_dir: Path, registry: Registry, release: Release) -
 # ------------------------------------------------------------------------------------------------ columns used
 
 
+_STAR_SELECTORS = frozenset({TokenType.SELECT, TokenType.COMMA, TokenType.DOT, TokenType.DISTINCT})
+
+
 def _sql_identifiers(sql: str) -> tuple[set[str], bool]:
     """Lowercased identifiers in ``sql``, and whether it has a ``*`` (then it may read every column)."""
     try:
@@ -203,7 +206,12 @@ def _sql_identifiers(sql: str) -> tuple[set[str], bool]:
     except TokenError:
         return set(), True
     names = {t.text.lower() for t in tokens if t.token_type in (TokenType.VAR, TokenType.IDENTIFIER)}
-    return names, any(t.token_type is TokenType.STAR for t in tokens)
+    # A star that follows SELECT, a comma or a dot selects columns; in count(*) or a * b it does not.
+    selects_star = any(
+        token.token_type is TokenType.STAR and previous.token_type in _STAR_SELECTORS
+        for previous, token in zip(tokens, tokens[1:], strict=False)
+    )
+    return names, selects_star
 
 
 def columns_used(project_dir: Path, source_name: str, table: str, contract: ProductContract) -> tuple[str, ...]:

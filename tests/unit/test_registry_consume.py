@@ -1,0 +1,185 @@
+"""`consume` on a consumer project written by the test: sources YAML, DuckDB attach, dbt-loom config, the record."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from dmesh_dbt.consume import columns_used, consume, describe_product, loom_reference
+from dmesh_dbt.contracts import ContractColumn, ProductContract, ProductRef, Relation, Server, render_contract
+from dmesh_dbt.errors import RegistryError, UsageError
+from dmesh_dbt.registry import ProductEntry, Registry
+
+PROFILES = """# Connection profiles of the risk domain; comments survive consume.
+risk:
+  target: "{{ env_var('DMESH_TARGET', 'dev') }}"
+  outputs:
+    dev:
+      type: duckdb
+      path: "{{ env_var('DMESH_DUCKDB_PATH', 'warehouse.duckdb') }}"  # the domain's own file
+      threads: 4
+    prod:
+      type: bigquery
+      method: oauth
+      project: acme
+      dataset: risk
+"""
+
+
+def contract(
+    product: str, version: str | None = None, columns: tuple[str, ...] = ("customer_id", "email")
+) -> ProductContract:
+    return ProductContract(
+        domain="payments",
+        product=product,
+        model_version=version,
+        latest_version=version,
+        release="1.0.0",
+        description=f"The {product} product.",
+        owner="payments-team@example.com",
+        team_description="Payments.",
+        tier="gold",
+        relation=Relation("warehouse", "main_published", product if version is None else f"{product}_v{version}"),
+        materialization="view",
+        server=Server("dev", "duckdb", {"database": "/data/payments/warehouse.duckdb", "schema": "main_published"}),
+        columns=tuple(
+            ContractColumn(
+                name,
+                "varchar",
+                f"{name} of the row",
+                pii="email" if name == "email" else None,
+                masking="hash" if name == "email" else None,
+            )
+            for name in columns
+        ),
+        freshness={"warn_after": {"count": 24, "period": "hour"}},
+    )
+
+
+@pytest.fixture
+def registry(tmp_path: Path) -> Registry:
+    store = Registry.open(str(tmp_path / "registry"))
+    contracts = [contract("customers", "1"), contract("customers", "2", ("customer_id",)), contract("payments")]
+    entries = tuple(
+        ProductEntry(c.product, c.model_version, "2" if c.model_version else None, c.file_name) for c in contracts
+    )
+    files = {c.file_name: render_contract(c).encode() for c in contracts} | {"manifest.json": b'{"nodes": {}}'}
+    store.publish("payments", "1.0.0", "payments-team@example.com", entries, files)
+    return store
+
+
+@pytest.fixture
+def risk(tmp_path: Path) -> Path:
+    project = tmp_path / "risk"
+    project.mkdir()
+    (project / "dbt_project.yml").write_text('name: risk\nversion: "1.0.0"\nprofile: risk\n')
+    (project / "dmesh.yml").write_text("domain: risk\nowner: risk-team@example.com\nregistry: ../registry\n")
+    (project / "profiles.yml").write_text(PROFILES)
+    return project
+
+
+def test_consume_writes_a_source_with_the_contract_columns(risk: Path, registry: Registry) -> None:
+    result = consume(risk, ProductRef("payments", "payments"))
+    document = yaml.safe_load((risk / "models" / "consumed" / "payments.yml").read_text())
+    (source,) = document["sources"]
+    assert (source["name"], source["database"], source["schema"]) == ("payments", "payments", "main_published")
+    assert source["config"]["freshness"] == {"warn_after": {"count": 24, "period": "hour"}}
+    (table,) = source["tables"]
+    assert (table["name"], table["identifier"]) == ("payments", "payments")
+    assert table["columns"][1] == {
+        "name": "email",
+        "data_type": "varchar",
+        "description": "email of the row",
+        "meta": {"pii": "email", "masking": "hash"},
+    }
+    assert result.source_call == "{{ source('payments', 'payments') }}"
+
+
+def test_a_pinned_version_gets_its_own_table_and_other_tables_are_kept(risk: Path, registry: Registry) -> None:
+    consume(risk, ProductRef("payments", "payments"))
+    consume(risk, ProductRef("payments", "customers", "1"))
+    consume(risk, ProductRef("payments", "customers"))
+    consume(risk, ProductRef("payments", "customers", "1"))  # again: replaced, not duplicated
+    (source,) = yaml.safe_load((risk / "models" / "consumed" / "payments.yml").read_text())["sources"]
+    tables = {t["name"]: t["identifier"] for t in source["tables"]}
+    assert tables == {"payments": "payments", "customers_v1": "customers_v1", "customers": "customers_v2"}
+
+
+def test_the_producer_file_is_attached_read_only_and_comments_survive(risk: Path, registry: Registry) -> None:
+    result = consume(risk, ProductRef("payments", "payments"))
+    consume(risk, ProductRef("payments", "customers"))
+    text = (risk / "profiles.yml").read_text()
+    assert "# Connection profiles of the risk domain; comments survive consume." in text
+    assert "# the domain's own file" in text
+    assert "{{ env_var('DMESH_DUCKDB_PATH', 'warehouse.duckdb') }}" in text
+    dev = yaml.safe_load(text)["risk"]["outputs"]["dev"]
+    assert dev["attach"] == [{"path": "/data/payments/warehouse.duckdb", "alias": "payments", "read_only": True}]
+    assert result.attached == Path("/data/payments/warehouse.duckdb")
+    assert "attach" not in yaml.safe_load(text)["risk"]["outputs"]["prod"]
+
+
+def test_no_attach_for_a_warehouse_target(risk: Path, registry: Registry) -> None:
+    result = consume(risk, ProductRef("payments", "payments"), target="prod")
+    assert result.attached is None
+    assert "attach" not in (risk / "profiles.yml").read_text()
+
+
+def test_the_dbt_loom_config_points_at_the_release_manifest(risk: Path, registry: Registry) -> None:
+    result = consume(risk, ProductRef("payments", "payments"), dbt_loom=True)
+    (reference,) = yaml.safe_load((risk / "dbt_loom.config.yml").read_text())["manifests"]
+    assert reference["name"] == "payments" and reference["type"] == "file"
+    assert Path(reference["config"]["path"]).is_file()
+    assert result.loom_config == risk / "dbt_loom.config.yml"
+
+
+def test_an_object_store_registry_gives_an_s3_loom_reference(registry: Registry) -> None:
+    release = registry.latest_release("payments")
+    assert release is not None
+    reference = loom_reference(Registry.open("s3://mesh-bucket/registry"), release)
+    assert reference["type"] == "s3"
+    assert reference["config"] == {
+        "bucket_name": "mesh-bucket",
+        "object_name": f"registry/releases/payments/1.0.0/{release.digest}/manifest.json",
+    }
+
+
+def test_consume_records_the_consumer_with_every_column_before_any_build(risk: Path, registry: Registry) -> None:
+    consume(risk, ProductRef("payments", "customers", "1"))
+    (record,) = registry.consumers("payments", "customers")
+    assert (record.consumer, record.version, record.columns) == ("risk", "1", ("customer_id", "email"))
+    shown = describe_product(registry, ProductRef("payments", "customers", "1"))
+    assert shown.to_json()["consumers"][0]["consumer"] == "risk"
+    assert shown.versions == ("1", "2")
+
+
+def _write_manifest(project: Path, sql: str) -> None:
+    node = {"depends_on": {"nodes": ["source.risk.payments.customers_v1"]}, "compiled_code": sql}
+    (project / "target").mkdir(exist_ok=True)
+    (project / "target" / "manifest.json").write_text(json.dumps({"nodes": {"model.risk.scores": node}}))
+
+
+@pytest.mark.parametrize(
+    ("sql", "used"),
+    [
+        ("select customer_id, count(*) as n from src group by 1", ("customer_id",)),
+        ('select "EMAIL" from src', ("email",)),
+        ("select * from src", ("customer_id", "email")),
+        ("select s.* from src as s", ("customer_id", "email")),
+        ("select customer_id * 2 as doubled from src", ("customer_id",)),
+        ("select 1 as nothing from src", ()),
+    ],
+)
+def test_columns_used_come_from_the_consumer_models_compiled_sql(risk: Path, sql: str, used: tuple[str, ...]) -> None:
+    _write_manifest(risk, sql)
+    assert columns_used(risk, "payments", "customers_v1", contract("customers", "1")) == used
+
+
+def test_consuming_your_own_domain_or_an_unknown_product_is_refused(risk: Path, registry: Registry) -> None:
+    with pytest.raises(UsageError, match="belongs to this domain"):
+        consume(risk, ProductRef("risk", "scores"))
+    with pytest.raises(RegistryError, match=r"payments publishes no product refunds"):
+        consume(risk, ProductRef("payments", "refunds"))
+    assert not (risk / "models").exists()

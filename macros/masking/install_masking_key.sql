@@ -40,8 +40,8 @@
   {%- do adapter.add_query(sql, bindings=[key], auto_begin=false) -%}
 {% endmacro %}
 
-{#- pgcrypto's hmac() takes the key itself. The table keeps its rows' identity (delete + insert, no drop), because
-    published views depend on it; nobody but its owner may read it. -#}
+{#- pgcrypto's hmac() takes the key itself. The table keeps its identity (delete + insert, no drop), because
+    published views depend on it; nobody but its owner may read it. Commits the hook's transaction. -#}
 {% macro postgres__install_masking_key(relation, key) %}
   {%- do run_query("create extension if not exists pgcrypto") -%}
   {%- do run_query("create table if not exists " ~ relation ~ " (key bytea not null)") -%}
@@ -50,6 +50,7 @@
       "delete from " ~ relation ~ "; insert into " ~ relation ~ " (key) values (convert_to(%s, 'UTF8'))",
       bindings=[key], auto_begin=false
   ) -%}
+  {#- dbt tracks no transaction in hooks, but psycopg2 opened one: commit it in SQL. -#}
   {%- do run_query("commit") -%}
 {% endmacro %}
 

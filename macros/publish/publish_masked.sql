@@ -9,7 +9,7 @@
   {%- set published = dmesh.published_relation(model).incorporate(type=materialization) -%}
   {%- set select_sql = dmesh.masked_select(model, this) -%}
   {%- do dmesh.replace_published_relation(published, materialization, select_sql) -%}
-  {%- do dmesh.grant_published(published, var('dmesh_consumer_roles', [])) -%}
+  {%- do dmesh.grant_published(published, dmesh.consumer_roles()) -%}
   {%- do log("dmesh: published " ~ this ~ " masked as " ~ materialization ~ " " ~ published, info=true) -%}
   {{ return('') }}
 {% endmacro %}

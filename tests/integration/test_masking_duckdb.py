@@ -13,6 +13,7 @@ import pytest
 
 from dmesh_dbt.masking import DEVELOPMENT_MASKING_KEY, column_masking, hash_value, published_data_type
 from tests.helpers import run_dbt
+from tests.integration.masking_leaks import files_containing
 from tests.integration.masking_project import (
     PEOPLE_COLUMNS,
     MaskingProject,
@@ -98,10 +99,7 @@ def test_an_approved_exception_publishes_the_column_unmasked_and_says_so(proof: 
 
 
 def test_the_key_is_written_to_no_file_dbt_produces(proof: MaskingProject) -> None:
-    written = [path for folder in ("target", "logs") for path in (proof.path / folder).rglob("*") if path.is_file()]
-    assert any(path.name == "run_results.json" for path in written)
-    leaking = [str(path) for path in written if KEY.encode() in path.read_bytes()]
-    assert leaking == []
+    assert files_containing(proof.path, KEY) == []
 
 
 def test_privacy_tests_pass_on_masked_data_and_catch_a_leak(proof: MaskingProject) -> None:

@@ -3,8 +3,6 @@ the published schema contains a raw PII value, and the keyed hash joins across d
 
 from __future__ import annotations
 
-import csv
-import json
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -14,6 +12,7 @@ import duckdb
 import pytest
 
 from tests.helpers import init_domain, run_dbt
+from tests.integration.masking_leaks import files_containing, find_leaks, raw_pii_values
 
 KEY = f"mesh-{secrets.token_hex(12)}"
 OTHER_KEY = f"other-{secrets.token_hex(12)}"
@@ -46,29 +45,6 @@ def domains(tmp_path_factory: pytest.TempPathFactory) -> tuple[Domain, Domain]:
     return payments, billing
 
 
-def pii_columns(domain: Domain) -> dict[str, str]:
-    """column -> PII class, for every classified column of the domain's public models (from the manifest)."""
-    manifest = json.loads((domain.path / "target" / "manifest.json").read_text())
-    return {
-        name: column["meta"]["pii"]
-        for node in manifest["nodes"].values()
-        if node["resource_type"] == "model" and node.get("access") == "public"
-        for name, column in node["columns"].items()
-        if column["meta"].get("pii") not in (None, "none")
-    }
-
-
-def raw_pii_values(domain: Domain) -> set[str]:
-    """Every non-empty value of a PII column in the raw seeds, as written in the CSV files."""
-    classified = pii_columns(domain)
-    values: set[str] = set()
-    for seed in (domain.path / "seeds").glob("*.csv"):
-        with seed.open(newline="") as handle:
-            for row in csv.DictReader(handle):
-                values.update(value for column, value in row.items() if column in classified and value)
-    return values
-
-
 def published_values(domain: Domain) -> Iterator[tuple[str, str, str]]:
     """(relation, column, value as text) for every non-null value in the published schema."""
     columns = domain.query(
@@ -94,18 +70,16 @@ def test_every_public_model_is_published(domains: tuple[Domain, Domain]) -> None
 
 def test_no_raw_pii_value_reaches_the_published_schema(domains: tuple[Domain, Domain]) -> None:
     payments, _ = domains
-    raw = raw_pii_values(payments)
+    raw = raw_pii_values(payments.path)
     assert len(raw) > 300  # the example seeds: emails, phones, SSNs, card numbers, coordinates...
     values = list(published_values(payments))
     assert len(values) > 1000
-    leaks = [(table, column, value) for table, column, value in values if any(secret in value for secret in raw)]
-    assert leaks == []
+    assert find_leaks(raw, values) == []
 
 
 def test_the_key_is_in_no_file_the_build_wrote(domains: tuple[Domain, Domain]) -> None:
     payments, _ = domains
-    written = [path for folder in ("target", "logs") for path in (payments.path / folder).rglob("*") if path.is_file()]
-    assert [str(path) for path in written if KEY.encode() in path.read_bytes()] == []
+    assert files_containing(payments.path, KEY) == []
 
 
 def test_hashes_join_across_domains_with_one_key_and_not_with_another(domains: tuple[Domain, Domain]) -> None:

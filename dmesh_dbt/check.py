@@ -41,6 +41,8 @@ MANIFEST = Path("target") / "manifest.json"
 
 #: Directories of a dbt project that hold no source files (outputs, installed packages, environments).
 _NOT_SOURCES = frozenset({"target", "dbt_packages", "dbt_modules", "logs", ".git", ".venv", "venv", "node_modules"})
+#: Files dbt never reads: editing them needs no new manifest.
+_NOT_PARSED = frozenset({"dmesh.yml", ".copier-answers.yml", ".pre-commit-config.yaml", ".gitlab-ci.yml", "README.md"})
 _SOURCE_SUFFIXES = frozenset({".sql", ".yml", ".yaml", ".csv", ".py", ".md", ".jinja"})
 
 
@@ -130,9 +132,9 @@ def newest_source_mtime(project_dir: Path) -> float:
         with os.scandir(stack.pop()) as entries:
             for entry in entries:
                 if entry.is_dir(follow_symlinks=False):
-                    if entry.name not in _NOT_SOURCES:
+                    if entry.name not in _NOT_SOURCES and not entry.name.startswith("."):
                         stack.append(Path(entry.path))
-                elif os.path.splitext(entry.name)[1] in _SOURCE_SUFFIXES:
+                elif os.path.splitext(entry.name)[1] in _SOURCE_SUFFIXES and entry.name not in _NOT_PARSED:
                     newest = max(newest, entry.stat().st_mtime)
     return newest
 

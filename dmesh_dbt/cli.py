@@ -252,7 +252,8 @@ def _emit_report(ctx: click.Context, report: Report, output_format: str, output:
 
     if output is not None:
         write_output(output, render(report, output_format))
-        err_console.print(f"{report.command}: wrote {output_format} report to {output}", highlight=False)
+        message = f"{report.command}: wrote {output_format} report to {output}"
+        err_console.print(message, highlight=False, soft_wrap=True)
     else:
         click.echo(render(report, output_format, color=console.is_terminal), nl=False)
     ctx.exit(report.exit_code)

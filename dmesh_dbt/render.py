@@ -48,15 +48,15 @@ def render_text(report: Report, color: bool = False, width: int = 120) -> str:
     """A terminal report: one line per finding (grouped by severity), the waivers in force, a summary."""
     buffer = io.StringIO()
     console = Console(file=buffer, force_terminal=color, no_color=not color, width=width, highlight=False)
-    console.print(f"[bold]dmesh-dbt {report.command}[/bold]: {escape(report.project)}")
+    console.print(f"[bold]dmesh-dbt {report.command}[/bold]: {escape(report.project)}", soft_wrap=True)
     for note in report.notes:
-        console.print(f"  {escape(note)}", style="dim")
+        console.print(f"  {escape(note)}", style="dim", soft_wrap=True)
     if report.findings:
         console.print(_findings_table(report))
     if report.waivers:
         console.print("[bold]Waivers in force[/bold]")
         for waiver in report.waivers:
-            console.print(f"  {escape(_waiver_line(waiver))}")
+            console.print(f"  {escape(_waiver_line(waiver))}", soft_wrap=True)
     console.print(_summary(report), style="bold red" if report.exit_code else "bold green")
     return buffer.getvalue()
 

@@ -17,7 +17,9 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from click.testing import CliRunner, Result
 
+from dmesh_dbt.cli import cli
 from tests.helpers import init_domain, run_cli, run_dbt
 
 RISK_MODEL = """{{ config(materialized='table') }}
@@ -176,3 +178,40 @@ def test_risk_keeps_building_on_the_old_version(mesh: Mesh) -> None:
     with duckdb.connect(str(mesh.risk / "warehouse.duckdb"), read_only=True) as connection:
         emails = connection.execute("select count(email) from main.customer_risk").fetchone()
     assert emails is not None and emails[0] > 0
+
+
+# ------------------------------------------------------------------------------------- bad input, no dbt needed
+
+
+def _invoke(*args: str) -> Result:
+    return CliRunner().invoke(cli, list(args))
+
+
+@pytest.mark.parametrize("command", [["publish"], ["consume"], ["registry", "list"], ["registry", "show"]])
+def test_every_product_command_has_complete_help(command: list[str]) -> None:
+    result = _invoke(*command, "--help")
+    assert result.exit_code == 0
+    assert "--registry URL" in result.output
+    assert "--project-dir" in result.output
+
+
+def test_publish_outside_a_domain_project_says_what_to_do(tmp_path: Path) -> None:
+    result = _invoke("publish", "--project-dir", str(tmp_path))
+    assert result.exit_code == 2
+    assert "no domain descriptor (dmesh.yml)" in result.output and "dmesh-dbt init" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_a_malformed_product_ref_is_a_usage_error(tmp_path: Path) -> None:
+    result = _invoke("consume", "payments", "--project-dir", str(tmp_path))
+    assert result.exit_code == 2
+    assert "'payments' is not DOMAIN.PRODUCT[@VERSION]" in result.output
+
+
+def test_an_empty_registry_lists_nothing_and_shows_nothing(tmp_path: Path) -> None:
+    listed = _invoke("registry", "list", "--registry", str(tmp_path), "--format", "json")
+    assert listed.exit_code == 0
+    assert json.loads(listed.output) == {"registry": str(tmp_path.resolve()), "releases": []}
+    shown = _invoke("registry", "show", "payments.customers", "--registry", str(tmp_path))
+    assert shown.exit_code == 2
+    assert "domain 'payments' has published nothing" in shown.output

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
 import subprocess
@@ -13,10 +14,12 @@ from pathlib import Path
 
 import boto3
 import pytest
+import yaml
 
 from dmesh_dbt.errors import RegistryError
 from dmesh_dbt.registry import ConsumerRecord, FsspecBackend, ProductEntry, PublishOutcome, Registry, open_backend
 from tests.engines import LOCALHOST, free_port
+from tests.helpers import init_domain, run_cli, run_dbt
 
 PRODUCTS = (ProductEntry("customers", None, None, "customers.odcs.yaml"),)
 BUCKET = "mesh-registry"
@@ -145,3 +148,27 @@ def test_a_missing_bucket_is_a_registry_error(s3_endpoint: str) -> None:
     registry = Registry(open_backend("s3://no-such-bucket/registry"))
     with pytest.raises(RegistryError, match="cannot write"):
         registry.publish("payments", "1.0.0", "o", PRODUCTS, files_of("a"))
+
+
+def test_a_domain_publishes_to_s3_and_another_consumes_from_it(s3_endpoint: str, tmp_path: Path) -> None:
+    """The CLI as a user runs it, with the registry URL in DMESH_REGISTRY and moto's endpoint in AWS_ENDPOINT_URL."""
+    url = f"s3://{BUCKET}/mesh"
+    env = {"DMESH_REGISTRY": url}  # the AWS_* variables come from the fixture's environment
+    payments = init_domain(tmp_path, "payments")
+    risk = init_domain(tmp_path, "risk", "--no-examples")
+    run_dbt(payments, "build")
+
+    published = run_cli("publish", cwd=payments, env=env)
+    assert published.returncode == 0, published.stderr
+    assert f"Published payments 1.0.0 to {url}" in published.stdout
+
+    consumed = run_cli("consume", "payments.customers", "--dbt-loom", cwd=risk, env=env)
+    assert consumed.returncode == 0, consumed.stderr
+    (reference,) = yaml.safe_load((risk / "dbt_loom.config.yml").read_text())["manifests"]
+    assert reference["type"] == "s3" and reference["config"]["bucket_name"] == BUCKET
+    manifest = boto3.client("s3").get_object(Bucket=BUCKET, Key=reference["config"]["object_name"])["Body"].read()
+    assert "model.payments.customers" in json.loads(manifest)["nodes"]
+
+    shown = run_cli("registry", "show", "payments.customers", "--format", "json", cwd=risk, env=env)
+    assert shown.returncode == 0, shown.stderr
+    assert [c["consumer"] for c in json.loads(shown.stdout)["consumers"]] == ["risk"]

@@ -1,0 +1,171 @@
+"""Benchmark: what masking by default costs on DuckDB, measured with the real `dmesh` macros.
+
+Builds a generated dbt project (a public model of N rows with two hashed PII columns, published once as a view
+and once as a table) with real dbt, then times in one DuckDB session:
+
+* a consumer's full scan of the published view and of the published table, against a scan of the raw table;
+* masking throughput: the published view's own SQL (keyed HMAC-SHA256, as the macros compile it) materialized,
+  in values per second, against DuckDB's bare `sha256` over the same values.
+
+Each timing is the best of --repeat runs. Run: python bench/masking.py [--rows 10000000] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import duckdb
+import yaml
+
+from dmesh_dbt.masking import dbt_vars
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DBT = Path(sys.executable).parent / "dbt"
+KEY = "bench-masking-key"
+HASHED_COLUMNS = ("email", "card_number")
+
+EVENTS_SQL = """
+select
+    i as event_id,
+    'customer' || i || '@example.com' as email,
+    cast(4000000000000000 + i * 7919 as varchar) as card_number,
+    i % 1000 as amount_cents
+from range({{ var('rows') }}) as t(i)
+"""
+
+
+def write_project(path: Path, rows: int) -> None:
+    """A domain-like project: `events` published as a view, `events_copy` (the same rows) as a table."""
+    pii = {"email": "email", "card_number": "card_number"}
+    columns = [{"name": name, "meta": {"pii": cls}} for name, cls in pii.items()]
+    project = {
+        "name": "masking_bench",
+        "version": "1.0.0",
+        "config-version": 2,
+        "profile": "masking_bench",
+        "flags": {"send_anonymous_usage_stats": False},
+        "on-run-start": ["{{ dmesh.on_run_start() }}"],
+        "models": {
+            "masking_bench": {
+                "+materialized": "table",
+                "+access": "public",
+                "+post-hook": ["{{ dmesh.publish_masked() }}"],
+            }
+        },
+        "vars": {**dbt_vars(), "rows": rows},
+    }
+    models = {
+        "version": 2,
+        "models": [
+            {"name": "events", "columns": columns},
+            {
+                "name": "events_copy",
+                "config": {"meta": {"dmesh": {"published_materialization": "table"}}},
+                "columns": columns,
+            },
+        ],
+    }
+    profiles = {
+        "masking_bench": {
+            "target": "bench",
+            "outputs": {"bench": {"type": "duckdb", "path": str(path / "bench.duckdb"), "threads": 2}},
+        }
+    }
+    (path / "models").mkdir(parents=True)
+    for name, document in {
+        "dbt_project.yml": project,
+        "profiles.yml": profiles,
+        "packages.yml": {"packages": [{"local": str(REPO_ROOT)}]},
+        "models/_models.yml": models,
+    }.items():
+        (path / name).write_text(yaml.safe_dump(document, sort_keys=False))
+    (path / "models" / "events.sql").write_text(EVENTS_SQL)
+    (path / "models" / "events_copy.sql").write_text("select * from {{ ref('events') }}\n")
+
+
+def dbt(project: Path, *args: str) -> float:
+    """Run dbt in ``project``; returns its wall time in seconds."""
+    env = {**os.environ, "DMESH_MASKING_KEY": KEY, "DO_NOT_TRACK": "1"}
+    command = [str(DBT), *args, "--project-dir", str(project), "--profiles-dir", str(project)]
+    started = time.perf_counter()
+    result = subprocess.run(command, cwd=project, env=env, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        sys.exit(f"dbt {' '.join(args)} failed:\n{result.stdout[-4000:]}")
+    return time.perf_counter() - started
+
+
+def best_of(repeat: int, run: Callable[[], object]) -> float:
+    timings = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        run()
+        timings.append(time.perf_counter() - started)
+    return min(timings)
+
+
+def full_scan(relation: str) -> str:
+    """A consumer reading every value of the relation (aggregates, so DuckDB cannot skip a column)."""
+    hashed = ", ".join(f"sum(length({column}))" for column in HASHED_COLUMNS)
+    return f"select max(event_id), sum(amount_cents), {hashed} from {relation}"
+
+
+def masked_select_sql(connection: duckdb.DuckDBPyConnection) -> str:
+    """The SELECT the macros compiled into the published view (from DuckDB's catalog)."""
+    rows = connection.execute(
+        "select sql from duckdb_views() where schema_name = 'main_published' and view_name = 'events'"
+    ).fetchall()
+    definition = str(rows[0][0])
+    return definition[definition.lower().index(" as ") + len(" as ") :].rstrip().rstrip(";")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=10_000_000, help="rows of the raw table (default 10 M)")
+    parser.add_argument("--repeat", type=int, default=3, help="timed runs per measurement; the best counts")
+    options = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="dmesh-bench-") as workdir:
+        project = Path(workdir) / "masking_bench"
+        write_project(project, options.rows)
+        dbt(project, "deps")
+        build_seconds = dbt(project, "build")
+        with duckdb.connect(str(project / "bench.duckdb")) as connection:
+            report(connection, options.rows, options.repeat, build_seconds)
+
+
+def report(connection: duckdb.DuckDBPyConnection, rows: int, repeat: int, build_seconds: float) -> None:
+    def timed(sql: str) -> float:
+        return best_of(repeat, lambda: connection.execute(sql).fetchall())
+
+    raw = timed(full_scan("main.events"))
+    view = timed(full_scan("main_published.events"))
+    table = timed(full_scan("main_published.events_copy"))
+
+    masked_sql = masked_select_sql(connection)
+    masking = timed(f"create or replace temp table masked as {masked_sql}")
+    bare_hashes = ", ".join(f"sha256({column}) as {column}" for column in HASHED_COLUMNS)
+    bare = timed(f"create or replace temp table bare as select event_id, amount_cents, {bare_hashes} from main.events")
+
+    values = rows * len(HASHED_COLUMNS)
+    print(f"dmesh masking benchmark, DuckDB {duckdb.__version__}, {rows:,} rows, {len(HASHED_COLUMNS)} hashed columns")
+    print(f"(best of {repeat}; dbt build of both published relations took {build_seconds:.1f} s)")
+    print()
+    print("consumer full scan                 seconds   vs raw")
+    print(f"  raw table (private schema)      {raw:8.2f}    1.00x")
+    print(f"  published view  (masks on read) {view:8.2f}  {view / raw:6.2f}x")
+    print(f"  published table (masked once)   {table:8.2f}  {table / raw:6.2f}x")
+    print()
+    print("masking throughput                 seconds   values/s    vs bare sha256")
+    print(f"  bare sha256 (no key)            {bare:8.2f}  {values / bare:10,.0f}    1.00x")
+    print(f"  keyed HMAC-SHA256 (dmesh hash)  {masking:8.2f}  {values / masking:10,.0f}  {masking / bare:6.2f}x time")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # README command (1): set up a fresh machine and run the end-to-end mesh demo on the embedded DuckDB default.
-# Two domains are created side by side in ./demo (or $1) and built with plain dbt.
+# Two domains are created side by side in ./demo (or $1), sharing the registry ./demo/registry:
+# payments builds, checks, scans and publishes its masked data products; risk consumes payments.customers,
+# builds on it, and a breaking change in payments is then blocked because it would hit risk.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -10,19 +12,68 @@ export DO_NOT_TRACK=1
 demo="${1:-demo}"
 rm -rf "$demo"
 mkdir -p "$demo"
+demo="$(cd "$demo" && pwd)"
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+show() { printf '\033[2m$ %s\033[0m\n' "$*"; "$@"; }
 
-step "Create two domains: payments (the producer) and risk (a consumer)"
-dmesh-dbt init payments --dir "$demo/payments" --owner payments-team@example.com \
+step "1. Create two domains: payments (producer) and risk (consumer)"
+show dmesh-dbt init payments --dir "$demo/payments" --owner payments-team@example.com \
   --description "Card payments and the customers who make them."
-dmesh-dbt init risk --dir "$demo/risk" --owner risk-team@example.com --no-examples \
+show dmesh-dbt init risk --dir "$demo/risk" --owner risk-team@example.com --no-examples \
   --description "Fraud and credit risk scores."
 
-step "Build payments with plain dbt (DuckDB file, offline)"
-(cd "$demo/payments" && dbt build --no-partial-parse --quiet)
-echo "payments built: $(ls "$demo/payments/warehouse.duckdb")"
+step "2. payments: plain dbt build on DuckDB (marts are published masked into main_published)"
+cd "$demo/payments"
+show dbt build --no-partial-parse --quiet
+python - <<'PY'
+import duckdb
+con = duckdb.connect("warehouse.duckdb", read_only=True)
+print("raw (main.customers, never leaves the domain):")
+print(con.sql("select customer_id, email, ssn, date_of_birth from main.customers order by customer_id limit 3"))
+print("published (main_published.customers, what consumers read):")
+print(con.sql("select customer_id, email, ssn, date_of_birth from main_published.customers order by customer_id limit 3"))
+PY
 
-step "Build risk"
-(cd "$demo/risk" && dbt build --no-partial-parse --quiet)
+step "3. payments: the mesh policy and the PII backstop"
+show dmesh-dbt check
+show dmesh-dbt scan --sample-rows 200
 
-step "Done: the mesh lives in $demo/"
+step "4. payments: publish release 1.0.0 (ODCS contracts + dbt-loom manifest) to $demo/registry"
+show dmesh-dbt publish
+show dmesh-dbt registry list
+
+step "5. risk: consume payments.customers and build a model on it"
+cd "$demo/risk"
+show dmesh-dbt consume payments.customers
+cat > models/customer_risk.sql <<'SQL'
+-- Risk band per customer, from the payments domain's published (masked) customers.
+select
+    customer_id,
+    email,
+    country_code,
+    case when country_code = 'US' then 'low' else 'review' end as risk_band
+from {{ source('payments', 'customers') }}
+SQL
+show dbt build --no-partial-parse --quiet
+show dmesh-dbt consume payments.customers   # again, now that the model is compiled: records the columns read
+show dmesh-dbt registry show payments.customers
+
+step "6. payments: dropping a column risk reads, without a new model version, is blocked"
+cd "$demo/payments"
+cp models/marts/customers.sql "$demo/customers.sql.orig"
+sed -i '/    customers.email,/d' models/marts/customers.sql
+python - <<'PY'
+from pathlib import Path
+path = Path("models/marts/_marts.yml")
+text = path.read_text()
+block = "      - name: email\n        description: Contact email address, lowercased.\n        data_type: *string\n        meta: {pii: email}\n"
+path.write_text(text.replace(block, "", 1))
+PY
+set +e
+show dmesh-dbt check --registry "$demo/registry"
+status=$?
+set -e
+echo "check exit code: $status (1 = violations: the change would break risk)"
+[ "$status" -eq 1 ]
+
+step "Done: the mesh lives in $demo (registry in $demo/registry)"

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 
-from dmesh_dbt.artifacts import Project, load_manifest, project_from_manifest, schema_version
+from dmesh_dbt.artifacts import Column, Model, Project, load_manifest, project_from_manifest, schema_version
 from dmesh_dbt.changes import (
     CHANGE_KINDS,
     KEPT_VERSION_NOT_DEPRECATED,
@@ -23,7 +23,7 @@ from dmesh_dbt.changes import (
     change_finding,
     compare_projects,
 )
-from dmesh_dbt.errors import ArtifactError, ConfigError, UsageError
+from dmesh_dbt.errors import ArtifactError, ConfigError, DmeshError, UsageError
 from dmesh_dbt.policy import (
     EXPIRED_WAIVER,
     RULES,
@@ -31,6 +31,7 @@ from dmesh_dbt.policy import (
     Severities,
     evaluate_policy,
     load_domain_config,
+    mask_exceptions,
     resolve_severities,
     split_waivers,
 )
@@ -53,6 +54,7 @@ class Baseline:
     project: Project
     label: str  # where it came from, for the report
     consumers: Consumers | None = None
+    published: bool = False  # a registry release: columns carry their published (post-masking) types
 
 
 # ----------------------------------------------------------------------------------------------- check
@@ -73,8 +75,10 @@ def run_check(
     findings = evaluate_policy(PolicyContext(project, domain, today), severities)
     rules = [r.info for r in RULES.values() if severities.of(r.id) is not None]
     notes = [f"manifest: {_display(manifest_path, project_dir)} ({len(project.own_models)} models)"]
+    notes.extend(f"mask exception in force: {line}" for line in mask_exceptions(project))
     if baseline is not None:
-        comparison = compare_projects(baseline.project, project, baseline.consumers, today)
+        current = as_published(project) if baseline.published else project
+        comparison = compare_projects(baseline.project, current, baseline.consumers, today)
         findings.extend(_at_severity(comparison.gate_findings, severities))
         rules.extend(k.info for k in CHANGE_KINDS if k.breaking)
         rules.append(KEPT_VERSION_NOT_DEPRECATED)
@@ -164,7 +168,28 @@ def baseline_from_registry(url: str, project_dir: Path) -> Baseline | None:
     for record in registry.consumers(domain):
         consumers.setdefault(record.product, []).append(Consumer(record.consumer, record.version, record.columns))
     label = f"{domain} {release.version} published in {registry.url}"
-    return Baseline(_project_from_bytes(data, label), label, consumers)
+    return Baseline(_project_from_bytes(data, label), label, consumers, published=True)
+
+
+def as_published(project: Project) -> Project:
+    """``project`` with each public model's columns at the types its published relation has after masking,
+    to compare it with a release in the registry like for like (a hashed BIGINT is published as text)."""
+    from dmesh_dbt.masking import column_masking, published_data_type
+
+    def published_column(model: Model, column: Column) -> Column:
+        if column.data_type is None or column.pii is None:
+            return column
+        try:
+            masking = column_masking(model.display_name, column.name, column.meta)
+            return replace(column, data_type=published_data_type(masking, column.data_type, project.adapter_type))
+        except DmeshError:  # an invalid classification is the policy's finding, not a type change
+            return column
+
+    models = tuple(
+        replace(m, columns=tuple(published_column(m, c) for c in m.columns)) if m.is_public else m
+        for m in project.models
+    )
+    return replace(project, models=models)
 
 
 def _project_from_bytes(data: bytes, label: str) -> Project:

@@ -21,8 +21,8 @@ from typing import Any
 
 import yaml
 
-from dmesh_dbt.artifacts import Model, Project
-from dmesh_dbt.errors import ConfigError
+from dmesh_dbt.artifacts import Column, Model, Project
+from dmesh_dbt.errors import ConfigError, PolicyViolation
 from dmesh_dbt.pii import NOT_PII, ForbiddenClass, PiiClass, Strategy, policy_document
 from dmesh_dbt.report import Finding, RuleInfo, Severity, Waiver
 
@@ -241,6 +241,78 @@ def pii_uses_known_classes_and_strategies(ctx: PolicyContext) -> Iterator[Violat
                     model,
                     column.name,
                 )
+
+
+#: The dmesh package's post-hook that publishes a public model's masked relation.
+PUBLISH_HOOK = "publish_masked"
+
+
+@rule("DM006", "pii-masked-when-published")
+def public_pii_is_masked_when_published(ctx: PolicyContext) -> Iterator[Violation]:
+    """Every PII column of a public model is masked in its published relation, or covered by a valid exception.
+
+    The published relation is written by the dmesh package's post-hook, which masks each column by its class
+    (or its ``mask:``) unless the column carries ``mask_exception: {reason, approver}``.
+
+    Fails: a public model with ``meta: {pii: email}`` on a column and no ``dmesh.publish_masked()`` post-hook.
+
+    Fixed::
+
+        models:
+          payments:
+            marts:
+              +post-hook: ["{{ dmesh.publish_masked() }}"]
+    """
+    for model in ctx.project.public_models:
+        pii_columns = [c for c in model.columns if c.pii is not None and c.pii != NOT_PII]
+        if not pii_columns:
+            continue
+        if not any(PUBLISH_HOOK in hook for hook in model.post_hooks):
+            names = ", ".join(c.name for c in pii_columns)
+            yield Violation(
+                f"public model {model.display_name} has PII columns ({names}) but no masked published relation; "
+                f'add `+post-hook: ["{{{{ dmesh.publish_masked() }}}}"]` to it (dbt_project.yml, marts)',
+                model,
+            )
+            continue
+        for column in pii_columns:
+            problem = _masking_problem(model, column)
+            if problem:
+                yield Violation(problem, model, column.name)
+
+
+def _masking_problem(model: Model, column: Column) -> str | None:
+    """Why the macros could not mask ``column``; None when they can (unknown classes are DM005's finding)."""
+    from dmesh_dbt.masking import column_masking
+
+    try:
+        column_masking(model.display_name, column.name, column.meta)
+    except PolicyViolation:
+        return None  # a forbidden class: DM005
+    except ConfigError as error:
+        if "mask_exception" not in str(error):
+            return None  # an unknown class or strategy: DM005
+        return str(error)
+    return None
+
+
+def mask_exceptions(project: Project) -> list[str]:
+    """``model.column: reason (approved by ...)`` for each PII column a valid exception publishes unmasked."""
+    from dmesh_dbt.masking import column_masking
+
+    found = []
+    for model in project.public_models:
+        for column in model.columns:
+            try:
+                masking = column_masking(model.display_name, column.name, column.meta)
+            except (ConfigError, PolicyViolation):
+                continue
+            if masking.exception is not None:
+                exception = masking.exception
+                found.append(
+                    f"{model.display_name}.{column.name}: {exception.reason} (approved by {exception.approver})"
+                )
+    return found
 
 
 @rule("DM007", "cross-domain-published-only")

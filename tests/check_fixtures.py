@@ -339,6 +339,17 @@ RULE_CASES: tuple[Case, ...] = (
     Case("p_pii_suspect", add_column("contact_email"), expected=frozenset({"DM009"})),
     Case("p_pii_none_with_reason", add_column("contact_email", meta={"pii": "none", "pii_reason": "a team mailbox"})),
     Case("p_pii_none_without_reason", add_column("contact_email", meta={"pii": "none"}), expected=frozenset({"DM009"})),
+    Case(
+        "p_mask_exception",
+        set_column(
+            "city", meta={"pii": "address", "mask_exception": {"reason": "city only", "approver": "dpo@example.com"}}
+        ),
+    ),
+    Case(
+        "p_mask_exception_unapproved",
+        set_column("city", meta={"pii": "address", "mask_exception": {"reason": "city only"}}),
+        expected=frozenset({"DM006"}),
+    ),
     Case("p_private_model", set_model(access="private", config={"contract": {"enforced": False}})),
 )
 

@@ -6,6 +6,7 @@ The fixture is the `dmesh-dbt init` example domain with one copy of its public `
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 import pytest
@@ -111,6 +112,20 @@ def test_policy_messages_name_the_column_and_the_fix(new: Project) -> None:
     assert "p_pii_suspect.contact_email looks like email" in messages[("DM009", "p_pii_suspect")]
     assert "add `meta: {pii: email}`" in messages[("DM009", "p_pii_suspect")]
     assert "use one of: email, phone" in messages[("DM005", "p_unknown_pii_class")]
+
+
+def test_public_pii_without_the_publishing_post_hook_is_unmasked(new: Project) -> None:
+    """dbt adds model-level hooks to the project's, so this case edits the parsed model instead of its YAML."""
+    unhooked = replace(next(m for m in new.models if m.name == "p_clean"), post_hooks=())
+    findings = _policy_findings(replace(new, models=(unhooked,)))
+    assert [f.rule_id for f in findings] == ["DM006"]
+    assert findings[0].message.startswith("public model p_clean has PII columns (full_name, email, phone,")
+    assert 'add `+post-hook: ["{{ dmesh.publish_masked() }}"]`' in findings[0].message
+
+
+def test_mask_exception_messages_ask_for_an_approver(new: Project) -> None:
+    message = next(f.message for f in _policy_findings(new) if f.model == "p_mask_exception_unapproved")
+    assert "mask_exception without both a reason and an approver" in message
 
 
 def test_the_example_domain_passes_its_own_policy(new: Project) -> None:

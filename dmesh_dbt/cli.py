@@ -182,7 +182,11 @@ def consume(product: str, project_dir: Path, registry: str | None, target: str |
         out.print(f"  attached: {result.attached} as {result.contract.domain} (read only)")
     if result.loom_config is not None:
         out.print(f"  dbt-loom: {result.loom_config}")
-    out.print(f"  recorded: {record.consumer} reads {', '.join(record.columns) or 'no columns'}")
+    if len(record.columns) == len(result.contract.columns):
+        reads = "every column (until its models compile and name theirs: consume again after `dbt build`)"
+    else:
+        reads = ", ".join(record.columns) or "no columns"
+    out.print(f"  recorded: {record.consumer} reads {reads}")
 
 
 @cli.group()
@@ -240,7 +244,8 @@ def registry_show(product: str, registry: str | None, project_dir: Path, output_
         key = " key" if column["primary_key"] else ""
         out.print(f"    {column['name']:<24} {column['type']:<12}{key}{pii}")
     consumers = description.consumers
-    out.print(f"  consumers: {', '.join(sorted(r.consumer for r in consumers)) or 'none recorded'}")
+    readers = [f"{r.consumer} ({', '.join(r.columns)})" for r in sorted(consumers, key=lambda r: r.consumer)]
+    out.print(f"  consumers: {'; '.join(readers) or 'none recorded'}")
 
 
 _REPORT_FORMATS = ("text", "json", "github", "sarif", "junit")

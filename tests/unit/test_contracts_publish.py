@@ -1,0 +1,151 @@
+"""What publish promises consumers: the build gate, and the guarantees that survive masking."""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+
+import pytest
+
+from dmesh_dbt.artifacts import (
+    Access,
+    Column,
+    ColumnConstraints,
+    DataTest,
+    Model,
+    Project,
+    RunResult,
+    RunResults,
+)
+from dmesh_dbt.errors import PolicyViolation
+from dmesh_dbt.publish import Target, build_problems, published_model, require_green_build
+
+DUCKDB = Target("dev", "duckdb", {"type": "duckdb", "path": "warehouse.duckdb"})
+
+
+def column(name: str, data_type: str, pii: str | None = None, mask: str | None = None, key: bool = False) -> Column:
+    meta = {k: v for k, v in {"pii": pii, "mask": mask}.items() if v}
+    constraints = ColumnConstraints(not_null=True, unique=True, primary_key=True) if key else ColumnConstraints()
+    return Column(name, data_type, f"{name}.", MappingProxyType(meta), pii, mask, constraints)
+
+
+def model(
+    name: str, version: str | None = None, columns: tuple[Column, ...] = (), tests: tuple[str, ...] = ()
+) -> Model:
+    unique_id = f"model.payments.{name}" + (f".v{version}" if version else "")
+    return Model(
+        unique_id=unique_id,
+        name=name,
+        package_name="payments",
+        version=version,
+        latest_version=version,
+        access=Access.PUBLIC,
+        group="payments",
+        contract_enforced=True,
+        database="warehouse",
+        schema="main",
+        alias=name if version is None else f"{name}_v{version}",
+        relation_name=None,
+        description=f"The {name}.",
+        deprecation_date=None,
+        columns=columns,
+        depends_on=(),
+        original_file_path=f"models/marts/{name}.sql",
+        patch_path=None,
+        meta=MappingProxyType({}),
+        tests=tuple(DataTest(f"test.payments.{t}", t.split("_")[0], None, unique_id, None) for t in tests),
+    )
+
+
+def project(*models: Model) -> Project:
+    return Project("payments", "duckdb", "1.11.16", None, models, (), (), (), ())
+
+
+def results(**statuses: str) -> RunResults:
+    return RunResults(
+        "1.11.16", None, tuple(RunResult(uid, status, None, 0.1, None) for uid, status in statuses.items())
+    )
+
+
+CUSTOMERS = model(
+    "customers",
+    columns=(
+        column("customer_id", "bigint", key=True),
+        column("email", "varchar", pii="email"),
+        column("account_number", "bigint", pii="bank_account"),
+        column("full_name", "varchar", pii="person_name"),
+        column("device_id", "varchar", pii="device_id", mask="null"),
+        column("country_code", "varchar"),
+    ),
+    tests=("unique_customers_customer_id",),
+)
+
+
+def test_a_green_build_passes_the_gate() -> None:
+    passed = results(**{"model.payments.customers": "success", "test.payments.unique_customers_customer_id": "pass"})
+    assert build_problems(project(CUSTOMERS), passed) == []
+
+
+@pytest.mark.parametrize(
+    ("statuses", "problem"),
+    [
+        ({}, "customers was not built by the last dbt run"),
+        ({"model.payments.customers": "error"}, "customers error in the last dbt run"),
+        (
+            {"model.payments.customers": "success", "test.payments.unique_customers_customer_id": "fail"},
+            "test unique_customers_customer_id of customers fail",
+        ),
+        ({"model.payments.customers": "success"}, "test unique_customers_customer_id of customers did not run"),
+        (
+            {
+                "model.payments.customers": "success",
+                "test.payments.unique_customers_customer_id": "pass",
+                "unit_test.payments.customers.counts_only_succeeded": "fail",
+            },
+            "unit test counts_only_succeeded fail",
+        ),
+    ],
+)
+def test_the_gate_names_what_is_not_green(statuses: dict[str, str], problem: str) -> None:
+    assert problem in build_problems(project(CUSTOMERS), results(**statuses))
+    with pytest.raises(PolicyViolation, match=rf"not publishing: .*{problem}.*; run `dbt build` until it passes"):
+        require_green_build(project(CUSTOMERS), results(**statuses))
+
+
+def test_the_published_relation_is_in_the_published_schema_with_the_version_suffix() -> None:
+    published = published_model(model("customers", "2"), DUCKDB, {})
+    assert (published.relation.database, published.relation.schema) == ("warehouse", "main_published")
+    assert published.relation.identifier == "customers_v2"
+    assert published.materialization == "view"
+    custom = published_model(
+        model("customers"), DUCKDB, {"dmesh_published_schema": "shared", "dmesh_published_materialization": "table"}
+    )
+    assert (custom.relation.schema, custom.relation.identifier, custom.materialization) == (
+        "shared",
+        "customers",
+        "table",
+    )
+
+
+def test_published_columns_carry_post_masking_types_and_surviving_guarantees() -> None:
+    columns = {c.name: c for c in published_model(CUSTOMERS, DUCKDB, {}).columns}
+    key = columns["customer_id"]
+    assert (key.physical_type, key.primary_key, key.unique, key.required, key.pii) == ("bigint", True, True, True, None)
+    assert (columns["email"].physical_type, columns["email"].masking) == ("varchar", "hash")
+    assert columns["account_number"].physical_type == "varchar"  # a keyed hash of a number is text
+    assert (columns["full_name"].masking, columns["device_id"].masking) == ("redact", "null")
+    assert columns["country_code"].masking is None
+
+
+def test_a_keyed_hash_keeps_a_key_but_redaction_and_null_do_not() -> None:
+    keys = model(
+        "people",
+        columns=(
+            column("email", "varchar", pii="email", key=True),
+            column("full_name", "varchar", pii="person_name", key=True),
+            column("device_id", "varchar", pii="device_id", mask="null", key=True),
+        ),
+    )
+    columns = {c.name: c for c in published_model(keys, DUCKDB, {}).columns}
+    assert (columns["email"].unique, columns["email"].primary_key, columns["email"].required) == (True, True, True)
+    assert (columns["full_name"].unique, columns["full_name"].primary_key) == (False, False)
+    assert (columns["device_id"].unique, columns["device_id"].required) == (False, False)

@@ -185,7 +185,8 @@ class Source:
     package_name: str
     relation_name: str | None
     columns: tuple[Column, ...]
-    meta: Mapping[str, Any] = field(default_factory=_empty_mapping)
+    meta: Mapping[str, Any] = field(default_factory=_empty_mapping)  # the table's meta
+    source_meta: Mapping[str, Any] = field(default_factory=_empty_mapping)  # the source's (all its tables')
 
 
 @dataclass(frozen=True)
@@ -306,9 +307,7 @@ def project_from_manifest(document: Mapping[str, Any]) -> Project:
         adapter_type=str(metadata.get("adapter_type") or ""),
         dbt_version=str(metadata.get("dbt_version") or ""),
         generated_at=_parse_datetime(metadata.get("generated_at")),
-        models=tuple(
-            _model(n, tests_by_node.get(n["unique_id"], ())) for n in nodes if n["resource_type"] == "model"
-        ),
+        models=tuple(_model(n, tests_by_node.get(n["unique_id"], ())) for n in nodes if n["resource_type"] == "model"),
         seeds=tuple(_seed(n) for n in nodes if n["resource_type"] == "seed"),
         sources=tuple(_source(s) for s in document.get("sources", {}).values()),
         groups=tuple(_group(g) for g in document.get("groups", {}).values()),
@@ -322,9 +321,7 @@ def _read_artifact(path: Path, kind: str, supported: tuple[str, ...], regenerate
     try:
         document = json.loads(path.read_bytes())
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise ArtifactError(
-            f"{path} is truncated or not JSON ({error}); regenerate it with `{regenerate}`"
-        ) from None
+        raise ArtifactError(f"{path} is truncated or not JSON ({error}); regenerate it with `{regenerate}`") from None
     if not isinstance(document, dict):
         raise ArtifactError(f"{path} is not a dbt {kind} (a JSON object was expected)")
     version = schema_version(document)
@@ -474,6 +471,7 @@ def _source(node: Mapping[str, Any]) -> Source:
         relation_name=node.get("relation_name"),
         columns=tuple(_column(c, (), ()) for c in (node.get("columns") or {}).values()),
         meta=MappingProxyType(dict(node.get("meta") or {})),
+        source_meta=MappingProxyType(dict(node.get("source_meta") or {})),
     )
 
 

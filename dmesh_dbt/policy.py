@@ -21,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from dmesh_dbt.artifacts import Column, Model, Project
+from dmesh_dbt.artifacts import Column, Model, Project, Source
 from dmesh_dbt.errors import ConfigError, PolicyViolation
 from dmesh_dbt.pii import NOT_PII, ForbiddenClass, PiiClass, Strategy, policy_document
 from dmesh_dbt.report import Finding, RuleInfo, Severity, Waiver
@@ -317,23 +317,52 @@ def mask_exceptions(project: Project) -> list[str]:
 
 @rule("DM007", "cross-domain-published-only")
 def cross_domain_dependencies_use_published_products(ctx: PolicyContext) -> Iterator[Violation]:
-    """Cross-domain dependencies go only to published products (public models of the other domain).
+    """Cross-domain dependencies go only to published products.
 
-    Fails: ``ref('payments', 'stg_payments')`` where ``stg_payments`` is private to the payments domain.
+    Another domain's node counts when it is a public model (installed as a package, or injected by dbt-loom)
+    or a source table ``dmesh-dbt consume`` wrote from the registry (``meta: {dmesh: {product: ...}}``).
 
-    Fixed: ``ref('payments', 'payments')``, the payments domain's public data product.
+    Fails: ``ref('payments', 'stg_payments')`` where ``stg_payments`` is internal to the payments domain, or a
+    hand-written source with ``meta: {dmesh: {domain: payments}}`` on a table no release published.
+
+    Fixed: ``ref('payments', 'payments')``, or ``dmesh-dbt consume payments.payments`` and its source.
     """
     models = {m.unique_id: m for m in ctx.project.models}
+    sources = {s.unique_id: s for s in ctx.project.sources}
     for model in ctx.project.own_models:
         for parent_id in model.depends_on:
-            parent = models.get(parent_id)
-            if parent is None or parent.package_name == ctx.project.name or parent.is_public:
-                continue
-            yield Violation(
-                f"{model.display_name} depends on {parent.package_name}.{parent.display_name}, which is "
-                f"{parent.access}, not a published product; use a public model of {parent.package_name}",
-                model,
-            )
+            if parent_id in models:
+                problem = _unpublished_model(ctx, models[parent_id])
+            elif parent_id in sources:
+                problem = _unpublished_source(ctx, sources[parent_id])
+            else:
+                problem = None
+            if problem:
+                yield Violation(f"{model.display_name} depends on {problem}", model)
+
+
+def _unpublished_model(ctx: PolicyContext, parent: Model) -> str | None:
+    if parent.package_name == ctx.project.name or parent.is_public:
+        return None
+    return (
+        f"{parent.package_name}.{parent.display_name}, which is {parent.access}, not a published product; "
+        f"use a public model of {parent.package_name}"
+    )
+
+
+def _unpublished_source(ctx: PolicyContext, source: Source) -> str | None:
+    """A source that says it is another domain's (``meta.dmesh.domain``) must be a consumed product."""
+    declared = source.source_meta.get("dmesh") or source.meta.get("dmesh") or {}
+    domain = declared.get("domain") if isinstance(declared, Mapping) else None
+    if not domain or domain == ctx.domain.name:
+        return None
+    table_dmesh = source.meta.get("dmesh")
+    if isinstance(table_dmesh, Mapping) and table_dmesh.get("product"):
+        return None
+    return (
+        f"source {source.source_name}.{source.name} of domain {domain}, which is not a published product; "
+        f"read it with `dmesh-dbt consume {domain}.<product>`"
+    )
 
 
 @rule("DM008", "public-model-key-tested")

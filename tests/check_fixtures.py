@@ -34,6 +34,7 @@ class Case:
     new: Mutation | None
     old: Mutation | None = field(default=lambda model: model)
     expected: frozenset[str] = frozenset()  # rule or change-kind ids expected on this model
+    sql: str = "select * from {{ ref('customers') }}"
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,7 @@ def write_cases(project: Path, cases: Sequence[Case], phase: str, extra_yaml: Ya
         model = mutate(model) or model
         models.append(model)
         for identifier in _sql_files(model):
-            (directory / f"{identifier}.sql").write_text("select * from {{ ref('customers') }}\n")
+            (directory / f"{identifier}.sql").write_text(case.sql + "\n")
     document: Yaml = {"version": 2, "models": models, **(extra_yaml or {})}
     (directory / "_cases.yml").write_text(yaml.safe_dump(document, sort_keys=False))
 
@@ -102,6 +103,7 @@ def build_case_projects(
     Each (target, phase) gets its own copy of the project so the parses run two at a time.
     """
     template = init_domain(parent, "payments")
+    install_other_domain(template, parent / "ledger")
     jobs = {}
     for target in targets:
         for phase in ("old", "new"):
@@ -117,8 +119,40 @@ def build_case_projects(
     }
 
 
-#: A second group in the fixture project, for the "group moved" case.
-GROUPS: Yaml = {"groups": [{"name": "finance", "owner": {"name": "Finance", "email": "finance@example.com"}}]}
+def install_other_domain(project: Path, package: Path) -> None:
+    """Another domain's project installed as a dbt package: one protected and one public model."""
+    (package / "models").mkdir(parents=True)
+    (package / "dbt_project.yml").write_text('name: ledger\nversion: "1.0.0"\nconfig-version: 2\n')
+    (package / "models" / "ledger_entries.sql").write_text("select 1 as entry_id\n")
+    (package / "models" / "ledger_balances.sql").write_text("select 1 as account_id\n")
+    models = {
+        "models": [
+            {"name": "ledger_entries", "access": "protected"},
+            {"name": "ledger_balances", "access": "public"},
+        ]
+    }
+    (package / "models" / "_ledger.yml").write_text(yaml.safe_dump(models))
+    packages = project / "packages.yml"
+    packages.write_text(packages.read_text() + f'  - local: "{package}"\n')
+    run_dbt(project, "deps")
+
+
+#: Also in the fixture project: a second group ("group moved") and another domain's sources, one table
+#: written by `dmesh-dbt consume` (a published product) and one written by hand.
+GROUPS: Yaml = {
+    "groups": [{"name": "finance", "owner": {"name": "Finance", "email": "finance@example.com"}}],
+    "sources": [
+        {
+            "name": "risk",
+            "schema": "risk_published",
+            "meta": {"dmesh": {"domain": "risk", "owner": "risk-team@example.com"}},
+            "tables": [
+                {"name": "scores_consumed", "meta": {"dmesh": {"product": "risk.scores", "release": "1.0.0"}}},
+                {"name": "scores_raw"},
+            ],
+        }
+    ],
+}
 
 
 # ------------------------------------------------------------------------------------------------- mutations
@@ -349,6 +383,20 @@ RULE_CASES: tuple[Case, ...] = (
         "p_mask_exception_unapproved",
         set_column("city", meta={"pii": "address", "mask_exception": {"reason": "city only"}}),
         expected=frozenset({"DM006"}),
+    ),
+    Case(
+        "p_cross_domain_protected",
+        keep,
+        sql="select * from {{ ref('ledger', 'ledger_entries') }}",
+        expected=frozenset({"DM007"}),
+    ),
+    Case("p_cross_domain_public", keep, sql="select * from {{ ref('ledger', 'ledger_balances') }}"),
+    Case("p_consumed_source", keep, sql="select * from {{ source('risk', 'scores_consumed') }}"),
+    Case(
+        "p_unconsumed_source",
+        keep,
+        sql="select * from {{ source('risk', 'scores_raw') }}",
+        expected=frozenset({"DM007"}),
     ),
     Case("p_private_model", set_model(access="private", config={"contract": {"enforced": False}})),
 )

@@ -123,6 +123,16 @@ def test_public_pii_without_the_publishing_post_hook_is_unmasked(new: Project) -
     assert 'add `+post-hook: ["{{ dmesh.publish_masked() }}"]`' in findings[0].message
 
 
+def test_cross_domain_messages_say_what_to_use_instead(new: Project) -> None:
+    messages = {f.model: f.message for f in _policy_findings(new) if f.rule_id == "DM007"}
+    assert messages["p_cross_domain_protected"] == (
+        "p_cross_domain_protected depends on ledger.ledger_entries, which is protected, not a published "
+        "product; use a public model of ledger"
+    )
+    assert "source risk.scores_raw of domain risk" in messages["p_unconsumed_source"]
+    assert "`dmesh-dbt consume risk.<product>`" in messages["p_unconsumed_source"]
+
+
 def test_mask_exception_messages_ask_for_an_approver(new: Project) -> None:
     message = next(f.message for f in _policy_findings(new) if f.model == "p_mask_exception_unapproved")
     assert "mask_exception without both a reason and an approver" in message

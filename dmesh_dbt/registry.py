@@ -112,9 +112,7 @@ class LocalBackend(RegistryBackend):
                 handle.flush()
                 os.fsync(handle.fileno())
         except OSError as error:
-            raise RegistryError(
-                f"cannot write to registry {self.url}: {error.strerror}; check the path"
-            ) from None
+            raise RegistryError(f"cannot write to registry {self.url}: {error.strerror}; check the path") from None
         return Path(name)
 
     def write(self, key: str, data: bytes) -> None:
@@ -143,8 +141,11 @@ class FsspecBackend(RegistryBackend):
         try:
             self.fs, self.base = fsspec.core.url_to_fs(self.url, **dict(storage_options or {}))
         except ImportError as error:
-            driver = error.name or f"{urlparse(url).scheme}fs"
-            raise RegistryError(f"registry {url} needs an fsspec driver: pip install {driver}") from None
+            raise RegistryError(f"registry {url} needs an fsspec driver: {error}") from None
+        except ValueError as error:
+            raise RegistryError(
+                f"registry {url} is not a URL fsspec knows ({error}); use a path, s3:// or gs://"
+            ) from None
 
     def _path(self, key: str) -> str:
         return f"{self.base}/{key}"
@@ -177,6 +178,12 @@ class FsspecBackend(RegistryBackend):
             self.fs.pipe_file(self._path(key), data, mode="create")
         except FileExistsError:
             return False
+        except (TypeError, NotImplementedError):
+            # A driver without exclusive writes: check, then write. Racing publishers of one version could
+            # both "win" here; s3fs (If-None-Match) and the local backend (link) have no such window.
+            if self.read(key) is not None:
+                return False
+            self.write(key, data)
         except OSError as error:
             raise RegistryError(f"cannot write {key} to registry {self.url}: {error}") from None
         return True
@@ -228,9 +235,7 @@ class Release:
         candidates = [p for p in self.products if p.name == name]
         if version is not None:
             return next((p for p in candidates if p.version == version), None)
-        return next(
-            (p for p in candidates if p.version == p.latest_version), candidates[0] if candidates else None
-        )
+        return next((p for p in candidates if p.version == p.latest_version), candidates[0] if candidates else None)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -326,9 +331,7 @@ class Registry:
         for name, data in files.items():
             self.backend.write(f"releases/{domain}/{version}/{digest}/{name}", data)
         release = Release(domain, version, digest, now_utc(), owner, products, tuple(sorted(files)))
-        if not self.backend.create(
-            f"releases/{domain}/{version}/{RELEASE_MARKER}", _dumps(release.to_json())
-        ):
+        if not self.backend.create(f"releases/{domain}/{version}/{RELEASE_MARKER}", _dumps(release.to_json())):
             # Another publisher committed this version between our check and our commit.
             winner = self.release(domain, version)
             assert winner is not None
@@ -357,9 +360,7 @@ class Registry:
 
     def releases(self, domain: str) -> list[Release]:
         """Every indexed release of ``domain``, oldest first."""
-        names = [
-            n.removesuffix(".json") for n in self.backend.children(f"index/{domain}") if n.endswith(".json")
-        ]
+        names = [n.removesuffix(".json") for n in self.backend.children(f"index/{domain}") if n.endswith(".json")]
         entries = (self.backend.read(f"index/{domain}/{name}.json") for name in names)
         found = [Release.from_json(json.loads(data)) for data in entries if data is not None]
         return sorted(found, key=lambda r: version_sort_key(r.version))
@@ -375,9 +376,7 @@ class Registry:
             raise RegistryError(f"{release.domain} {release.version} in {self.url} has no file {name}")
         return data
 
-    def find_product(
-        self, domain: str, product: str, version: str | None = None
-    ) -> tuple[Release, ProductEntry]:
+    def find_product(self, domain: str, product: str, version: str | None = None) -> tuple[Release, ProductEntry]:
         """The latest release of ``domain`` that has ``product`` (at model ``version``), with its entry."""
         releases = self.releases(domain)
         if not releases:

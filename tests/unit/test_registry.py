@@ -27,9 +27,7 @@ PRODUCTS = (
 
 def release_files(tag: str, size: int = 1000) -> dict[str, bytes]:
     """Files whose every byte says which publisher wrote them, so a mixed or truncated read is detectable."""
-    return {entry.contract: (tag * size).encode() for entry in PRODUCTS} | {
-        "manifest.json": tag.encode() * size
-    }
+    return {entry.contract: (tag * size).encode() for entry in PRODUCTS} | {"manifest.json": tag.encode() * size}
 
 
 def publish(registry: Registry, domain: str, version: str, tag: str) -> PublishOutcome:
@@ -83,9 +81,7 @@ def test_find_product_picks_the_latest_model_version_unless_asked(tmp_path: Path
     publish(registry, "payments", "1.0.0", "a")
     assert registry.find_product("payments", "customers")[1].version == "2"
     assert registry.find_product("payments", "customers", "1")[1].version == "1"
-    with pytest.raises(
-        RegistryError, match=r"payments publishes no product customers@7 \(products: customers@1"
-    ):
+    with pytest.raises(RegistryError, match=r"payments publishes no product customers@7 \(products: customers@1"):
         registry.find_product("payments", "customers", "7")
     with pytest.raises(RegistryError, match=r"domain 'risk' has published nothing .* \(domains: payments\)"):
         registry.find_product("risk", "scores")
@@ -100,9 +96,7 @@ def test_unsafe_names_are_refused_before_anything_is_written(tmp_path: Path) -> 
 
 def test_consumers_are_recorded_one_file_each_and_replaced_on_re_consume(tmp_path: Path) -> None:
     registry = Registry.open(str(tmp_path))
-    old = ConsumerRecord(
-        "risk", "payments", "customers", "1", ("customer_id", "email"), "2026-11-25T10:00:00+00:00"
-    )
+    old = ConsumerRecord("risk", "payments", "customers", "1", ("customer_id", "email"), "2026-11-25T10:00:00+00:00")
     registry.record_consumer(old)
     registry.record_consumer(ConsumerRecord("fraud", "payments", "customers", None, ("customer_id",), "t"))
     registry.record_consumer(ConsumerRecord("risk", "payments", "payments", None, ("amount",), "t"))
@@ -172,11 +166,7 @@ def _run_racers(root: Path, jobs: list[tuple[str, str, str]]) -> list[str]:
 
 
 def test_concurrent_publishes_of_different_domains_and_versions_all_land(tmp_path: Path) -> None:
-    jobs = [
-        (domain, f"1.{minor}.0", f"{domain[0]}{minor}")
-        for domain in ("payments", "risk")
-        for minor in range(4)
-    ]
+    jobs = [(domain, f"1.{minor}.0", f"{domain[0]}{minor}") for domain in ("payments", "risk") for minor in range(4)]
     results = _run_racers(tmp_path, jobs)
     assert results == ["published"] * len(jobs)
     registry = Registry.open(str(tmp_path))
@@ -209,3 +199,19 @@ def test_urls_pick_their_backend(tmp_path: Path) -> None:
     assert isinstance(open_backend(str(tmp_path)), LocalBackend)
     assert isinstance(open_backend(f"file://{tmp_path}"), LocalBackend)
     assert open_backend(f"file://{tmp_path}").url == str(tmp_path.resolve())
+
+
+def test_any_fsspec_url_works_the_same_way() -> None:
+    registry = Registry.open("memory://registry-unit")
+    assert publish(registry, "payments", "1.0.0", "a") is PublishOutcome.PUBLISHED
+    assert publish(registry, "payments", "1.0.0", "a") is PublishOutcome.UNCHANGED
+    with pytest.raises(RegistryError, match="already published with different content"):
+        publish(registry, "payments", "1.0.0", "b")
+    assert [r.version for r in registry.releases("payments")] == ["1.0.0"]
+
+
+def test_an_unknown_url_scheme_names_the_driver_to_install() -> None:
+    with pytest.raises(RegistryError, match=r"registry abfs://c/x needs an fsspec driver: Install adlfs"):
+        open_backend("abfs://c/x")
+    with pytest.raises(RegistryError, match=r"registry nope://x is not a URL fsspec knows"):
+        open_backend("nope://x")

@@ -14,6 +14,8 @@ from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 
+import yaml
+
 from dmesh_dbt.artifacts import Column, Model, Project, load_manifest, project_from_manifest, schema_version
 from dmesh_dbt.changes import (
     CHANGE_KINDS,
@@ -40,11 +42,17 @@ from dmesh_dbt.toolkit import run_dbt
 
 MANIFEST = Path("target") / "manifest.json"
 
-#: Directories of a dbt project that hold no source files (outputs, installed packages, environments).
-_NOT_SOURCES = frozenset({"target", "dbt_packages", "dbt_modules", "logs", ".git", ".venv", "venv", "node_modules"})
-#: Files dbt never reads: editing them needs no new manifest.
-_NOT_PARSED = frozenset({"dmesh.yml", ".copier-answers.yml", ".pre-commit-config.yaml", ".gitlab-ci.yml", "README.md"})
-_SOURCE_SUFFIXES = frozenset({".sql", ".yml", ".yaml", ".csv", ".py", ".md", ".jinja"})
+#: Files at a project's root that dbt reads; with the resource paths below, what makes a manifest stale.
+_PROJECT_FILES = ("dbt_project.yml", "profiles.yml", "packages.yml", "dependencies.yml", "selectors.yml")
+_RESOURCE_PATH_DEFAULTS = {
+    "model-paths": ["models"],
+    "seed-paths": ["seeds"],
+    "test-paths": ["tests"],
+    "macro-paths": ["macros"],
+    "snapshot-paths": ["snapshots"],
+    "analysis-paths": ["analyses"],
+    "docs-paths": [],
+}
 
 
 @dataclass(frozen=True)
@@ -129,17 +137,44 @@ def ensure_manifest(project_dir: Path) -> Path:
 
 
 def newest_source_mtime(project_dir: Path) -> float:
-    """The modification time of the newest file dbt would parse (SQL, YAML, seeds...)."""
+    """The modification time of the newest file dbt parses: its project files and its resource paths."""
+    newest = max((f.stat().st_mtime for f in _project_files(project_dir) if f.is_file()), default=0.0)
+    for directory in _resource_paths(project_dir):
+        newest = max(newest, _newest_in(directory))
+    return newest
+
+
+def _project_files(project_dir: Path) -> list[Path]:
+    return [project_dir / name for name in _PROJECT_FILES]
+
+
+def _resource_paths(project_dir: Path) -> list[Path]:
+    """The directories dbt_project.yml points dbt at (dbt's defaults where it does not say)."""
+    try:
+        document = yaml.safe_load((project_dir / "dbt_project.yml").read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError):
+        document = {}
+    paths: list[Path] = []
+    for key, default in _RESOURCE_PATH_DEFAULTS.items():
+        configured = document.get(key) if isinstance(document, dict) else None
+        names = configured if isinstance(configured, list) else default
+        paths.extend(project_dir / str(name) for name in names)
+    return paths
+
+
+def _newest_in(directory: Path) -> float:
     newest = 0.0
-    stack = [project_dir]
+    stack = [directory]
     while stack:
-        with os.scandir(stack.pop()) as entries:
-            for entry in entries:
-                if entry.is_dir(follow_symlinks=False):
-                    if entry.name not in _NOT_SOURCES and not entry.name.startswith("."):
-                        stack.append(Path(entry.path))
-                elif os.path.splitext(entry.name)[1] in _SOURCE_SUFFIXES and entry.name not in _NOT_PARSED:
-                    newest = max(newest, entry.stat().st_mtime)
+        try:
+            entries = list(os.scandir(stack.pop()))
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                stack.append(Path(entry.path))
+            else:
+                newest = max(newest, entry.stat().st_mtime)
     return newest
 
 
@@ -204,8 +239,6 @@ def _project_from_bytes(data: bytes, label: str) -> Project:
 
 def domain_name(project_dir: Path) -> str:
     """The domain's name: ``domain:`` in dmesh.yml, else the dbt project's ``name``."""
-    import yaml
-
     project_file = project_dir / "dbt_project.yml"
     if not project_file.is_file():
         raise UsageError(f"{project_dir} is not a dbt project (no dbt_project.yml); pass --project-dir")

@@ -16,7 +16,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cache
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import yaml
@@ -409,6 +411,7 @@ def public_columns_named_like_pii_are_classified(ctx: PolicyContext) -> Iterator
     """
     from dmesh_dbt.scan.names import match_name
 
+    matches = {}  # column names repeat across models (customer_id, email): match each once
     for model in ctx.project.public_models:
         for column in model.columns:
             where = f"{model.display_name}.{column.name}"
@@ -419,7 +422,9 @@ def public_columns_named_like_pii_are_classified(ctx: PolicyContext) -> Iterator
                 continue
             if column.pii is not None:
                 continue
-            match = match_name(column.name)
+            if column.name not in matches:
+                matches[column.name] = match_name(column.name)
+            match = matches[column.name]
             if match is not None:
                 yield Violation(
                     f"{where} looks like {match.pii_class} (name matches {match.pattern!r}) but has no PII class; "
@@ -460,7 +465,7 @@ class Severities:
 
 def resolve_severities(domain: DomainConfig, mesh: Mapping[str, Any] | None = None) -> Severities:
     """Mesh-wide severities with the domain's overrides applied; ConfigError on an unknown or locked rule."""
-    document = mesh if mesh is not None else policy_document()
+    document = mesh if mesh is not None else _shipped_policy()
     mesh_rules: Mapping[str, str] = document.get("rules") or {}
     locked = set(document.get("locked") or ())
     severities = {rule_id: _parse_severity(value, rule_id, "the mesh policy") for rule_id, value in mesh_rules.items()}
@@ -475,6 +480,11 @@ def resolve_severities(domain: DomainConfig, mesh: Mapping[str, Any] | None = No
             )
         severities[rule_id] = parsed
     return Severities(severities)
+
+
+@cache
+def _shipped_policy() -> Mapping[str, Any]:
+    return MappingProxyType(policy_document())
 
 
 def _parse_severity(value: object, rule_id: str, where: str) -> Severity | None:

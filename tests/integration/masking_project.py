@@ -159,7 +159,7 @@ def _mask(strategy: str, value: str) -> object:
 def _columns(meta_by_column: dict[str, tuple[str, dict[str, Any]]]) -> list[dict[str, Any]]:
     """Fresh column entries (copies: yaml would otherwise write shared objects as anchors and aliases)."""
     return [
-        {"name": name, "meta": copy.deepcopy(meta)} if meta else {"name": name}
+        {"name": name, "config": {"meta": copy.deepcopy(meta)}} if meta else {"name": name}
         for name, (_, meta) in meta_by_column.items()
     ]
 
@@ -207,8 +207,14 @@ def _models_yml() -> dict[str, Any]:
     }
 
 
-def _seeds_yml() -> dict[str, Any]:
+#: BigQuery's names for the seed types (its CSV loads know no `bigint` or `varchar`).
+BIGQUERY_TYPES = {"bigint": "int64", "varchar": "string", "double precision": "float64", "date": "date"}
+
+
+def _seeds_yml(warehouse: str) -> dict[str, Any]:
     types = {name: data_type for name, (data_type, _) in PEOPLE_COLUMNS.items()}
+    if warehouse == "bigquery":
+        types = {name: BIGQUERY_TYPES[data_type] for name, data_type in types.items()}
     return {"version": 2, "seeds": [{"name": "people_raw", "config": {"column_types": types}}]}
 
 
@@ -243,8 +249,19 @@ def _profiles_yml() -> dict[str, Any]:
         "schema": "{{ env_var('DMESH_PG_SCHEMA') }}",
         "threads": 4,
     }
+    bigquery = {
+        "type": "bigquery",
+        "method": "oauth-secrets",
+        "token": "{{ env_var('DMESH_BQ_TOKEN') }}",
+        "project": "{{ env_var('DMESH_BQ_PROJECT') }}",
+        "dataset": "{{ env_var('DMESH_BQ_DATASET') }}",
+        "location": "{{ env_var('DMESH_BQ_LOCATION') }}",
+        "api_endpoint": "{{ env_var('DMESH_BQ_API_ENDPOINT') }}",
+        "threads": 4,
+    }
     # `ci` is DuckDB too: any target but `dev` must refuse to run without a masking key.
-    return {PROJECT_NAME: {"target": "dev", "outputs": {"dev": duckdb, "ci": duckdb, "postgres": postgres}}}
+    outputs = {"dev": duckdb, "ci": duckdb, "postgres": postgres, "prod": bigquery}
+    return {PROJECT_NAME: {"target": "dev", "outputs": outputs}}
 
 
 MODELS_SQL = {
@@ -261,13 +278,13 @@ def write_yaml(path: Path, document: dict[str, Any]) -> None:
     path.write_text(yaml.safe_dump(document, sort_keys=False))
 
 
-def write_masking_project(path: Path) -> MaskingProject:
-    """Write the project into ``path`` (dbt deps not yet run)."""
+def write_masking_project(path: Path, warehouse: str = "duckdb") -> MaskingProject:
+    """Write the project into ``path`` (dbt deps not yet run); seed types are spelled for ``warehouse``."""
     rows = people_rows()
     write_yaml(path / "dbt_project.yml", _project_yml())
     write_yaml(path / "profiles.yml", _profiles_yml())
     write_yaml(path / "packages.yml", {"packages": [{"local": str(REPO_ROOT)}]})
-    write_yaml(path / "seeds" / "_seeds.yml", _seeds_yml())
+    write_yaml(path / "seeds" / "_seeds.yml", _seeds_yml(warehouse))
     write_yaml(path / "models" / "_models.yml", _models_yml())
     for name, sql in MODELS_SQL.items():
         (path / "models" / name).write_text(sql + "\n")

@@ -155,7 +155,9 @@ def report(connection: duckdb.DuckDBPyConnection, rows: int, repeat: int, build_
 
     values = rows * len(HASHED_COLUMNS)
     print(f"dmesh masking benchmark, DuckDB {duckdb.__version__}, {rows:,} rows, {len(HASHED_COLUMNS)} hashed columns")
-    print(f"(best of {repeat}; dbt build of both published relations took {build_seconds:.1f} s)")
+    load = ", ".join(f"{figure:.1f}" for figure in os.getloadavg())
+    print(f"(best of {repeat}; dbt build of both published relations took {build_seconds:.1f} s;")
+    print(f" {os.cpu_count()} cores, load average {load}: other work on the machine slows every figure alike)")
     print()
     print("consumer full scan                 seconds   vs raw")
     print(f"  raw table (private schema)      {raw:8.2f}    1.00x")

@@ -217,6 +217,17 @@ def require_green_build(project: Project, results: RunResults) -> None:
         raise PolicyViolation(f"not publishing: {shown}; run `dbt build` until it passes, then publish")
 
 
+def require_current_build(project_dir: Path, results_path: Path) -> None:
+    """The last build must be of the project as it is now: publishing an older build would contract stale code."""
+    from dmesh_dbt.check import newest_source_mtime
+
+    if newest_source_mtime(project_dir) > results_path.stat().st_mtime:
+        raise PolicyViolation(
+            "not publishing: the project's files changed after the last dbt build (the version bump too); "
+            "run `dbt build` again, then publish"
+        )
+
+
 # ------------------------------------------------------------------------------------------------ the products
 
 
@@ -464,7 +475,8 @@ def require_passing_check(project_dir: Path, url: str) -> None:
     """``dmesh-dbt check`` against the domain's last published release (and its consumers) must pass."""
     from dmesh_dbt.check import baseline_from_registry, run_check
 
-    report = run_check(project_dir, baseline_from_registry(url, project_dir))
+    # parse=False: the build just proven current wrote the manifest check reads.
+    report = run_check(project_dir, baseline_from_registry(url, project_dir), parse=False)
     failures = report.failures
     if failures:
         first = failures[0]
@@ -487,7 +499,9 @@ def publish(project_dir: Path, registry: str | None = None, target: str | None =
     project = load_manifest(manifest_path)
     if not project.public_models:
         raise ConfigError(f"{descriptor.domain} has no public models to publish; mark a model `access: public`")
-    require_green_build(project, load_run_results(project_dir / "target" / "run_results.json"))
+    results_path = project_dir / "target" / "run_results.json"
+    require_green_build(project, load_run_results(results_path))
+    require_current_build(project_dir, results_path)
     url = registry_url(project_dir, registry)
     require_passing_check(project_dir, url)
     store = Registry.open(url)

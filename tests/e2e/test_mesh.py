@@ -106,10 +106,10 @@ def mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mesh]:
     (marts / "customers.sql").write_text(original_sql)
     _drop_email(payments, "customers_v2.sql")
     (marts / "_marts.yml").write_text(original_yaml.replace(CUSTOMERS_HEADER, CUSTOMERS_HEADER + CUSTOMERS_VERSIONS))
-    run_dbt(payments, "build")
-    mesh.cli("check versioned", "check", "--registry", registry, cwd=payments)
     project_file = payments / "dbt_project.yml"
     project_file.write_text(project_file.read_text().replace('version: "1.0.0"', 'version: "1.1.0"'))
+    run_dbt(payments, "build")
+    mesh.cli("check versioned", "check", "--registry", registry, cwd=payments)
     mesh.cli("publish versioned", "publish", cwd=payments)
     mesh.steps["risk rebuild"] = run_dbt(risk, "build", "--select", "customer_risk")
     mesh.cli("list", "registry", "list", "--format", "json", cwd=risk)
@@ -161,7 +161,7 @@ def test_dropping_a_consumed_column_without_a_new_version_fails_check_naming_ris
 def test_publish_refuses_the_unversioned_breaking_change(mesh: Mesh) -> None:
     result = mesh.steps["publish unversioned"]
     assert result.returncode == 1, result.stdout + result.stderr
-    assert "not publishing" in result.stderr
+    assert "not publishing: the project's files changed after the last dbt build" in result.stderr
 
 
 def test_the_same_change_as_a_new_model_version_passes_and_publishes(mesh: Mesh) -> None:

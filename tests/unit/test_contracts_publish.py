@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from types import MappingProxyType
 
 import pytest
@@ -17,7 +19,7 @@ from dmesh_dbt.artifacts import (
     RunResults,
 )
 from dmesh_dbt.errors import PolicyViolation
-from dmesh_dbt.publish import Target, build_problems, published_model, require_green_build
+from dmesh_dbt.publish import Target, build_problems, published_model, require_current_build, require_green_build
 
 DUCKDB = Target("dev", "duckdb", {"type": "duckdb", "path": "warehouse.duckdb"})
 
@@ -149,3 +151,15 @@ def test_a_keyed_hash_keeps_a_key_but_redaction_and_null_do_not() -> None:
     assert (columns["email"].unique, columns["email"].primary_key, columns["email"].required) == (True, True, True)
     assert (columns["full_name"].unique, columns["full_name"].primary_key) == (False, False)
     assert (columns["device_id"].unique, columns["device_id"].required) == (False, False)
+
+
+def test_a_build_older_than_the_project_files_is_not_published(tmp_path: Path) -> None:
+    results_path = tmp_path / "target" / "run_results.json"
+    results_path.parent.mkdir()
+    results_path.write_text("{}")
+    os.utime(results_path, (1_000, 1_000))
+    (tmp_path / "dbt_project.yml").write_text('version: "1.1.0"\n')
+    with pytest.raises(PolicyViolation, match=r"files changed after the last dbt build \(the version bump too\)"):
+        require_current_build(tmp_path, results_path)
+    os.utime(results_path)  # the build is newer again
+    require_current_build(tmp_path, results_path)

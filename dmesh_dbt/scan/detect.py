@@ -7,6 +7,7 @@ a PII leak of its own.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -118,16 +119,18 @@ class Suspect:
 
 def value_evidence(values: Sequence[str]) -> ValueEvidence:
     """Run every validator and the masking recogniser over non-null sampled values (as strings)."""
-    present = [v for v in values if v is not None and v.strip() != ""]
+    counts = Counter(v for v in values if v is not None and v.strip() != "")
+    sampled = sum(counts.values())
+    # Each distinct value is checked once: low-cardinality columns (statuses, flags) cost almost nothing.
     matches: dict[PiiClass, int] = {}
     for pii_class, validator in VALIDATORS.items():
-        count = sum(1 for v in present if validator(v))
+        count = sum(n for v, n in counts.items() if validator(v))
         if count:
             matches[pii_class] = count
-    coordinates = sum(1 for v in present if is_precise_latitude(v) or is_precise_longitude(v))
-    masked = sum(1 for v in present if masking_of(v) is not None)
-    first_of_month = sum(1 for v in present if (d := parse_date(v)) is not None and d.day == 1)
-    return ValueEvidence(len(present), len(set(present)), matches, coordinates, masked, first_of_month)
+    coordinates = sum(n for v, n in counts.items() if is_precise_latitude(v) or is_precise_longitude(v))
+    masked = sum(n for v, n in counts.items() if masking_of(v) is not None)
+    first_of_month = sum(n for v, n in counts.items() if (d := parse_date(v)) is not None and d.day == 1)
+    return ValueEvidence(sampled, len(counts), matches, coordinates, masked, first_of_month)
 
 
 #: Classes whose values are text: a numeric or boolean column named ``comments`` holds a count, not comments.

@@ -340,16 +340,27 @@ class NameMatch:
     source: str  # "name" or "description"
 
 
+@cache
+def _patterns_by_token() -> dict[str, list[tuple[DetectedClass, NamePattern]]]:
+    """Patterns indexed by their last token: a name can only match patterns whose last token it contains."""
+    index: dict[str, list[tuple[DetectedClass, NamePattern]]] = {}
+    for pii_class, patterns in PATTERNS.items():
+        for pattern in patterns:
+            index.setdefault(pattern.tokens[-1], []).append((pii_class, pattern))
+    return index
+
+
+@cache
 def match_name(name: str) -> NameMatch | None:
     """The strongest class the column name points at, or None."""
     tokens = tokenize(name)
+    index = _patterns_by_token()
     best: NameMatch | None = None
-    for pii_class, patterns in PATTERNS.items():
-        for pattern in patterns:
-            if not _ends_name(tokens, pattern.tokens) or pattern.unless.intersection(tokens):
-                continue
-            if best is None or pattern.confidence > best.confidence:
-                best = NameMatch(pii_class, pattern.confidence, " ".join(pattern.tokens), "name")
+    for pii_class, pattern in (entry for token in dict.fromkeys(tokens) for entry in index.get(token, ())):
+        if not _ends_name(tokens, pattern.tokens) or pattern.unless.intersection(tokens):
+            continue
+        if best is None or pattern.confidence > best.confidence:
+            best = NameMatch(pii_class, pattern.confidence, " ".join(pattern.tokens), "name")
     return best
 
 

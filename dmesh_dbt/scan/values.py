@@ -144,7 +144,11 @@ def is_email(value: str) -> bool:
 
 
 _PHONE_CHARS = re.compile(r"[+()\d .\-/]+")
-_PHONE_FORMATTING = re.compile(r"[()\-. /]")
+#: How national numbers are written: digit groups of 2-4 (area code maybe in parentheses) split by separators.
+#: Dates (4-2-2), IPv4 quads with 1-digit parts and decimals never take this shape, which keeps them away from
+#: the (comparatively slow) numbering-plan check.
+_NATIONAL_FORMAT = re.compile(r"\(?\d{2,4}\)?(?:[ .\-/]\d{2,4}){2,4}|\(\d{2,4}\) ?\d{3,4}[ .\-]?\d{4}")
+_DATE_SHAPE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def is_phone_number(value: str, default_region: str = "US") -> bool:
@@ -157,7 +161,7 @@ def is_phone_number(value: str, default_region: str = "US") -> bool:
     if not _PHONE_CHARS.fullmatch(stripped) or sum(c.isdigit() for c in stripped) < 7:
         return False
     international = stripped.startswith("+")
-    if not international and not _PHONE_FORMATTING.search(stripped):
+    if not international and (not _NATIONAL_FORMAT.fullmatch(stripped) or _DATE_SHAPE.fullmatch(stripped)):
         return False
     try:
         number = phonenumbers.parse(stripped, None if international else default_region)

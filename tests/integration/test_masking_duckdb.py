@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import subprocess
 from datetime import date
 from pathlib import Path
 
@@ -118,32 +119,76 @@ def data_test_results(results: list[dict[str, object]]) -> list[dict[str, object
 
 
 def test_a_target_other_than_dev_refuses_to_run_without_a_key(proof: MaskingProject, tmp_path: Path) -> None:
-    database = tmp_path / "ci.duckdb"
-    result = run_dbt(
-        proof.path,
-        "build",
-        "--target",
-        "ci",
-        env={"DMESH_MASKING_KEY": "", "PROOF_DUCKDB_PATH": str(database)},
-        check=False,
-    )
+    result = side_build(proof, tmp_path, "build", "--target", "ci", key="")
     assert result.returncode != 0
     assert "no masking key for target 'ci': set the environment variable DMESH_MASKING_KEY" in result.stdout
-    with duckdb.connect(str(database), read_only=True) as connection:
+    with duckdb.connect(str(tmp_path / "side.duckdb"), read_only=True) as connection:
         assert connection.execute("select count(*) from information_schema.tables").fetchall() == [(0,)]
 
 
-def test_dev_without_a_key_warns_and_hashes_with_the_development_key(proof: MaskingProject, tmp_path: Path) -> None:
-    database = tmp_path / "dev.duckdb"
-    result = run_dbt(
-        proof.path, "build", "--select", "+accounts", env={"DMESH_MASKING_KEY": "", "PROOF_DUCKDB_PATH": str(database)}
+def side_build(proof: MaskingProject, workdir: Path, *args: str, key: str) -> subprocess.CompletedProcess[str]:
+    """Another dbt run of the proof project into its own database, target and log folders (the fixture's stay)."""
+    return run_dbt(
+        proof.path,
+        *args,
+        "--target-path",
+        str(workdir / "target"),
+        "--log-path",
+        str(workdir / "logs"),
+        env={"DMESH_MASKING_KEY": key, "PROOF_DUCKDB_PATH": str(workdir / "side.duckdb")},
+        check=False,
     )
-    assert "DMESH_MASKING_KEY is not set, so target 'dev' hashes with the public development key" in result.stdout
+
+
+@pytest.fixture(scope="module")
+def dev_build_without_key(proof: MaskingProject, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """`dbt build` of `accounts` on dev with no key, publishing into another schema as tables."""
+    workdir = tmp_path_factory.mktemp("dev")
+    result = side_build(
+        proof,
+        workdir,
+        "build",
+        "--select",
+        "+accounts",
+        "--vars",
+        "{dmesh_published_schema: mesh_products, dmesh_published_materialization: table}",
+        key="",
+    )
+    assert result.returncode == 0, result.stdout[-3000:]
+    return workdir / "side.duckdb", result.stdout
+
+
+def test_dev_without_a_key_warns_and_hashes_with_the_development_key(dev_build_without_key: tuple[Path, str]) -> None:
+    database, output = dev_build_without_key
+    assert "DMESH_MASKING_KEY is not set, so target 'dev' hashes with the public development key" in output
     with duckdb.connect(str(database), read_only=True) as connection:
         rows = connection.execute(
-            "select r.ssn, p.ssn from main.accounts_v2 r join main_published.accounts_v2 p using (person_id)"
+            "select r.ssn, p.ssn from main.accounts_v2 r join mesh_products.accounts_v2 p using (person_id)"
         ).fetchall()
     assert rows and all(published == hash_value(DEVELOPMENT_MASKING_KEY, str(raw)) for raw, published in rows)
+
+
+def test_vars_choose_the_published_schema_and_materialization(dev_build_without_key: tuple[Path, str]) -> None:
+    database, _ = dev_build_without_key
+    with duckdb.connect(str(database), read_only=True) as connection:
+        published = connection.execute(
+            "select table_schema, table_name, table_type from information_schema.tables"
+            " where table_name = 'accounts_v2'"
+        ).fetchall()
+    assert sorted(published) == [("main", "accounts_v2", "BASE TABLE"), ("mesh_products", "accounts_v2", "BASE TABLE")]
+
+
+def test_an_unsupported_adapter_fails_naming_it_and_the_macro_to_add(proof: MaskingProject, tmp_path: Path) -> None:
+    # Every dispatched macro's default__ body; called directly, since only engines we test have bodies.
+    result = side_build(
+        proof, tmp_path, "run-operation", "dmesh.default__mask_hash", "--args", "{expression: email}", key=KEY
+    )
+    assert result.returncode != 0
+    message = " ".join(result.stdout.split())
+    assert (
+        "dmesh does not support the 'duckdb' adapter: mask_hash has bodies for duckdb, postgres and bigquery" in message
+    )
+    assert "add a duckdb__mask_hash macro" in message
 
 
 def test_a_project_breaking_the_pii_policy_fails_before_building_and_names_every_problem(tmp_path: Path) -> None:

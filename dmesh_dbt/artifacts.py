@@ -7,7 +7,6 @@ dataclasses, not on the raw dict.
 
 from __future__ import annotations
 
-import json
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
@@ -17,6 +16,8 @@ from enum import StrEnum
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
+
+import orjson
 
 from dmesh_dbt.errors import ArtifactError
 
@@ -319,8 +320,9 @@ def _read_artifact(path: Path, kind: str, supported: tuple[str, ...], regenerate
     if not path.is_file():
         raise ArtifactError(f"no dbt {kind} at {path}; run `{regenerate}` in the project first")
     try:
-        document = json.loads(path.read_bytes())
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        # orjson parses manifests ~1.5x faster than json (bench/check.py); 5,000 models make ~70 MB.
+        document = orjson.loads(path.read_bytes())
+    except orjson.JSONDecodeError as error:
         raise ArtifactError(f"{path} is truncated or not JSON ({error}); regenerate it with `{regenerate}`") from None
     if not isinstance(document, dict):
         raise ArtifactError(f"{path} is not a dbt {kind} (a JSON object was expected)")

@@ -6,7 +6,6 @@ the manifest is missing or older than the project's files, so a CI step after ``
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from collections.abc import Iterable, Iterator, Sequence
@@ -14,6 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 
+import orjson
 import yaml
 
 from dmesh_dbt.artifacts import Column, Model, Project, load_manifest, project_from_manifest, schema_version
@@ -229,8 +229,8 @@ def as_published(project: Project) -> Project:
 
 def _project_from_bytes(data: bytes, label: str) -> Project:
     try:
-        document = json.loads(data)
-    except json.JSONDecodeError as error:
+        document = orjson.loads(data)
+    except orjson.JSONDecodeError as error:
         raise ArtifactError(f"the manifest of {label} is not JSON ({error}); republish it") from None
     if schema_version(document) != "v12":
         raise ArtifactError(f"the manifest of {label} is not a dbt manifest v12; republish it with a supported dbt")

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date
+from pathlib import Path
 
 import pytest
 
 from dmesh_dbt.artifacts import Project, load_manifest
 from dmesh_dbt.changes import Comparison, compare_projects
+from dmesh_dbt.check import baseline_from_registry, run_check
 from dmesh_dbt.policy import DomainConfig, PolicyContext, evaluate_policy, resolve_severities
+from dmesh_dbt.registry import ConsumerRecord, Registry
 from tests.check_fixtures import ALL_CASES, CHANGE_CASES, RULE_CASES, Case, CaseProject, build_case_projects
 
 TODAY = date(2026, 11, 25)
@@ -162,3 +165,36 @@ def bigquery_comparison(projects: dict[str, CaseProject]) -> Comparison:
 def test_bigquery_manifests_give_the_same_changes(case: Case, bigquery_comparison: Comparison) -> None:
     """Keys and nullability are judged from what the project declares, whatever BigQuery enforces."""
     assert _kinds_on(bigquery_comparison, case) == set(case.expected)
+
+
+def test_a_registry_release_is_the_baseline_and_consumers_are_named(cases: CaseProject, tmp_path: Path) -> None:
+    """The last published release's manifest is compared with, and each breaking change names who it hits."""
+    url = str(tmp_path / "registry")
+    registry = Registry.open(url)
+    registry.publish(
+        "payments", "1.0.0", "payments-team@example.com", (), {"manifest.json": cases.old_manifest.read_bytes()}
+    )
+    for consumer, product, version, columns in [
+        ("risk", "ch_column_removed", None, ("customer_id", "city")),
+        ("marketing", "ch_column_removed", None, ("customer_id", "email")),
+        ("finance", "ch_access_narrowed", None, ("customer_id",)),
+        ("audit", "vg_breaking_in_place", "1", ()),  # pinned to v1, reads every column
+    ]:
+        registry.record_consumer(
+            ConsumerRecord(consumer, "payments", product, version, columns, "2026-11-25T10:00:00Z")
+        )
+
+    baseline = baseline_from_registry(url, cases.path)
+    assert baseline is not None and baseline.label == f"payments 1.0.0 published in {url}"
+    report = run_check(cases.path, baseline, today=TODAY, parse=False)
+    impacts = {(f.rule_id, f.model): [str(i) for i in f.impacts] for f in report.findings if f.impacts}
+    assert impacts == {
+        ("BC003", "ch_column_removed"): ["risk (city)"],
+        ("BC009", "ch_access_narrowed"): ["finance (customer_id)"],
+        ("BC003", "vg_breaking_in_place.v1"): ["audit (city)"],  # reads every column (select *)
+    }
+    assert report.exit_code == 1
+
+
+def test_no_release_yet_means_no_baseline(cases: CaseProject, tmp_path: Path) -> None:
+    assert baseline_from_registry(str(tmp_path / "empty-registry"), cases.path) is None

@@ -369,6 +369,9 @@ def _pii_changes(model: Model, old: Column, new: Column) -> list[Change]:
         return []
     where = f"{model.display_name}.{new.name}"
     new_strategy = effective_strategy(new)
+    if new.meta.get("mask_exception") and not old.meta.get("mask_exception"):
+        text = f"{where} is now published unmasked (a mask_exception was added; it was masked with {old_strategy})"
+        return [_change(MASKING_WEAKENED, model, text, new.name)]
     if new_strategy is None:
         text = f"{where} lost its PII classification ({old.pii}): it would be published unmasked"
         return [_change(PII_UNMARKED, model, text, new.name)]

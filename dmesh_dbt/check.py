@@ -8,15 +8,26 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
+from types import MappingProxyType
+from typing import TYPE_CHECKING
 
 import orjson
 import yaml
 
-from dmesh_dbt.artifacts import Column, Model, Project, load_manifest, project_from_manifest, schema_version
+from dmesh_dbt.artifacts import (
+    Access,
+    Column,
+    ColumnConstraints,
+    Model,
+    Project,
+    load_manifest,
+    project_from_manifest,
+    schema_version,
+)
 from dmesh_dbt.changes import (
     CHANGE_KINDS,
     KEPT_VERSION_NOT_DEPRECATED,
@@ -39,6 +50,9 @@ from dmesh_dbt.policy import (
 )
 from dmesh_dbt.report import Finding, Report, apply_waivers, sort_findings
 from dmesh_dbt.toolkit import run_dbt
+
+if TYPE_CHECKING:
+    from dmesh_dbt.contracts import ContractColumn, ProductContract
 
 MANIFEST = Path("target") / "manifest.json"
 
@@ -253,9 +267,10 @@ def domain_name(project_dir: Path) -> str:
 
 
 def run_diff(old: Path, new: Path, today: date | None = None) -> Report:
-    """The classified change list from ``old`` to ``new`` (manifests, or target/ dirs holding them)."""
-    old_project = load_manifest(_manifest_path(old))
-    new_project = load_manifest(_manifest_path(new))
+    """The classified change list from ``old`` to ``new``: manifests (or dirs holding them), or two published
+    ODCS contracts of one product."""
+    old_project = _load_side(old)
+    new_project = _load_side(new)
     comparison = compare_projects(old_project, new_project, None, today)
     changes = comparison.changes
     kept = [f for f in comparison.gate_findings if f.rule_id == KEPT_VERSION_NOT_DEPRECATED.id]
@@ -267,6 +282,80 @@ def run_diff(old: Path, new: Path, today: date | None = None) -> Report:
         rules=(*(k.info for k in CHANGE_KINDS), KEPT_VERSION_NOT_DEPRECATED),
         notes=(f"{old} -> {new}: {len(changes)} change(s), {len(comparison.breaking)} breaking",),
     )
+
+
+def _load_side(path: Path) -> Project:
+    """A manifest (file, or a directory holding one) or a published ODCS contract (``*.odcs.yaml``)."""
+    if path.is_file() and path.suffix in (".yaml", ".yml"):
+        from dmesh_dbt.contracts import parse_contract
+
+        return project_from_contract(parse_contract(path.read_bytes()))
+    return load_manifest(_manifest_path(path))
+
+
+def project_from_contract(contract: ProductContract) -> Project:
+    """A published contract as a one-model project, so contracts diff like manifests.
+
+    Published columns carry what survives masking: the PII class, the strategy (none when a mask exception
+    publishes the column unmasked), and the keys and nullability the contract promises.
+    """
+    columns = tuple(
+        Column(
+            name=c.name,
+            data_type=c.physical_type or None,
+            description=c.description,
+            meta=_contract_column_meta(c),
+            pii=c.pii,
+            mask=c.masking,
+            constraints=ColumnConstraints(not_null=c.required, unique=c.unique, primary_key=c.primary_key),
+        )
+        for c in contract.columns
+    )
+    version = f".v{contract.model_version}" if contract.model_version is not None else ""
+    model = Model(
+        unique_id=f"model.{contract.domain}.{contract.product}{version}",
+        name=contract.product,
+        package_name=contract.domain,
+        version=contract.model_version,
+        latest_version=contract.latest_version,
+        access=Access.PUBLIC,
+        group=None,
+        contract_enforced=True,
+        database=contract.relation.database,
+        schema=contract.relation.schema,
+        alias=contract.relation.identifier,
+        relation_name=str(contract.relation),
+        description=contract.description,
+        deprecation_date=_contract_date(contract.deprecation_date),
+        columns=columns,
+        depends_on=(),
+        original_file_path=contract.file_name,
+        patch_path=None,
+        meta=MappingProxyType({}),
+        materialized=contract.materialization,
+    )
+    return Project(contract.domain, contract.server.type, "", None, (model,), (), (), (), ())
+
+
+def _contract_column_meta(column: ContractColumn) -> Mapping[str, object]:
+    meta: dict[str, object] = {}
+    if column.pii:
+        meta["pii"] = column.pii
+        if column.masking:
+            meta["mask"] = column.masking
+        else:
+            meta["mask_exception"] = {"reason": "published unmasked", "approver": "the published contract"}
+    return MappingProxyType(meta)
+
+
+def _contract_date(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _manifest_path(path: Path) -> Path:

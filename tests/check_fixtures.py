@@ -283,6 +283,11 @@ CHANGE_CASES: tuple[Case, ...] = (
         set_column("email", meta={"pii": "email", "mask": "partial"}),
         expected=frozenset({"BC021"}),
     ),
+    Case(
+        "ch_mask_exception_added",
+        set_column("email", meta={"pii": "email", "mask_exception": {"reason": "support", "approver": "dpo"}}),
+        expected=frozenset({"BC021"}),
+    ),
     Case("ch_masking_strengthened", set_column("ssn", meta={"pii": "national_id", "mask": "redact"})),
     Case("ch_model_removed", None, expected=frozenset({"BC001"})),
     Case("ch_model_retired", None, old=set_model(deprecation_date=PAST), expected=frozenset({"AC005"})),

@@ -112,10 +112,13 @@ class PostgresEngine:
 
 
 def find_postgres_bindir() -> Path:
-    """The directory holding initdb and pg_ctl: $DMESH_PG_BINDIR, then PATH, then Debian's layout."""
-    candidates: list[Path] = []
+    """The directory holding initdb and pg_ctl: $DMESH_PG_BINDIR if set (and then only it), else PATH, else
+    Debian's layout."""
     if override := os.environ.get("DMESH_PG_BINDIR"):
-        candidates.append(Path(override))
+        if _has_server_binaries(Path(override)):
+            return Path(override)
+        raise EngineUnavailable(f"DMESH_PG_BINDIR={override} holds no initdb and pg_ctl: fix it or unset it")
+    candidates: list[Path] = []
     if on_path := shutil.which("initdb"):
         candidates.append(Path(on_path).resolve().parent)
     # Debian keeps server binaries off PATH, one directory per major version; prefer the newest.
@@ -124,12 +127,16 @@ def find_postgres_bindir() -> Path:
         sorted(debian_dirs, key=lambda d: int(d.parent.name) if d.parent.name.isdigit() else 0, reverse=True)
     )
     for bindir in candidates:
-        if (bindir / "initdb").is_file() and (bindir / "pg_ctl").is_file():
+        if _has_server_binaries(bindir):
             return bindir
     raise EngineUnavailable(
         "PostgreSQL server binaries (initdb, pg_ctl) not found: run `apt-get install -y postgresql` "
         "(scripts/engines.sh does) or set DMESH_PG_BINDIR"
     )
+
+
+def _has_server_binaries(bindir: Path) -> bool:
+    return (bindir / "initdb").is_file() and (bindir / "pg_ctl").is_file()
 
 
 def _server_os_user() -> str | None:
@@ -150,9 +157,7 @@ def _run_as(os_user: str | None, command: list[str]) -> None:
     full = ["runuser", "-u", os_user, "--", *command] if os_user else command
     result = subprocess.run(full, capture_output=True, text=True, check=False)
     if result.returncode != 0:
-        raise RuntimeError(
-            f"{' '.join(command)} failed ({result.returncode}):\n{result.stdout}{result.stderr}"
-        )
+        raise RuntimeError(f"{' '.join(command)} failed ({result.returncode}):\n{result.stdout}{result.stderr}")
 
 
 @contextlib.contextmanager
@@ -265,13 +270,13 @@ class BigQueryEngine:
 
 
 def find_crucible() -> Path:
-    """The emulator's executable: $DMESH_CRUCIBLE, the venv scripts/engines.sh makes, then PATH."""
-    candidates = [
-        os.environ.get("DMESH_CRUCIBLE", ""),
-        str(REPO_ROOT / ".venv-crucible" / "bin" / "crucible"),
-        shutil.which("crucible") or "",
-    ]
-    for candidate in candidates:
+    """The emulator's executable: $DMESH_CRUCIBLE if set (and then only it), else the venv scripts/engines.sh
+    makes, else PATH."""
+    if override := os.environ.get("DMESH_CRUCIBLE"):
+        if os.access(override, os.X_OK):
+            return Path(override)
+        raise EngineUnavailable(f"DMESH_CRUCIBLE={override} is not an executable: point it at crucible or unset it")
+    for candidate in (str(REPO_ROOT / ".venv-crucible" / "bin" / "crucible"), shutil.which("crucible") or ""):
         if candidate and os.access(candidate, os.X_OK):
             return Path(candidate)
     raise EngineUnavailable(

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import os
+import subprocess
+import sys
 import textwrap
 from datetime import date
 from decimal import Decimal
@@ -16,7 +19,7 @@ from pathlib import Path
 import psycopg2.errors
 import pytest
 
-from tests.engines import BigQueryEngine, PostgresEngine
+from tests.engines import REPO_ROOT, REQUIRE_ENGINES_ENV, BigQueryEngine, PostgresEngine
 from tests.helpers import run_dbt
 
 SEED_ROWS = [
@@ -97,9 +100,7 @@ MODELS_YML = """
 def write_project(root: Path, adapter: str) -> Path:
     types = ADAPTER_TYPES[adapter]
     column_types = "{" + ", ".join(f"{column}: {kind}" for column, kind in types.items()) + "}"
-    seed_csv = "id,name,amount,ordered_on\n" + "".join(
-        f"{i},{n},{a},{d.isoformat()}\n" for i, n, a, d in SEED_ROWS
-    )
+    seed_csv = "id,name,amount,ordered_on\n" + "".join(f"{i},{n},{a},{d.isoformat()}\n" for i, n, a, d in SEED_ROWS)
     files = {
         "profiles.yml": PROFILES,
         "dbt_project.yml": DBT_PROJECT.replace("{column_types}", column_types),
@@ -124,9 +125,7 @@ def test_postgres_engine_runs_a_dbt_build(postgres_engine: PostgresEngine, tmp_p
     database = postgres_engine.create_database("engines_check")
     dbt_build(write_project(tmp_path, "postgres"), "postgres", database.dbt_env(schema="analytics"))
 
-    assert (
-        database.run_sql("select id, name, amount, ordered_on from analytics.orders order by id") == SEED_ROWS
-    )
+    assert database.run_sql("select id, name, amount, ordered_on from analytics.orders order by id") == SEED_ROWS
     assert database.run_sql("select id, name from analytics.big_orders order by id") == [
         (1, "Ada Lovelace"),
         (2, "Grace Hopper"),
@@ -172,3 +171,33 @@ def test_bigquery_emulator_runs_a_dbt_build(bigquery_engine: BigQueryEngine, tmp
     assert "id int64 not null" in ddl
     tables = {table.table_id: table.table_type for table in bigquery_engine.client().list_tables(dataset)}
     assert tables == {"raw_orders": "TABLE", "orders": "TABLE", "big_orders": "VIEW"}
+
+
+PROBE = """
+def test_needs_postgres(postgres_engine):
+    pass
+
+def test_needs_bigquery(bigquery_engine):
+    pass
+"""
+
+
+@pytest.mark.parametrize(("required", "outcome", "exit_code"), [("", "2 skipped", 0), ("1", "2 errors", 1)])
+def test_missing_engines_skip_locally_and_fail_when_required(
+    tmp_path: Path, required: str, outcome: str, exit_code: int
+) -> None:
+    (tmp_path / "test_probe.py").write_text(PROBE)
+    missing = {"DMESH_PG_BINDIR": str(tmp_path / "no-postgres"), "DMESH_CRUCIBLE": str(tmp_path / "no-crucible")}
+    env = {**os.environ, **missing, REQUIRE_ENGINES_ENV: required}
+    # This suite's conftest as a plugin, on a probe file outside the suite.
+    probe = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-rsE", "-p", "tests.conftest", "-p", "no:cacheprovider", str(tmp_path)],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert probe.returncode == exit_code, probe.stdout
+    assert outcome in probe.stdout.splitlines()[-1]
+    assert "DMESH_PG_BINDIR=" in probe.stdout and "DMESH_CRUCIBLE=" in probe.stdout

@@ -159,3 +159,24 @@ def test_a_missing_key_fails_the_postgres_target_loudly(warehouse: Warehouse, pr
     assert warehouse.engine.run_sql(
         "select count(*) from information_schema.tables where table_schema like 'proof_nokey%'"
     ) == [(0,)]
+
+
+def test_a_rebuild_can_switch_the_published_materialization_and_keeps_grants(
+    warehouse: Warehouse, proof: MaskingProject
+) -> None:
+    # Runs last in this module: it rebuilds `proof`, publishing every model as a table this time.
+    run_dbt(
+        proof.path,
+        "build",
+        "--target",
+        "postgres",
+        "--vars",
+        f"{{dmesh_consumer_roles: [{CONSUMER}], dmesh_published_materialization: table}}",
+        env=warehouse.dbt_env("proof"),
+    )
+    kinds = warehouse.engine.run_sql(
+        "select table_name, table_type from information_schema.tables where table_schema = 'proof_published'"
+    )
+    assert dict(kinds) == {name: "BASE TABLE" for name in ("people", "people_snapshot", "card_leak", "accounts_v2")}
+    [(email,)] = warehouse.as_consumer("select email from proof_published.people where person_id = 1")
+    assert email == hash_value(KEY, proof.people[0]["email"])

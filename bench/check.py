@@ -8,7 +8,6 @@ has the fields and bulk (SQL, config, macros) dbt writes. For each size it print
 system, so other load on a shared machine does not count) of the best of ``--repeat`` runs:
 
   json.load          a bare ``json.load`` of manifest.json (the floor: any tool must read the file)
-  orjson             ``orjson.loads`` of the same bytes (what check itself reads the manifest with)
   check              ``run_check`` in process, no baseline: read the manifest into the model, run every rule
   check --state      ``run_check`` against a previous manifest too (two manifests read, every change classified)
   CLI / dbt-bouncer  ``dmesh-dbt check`` and ``dbt-bouncer`` as processes, on the same manifest, with the rules
@@ -31,8 +30,6 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-
-import orjson
 
 from dmesh_dbt.check import baseline_from_state, run_check
 
@@ -170,7 +167,6 @@ def bench_size(
 
     timings = {
         "json.load": best_of(repeat, load_json),
-        "orjson": best_of(repeat, lambda: orjson.loads(manifest_path.read_bytes())),
         "check": best_of(repeat, lambda: run_check(project, parse=False)),
         "check --state": best_of(repeat, lambda: run_check(project, baseline_from_state(state), parse=False)),
         "cli": best_of(repeat, lambda: run_process([str(BIN / "dmesh-dbt"), "check", "--format", "json"], project)),
@@ -191,7 +187,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="dmesh-bench-seed-") as seed_dir:
         seed_project, seed = parse_example_domain(Path(seed_dir))
         header = (
-            f"{'models':>7} {'MB':>6} {'json.load':>10} {'orjson':>7} {'check':>7} {'x load':>7} "
+            f"{'models':>7} {'MB':>6} {'json.load':>10} {'check':>7} {'x load':>7} "
             f"{'check --state':>14} {'x 2 loads':>10} {'CLI':>7} {'dbt-bouncer':>12} {'CLI / bouncer':>14}"
         )
         print(header)
@@ -200,7 +196,7 @@ def main() -> None:
             t = bench_size(seed_project, seed, size, args.repeat, bouncer)
             bouncer_time = t.get("dbt-bouncer")
             print(
-                f"{size:>7} {megabytes:>6.1f} {t['json.load']:>9.3f}s {t['orjson']:>6.3f}s {t['check']:>6.3f}s "
+                f"{size:>7} {megabytes:>6.1f} {t['json.load']:>9.3f}s {t['check']:>6.3f}s "
                 f"{t['check'] / t['json.load']:>6.2f}x {t['check --state']:>13.3f}s "
                 f"{t['check --state'] / (2 * t['json.load']):>9.2f}x {t['cli']:>6.2f}s "
                 + (

@@ -136,25 +136,35 @@ def _as_text(value: object) -> str | None:
 
 # --- any adapter, through dbt ------------------------------------------------------------------------------
 
-_RELATION_NAME = re.compile(r"^[\w\"`.\- ]+$")
+_RELATION_NAME = re.compile(r"^[\w\"`.\- ]+$|^\{\{ (ref|source)\([\w', =]+\) \}\}$")
 
 
-def sample_through_dbt(project_dir: Path, target: str, columns: Mapping[str, Sequence[str]], rows: int) -> Samples:
+def sample_through_dbt(
+    project_dir: Path,
+    target: str,
+    columns: Mapping[str, Sequence[str]],
+    rows: int,
+    sql_names: Mapping[str, str] | None = None,
+) -> Samples:
     """Sample through ``dbt show`` on ``target``: one query, every relation's columns cast to the adapter's string.
 
     ``columns`` maps each relation to the columns to read (from the manifest: dbt show cannot describe a
-    relation). One dbt invocation for the whole scan: each costs seconds of start-up.
+    relation); ``sql_names`` gives the SQL for a relation where it differs from its key, e.g. ``{{ ref('x') }}``
+    so dbt resolves it for ``target`` (the manifest's relation names are those of the target it was parsed for).
+    One dbt invocation for the whole scan: each costs seconds of start-up.
     """
+    sql_names = sql_names or {}
     project_dir = project_dir.resolve()
     parts = []
     for index, (relation, names) in enumerate(columns.items()):
-        if not names or not _RELATION_NAME.match(relation):
+        sql_name = sql_names.get(relation, relation)
+        if not names or not _RELATION_NAME.match(sql_name):
             continue
         for name in names:
             parts.append(
                 f"select {index} as r, '{_sql_string(name)}' as c, "
                 f"cast({{{{ adapter.quote('{_sql_string(name)}') }}}} as {{{{ dbt.type_string() }}}}) as v "
-                f"from (select * from {relation} limit {int(rows)}) as s{index}"
+                f"from (select * from {sql_name} limit {int(rows)}) as s{index}"
             )
     if not parts:
         return {}
@@ -202,4 +212,6 @@ def _last_error(stdout: str) -> str:
             continue
         if event.get("info", {}).get("level") == "error":
             messages.append(str(event["info"].get("msg", "")).strip())
-    return (messages[-1] if messages else "see `dbt show` output").splitlines()[0]
+    # dbt's last error event holds the cause after a generic first line ("Encountered an error:").
+    text = " ".join(" ".join(messages[-2:]).split()) if messages else "see `dbt show` output"
+    return text[:400]

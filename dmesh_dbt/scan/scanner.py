@@ -136,6 +136,14 @@ def find_name_suspects(project: Project) -> list[Suspect]:
     return find_suspects(project_columns(project))
 
 
+def find_value_suspects(
+    project: Project, project_dir: Path, sample_rows: int, target: str | None = None
+) -> list[Suspect]:
+    """Suspects by name *and* sampled values (``check --sample``), published (masked) relations included."""
+    options = ScanOptions(project_dir=project_dir, target=target, sample_rows=max(sample_rows, 1))
+    return list(scan_project(project, options).suspects)
+
+
 def scan_project(project: Project, options: ScanOptions) -> ScanResult:
     """Name signal on every column; with ``sample_rows`` also the value signal, and the published relations."""
     started = time.monotonic()
@@ -158,7 +166,8 @@ def _scan_with_values(
         samples = sample_duckdb(target.duckdb_path, [*relations, *published], options.sample_rows)
     else:
         wanted = {r: [c.name for c in columns if c.relation == r] for r in relations}
-        samples = sample_through_dbt(options.project_dir, target.name, wanted, options.sample_rows)
+        sql_names = {c.relation: dbt_reference(c.node_id) for c in columns if c.relation}
+        samples = sample_through_dbt(options.project_dir, target.name, wanted, options.sample_rows, sql_names)
     columns = columns + _undocumented_columns(columns, samples, published)
     by_column = {(c.node_id, c.name): _values(samples, c.relation, c.name) for c in columns if c.relation in samples}
     suspects = find_suspects(columns, by_column)
@@ -167,6 +176,17 @@ def _scan_with_values(
     return ScanResult(
         tuple(suspects), len(columns), len(samples), rows, target.name, time.monotonic() - started, published_columns
     )
+
+
+def dbt_reference(node_id: str) -> str:
+    """``{{ ref('name') }}`` or ``{{ source('src', 'table') }}``: the node's relation as dbt resolves it per target."""
+    kind, _, rest = node_id.partition(".")
+    parts = rest.split(".")
+    if kind == "source":
+        return f"{{{{ source('{parts[1]}', '{parts[2]}') }}}}"
+    if kind == "model" and len(parts) > 2 and parts[2].startswith("v"):
+        return f"{{{{ ref('{parts[1]}', v={parts[2][1:]}) }}}}"
+    return f"{{{{ ref('{parts[1]}') }}}}"
 
 
 def _values(samples: Samples, relation: str | None, column: str) -> list[str]:
@@ -242,6 +262,7 @@ __all__ = [
     "Suspect",
     "classify",
     "find_name_suspects",
+    "find_value_suspects",
     "is_unmarked",
     "project_columns",
     "scan_project",

@@ -11,7 +11,7 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -190,12 +190,19 @@ def _sql_string(text: str) -> str:
     return text.replace("'", "''")
 
 
-def _show_rows(stdout: str) -> list[dict[str, Any]]:
+def _json_events(stdout: str) -> Iterator[dict[str, Any]]:
+    """dbt's ``--log-format json`` events, skipping anything that is not one."""
     for line in stdout.splitlines():
         try:
             event = json.loads(line)
         except json.JSONDecodeError:
             continue
+        if isinstance(event, dict):
+            yield event
+
+
+def _show_rows(stdout: str) -> list[dict[str, Any]]:
+    for event in _json_events(stdout):
         preview = event.get("data", {}).get("preview")
         if preview is not None:
             rows: list[dict[str, Any]] = json.loads(preview) if isinstance(preview, str) else preview
@@ -204,14 +211,11 @@ def _show_rows(stdout: str) -> list[dict[str, Any]]:
 
 
 def _last_error(stdout: str) -> str:
-    messages = []
-    for line in stdout.splitlines():
-        try:
-            event = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if event.get("info", {}).get("level") == "error":
-            messages.append(str(event["info"].get("msg", "")).strip())
+    messages = [
+        str(event["info"].get("msg", "")).strip()
+        for event in _json_events(stdout)
+        if event.get("info", {}).get("level") == "error"
+    ]
     # dbt's last error event holds the cause after a generic first line ("Encountered an error:").
     text = " ".join(" ".join(messages[-2:]).split()) if messages else "see `dbt show` output"
     return text[:400]

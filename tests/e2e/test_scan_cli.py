@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
 
 from tests.helpers import init_domain, run_cli
 
+#: How the template classifies a seed column (a flow-style entry): removed to leave raw PII unmarked.
+SEED_PII_META = re.compile(r", meta: \{pii: [a-z_]+\}")
+
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A fresh example domain (not built): the seeds carry raw PII and no classification."""
-    return init_domain(tmp_path_factory.mktemp("scan-cli"), "payments")
+    """A fresh example domain (not built) whose raw seeds lost their classification."""
+    project = init_domain(tmp_path_factory.mktemp("scan-cli"), "payments")
+    seeds = project / "seeds" / "_seeds.yml"
+    seeds.write_text(SEED_PII_META.sub("", seeds.read_text()))
+    return project
 
 
 def test_help_documents_every_option() -> None:

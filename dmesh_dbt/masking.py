@@ -100,8 +100,11 @@ def _mask_exception(where: str, value: object) -> MaskException | None:
     return MaskException(reason=str(value["reason"]), approver=str(value["approver"]))
 
 
-def published_identifier(model_name: str, version: str | int | float | None = None) -> str:
-    """The published relation's name: the model's, plus ``_v<version>`` for a versioned model."""
+def published_identifier(model_name: str, version: str | int | float | None = None, alias: str | None = None) -> str:
+    """The published relation's name: the model's alias when known, which dbt defaults to the model's name plus
+    ``_v<version>`` for a versioned model (v1 of a newly versioned model keeps its old name through its alias)."""
+    if alias:
+        return alias
     return model_name if version is None else f"{model_name}_v{version}"
 
 

@@ -266,7 +266,7 @@ def published_model(model: Model, target: Target, project_vars: Mapping[str, Any
     relation = Relation(
         database=model.database,
         schema=masking.published_schema(_target_schema(target), str(configured) if configured else None),
-        identifier=masking.published_identifier(model.name, model.version),
+        identifier=masking.published_identifier(model.name, model.version, model.alias),
     )
     columns = []
     for column in model.columns:

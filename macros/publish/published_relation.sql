@@ -1,9 +1,12 @@
 {#- Where a public model is published: the domain's published schema (var `dmesh_published_schema`, default
-    `<target schema>_published`), named after the model, with `_v<version>` for a versioned model.
+    `<target schema>_published`), under the model's relation name: its alias, which dbt defaults to the model's
+    name, plus `_v<version>` for a versioned model. Following the alias keeps a product's published name when
+    its owner versions it the dbt way (v1 with `config: {alias: <old name>}`), so consumers keep reading it.
     dmesh_dbt.masking.published_identifier() spells the same name for the Python tools. -#}
 {% macro published_relation(node) %}
   {%- set version = node.get('version') -%}
-  {%- set identifier = node.name if version is none or version == '' else node.name ~ '_v' ~ version -%}
+  {%- set default = node.name if version is none or version == '' else node.name ~ '_v' ~ version -%}
+  {%- set identifier = node.get('alias') or default -%}
   {{ return(api.Relation.create(database=node.database, schema=dmesh.published_schema(), identifier=identifier)) }}
 {% endmacro %}
 

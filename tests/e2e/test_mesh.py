@@ -98,6 +98,7 @@ def mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mesh]:
     original_sql = (marts / "customers.sql").read_text()
     _drop_email(payments, "customers.sql")
     (marts / "_marts.yml").write_text(original_yaml.replace(EMAIL_COLUMN_YAML, "", 1))
+    run_dbt(payments, "build")  # dbt itself lets it pass: it flags breaking changes only against --state
     registry = str(root / "registry")  # where both domains' dmesh.yml point (`registry: ../registry`)
     mesh.cli("check unversioned", "check", "--registry", registry, cwd=payments)
     mesh.cli("publish unversioned", "publish", cwd=payments)
@@ -113,6 +114,7 @@ def mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mesh]:
     mesh.cli("publish versioned", "publish", cwd=payments)
     mesh.steps["risk rebuild"] = run_dbt(risk, "build", "--select", "customer_risk")
     mesh.cli("list", "registry", "list", "--format", "json", cwd=risk)
+    mesh.cli("show v1", "registry", "show", "payments.customers@1", "--format", "json", cwd=risk)
     yield mesh
 
 
@@ -161,7 +163,8 @@ def test_dropping_a_consumed_column_without_a_new_version_fails_check_naming_ris
 def test_publish_refuses_the_unversioned_breaking_change(mesh: Mesh) -> None:
     result = mesh.steps["publish unversioned"]
     assert result.returncode == 1, result.stdout + result.stderr
-    assert "not publishing: the project's files changed after the last dbt build" in result.stderr
+    assert "not publishing: dmesh-dbt check finds 1 violation(s), first BC003" in result.stderr
+    assert "(hits risk (email))" in result.stderr
 
 
 def test_the_same_change_as_a_new_model_version_passes_and_publishes(mesh: Mesh) -> None:
@@ -174,6 +177,9 @@ def test_the_same_change_as_a_new_model_version_passes_and_publishes(mesh: Mesh)
 
 
 def test_risk_keeps_building_on_the_old_version(mesh: Mesh) -> None:
+    v1 = json.loads(mesh.ok("show v1").stdout)
+    assert (v1["product"], v1["release"]) == ("payments.customers@1", "1.1.0")
+    assert v1["relation"].endswith("main_published.customers")  # v1 keeps the name risk's source reads
     assert "Completed successfully" in mesh.steps["risk rebuild"].stdout
     with duckdb.connect(str(mesh.risk / "warehouse.duckdb"), read_only=True) as connection:
         emails = connection.execute("select count(email) from main.customer_risk").fetchone()

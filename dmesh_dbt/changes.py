@@ -560,12 +560,22 @@ def compare_projects(
     changes = find_changes(old, new, today)
     findings = [_judge(change, new, consumers or {}) for change in changes if change.breaking]
     findings.extend(_kept_versions_without_deprecation(changes, new))
-    return Comparison(changes, tuple(f for f in findings if f is not None))
+    return Comparison(changes, tuple(findings))
 
 
-def _judge(change: Change, new: Project, consumers: Consumers) -> Finding | None:
+def _judge(change: Change, new: Project, consumers: Consumers) -> Finding:
     if change.in_new_version and not change.kind.leak:
-        return None  # the version gate's purpose: the change ships as a new version
+        # The version gate's purpose: the change ships as a new version. Reported as a note, with the
+        # consumers that follow the latest version and so meet it when they next build.
+        return Finding(
+            rule_id=change.kind.id,
+            severity=Severity.NOTE,
+            message=f"{change.description}; passes the version gate as a new version",
+            model=change.display_model,
+            column=change.column,
+            path=_relative_path(change.path),
+            impacts=tuple(i for c, i in zip_consumers(change, consumers) if c.version is None),
+        )
     return Finding(
         rule_id=change.kind.id,
         severity=Severity.ERROR,
@@ -615,17 +625,22 @@ def _kept_versions_without_deprecation(changes: Sequence[Change], new: Project) 
 
 def impacts_of(change: Change, consumers: Consumers) -> tuple[Impact, ...]:
     """The consumer domains ``change`` hits: those reading its version (or the latest) and its column."""
-    impacts = []
+    return tuple(impact for _, impact in zip_consumers(change, consumers))
+
+
+def zip_consumers(change: Change, consumers: Consumers) -> list[tuple[Consumer, Impact]]:
+    """Each consumer ``change`` hits, with what it hits: the changed column, or all it reads."""
+    hits = []
     for consumer in consumers.get(change.model, ()):
         if consumer.version is not None and change.version is not None and consumer.version != change.version:
             continue
         if change.column is None:
-            impacts.append(Impact(consumer.domain, consumer.columns))
+            hits.append((consumer, Impact(consumer.domain, consumer.columns)))
             continue
         reads_column = not consumer.columns or change.column.lower() in {c.lower() for c in consumer.columns}
         if reads_column:
-            impacts.append(Impact(consumer.domain, (change.column,)))
-    return tuple(impacts)
+            hits.append((consumer, Impact(consumer.domain, (change.column,))))
+    return hits
 
 
 def change_finding(change: Change) -> Finding:

@@ -48,7 +48,7 @@ from dmesh_dbt.policy import (
     resolve_severities,
     split_waivers,
 )
-from dmesh_dbt.report import Finding, Report, apply_waivers, sort_findings
+from dmesh_dbt.report import Finding, Report, Severity, apply_waivers, sort_findings
 from dmesh_dbt.toolkit import run_dbt
 
 if TYPE_CHECKING:
@@ -124,11 +124,13 @@ def run_check(
 
 
 def _at_severity(findings: Iterable[Finding], severities: Severities) -> Iterator[Finding]:
-    """Change findings at the severity the policy gives their kind (errors unless configured)."""
+    """Failing change findings at the severity the policy gives their kind; notes (changes that pass the
+    version gate) stay notes."""
     for finding in findings:
         severity = severities.of(finding.rule_id)
-        if severity is not None:
-            yield replace(finding, severity=severity)
+        if severity is None:
+            continue
+        yield finding if finding.severity is Severity.NOTE else replace(finding, severity=severity)
 
 
 def _display(path: Path, base: Path) -> str:

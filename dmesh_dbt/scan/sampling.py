@@ -177,7 +177,10 @@ def sample_through_dbt(
     ]  # fmt: skip
     result = subprocess.run(command, cwd=project_dir, capture_output=True, text=True, check=False)
     if result.returncode != 0:
-        raise DbtError(f"dbt show failed while sampling on target {target!r}: {_last_error(result.stdout)}")
+        raise DbtError(
+            f"dbt show failed while sampling on target {target!r}: {_last_error(result.stdout)}"
+            f" (sampling reads built relations: run `dbt build --target {target}` first)"
+        )
     relations = list(columns)
     samples: Samples = {}
     for row in _show_rows(result.stdout):

@@ -23,6 +23,8 @@ CONFIRMING_RATE = 0.8
 CONTRADICTING_RATE = 0.2
 #: Fewer non-null sampled values than this say nothing either way.
 MIN_VALUES = 5
+#: Distinct values below which sampled values alone never suggest a class (cardinality evidence).
+MIN_DISTINCT = 3
 #: Share of masked values above which a column is masked output, not raw PII.
 MASKED_RATE = 0.8
 
@@ -78,8 +80,12 @@ class ValueEvidence:
         return self.masked / self.sampled if self.sampled else 0.0
 
     def best_class(self) -> PiiClass | None:
-        """The class most values pass, if enough do to suggest it without a name (never GEO on lone numbers)."""
-        if self.sampled < MIN_VALUES:
+        """The class most values pass, if enough do to suggest it without a name (never GEO on lone numbers).
+
+        A column with fewer than ``MIN_DISTINCT`` distinct values is not a person's data whatever its shape: one
+        support address or one test IP repeated on every row is configuration.
+        """
+        if self.sampled < MIN_VALUES or self.distinct < MIN_DISTINCT:
             return None
         candidates = [(count / self.sampled, cls) for cls, count in self.matches.items()]
         confirmed = [(rate, cls) for rate, cls in candidates if rate >= CONFIRMING_RATE]

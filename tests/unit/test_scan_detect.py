@@ -31,6 +31,13 @@ def test_values_alone_find_card_numbers_in_a_column_with_an_innocent_name() -> N
     assert suspect.confidence >= 0.9
 
 
+def test_a_constant_is_configuration_not_a_persons_data_unless_its_name_says_so() -> None:
+    assert classify(column("reply_to", "varchar"), ["support@example.com"] * 40) is None
+    assert classify(column("collector", "varchar"), ["10.0.0.1", "10.0.0.2"] * 20) is None
+    suspect = classify(column("email", "varchar"), ["support@example.com"] * 40)
+    assert suspect is not None and suspect.pii_class == PiiClass.EMAIL
+
+
 def test_random_sixteen_digit_ids_are_not_card_numbers() -> None:
     rng = random.Random(11)
     ids = [str(rng.randrange(10**15, 10**16)) for _ in range(200)]

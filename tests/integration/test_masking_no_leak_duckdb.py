@@ -10,7 +10,9 @@ from pathlib import Path
 
 import duckdb
 import pytest
+import yaml
 
+from dmesh_dbt.masking import dbt_vars
 from tests.helpers import init_domain, run_dbt
 from tests.integration.masking_leaks import files_containing, find_leaks, raw_pii_values
 
@@ -94,3 +96,11 @@ def test_hashes_join_across_domains_with_one_key_and_not_with_another(domains: t
     mine, theirs = payments.query(hashed), billing.query(hashed)
     assert len(mine) == len(theirs)
     assert all(a[1] != b[1] and a[2] != b[2] for a, b in zip(mine, theirs, strict=True))
+
+
+def test_the_domain_reads_the_mesh_policy_the_python_tools_read(domains: tuple[Domain, Domain]) -> None:
+    payments, _ = domains
+    project_vars = yaml.safe_load((payments.path / "dbt_project.yml").read_text())["vars"]
+    expected = dbt_vars()
+    assert project_vars["dmesh_pii_classes"] == expected["dmesh_pii_classes"]
+    assert sorted(project_vars["dmesh_forbidden_pii_classes"]) == expected["dmesh_forbidden_pii_classes"]

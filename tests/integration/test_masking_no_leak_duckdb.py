@@ -42,8 +42,9 @@ def build(domain: Domain, *args: str, key: str) -> None:
 def domains(tmp_path_factory: pytest.TempPathFactory) -> tuple[Domain, Domain]:
     parent = tmp_path_factory.mktemp("mesh")
     payments, billing = Domain(init_domain(parent, "payments")), Domain(init_domain(parent, "billing"))
-    for domain in (payments, billing):
-        build(domain, "build", key=KEY)
+    build(payments, "build", key=KEY)
+    # The second domain only needs its published relations: its data tests would prove nothing new.
+    build(billing, "build", "--resource-type", "seed", "--resource-type", "model", key=KEY)
     return payments, billing
 
 

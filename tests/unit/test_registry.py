@@ -129,14 +129,17 @@ def test_readers_racing_a_publisher_see_nothing_or_the_whole_release(tmp_path: P
     done = threading.Event()
 
     def read_until_published() -> None:
-        while not done.is_set():
+        while True:
+            publisher_finished = done.is_set()  # read before looking, so the last look follows the publish
             release = registry.release("payments", "1.0.0")
             if release is None:
                 seen.append(False)
-                continue
-            for name in release.files:
-                assert set(registry.read_file(release, name)) == {ord("z")}
-            seen.append(True)
+            else:
+                for name in release.files:
+                    assert set(registry.read_file(release, name)) == {ord("z")}
+                seen.append(True)
+            if publisher_finished:
+                return
 
     reader = threading.Thread(target=read_until_published)
     reader.start()

@@ -6,6 +6,8 @@ The fixture is the `dmesh-dbt init` example domain with one copy of its public `
 
 from __future__ import annotations
 
+import shutil
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -17,7 +19,18 @@ from dmesh_dbt.changes import Comparison, compare_projects
 from dmesh_dbt.check import baseline_from_registry, run_check
 from dmesh_dbt.policy import DomainConfig, PolicyContext, evaluate_policy, resolve_severities
 from dmesh_dbt.registry import ConsumerRecord, Registry
-from tests.check_fixtures import ALL_CASES, CHANGE_CASES, RULE_CASES, Case, CaseProject, build_case_projects
+from tests.check_fixtures import (
+    ALL_CASES,
+    CHANGE_CASES,
+    GROUPS,
+    RULE_CASES,
+    Case,
+    CaseProject,
+    build_case_projects,
+    parse,
+    write_cases,
+)
+from tests.helpers import run_dbt
 
 TODAY = date(2026, 11, 25)
 
@@ -198,3 +211,45 @@ def test_a_registry_release_is_the_baseline_and_consumers_are_named(cases: CaseP
 
 def test_no_release_yet_means_no_baseline(cases: CaseProject, tmp_path: Path) -> None:
     assert baseline_from_registry(str(tmp_path / "empty-registry"), cases.path) is None
+
+
+#: Changes that break consumers but that dbt's own contract check (state:modified) lets through on BigQuery.
+DBT_MISSES = (
+    "ch_access_narrowed",
+    "ch_group_moved",
+    "ch_not_null_test_removed",
+    "ch_key_removed",
+    "ch_primary_key_constraint_removed",
+    "ch_accepted_values_changed",
+    "ch_pii_unmarked",
+    "ch_masking_weakened",
+    "ch_mask_exception_added",
+    "vg_latest_moved_back",
+    "vg_deprecation_shortened",
+    "vg_deprecation_removed",
+)
+
+
+def test_dbt_lets_through_what_check_blocks(projects: dict[str, CaseProject], tmp_path: Path) -> None:
+    """`dbt ls -s state:modified` with the template's UnversionedBreakingChange-as-error passes on these cases;
+    dmesh-dbt check fails each of them."""
+    cases = tuple(c for c in ALL_CASES if c.name in DBT_MISSES)
+    template = projects["dev"].path.parent.parent / "payments"  # the initialised example domain
+    sides = {}
+    for phase in ("old", "new"):
+        sides[phase] = tmp_path / phase / "payments"
+        shutil.copytree(template, sides[phase], symlinks=True, ignore=shutil.ignore_patterns("target", "logs"))
+        write_cases(sides[phase], cases, phase, GROUPS)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        old_manifest, new_manifest = pool.map(lambda side: parse(side, "prod"), (sides["old"], sides["new"]))
+    state = tmp_path / "state"
+    state.mkdir()
+    shutil.copy(old_manifest, state / "manifest.json")
+
+    env = {"DMESH_TARGET": "prod", "DMESH_BQ_METHOD": "oauth-secrets", "DMESH_BQ_TOKEN": "unused"}
+    listed = run_dbt(sides["new"], "ls", "-s", "state:modified", "--state", str(state), env=env)  # exit 0
+    assert "Breaking Change" not in listed.stdout  # not even a warning (column meta is not compared at all)
+
+    comparison = compare_projects(load_manifest(old_manifest), load_manifest(new_manifest), today=TODAY)
+    failing = {(f.model or "").split(".v")[0] for f in comparison.gate_findings if f.fails}
+    assert failing == set(DBT_MISSES)

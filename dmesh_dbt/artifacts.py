@@ -168,6 +168,14 @@ class Model:
     def column_names(self) -> tuple[str, ...]:
         return tuple(c.name for c in self.columns)
 
+    @property
+    def declared_in(self) -> str:
+        """The file that declares the model, relative to its project: its YAML (``patch_path`` without dbt's
+        ``project://`` prefix), else its SQL."""
+        if self.patch_path:
+            return self.patch_path.split("://", 1)[-1]
+        return self.original_file_path
+
 
 @dataclass(frozen=True)
 class Seed:

@@ -107,7 +107,7 @@ class Change:
     version: str | None
     description: str  # one line, names the model and column
     column: str | None = None
-    path: str | None = None  # file of the new (or, when removed, the old) model
+    path: str | None = None  # file declaring the new (or, when removed, the old) model, project-relative
     in_new_version: bool = False  # found comparing an added version with the one it supersedes
 
     @property
@@ -528,7 +528,7 @@ def _model_added_or_widened(name: str, new_versions: dict[str | None, Model], ol
 
 
 def _change(kind: ChangeKind, model: Model, description: str, column: str | None = None) -> Change:
-    return Change(kind, model.name, model.version, description, column, model.patch_path or model.original_file_path)
+    return Change(kind, model.name, model.version, description, column, model.declared_in)
 
 
 # ------------------------------------------------------------------------------------------ the version gate
@@ -573,7 +573,7 @@ def _judge(change: Change, new: Project, consumers: Consumers) -> Finding:
             message=f"{change.description}; passes the version gate as a new version",
             model=change.display_model,
             column=change.column,
-            path=_relative_path(change.path),
+            path=change.path,
             impacts=tuple(i for c, i in zip_consumers(change, consumers) if c.version is None),
         )
     return Finding(
@@ -582,7 +582,7 @@ def _judge(change: Change, new: Project, consumers: Consumers) -> Finding:
         message=f"{change.description}; {_fix_for(change, new)}",
         model=change.display_model,
         column=change.column,
-        path=_relative_path(change.path),
+        path=change.path,
         impacts=impacts_of(change, consumers),
     )
 
@@ -617,7 +617,7 @@ def _kept_versions_without_deprecation(changes: Sequence[Change], new: Project) 
                             f"set `deprecation_date:` on version {model.version} so consumers know when to migrate"
                         ),
                         model=model.display_name,
-                        path=_relative_path(model.patch_path or model.original_file_path),
+                        path=model.declared_in,
                     )
                 )
     return findings
@@ -654,12 +654,5 @@ def change_finding(change: Change) -> Finding:
         message=change.description + suffix,
         model=change.display_model,
         column=change.column,
-        path=_relative_path(change.path),
+        path=change.path,
     )
-
-
-def _relative_path(path: str | None) -> str | None:
-    """``models/x.yml`` from dbt's ``project://models/x.yml`` patch paths."""
-    if path is None:
-        return None
-    return path.split("://", 1)[1] if "://" in path else path

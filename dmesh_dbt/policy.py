@@ -519,17 +519,13 @@ def evaluate_policy(ctx: PolicyContext, severities: Severities) -> list[Finding]
 
 def _finding(rule_id: str, severity: Severity, violation: Violation) -> Finding:
     model = violation.model
-    path = None
-    if model is not None:
-        patch = model.patch_path or model.original_file_path
-        path = patch.split("://", 1)[1] if "://" in patch else patch
     return Finding(
         rule_id=rule_id,
         severity=severity,
         message=violation.message,
         model=model.display_name if model else None,
         column=violation.column,
-        path=path,
+        path=model.declared_in if model else None,
     )
 
 

@@ -13,15 +13,16 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from functools import cache
-
-from sqlglot import exp
-from sqlglot.errors import ParseError
-from sqlglot.expressions.datatypes import DType
+from typing import TYPE_CHECKING
 
 from dmesh_dbt.artifacts import ACCESS_WIDTH, Column, Model, Project
 from dmesh_dbt.errors import ConfigError
 from dmesh_dbt.pii import NOT_PII, STRATEGY_STRENGTH, PiiClass, Strategy, mesh_policy
 from dmesh_dbt.report import Finding, Impact, RuleInfo, Severity
+
+if TYPE_CHECKING:
+    from sqlglot import exp
+    from sqlglot.expressions.datatypes import DType
 
 
 @dataclass(frozen=True)
@@ -158,26 +159,31 @@ _ADAPTER_DIALECTS = {
     "trino": "trino",
 }
 
-_T = DType
-_FAMILIES: dict[str, frozenset[DType]] = {
-    "integer": frozenset(
-        exp.DataType.INTEGER_TYPES | {_T.SERIAL, _T.BIGSERIAL, _T.SMALLSERIAL, _T.UINT128, _T.UINT256}
-    ),
-    "float": frozenset(exp.DataType.REAL_TYPES - {_T.DECIMAL, _T.BIGDECIMAL, _T.MONEY, _T.SMALLMONEY, _T.UDECIMAL}),
-    "numeric": frozenset({_T.DECIMAL, _T.BIGDECIMAL, _T.UDECIMAL, _T.MONEY, _T.SMALLMONEY}),
-    "string": frozenset(exp.DataType.TEXT_TYPES | {_T.CHAR, _T.NCHAR, _T.NAME}),
-    "boolean": frozenset({_T.BOOLEAN}),
-    "date": frozenset({_T.DATE, _T.DATE32}),
-    "time": frozenset({_T.TIME, _T.TIMETZ}),
-    "timestamp": frozenset(
-        {_T.TIMESTAMP, _T.TIMESTAMPNTZ, _T.DATETIME, _T.DATETIME64, _T.TIMESTAMP_S, _T.TIMESTAMP_MS, _T.TIMESTAMP_NS}
-    ),
-    "timestamp_tz": frozenset({_T.TIMESTAMPTZ, _T.TIMESTAMPLTZ}),
-    "bytes": frozenset({_T.BINARY, _T.VARBINARY}),
-    "json": frozenset({_T.JSON, _T.JSONB}),
-    "geography": frozenset({_T.GEOGRAPHY, _T.GEOMETRY}),
-}
-_FAMILY_OF = {member: family for family, members in _FAMILIES.items() for member in members}
+
+@cache
+def _family_of() -> dict[DType, str]:
+    """sqlglot type -> family name. Built on first use: importing sqlglot costs a check without a baseline
+    ~50 ms of start-up for nothing."""
+    from sqlglot import exp
+    from sqlglot.expressions.datatypes import DType as T
+
+    families: dict[str, frozenset[DType]] = {
+        "integer": frozenset(exp.DataType.INTEGER_TYPES | {T.SERIAL, T.BIGSERIAL, T.SMALLSERIAL, T.UINT128, T.UINT256}),
+        "float": frozenset(exp.DataType.REAL_TYPES - {T.DECIMAL, T.BIGDECIMAL, T.MONEY, T.SMALLMONEY, T.UDECIMAL}),
+        "numeric": frozenset({T.DECIMAL, T.BIGDECIMAL, T.UDECIMAL, T.MONEY, T.SMALLMONEY}),
+        "string": frozenset(exp.DataType.TEXT_TYPES | {T.CHAR, T.NCHAR, T.NAME}),
+        "boolean": frozenset({T.BOOLEAN}),
+        "date": frozenset({T.DATE, T.DATE32}),
+        "time": frozenset({T.TIME, T.TIMETZ}),
+        "timestamp": frozenset(
+            {T.TIMESTAMP, T.TIMESTAMPNTZ, T.DATETIME, T.DATETIME64, T.TIMESTAMP_S, T.TIMESTAMP_MS, T.TIMESTAMP_NS}
+        ),
+        "timestamp_tz": frozenset({T.TIMESTAMPTZ, T.TIMESTAMPLTZ}),
+        "bytes": frozenset({T.BINARY, T.VARBINARY}),
+        "json": frozenset({T.JSON, T.JSONB}),
+        "geography": frozenset({T.GEOGRAPHY, T.GEOMETRY}),
+    }
+    return {member: family for family, members in families.items() for member in members}
 
 
 @cache
@@ -187,6 +193,9 @@ def normalize_type(data_type: str, adapter: str = "") -> str:
     Precision and length are dropped (``varchar(20)`` is ``string``); arrays and structs keep their element
     types (``array<integer>``). A type sqlglot cannot parse is compared as written, case-insensitively.
     """
+    from sqlglot import exp
+    from sqlglot.errors import ParseError
+
     dialect = _ADAPTER_DIALECTS.get(adapter)
     try:
         parsed = exp.DataType.build(data_type, dialect=dialect)
@@ -196,18 +205,21 @@ def normalize_type(data_type: str, adapter: str = "") -> str:
 
 
 def _family(data_type: exp.DataType) -> str:
+    from sqlglot import exp
+    from sqlglot.expressions.datatypes import DType as T
+
     kind = data_type.this
-    if kind in (_T.ARRAY, _T.LIST):
+    if kind in (T.ARRAY, T.LIST):
         inner = data_type.expressions[0] if data_type.expressions else None
         return f"array<{_family(inner) if isinstance(inner, exp.DataType) else '?'}>"
-    if kind == _T.STRUCT:
+    if kind == T.STRUCT:
         fields = []
         for field in data_type.expressions:
             kind_of_field = field.args.get("kind")
             family = _family(kind_of_field) if isinstance(kind_of_field, exp.DataType) else "?"
             fields.append(f"{field.name.lower()} {family}")
         return f"struct<{', '.join(fields)}>"
-    return _FAMILY_OF.get(kind, data_type.sql().lower())
+    return _family_of().get(kind, data_type.sql().lower())
 
 
 # ------------------------------------------------------------------------------------------ finding changes

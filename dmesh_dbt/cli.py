@@ -324,6 +324,12 @@ def check(
     baseline = baseline_from_state(state) if state is not None else None
     if registry is not None:
         baseline = baseline_from_registry(registry, project_dir)
+        if baseline is None:
+            err_console.print(
+                f"check: {registry} has no release of this domain yet; breaking changes not checked",
+                highlight=False,
+                soft_wrap=True,
+            )
     _emit_report(ctx, run_check(project_dir, baseline), output_format, output)
 
 

@@ -195,6 +195,12 @@ def test_state_and_registry_together_exit_2(domain: Domain, tmp_path: Path) -> N
     assert code == 2 and "pass either --state or --registry, not both" in err
 
 
+def test_an_empty_registry_is_no_baseline_yet(domain: Domain, tmp_path: Path) -> None:
+    code, out, err = check(domain, "--registry", str(tmp_path / "registry"))
+    assert code == 1 and "has no release of this domain yet; breaking changes not checked" in err
+    assert "BC003" not in out and "DM003" in out
+
+
 def test_list_rules_documents_every_rule_and_change_kind() -> None:
     result = run_cli("check", "--list-rules")
     assert result.returncode == 0

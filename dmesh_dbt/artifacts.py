@@ -269,16 +269,22 @@ class RunResults:
 def load_manifest(path: Path | str) -> Project:
     """Read ``manifest.json`` into a Project; ArtifactError if it is missing, truncated or not schema v12."""
     manifest_path = Path(path)
+    if not manifest_path.is_file():
+        raise ArtifactError(f"no dbt manifest at {manifest_path}; run `dbt parse` in the project first")
+    project = parse_manifest(manifest_path.read_bytes(), str(manifest_path))
+    return replace(project, manifest_path=manifest_path)
+
+
+def parse_manifest(data: bytes, origin: str, regenerate: str = "regenerate it with `dbt parse`") -> Project:
+    """A manifest's bytes into a Project; ``origin`` names it in errors (a path, a registry release)."""
     try:
         with _collector_paused():
-            document = _read_artifact(manifest_path, "manifest", SUPPORTED_MANIFEST_VERSIONS, "dbt parse")
-            project = project_from_manifest(document)
+            document = _parse_artifact(data, origin, "manifest", SUPPORTED_MANIFEST_VERSIONS, regenerate)
+            return project_from_manifest(document)
     except (KeyError, TypeError, AttributeError, ValueError) as error:
         raise ArtifactError(
-            f"{manifest_path} is not a complete dbt manifest ({type(error).__name__}: {error}); "
-            "regenerate it with `dbt parse`"
+            f"{origin} is not a complete dbt manifest ({type(error).__name__}: {error}); {regenerate}"
         ) from None
-    return replace(project, manifest_path=manifest_path)
 
 
 @contextmanager
@@ -301,7 +307,12 @@ def _collector_paused() -> Iterator[None]:
 def load_run_results(path: Path | str) -> RunResults:
     """Read ``run_results.json``; ArtifactError if it is missing, truncated or not schema v6."""
     results_path = Path(path)
-    document = _read_artifact(results_path, "run results", SUPPORTED_RUN_RESULTS_VERSIONS, "dbt build")
+    if not results_path.is_file():
+        raise ArtifactError(f"no dbt run results at {results_path}; run `dbt build` in the project first")
+    regenerate = "regenerate it with `dbt build`"
+    document = _parse_artifact(
+        results_path.read_bytes(), str(results_path), "run results", SUPPORTED_RUN_RESULTS_VERSIONS, regenerate
+    )
     try:
         results = tuple(_run_result(r) for r in document["results"])
         metadata = document["metadata"]
@@ -344,22 +355,20 @@ def project_from_manifest(document: Mapping[str, Any]) -> Project:
     )
 
 
-def _read_artifact(path: Path, kind: str, supported: tuple[str, ...], regenerate: str) -> dict[str, Any]:
-    if not path.is_file():
-        raise ArtifactError(f"no dbt {kind} at {path}; run `{regenerate}` in the project first")
+def _parse_artifact(data: bytes, origin: str, kind: str, supported: tuple[str, ...], regenerate: str) -> dict[str, Any]:
     try:
         # orjson parses manifests ~1.5x faster than json (bench/check.py); 5,000 models make ~70 MB.
-        document = orjson.loads(path.read_bytes())
+        document = orjson.loads(data)
     except orjson.JSONDecodeError as error:
-        raise ArtifactError(f"{path} is truncated or not JSON ({error}); regenerate it with `{regenerate}`") from None
+        raise ArtifactError(f"{origin} is truncated or not JSON ({error}); {regenerate}") from None
     if not isinstance(document, dict):
-        raise ArtifactError(f"{path} is not a dbt {kind} (a JSON object was expected)")
+        raise ArtifactError(f"{origin} is not a dbt {kind} (a JSON object was expected); {regenerate}")
     version = schema_version(document)
     if version not in supported:
         found = f"schema {version}" if version else "no dbt_schema_version"
         raise ArtifactError(
-            f"{path} has {found}; dmesh-dbt reads dbt {kind} {', '.join(supported)} only "
-            "(dbt-core 1.8 to 1.11, dbt Fusion); regenerate it with a supported dbt"
+            f"{origin} has {found}; dmesh-dbt reads dbt {kind} {', '.join(supported)} only "
+            f"(dbt-core 1.8 to 1.11, dbt Fusion); {regenerate} using a supported dbt"
         )
     return document
 

@@ -15,7 +15,6 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
-import orjson
 import yaml
 
 from dmesh_dbt.artifacts import (
@@ -25,8 +24,7 @@ from dmesh_dbt.artifacts import (
     Model,
     Project,
     load_manifest,
-    project_from_manifest,
-    schema_version,
+    parse_manifest,
 )
 from dmesh_dbt.changes import (
     CHANGE_KINDS,
@@ -36,7 +34,7 @@ from dmesh_dbt.changes import (
     change_finding,
     compare_projects,
 )
-from dmesh_dbt.errors import ArtifactError, ConfigError, DmeshError, UsageError
+from dmesh_dbt.errors import ConfigError, DmeshError, UsageError
 from dmesh_dbt.policy import (
     EXPIRED_WAIVER,
     RULES,
@@ -154,14 +152,11 @@ def ensure_manifest(project_dir: Path) -> Path:
 
 def newest_source_mtime(project_dir: Path) -> float:
     """The modification time of the newest file dbt parses: its project files and its resource paths."""
-    newest = max((f.stat().st_mtime for f in _project_files(project_dir) if f.is_file()), default=0.0)
+    files = (project_dir / name for name in _PROJECT_FILES)
+    newest = max((f.stat().st_mtime for f in files if f.is_file()), default=0.0)
     for directory in _resource_paths(project_dir):
         newest = max(newest, _newest_in(directory))
     return newest
-
-
-def _project_files(project_dir: Path) -> list[Path]:
-    return [project_dir / name for name in _PROJECT_FILES]
 
 
 def _resource_paths(project_dir: Path) -> list[Path]:
@@ -219,7 +214,8 @@ def baseline_from_registry(url: str, project_dir: Path) -> Baseline | None:
     for record in registry.consumers(domain):
         consumers.setdefault(record.product, []).append(Consumer(record.consumer, record.version, record.columns))
     label = f"{domain} {release.version} published in {registry.url}"
-    return Baseline(_project_from_bytes(data, label), label, consumers, published=True)
+    project = parse_manifest(data, f"the manifest of {label}", regenerate="republish the domain")
+    return Baseline(project, label, consumers, published=True)
 
 
 def as_published(project: Project) -> Project:
@@ -241,16 +237,6 @@ def as_published(project: Project) -> Project:
         for m in project.models
     )
     return replace(project, models=models)
-
-
-def _project_from_bytes(data: bytes, label: str) -> Project:
-    try:
-        document = orjson.loads(data)
-    except orjson.JSONDecodeError as error:
-        raise ArtifactError(f"the manifest of {label} is not JSON ({error}); republish it") from None
-    if schema_version(document) != "v12":
-        raise ArtifactError(f"the manifest of {label} is not a dbt manifest v12; republish it with a supported dbt")
-    return project_from_manifest(document)
 
 
 def domain_name(project_dir: Path) -> str:

@@ -4,7 +4,8 @@ Consumers see a domain's public models, so the comparison starts from the old ma
 asks what a consumer of each would notice in the new one. Keys and nullability are judged from what the
 project declares (constraints *or* tests), whatever the adapter enforces, so DuckDB and BigQuery give the
 same answer. Types are compared by family after parsing them with sqlglot in the adapter's dialect, so
-``INT64``, ``BIGINT`` and ``INTEGER`` are one type.
+``INT64``, ``BIGINT`` and ``INTEGER`` are one type (``changes/types.py``). The version gate and consumer impact
+are in ``changes/gate.py``.
 """
 
 from __future__ import annotations
@@ -12,17 +13,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
-from functools import cache
-from typing import TYPE_CHECKING
 
 from dmesh_dbt.artifacts import ACCESS_WIDTH, Column, Model, Project
+from dmesh_dbt.changes.types import normalize_type
 from dmesh_dbt.errors import ConfigError
 from dmesh_dbt.pii import NOT_PII, STRATEGY_STRENGTH, PiiClass, Strategy, mesh_policy
-from dmesh_dbt.report import Finding, Impact, RuleInfo, Severity
-
-if TYPE_CHECKING:
-    from sqlglot import exp
-    from sqlglot.expressions.datatypes import DType
+from dmesh_dbt.report import Finding, RuleInfo
 
 
 @dataclass(frozen=True)
@@ -40,45 +36,55 @@ class ChangeKind:
         return RuleInfo(self.id, self.name, self.summary)
 
 
-MODEL_REMOVED = ChangeKind("BC001", "model-removed", True, "A public model was removed.")
-VERSION_REMOVED = ChangeKind(
+MODEL_REMOVED: ChangeKind = ChangeKind("BC001", "model-removed", True, "A public model was removed.")
+VERSION_REMOVED: ChangeKind = ChangeKind(
     "BC002", "version-removed", True, "A version of a public model was removed before its deprecation date."
 )
-COLUMN_REMOVED = ChangeKind("BC003", "column-removed", True, "A column of a public model was removed.")
-COLUMN_RENAMED = ChangeKind("BC004", "column-renamed", True, "A column of a public model was renamed.")
-TYPE_CHANGED = ChangeKind(
+COLUMN_REMOVED: ChangeKind = ChangeKind("BC003", "column-removed", True, "A column of a public model was removed.")
+COLUMN_RENAMED: ChangeKind = ChangeKind("BC004", "column-renamed", True, "A column of a public model was renamed.")
+TYPE_CHANGED: ChangeKind = ChangeKind(
     "BC005", "type-changed", True, "A column's data type changed (compared across adapters by type family)."
 )
-NULLABILITY_LOOSENED = ChangeKind(
+NULLABILITY_LOOSENED: ChangeKind = ChangeKind(
     "BC006", "nullability-loosened", True, "A column declared not null (constraint or test) may now be null."
 )
-KEY_REMOVED = ChangeKind("BC007", "key-removed", True, "A unique or primary key (constraint or test) was removed.")
-ACCEPTED_VALUES_CHANGED = ChangeKind(
+KEY_REMOVED: ChangeKind = ChangeKind(
+    "BC007", "key-removed", True, "A unique or primary key (constraint or test) was removed."
+)
+ACCEPTED_VALUES_CHANGED: ChangeKind = ChangeKind(
     "BC008", "accepted-values-changed", True, "The accepted values of a column changed."
 )
-ACCESS_NARROWED = ChangeKind("BC009", "access-narrowed", True, "A public model became protected or private.")
-GROUP_CHANGED = ChangeKind("BC010", "group-changed", True, "A public model moved to another group.")
-LATEST_VERSION_MOVED_BACK = ChangeKind(
+ACCESS_NARROWED: ChangeKind = ChangeKind(
+    "BC009", "access-narrowed", True, "A public model became protected or private."
+)
+GROUP_CHANGED: ChangeKind = ChangeKind("BC010", "group-changed", True, "A public model moved to another group.")
+LATEST_VERSION_MOVED_BACK: ChangeKind = ChangeKind(
     "BC011", "latest-version-moved-back", True, "latest_version points at an older version."
 )
-DEPRECATION_SHORTENED = ChangeKind(
+DEPRECATION_SHORTENED: ChangeKind = ChangeKind(
     "BC012", "deprecation-shortened", True, "A deprecation_date was moved earlier or removed."
 )
-CONTRACT_UNENFORCED = ChangeKind(
+CONTRACT_UNENFORCED: ChangeKind = ChangeKind(
     "BC013", "contract-unenforced", True, "A public model no longer enforces its contract."
 )
-PII_UNMARKED = ChangeKind(
+PII_UNMARKED: ChangeKind = ChangeKind(
     "BC020", "pii-unmarked", True, "A PII column lost its classification: it would be published unmasked.", leak=True
 )
-MASKING_WEAKENED = ChangeKind("BC021", "masking-weakened", True, "A PII column's masking got weaker.", leak=True)
+MASKING_WEAKENED: ChangeKind = ChangeKind(
+    "BC021", "masking-weakened", True, "A PII column's masking got weaker.", leak=True
+)
 
-MODEL_ADDED = ChangeKind("AC001", "model-added", False, "A public model was added.")
-VERSION_ADDED = ChangeKind("AC002", "version-added", False, "A version of a public model was added.")
-COLUMN_ADDED = ChangeKind("AC003", "column-added", False, "A column was added to a public model.")
-DEPRECATION_SCHEDULED = ChangeKind("AC004", "deprecation-scheduled", False, "A model version got a deprecation_date.")
-VERSION_RETIRED = ChangeKind("AC005", "version-retired", False, "A version was removed after its deprecation date.")
-ACCESS_WIDENED = ChangeKind("AC006", "access-widened", False, "A model became public.")
-LATEST_VERSION_MOVED_FORWARD = ChangeKind(
+MODEL_ADDED: ChangeKind = ChangeKind("AC001", "model-added", False, "A public model was added.")
+VERSION_ADDED: ChangeKind = ChangeKind("AC002", "version-added", False, "A version of a public model was added.")
+COLUMN_ADDED: ChangeKind = ChangeKind("AC003", "column-added", False, "A column was added to a public model.")
+DEPRECATION_SCHEDULED: ChangeKind = ChangeKind(
+    "AC004", "deprecation-scheduled", False, "A model version got a deprecation_date."
+)
+VERSION_RETIRED: ChangeKind = ChangeKind(
+    "AC005", "version-retired", False, "A version was removed after its deprecation date."
+)
+ACCESS_WIDENED: ChangeKind = ChangeKind("AC006", "access-widened", False, "A model became public.")
+LATEST_VERSION_MOVED_FORWARD: ChangeKind = ChangeKind(
     "AC007", "latest-version-moved-forward", False, "latest_version points at a newer version."
 )
 
@@ -90,10 +96,7 @@ CHANGE_KINDS: tuple[ChangeKind, ...] = tuple(
     )
 )
 
-#: The version gate's own findings.
-UNVERSIONED_BREAKING_CHANGE = RuleInfo(
-    "VG001", "unversioned-breaking-change", "A breaking change to a public model must ship as a new model version."
-)
+#: The version gate's own finding.
 KEPT_VERSION_NOT_DEPRECATED = RuleInfo(
     "VG002", "kept-version-not-deprecated", "The version kept for old consumers needs a deprecation_date."
 )
@@ -138,88 +141,11 @@ class Comparison:
     """The changes between two manifests, and what the version gate made of the breaking ones."""
 
     changes: tuple[Change, ...]
-    gate_findings: tuple[Finding, ...]  # VG001/VG002 and leaks: what fails a check
+    gate_findings: tuple[Finding, ...]  # failing changes, VG002, and notes for changes the gate passes
 
     @property
     def breaking(self) -> tuple[Change, ...]:
         return tuple(c for c in self.changes if c.breaking)
-
-
-# ------------------------------------------------------------------------------------------ type families
-
-
-_ADAPTER_DIALECTS = {
-    "duckdb": "duckdb",
-    "bigquery": "bigquery",
-    "postgres": "postgres",
-    "redshift": "redshift",
-    "snowflake": "snowflake",
-    "databricks": "databricks",
-    "spark": "spark",
-    "trino": "trino",
-}
-
-
-@cache
-def _family_of() -> dict[DType, str]:
-    """sqlglot type -> family name. Built on first use: importing sqlglot costs a check without a baseline
-    ~50 ms of start-up for nothing."""
-    from sqlglot import exp
-    from sqlglot.expressions.datatypes import DType as T
-
-    families: dict[str, frozenset[DType]] = {
-        "integer": frozenset(exp.DataType.INTEGER_TYPES | {T.SERIAL, T.BIGSERIAL, T.SMALLSERIAL, T.UINT128, T.UINT256}),
-        "float": frozenset(exp.DataType.REAL_TYPES - {T.DECIMAL, T.BIGDECIMAL, T.MONEY, T.SMALLMONEY, T.UDECIMAL}),
-        "numeric": frozenset({T.DECIMAL, T.BIGDECIMAL, T.UDECIMAL, T.MONEY, T.SMALLMONEY}),
-        "string": frozenset(exp.DataType.TEXT_TYPES | {T.CHAR, T.NCHAR, T.NAME}),
-        "boolean": frozenset({T.BOOLEAN}),
-        "date": frozenset({T.DATE, T.DATE32}),
-        "time": frozenset({T.TIME, T.TIMETZ}),
-        "timestamp": frozenset(
-            {T.TIMESTAMP, T.TIMESTAMPNTZ, T.DATETIME, T.DATETIME64, T.TIMESTAMP_S, T.TIMESTAMP_MS, T.TIMESTAMP_NS}
-        ),
-        "timestamp_tz": frozenset({T.TIMESTAMPTZ, T.TIMESTAMPLTZ}),
-        "bytes": frozenset({T.BINARY, T.VARBINARY}),
-        "json": frozenset({T.JSON, T.JSONB}),
-        "geography": frozenset({T.GEOGRAPHY, T.GEOMETRY}),
-    }
-    return {member: family for family, members in families.items() for member in members}
-
-
-@cache
-def normalize_type(data_type: str, adapter: str = "") -> str:
-    """The adapter-independent family of ``data_type``: ``INT64`` (bigquery) and ``bigint`` are both ``integer``.
-
-    Precision and length are dropped (``varchar(20)`` is ``string``); arrays and structs keep their element
-    types (``array<integer>``). A type sqlglot cannot parse is compared as written, case-insensitively.
-    """
-    from sqlglot import exp
-    from sqlglot.errors import ParseError
-
-    dialect = _ADAPTER_DIALECTS.get(adapter)
-    try:
-        parsed = exp.DataType.build(data_type, dialect=dialect)
-    except (ParseError, ValueError, TypeError):
-        return " ".join(data_type.lower().split())
-    return _family(parsed)
-
-
-def _family(data_type: exp.DataType) -> str:
-    from sqlglot import exp
-    from sqlglot.expressions.datatypes import DType as T
-
-    kind = data_type.this
-    if kind in (T.ARRAY, T.LIST):
-        inner = data_type.expressions[0] if data_type.expressions else None
-        return f"array<{_family(inner) if isinstance(inner, exp.DataType) else '?'}>"
-    if kind == T.STRUCT:
-        fields = []
-        for field in data_type.expressions:
-            kind_of_field = field.args.get("kind")
-            family = _family(kind_of_field) if isinstance(kind_of_field, exp.DataType) else "?"
-            fields.append(f"{field.name.lower()} {family}")
-        return f"struct<{', '.join(fields)}>"
-    return _family_of().get(kind, data_type.sql().lower())
 
 
 # ------------------------------------------------------------------------------------------ finding changes
@@ -543,128 +469,24 @@ def _change(kind: ChangeKind, model: Model, description: str, column: str | None
     return Change(kind, model.name, model.version, description, column, model.declared_in)
 
 
-# ------------------------------------------------------------------------------------------ the version gate
+# The version gate (last: it imports the names above).
+from dmesh_dbt.changes.gate import change_finding, compare_projects, impacts_of  # noqa: E402
 
-_NEW_VERSION_FIX = (
-    "release it as a new model version: add `versions:` with v{next} carrying the change and keep "
-    "v{current} (with a `deprecation_date`) for current consumers"
-)
-
-_FIXES: dict[str, str] = {
-    MODEL_REMOVED.id: "restore it, or set a `deprecation_date` and remove it after that date",
-    VERSION_REMOVED.id: "keep the version until its `deprecation_date` (set one if it has none)",
-    ACCESS_NARROWED.id: "keep it public; to retire it, set a `deprecation_date` and narrow access after that date",
-    LATEST_VERSION_MOVED_BACK.id: "keep `latest_version` where it was, or add a newer version instead",
-    DEPRECATION_SHORTENED.id: "keep the announced `deprecation_date` (a later date is fine)",
-    PII_UNMARKED.id: "restore `meta: {pii: <class>}` on the column (or waive DM-rule with an approved exception)",
-    MASKING_WEAKENED.id: "restore the stronger `mask:` (a new model version does not make a leak acceptable)",
-}
-
-
-def compare_projects(
-    old: Project, new: Project, consumers: Consumers | None = None, today: date | None = None
-) -> Comparison:
-    """Classify every change from ``old`` to ``new`` and judge the breaking ones through the version gate.
-
-    A breaking change passes only inside a new model version (the superseded version kept, with a
-    ``deprecation_date``); PII leaks never pass. Each failing change lists the consumers it hits.
-    """
-    changes = find_changes(old, new, today)
-    findings = [_judge(change, new, consumers or {}) for change in changes if change.breaking]
-    findings.extend(_kept_versions_without_deprecation(changes, new))
-    return Comparison(changes, tuple(findings))
-
-
-def _judge(change: Change, new: Project, consumers: Consumers) -> Finding:
-    if change.in_new_version and not change.kind.leak:
-        # The version gate's purpose: the change ships as a new version. Reported as a note, with the
-        # consumers that follow the latest version and so meet it when they next build.
-        return Finding(
-            rule_id=change.kind.id,
-            severity=Severity.NOTE,
-            message=f"{change.description}; passes the version gate as a new version",
-            model=change.display_model,
-            column=change.column,
-            path=change.path,
-            impacts=tuple(i for c, i in zip_consumers(change, consumers) if c.version is None),
-        )
-    return Finding(
-        rule_id=change.kind.id,
-        severity=Severity.ERROR,
-        message=f"{change.description}; {_fix_for(change, new)}",
-        model=change.display_model,
-        column=change.column,
-        path=change.path,
-        impacts=impacts_of(change, consumers),
-    )
-
-
-def _fix_for(change: Change, new: Project) -> str:
-    if change.kind.id in _FIXES:
-        return _FIXES[change.kind.id]
-    versions = [m.version for m in new.own_models if m.name == change.model and m.version is not None]
-    current = change.version or (max(versions, key=version_key) if versions else "1")
-    try:
-        following = str(int(float(max([current, *versions], key=version_key))) + 1)
-    except ValueError:
-        following = "N"
-    return _NEW_VERSION_FIX.format(next=following, current=current)
-
-
-def _kept_versions_without_deprecation(changes: Sequence[Change], new: Project) -> list[Finding]:
-    """A new version that breaks the old shape needs the versions it supersedes to announce their end."""
-    superseding = {c.model: c for c in changes if c.in_new_version and c.breaking and not c.kind.leak}
-    findings = []
-    for name, change in sorted(superseding.items()):
-        newest = change.version
-        for model in new.own_models:
-            older = model.name == name and version_key(model.version) < version_key(newest)
-            if older and model.is_public and model.deprecation_date is None:
-                findings.append(
-                    Finding(
-                        rule_id=KEPT_VERSION_NOT_DEPRECATED.id,
-                        severity=Severity.ERROR,
-                        message=(
-                            f"{model.display_name} is superseded by breaking v{newest} but has no deprecation_date; "
-                            f"set `deprecation_date:` on version {model.version} so consumers know when to migrate"
-                        ),
-                        model=model.display_name,
-                        path=model.declared_in,
-                    )
-                )
-    return findings
-
-
-def impacts_of(change: Change, consumers: Consumers) -> tuple[Impact, ...]:
-    """The consumer domains ``change`` hits: those reading its version (or the latest) and its column."""
-    return tuple(impact for _, impact in zip_consumers(change, consumers))
-
-
-def zip_consumers(change: Change, consumers: Consumers) -> list[tuple[Consumer, Impact]]:
-    """Each consumer ``change`` hits, with what it hits: the changed column, or all it reads."""
-    hits = []
-    for consumer in consumers.get(change.model, ()):
-        if consumer.version is not None and change.version is not None and consumer.version != change.version:
-            continue
-        if change.column is None:
-            hits.append((consumer, Impact(consumer.domain, consumer.columns)))
-            continue
-        reads_column = not consumer.columns or change.column.lower() in {c.lower() for c in consumer.columns}
-        if reads_column:
-            hits.append((consumer, Impact(consumer.domain, (change.column,))))
-    return hits
-
-
-def change_finding(change: Change) -> Finding:
-    """A change as a finding for ``diff``: breaking ones are errors unless they ship as a new version."""
-    passes = not change.breaking or (change.in_new_version and not change.kind.leak)
-    severity = Severity.NOTE if passes else Severity.ERROR
-    suffix = " (in a new version)" if change.in_new_version else ""
-    return Finding(
-        rule_id=change.kind.id,
-        severity=severity,
-        message=change.description + suffix,
-        model=change.display_model,
-        column=change.column,
-        path=change.path,
-    )
+__all__ = [
+    "CHANGE_KINDS",
+    "KEPT_VERSION_NOT_DEPRECATED",
+    "Change",
+    "ChangeKind",
+    "Comparison",
+    "Consumer",
+    "Consumers",
+    "change_finding",
+    "compare_models",
+    "compare_projects",
+    "effective_strategy",
+    "find_changes",
+    "impacts_of",
+    "model_keys",
+    "normalize_type",
+    "version_key",
+]

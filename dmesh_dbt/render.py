@@ -58,7 +58,8 @@ def render_text(report: Report, color: bool = False, width: int = 120) -> str:
         for waiver in report.waivers:
             console.print(f"  {escape(_waiver_line(waiver))}", soft_wrap=True)
     console.print(_summary(report), style="bold red" if report.exit_code else "bold green")
-    return buffer.getvalue()
+    # rich pads table cells to the console width; trailing blanks only get in the way of copying and diffing.
+    return "".join(line.rstrip() + "\n" for line in buffer.getvalue().splitlines())
 
 
 def _findings_table(report: Report) -> Table:

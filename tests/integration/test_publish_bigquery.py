@@ -1,0 +1,48 @@
+"""Publish from the BigQuery `prod` target (against the local emulator): a BigQuery server block and relation."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from dmesh_dbt.contracts import validation_errors
+from tests.engines import BigQueryEngine
+from tests.helpers import init_domain, run_cli, run_dbt
+
+pytestmark = pytest.mark.bigquery
+
+
+def test_payments_publishes_from_bigquery(bigquery_engine: BigQueryEngine, tmp_path: Path) -> None:
+    env = bigquery_engine.dbt_env("payments") | {"DMESH_MASKING_KEY": "publish-test-key"}
+    payments = init_domain(tmp_path, "payments")
+    run_dbt(payments, "build", "--target", "prod", env=env)
+
+    published = run_cli("publish", "--target", "prod", cwd=payments, env=env)
+    assert published.returncode == 0, published.stdout + published.stderr
+    assert f"{bigquery_engine.project}.payments_published.customers" in published.stdout
+
+    registry = tmp_path / "registry"
+    (release,) = [json.loads(p.read_text()) for p in (registry / "index" / "payments").glob("*.json")]
+    contract_file = next((registry / "releases" / "payments" / "1.0.0" / release["digest"]).glob("customers.odcs.yaml"))
+    contract = yaml.safe_load(contract_file.read_text())
+    assert validation_errors(contract) == []
+    assert contract["servers"] == [
+        {
+            "server": "prod",
+            "type": "bigquery",
+            "environment": "prod",
+            "project": bigquery_engine.project,
+            "dataset": "payments_published",
+        }
+    ]
+    types = {p["name"]: p["physicalType"] for p in contract["schema"][0]["properties"]}
+    assert types["email"] == "string" and types["customer_id"] == "bigint"
+
+    manifest = json.loads((contract_file.parent / "manifest.json").read_text())
+    node = manifest["nodes"]["model.payments.customers"]
+    assert node["relation_name"] == f"`{bigquery_engine.project}`.`payments_published`.`customers`"
+    rows = bigquery_engine.query(f"select email from `{bigquery_engine.project}.payments_published.customers`")
+    assert rows and all(len(row["email"]) == 64 for row in rows if row["email"] is not None)

@@ -129,6 +129,8 @@ def test_a_waiver_lets_the_check_pass_and_is_listed(domain: Domain, tmp_path: Pa
     }
     set_dmesh_yml(waived, waivers=[waiver])
     result = run_cli("check", "--project-dir", str(waived))
+    manifest = waived / "target" / "manifest.json"
+    parsed_at = manifest.stat().st_mtime_ns
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Waivers in force" in result.stdout and "approved by dpo@example.com, expires 2099-01-01" in result.stdout
     assert "PASS: 0 error(s), 0 warning(s), 0 note(s), 1 waived" in result.stdout
@@ -145,6 +147,7 @@ def test_a_waiver_lets_the_check_pass_and_is_listed(domain: Domain, tmp_path: Pa
     set_dmesh_yml(waived, waivers=[], policy={"DM003": "warning"})
     demoted = run_cli("check", "--project-dir", str(waived))
     assert demoted.returncode == 0 and "PASS: 0 error(s), 1 warning(s)" in demoted.stdout
+    assert manifest.stat().st_mtime_ns == parsed_at  # dbt does not read dmesh.yml: no re-parse for it
 
 
 def test_diff_lists_classified_changes(domain: Domain) -> None:

@@ -166,7 +166,8 @@ def consume(product: str, project_dir: Path, registry: str | None, target: str |
     Writes models/consumed/DOMAIN.yml (a dbt source with the contract's columns, types and freshness), attaches
     the producer's DuckDB file to the DuckDB target in profiles.yml, and records the columns this project's
     models read (every column until they are compiled: run consume again after `dbt build` to narrow it).
-    Without @VERSION the latest model version is read.
+    Without @VERSION the latest model version is read; @VERSION pins one. It refuses to move a source to a
+    version that lacks a column this project's models read.
     """
     from dmesh_dbt.consume import consume as consume_product
     from dmesh_dbt.contracts import parse_product_ref

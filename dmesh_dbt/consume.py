@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,7 @@ from sqlglot.errors import TokenError
 from dmesh_dbt.contracts import ProductContract, ProductRef, parse_contract
 from dmesh_dbt.errors import ConfigError, UsageError
 from dmesh_dbt.publish import Target, load_descriptor, profile_name, registry_url, resolve_target
-from dmesh_dbt.registry import ConsumerRecord, LocalBackend, Registry, Release, now_utc
+from dmesh_dbt.registry import ConsumerRecord, LocalBackend, Registry, Release, now_utc, version_sort_key
 from dmesh_dbt.render import write_output
 
 #: Where consumed sources are written, one file per producing domain.
@@ -82,11 +83,6 @@ def _upsert(items: CommentedSeq, key: str, value: str, entry: CommentedMap) -> N
 
 
 # ------------------------------------------------------------------------------------------------ sources YAML
-
-
-def table_name(contract: ProductContract, pinned: bool) -> str:
-    """``customers``, or ``customers_v1`` when the consumer pinned a model version."""
-    return f"{contract.product}_v{contract.model_version}" if pinned and contract.model_version else contract.product
 
 
 def source_database(contract: ProductContract) -> str | None:
@@ -214,20 +210,18 @@ def _sql_identifiers(sql: str) -> tuple[set[str], bool]:
     return names, selects_star
 
 
-def columns_used(project_dir: Path, source_name: str, table: str, contract: ProductContract) -> tuple[str, ...]:
-    """The product's columns that the consumer's models read, from its last compiled manifest.
+def columns_read(project_dir: Path, source_name: str, table: str, candidates: Iterable[str]) -> tuple[str, ...] | None:
+    """Which of ``candidates`` the consumer's models read from the source table, from its last compiled manifest.
 
-    Before the consumer has compiled a model on the source we cannot know, so every column counts (a
-    producer's check then errs on the side of naming this consumer). A ``*`` also counts as every column.
+    None when that cannot be known: before a model on the source has been compiled, or when one selects ``*``.
     """
-    every = tuple(c.name for c in contract.columns)
     manifest_path = project_dir / "target" / "manifest.json"
     if not manifest_path.is_file():
-        return every
+        return None
     try:
         nodes = json.loads(manifest_path.read_bytes()).get("nodes", {})
     except (json.JSONDecodeError, UnicodeDecodeError):
-        return every
+        return None
     suffix = f".{source_name}.{table}"
     readers = [
         n
@@ -235,14 +229,53 @@ def columns_used(project_dir: Path, source_name: str, table: str, contract: Prod
         if any(d.startswith("source.") and d.endswith(suffix) for d in (n.get("depends_on") or {}).get("nodes", []))
     ]
     if not readers:
-        return every
+        return None
     used: set[str] = set()
     for node in readers:
         names, star = _sql_identifiers(node.get("compiled_code") or node.get("raw_code") or "")
         if star:
-            return every
+            return None
         used |= names
-    return tuple(c for c in every if c.lower() in used)
+    return tuple(dict.fromkeys(c for c in candidates if c.lower() in used))
+
+
+def _previous_columns(project_dir: Path, domain: str, table: str) -> list[str]:
+    """The columns the sources YAML gave ``table`` before this consume, if it had it."""
+    document = _load(project_dir / SOURCES_DIR / f"{domain}.yml") or {}
+    for source in document.get("sources") or ():
+        for entry in source.get("tables") or ():
+            if source.get("name") == domain and entry.get("name") == table:
+                return [str(c.get("name")) for c in entry.get("columns") or () if c.get("name")]
+    return []
+
+
+def _version_with(store: Registry, release: Release, product: str, columns: Sequence[str]) -> str | None:
+    """The newest model version of ``product`` in ``release`` whose contract has every one of ``columns``."""
+    for entry in sorted(release.products, key=lambda p: version_sort_key(p.version or ""), reverse=True):
+        if entry.name == product and entry.version is not None:
+            contract = parse_contract(store.read_file(release, entry.contract))
+            if all(contract.column(c) is not None for c in columns):
+                return entry.version
+    return None
+
+
+def refuse_dropping_read_columns(
+    store: Registry, release: Release, contract: ProductContract, read: tuple[str, ...] | None
+) -> None:
+    """A consume must not point a source at a version that lacks columns the consumer's models read."""
+    missing = [c for c in read or () if contract.column(c) is None]
+    if not missing:
+        return
+    keep = _version_with(store, release, contract.product, missing)
+    fix = (
+        f"pin the version you read: dmesh-dbt consume {contract.domain}.{contract.product}@{keep}"
+        if keep
+        else ("change those models first")
+    )
+    raise UsageError(
+        f"{contract.ref} (release {release.version}) has no {', '.join(missing)}, which this project's models "
+        f"read from source('{contract.domain}', '{contract.product}'); {fix}"
+    )
 
 
 # ---------------------------------------------------------------------------------------------------- consume
@@ -262,7 +295,10 @@ def consume(
     store = Registry.open(registry_url(project_dir, registry))
     release, entry = store.find_product(ref.domain, ref.product, ref.version)
     contract = parse_contract(store.read_file(release, entry.contract))
-    name = table_name(contract, pinned=ref.version is not None)
+    name = contract.product  # one table per product: @VERSION changes what it reads, not its name
+    candidates = [*_previous_columns(project_dir, contract.domain, name), *(c.name for c in contract.columns)]
+    read = columns_read(project_dir, contract.domain, name, candidates)
+    refuse_dropping_read_columns(store, release, contract, read)
     sources_file = write_source(project_dir, contract, name, store.url)
     profile = profile_name(project_dir)
     attached = attach_producer(project_dir, profile, resolve_target(project_dir, profile, target), contract)
@@ -272,7 +308,8 @@ def consume(
         domain=contract.domain,
         product=contract.product,
         version=contract.model_version,  # what the source reads now, even when the consumer asked for "latest"
-        columns=columns_used(project_dir, contract.domain, name, contract),
+        # Unknown (nothing compiled yet, or select *): every column counts, so producers err towards naming us.
+        columns=tuple(c.name for c in contract.columns) if read is None else read,
         recorded_at=now_utc(),
     )
     store.record_consumer(record)

@@ -112,6 +112,8 @@ def mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mesh]:
     run_dbt(payments, "build")
     mesh.cli("check versioned", "check", "--registry", registry, cwd=payments)
     mesh.cli("publish versioned", "publish", cwd=payments)
+    mesh.cli("consume latest", "consume", "payments.customers", cwd=risk)  # v2 lacks email, which risk reads
+    mesh.cli("consume v1", "consume", "payments.customers@1", cwd=risk)
     mesh.steps["risk rebuild"] = run_dbt(risk, "build", "--select", "customer_risk")
     mesh.cli("list", "registry", "list", "--format", "json", cwd=risk)
     mesh.cli("show v1", "registry", "show", "payments.customers@1", "--format", "json", cwd=risk)
@@ -221,3 +223,13 @@ def test_an_empty_registry_lists_nothing_and_shows_nothing(tmp_path: Path) -> No
     shown = _invoke("registry", "show", "payments.customers", "--registry", str(tmp_path))
     assert shown.exit_code == 2
     assert "domain 'payments' has published nothing" in shown.output
+
+
+def test_re_consuming_the_latest_version_would_break_risk_and_is_refused(mesh: Mesh) -> None:
+    refused = mesh.steps["consume latest"]
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert "payments.customers@2 (release 1.1.0) has no email" in refused.stderr
+    assert "dmesh-dbt consume payments.customers@1" in refused.stderr
+    pinned = mesh.ok("consume v1").stdout
+    assert "Consuming payments.customers@1 (release 1.1.0) as {{ source('payments', 'customers') }}" in pinned
+    assert "risk reads customer_id, email, country_code" in pinned

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from dmesh_dbt.consume import columns_used, consume, describe_product, loom_reference
+from dmesh_dbt.consume import columns_read, consume, describe_product, loom_reference
 from dmesh_dbt.contracts import ContractColumn, ProductContract, ProductRef, Relation, Server, render_contract
 from dmesh_dbt.errors import RegistryError, UsageError
 from dmesh_dbt.registry import ProductEntry, Registry
@@ -98,14 +98,33 @@ def test_consume_writes_a_source_with_the_contract_columns(risk: Path, registry:
     assert result.source_call == "{{ source('payments', 'payments') }}"
 
 
-def test_a_pinned_version_gets_its_own_table_and_other_tables_are_kept(risk: Path, registry: Registry) -> None:
+def test_one_table_per_product_and_a_version_pins_what_it_reads(risk: Path, registry: Registry) -> None:
     consume(risk, ProductRef("payments", "payments"))
     consume(risk, ProductRef("payments", "customers", "1"))
-    consume(risk, ProductRef("payments", "customers"))
     consume(risk, ProductRef("payments", "customers", "1"))  # again: replaced, not duplicated
-    (source,) = yaml.safe_load((risk / "models" / "consumed" / "payments.yml").read_text())["sources"]
-    tables = {t["name"]: t["identifier"] for t in source["tables"]}
-    assert tables == {"payments": "payments", "customers_v1": "customers_v1", "customers": "customers_v2"}
+
+    def tables() -> dict[str, str]:
+        (source,) = yaml.safe_load((risk / "models" / "consumed" / "payments.yml").read_text())["sources"]
+        return {t["name"]: t["identifier"] for t in source["tables"]}
+
+    assert tables() == {"payments": "payments", "customers": "customers_v1"}
+    consume(risk, ProductRef("payments", "customers"))  # the latest version, v2
+    assert tables() == {"payments": "payments", "customers": "customers_v2"}
+
+
+def test_moving_to_a_version_without_a_column_the_models_read_is_refused(risk: Path, registry: Registry) -> None:
+    consume(risk, ProductRef("payments", "customers", "1"))
+    _write_manifest(risk, "select customer_id, email from src")
+    sources = (risk / "models" / "consumed" / "payments.yml").read_text()
+    with pytest.raises(
+        UsageError,
+        match=r"payments.customers@2 \(release 1.0.0\) has no email, which this project's models read from "
+        r"source\('payments', 'customers'\); pin the version you read: dmesh-dbt consume payments.customers@1",
+    ):
+        consume(risk, ProductRef("payments", "customers"))
+    assert (risk / "models" / "consumed" / "payments.yml").read_text() == sources
+    (record,) = registry.consumers("payments", "customers")
+    assert record.version == "1"
 
 
 def test_the_producer_file_is_attached_read_only_and_comments_survive(risk: Path, registry: Registry) -> None:
@@ -156,25 +175,28 @@ def test_consume_records_the_consumer_with_every_column_before_any_build(risk: P
 
 
 def _write_manifest(project: Path, sql: str) -> None:
-    node = {"depends_on": {"nodes": ["source.risk.payments.customers_v1"]}, "compiled_code": sql}
+    node = {"depends_on": {"nodes": ["source.risk.payments.customers"]}, "compiled_code": sql}
     (project / "target").mkdir(exist_ok=True)
     (project / "target" / "manifest.json").write_text(json.dumps({"nodes": {"model.risk.scores": node}}))
 
 
 @pytest.mark.parametrize(
-    ("sql", "used"),
+    ("sql", "read"),
     [
         ("select customer_id, count(*) as n from src group by 1", ("customer_id",)),
         ('select "EMAIL" from src', ("email",)),
-        ("select * from src", ("customer_id", "email")),
-        ("select s.* from src as s", ("customer_id", "email")),
         ("select customer_id * 2 as doubled from src", ("customer_id",)),
         ("select 1 as nothing from src", ()),
+        ("select * from src", None),
+        ("select s.* from src as s", None),
     ],
 )
-def test_columns_used_come_from_the_consumer_models_compiled_sql(risk: Path, sql: str, used: tuple[str, ...]) -> None:
+def test_columns_read_come_from_the_consumer_models_compiled_sql(
+    risk: Path, sql: str, read: tuple[str, ...] | None
+) -> None:
+    assert columns_read(risk, "payments", "customers", ["customer_id", "email"]) is None  # nothing compiled yet
     _write_manifest(risk, sql)
-    assert columns_used(risk, "payments", "customers_v1", contract("customers", "1")) == used
+    assert columns_read(risk, "payments", "customers", ["customer_id", "email"]) == read
 
 
 def test_consuming_your_own_domain_or_an_unknown_product_is_refused(risk: Path, registry: Registry) -> None:

@@ -85,11 +85,6 @@ def _upsert(items: CommentedSeq, key: str, value: str, entry: CommentedMap) -> N
 # ------------------------------------------------------------------------------------------------ sources YAML
 
 
-def source_database(contract: ProductContract) -> str | None:
-    """The database the consumer reads from: the attach alias (the producer's domain) for DuckDB files."""
-    return contract.domain if contract.server.type == "duckdb" else contract.relation.database
-
-
 def _table_entry(contract: ProductContract, name: str, registry: str) -> CommentedMap:
     columns = CommentedSeq()
     for column in contract.columns:
@@ -110,9 +105,8 @@ def _table_entry(contract: ProductContract, name: str, registry: str) -> Comment
 def _source_entry(contract: ProductContract) -> CommentedMap:
     source = CommentedMap(name=contract.domain)
     source["description"] = f"Data products published by the {contract.domain} domain (owner {contract.owner})."
-    database = source_database(contract)
-    if database:
-        source["database"] = database
+    if contract.relation.database:  # for a DuckDB file: the name consume attaches it under
+        source["database"] = contract.relation.database
     source["schema"] = contract.relation.schema
     if contract.freshness:
         source["config"] = CommentedMap(freshness=json.loads(json.dumps(dict(contract.freshness))))

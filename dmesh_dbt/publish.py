@@ -259,12 +259,18 @@ def _published_materialization(model: Model, project_vars: Mapping[str, Any]) ->
     )
 
 
-def published_model(model: Model, target: Target, project_vars: Mapping[str, Any]) -> PublishedModel:
-    """``model`` as its published relation shows it: masked columns typed as masking leaves them, and only the
-    guarantees that survive masking (a keyed hash keeps keys unique; redaction and truncation do not)."""
+def consumer_database(model: Model, target: Target, domain: str) -> str | None:
+    """The database consumers name the relation in: a DuckDB file is attached under its domain's name
+    (``dmesh-dbt consume`` does so), since every domain's file may well be called ``warehouse``."""
+    return domain if target.type == "duckdb" else model.database
+
+
+def published_model(model: Model, target: Target, project_vars: Mapping[str, Any], domain: str) -> PublishedModel:
+    """``model`` as consumers see its published relation: masked columns typed as masking leaves them, and only
+    the guarantees that survive masking (a keyed hash keeps keys unique; redaction and truncation do not)."""
     configured = project_vars.get("dmesh_published_schema")
     relation = Relation(
-        database=model.database,
+        database=consumer_database(model, target, domain),
         schema=masking.published_schema(_target_schema(target), str(configured) if configured else None),
         identifier=masking.published_identifier(model.name, model.version, model.alias),
     )
@@ -287,9 +293,9 @@ def published_model(model: Model, target: Target, project_vars: Mapping[str, Any
     return PublishedModel(model, relation, tuple(columns), _published_materialization(model, project_vars))
 
 
-def published_models(project: Project, target: Target, project_dir: Path) -> list[PublishedModel]:
+def published_models(project: Project, target: Target, project_dir: Path, domain: str) -> list[PublishedModel]:
     project_vars = _project_vars(project_dir)
-    return [published_model(m, target, project_vars) for m in project.public_models]
+    return [published_model(m, target, project_vars, domain) for m in project.public_models]
 
 
 def product_contract(
@@ -506,7 +512,7 @@ def publish(project_dir: Path, registry: str | None = None, target: str | None =
     require_passing_check(project_dir, url)
     store = Registry.open(url)
     resolved = resolve_target(project_dir, profile_name(project_dir), target)
-    published = published_models(project, resolved, project_dir)
+    published = published_models(project, resolved, project_dir, descriptor.domain)
     version = project_version(project_dir)
     contracts = [
         product_contract(p, descriptor, version, server_for(resolved, project_dir, p.relation)) for p in published

@@ -113,7 +113,7 @@ def mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mesh]:
     mesh.cli("check versioned", "check", "--registry", registry, cwd=payments)
     mesh.cli("publish versioned", "publish", cwd=payments)
     mesh.cli("consume latest", "consume", "payments.customers", cwd=risk)  # v2 lacks email, which risk reads
-    mesh.cli("consume v1", "consume", "payments.customers@1", cwd=risk)
+    mesh.cli("consume v1", "consume", "payments.customers@1", "--dbt-loom", cwd=risk)
     mesh.steps["risk rebuild"] = run_dbt(risk, "build", "--select", "customer_risk")
     mesh.cli("list", "registry", "list", "--format", "json", cwd=risk)
     mesh.cli("show v1", "registry", "show", "payments.customers@1", "--format", "json", cwd=risk)
@@ -233,3 +233,21 @@ def test_re_consuming_the_latest_version_would_break_risk_and_is_refused(mesh: M
     pinned = mesh.ok("consume v1").stdout
     assert "Consuming payments.customers@1 (release 1.1.0) as {{ source('payments', 'customers') }}" in pinned
     assert "risk reads customer_id, email, country_code" in pinned
+
+
+#: dbt-loom, installed apart from the venv (scripts/setup.sh: pip install --no-deps --target .dbt-loom dbt-loom),
+#: so its plugin only joins the dbt runs that ask for it.
+DBT_LOOM = Path(__file__).resolve().parents[2] / ".dbt-loom"
+
+
+@pytest.mark.skipif(not (DBT_LOOM / "dbt_loom").is_dir(), reason="dbt-loom is not installed in .dbt-loom")
+def test_dbt_loom_reads_the_published_manifest_and_refs_the_masked_relation(mesh: Mesh) -> None:
+    # Last: it adds a model to risk. dbt-loom injects payments' public nodes from the release's manifest.
+    (mesh.risk / "models" / "loom_customers.sql").write_text(
+        "select customer_id, email from {{ ref('payments', 'customers', v=1) }}\n"
+    )
+    built = run_dbt(mesh.risk, "build", "--select", "loom_customers", env={"PYTHONPATH": str(DBT_LOOM)})
+    assert "dbt-loom: Injecting nodes" in built.stdout
+    assert "customers.v1, which is slated for deprecation on '2027-06-30" in built.stdout
+    compiled = (mesh.risk / "target" / "compiled" / "risk" / "models" / "loom_customers.sql").read_text()
+    assert '"payments"."main_published"."customers"' in compiled

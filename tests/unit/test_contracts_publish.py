@@ -114,12 +114,15 @@ def test_the_gate_names_what_is_not_green(statuses: dict[str, str], problem: str
 
 
 def test_the_published_relation_is_in_the_published_schema_with_the_version_suffix() -> None:
-    published = published_model(model("customers", "2"), DUCKDB, {})
-    assert (published.relation.database, published.relation.schema) == ("warehouse", "main_published")
+    published = published_model(model("customers", "2"), DUCKDB, {}, "payments")
+    assert (published.relation.database, published.relation.schema) == ("payments", "main_published")
     assert published.relation.identifier == "customers_v2"
     assert published.materialization == "view"
     custom = published_model(
-        model("customers"), DUCKDB, {"dmesh_published_schema": "shared", "dmesh_published_materialization": "table"}
+        model("customers"),
+        DUCKDB,
+        {"dmesh_published_schema": "shared", "dmesh_published_materialization": "table"},
+        "payments",
     )
     assert (custom.relation.schema, custom.relation.identifier, custom.materialization) == (
         "shared",
@@ -129,7 +132,7 @@ def test_the_published_relation_is_in_the_published_schema_with_the_version_suff
 
 
 def test_published_columns_carry_post_masking_types_and_surviving_guarantees() -> None:
-    columns = {c.name: c for c in published_model(CUSTOMERS, DUCKDB, {}).columns}
+    columns = {c.name: c for c in published_model(CUSTOMERS, DUCKDB, {}, "payments").columns}
     key = columns["customer_id"]
     assert (key.physical_type, key.primary_key, key.unique, key.required, key.pii) == ("bigint", True, True, True, None)
     assert (columns["email"].physical_type, columns["email"].masking) == ("varchar", "hash")
@@ -147,7 +150,7 @@ def test_a_keyed_hash_keeps_a_key_but_redaction_and_null_do_not() -> None:
             column("device_id", "varchar", pii="device_id", mask="null", key=True),
         ),
     )
-    columns = {c.name: c for c in published_model(keys, DUCKDB, {}).columns}
+    columns = {c.name: c for c in published_model(keys, DUCKDB, {}, "payments").columns}
     assert (columns["email"].unique, columns["email"].primary_key, columns["email"].required) == (True, True, True)
     assert (columns["full_name"].unique, columns["full_name"].primary_key) == (False, False)
     assert (columns["device_id"].unique, columns["device_id"].required) == (False, False)

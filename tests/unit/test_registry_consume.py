@@ -42,7 +42,7 @@ def contract(
         owner="payments-team@example.com",
         team_description="Payments.",
         tier="gold",
-        relation=Relation("warehouse", "main_published", product if version is None else f"{product}_v{version}"),
+        relation=Relation("payments", "main_published", product if version is None else f"{product}_v{version}"),
         materialization="view",
         server=Server("dev", "duckdb", {"database": "/data/payments/warehouse.duckdb", "schema": "main_published"}),
         columns=tuple(

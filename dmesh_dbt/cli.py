@@ -283,7 +283,7 @@ def _emit_report(ctx: click.Context, report: Report, output_format: str, output:
     metavar="URL",
     envvar="DMESH_REGISTRY",
     help="Registry whose last published release of this domain is the baseline (and lists its consumers). "
-    "Default: $DMESH_REGISTRY.",
+    "Default: $DMESH_REGISTRY, else `registry:` in dmesh.yml (unless --state is given).",
 )
 @click.option(
     "--format",
@@ -322,6 +322,10 @@ def check(
         if ctx.get_parameter_source("registry") is ParameterSource.COMMANDLINE:
             raise UsageError("pass either --state or --registry, not both")
         registry = None  # an explicit --state wins over $DMESH_REGISTRY
+    if state is None and registry is None:
+        from dmesh_dbt.publish import configured_registry
+
+        registry = configured_registry(project_dir)
     baseline = baseline_from_state(state) if state is not None else None
     if registry is not None:
         baseline = baseline_from_registry(registry, project_dir)

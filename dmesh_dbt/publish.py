@@ -81,9 +81,19 @@ def registry_url(project_dir: Path, explicit: str | None = None) -> str:
     from_env = os.environ.get(REGISTRY_ENV)
     if from_env:
         return from_env
+    configured = configured_registry(project_dir)
+    if configured is None:
+        raise ConfigError(f"no registry: pass --registry URL, set {REGISTRY_ENV}, or add `registry:` to dmesh.yml")
+    return configured
+
+
+def configured_registry(project_dir: Path) -> str | None:
+    """The registry named by ``registry:`` in dmesh.yml (a relative path is relative to the project), if any."""
+    if not (project_dir / DESCRIPTOR).is_file():
+        return None
     configured = load_descriptor(project_dir).registry
     if not configured:
-        raise ConfigError(f"no registry: pass --registry URL, set {REGISTRY_ENV}, or add `registry:` to dmesh.yml")
+        return None
     if "://" in configured or Path(configured).is_absolute():
         return configured
     return str((project_dir / configured).resolve())  # relative to the project, not to where we run

@@ -46,6 +46,7 @@ def dbt_executable() -> str:
 
 def run_dbt(project_dir: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """Run a dbt command in ``project_dir`` (profiles.yml is read from there); raise DbtError when it fails."""
+    project_dir = project_dir.resolve()  # dbt runs with cwd set to it, so a relative path would resolve twice
     command = [dbt_executable(), *args, "--project-dir", str(project_dir), "--profiles-dir", str(project_dir)]
     result = subprocess.run(command, cwd=project_dir, env=env, capture_output=True, text=True, check=False)
     if result.returncode != 0:

@@ -70,10 +70,37 @@ block = "      - name: email\n        description: Contact email address, lowerc
 path.write_text(text.replace(block, "", 1))
 PY
 set +e
-show dmesh-dbt check --registry "$demo/registry"
+show dmesh-dbt check   # baseline: the last release in dmesh.yml's registry
 status=$?
 set -e
 echo "check exit code: $status (1 = violations: the change would break risk)"
 [ "$status" -eq 1 ]
+
+step "7. payments: the same change as a new model version passes; risk keeps building on v1"
+cd "$demo/payments"
+cp models/marts/customers.sql models/marts/customers_v2.sql   # v2: step 6's change, without email
+cp "$demo/customers.sql.orig" models/marts/customers.sql       # v1: as published
+python - <<'PY'
+from pathlib import Path
+path = Path("models/marts/_marts.yml")
+text = path.read_text()
+email = "      - name: email\n        description: Contact email address, lowercased.\n        data_type: *string\n        meta: {pii: email}\n"
+phone = "      - name: phone\n"
+header = "  - name: customers\n    description: One row per customer, with lifetime totals of their succeeded payments.\n"
+versions = (
+    "    latest_version: 2\n    versions:\n      - v: 1\n        defined_in: customers\n"
+    "        deprecation_date: 2027-06-30\n        config: {alias: customers}\n"
+    "      - v: 2\n        columns:\n          - include: all\n            exclude: [email]\n"
+)
+path.write_text(text.replace(phone, email + phone, 1).replace(header, header + versions, 1))
+PY
+sed -i 's/^version: "1.0.0"/version: "1.1.0"/' dbt_project.yml
+show dbt build --no-partial-parse --quiet
+show dmesh-dbt check   # baseline: the last release in dmesh.yml's registry
+show dmesh-dbt publish
+cd "$demo/risk"
+show dmesh-dbt consume payments.customers@1
+show dbt build --no-partial-parse --quiet
+show dmesh-dbt registry list
 
 step "Done: the mesh lives in $demo (registry in $demo/registry)"

@@ -8,7 +8,10 @@ echo "Setting up .venv (dmesh-dbt, dbt-core 1.11, dbt-duckdb, dbt-bigquery, dbt-
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
-if ! { .venv/bin/python -m pip install --upgrade pip && .venv/bin/python -m pip install -e ".[postgres,test]"; } >"$log" 2>&1; then
+# dbt-loom goes into .dbt-loom/, apart from the venv: its plugin would otherwise patch every dbt run. The mesh
+# e2e test puts it on PYTHONPATH to prove a consumer can ref() a published product through it.
+if ! { .venv/bin/python -m pip install --upgrade pip && .venv/bin/python -m pip install -e ".[postgres,test]" \
+      && .venv/bin/python -m pip install --no-deps --upgrade --target .dbt-loom "dbt-loom==0.9.6"; } >"$log" 2>&1; then
   cat "$log"
   echo "setup failed: see the pip output above" >&2
   exit 1

@@ -6,6 +6,7 @@ Each command parses options, calls one library function, and renders its result.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -265,6 +266,21 @@ def _emit_report(ctx: click.Context, report: Report, output_format: str, output:
     ctx.exit(report.exit_code)
 
 
+
+def report_options(command: Callable[..., None]) -> Callable[..., None]:
+    """--format and --output, shared by the commands that print a Report (check, diff)."""
+    command = click.option(
+        "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the report to FILE."
+    )(command)
+    return click.option(
+        "--format",
+        "output_format",
+        type=click.Choice(_REPORT_FORMATS),
+        default="text",
+        show_default=True,
+        help="Report format: text, json, GitHub annotations, SARIF 2.1.0 or JUnit XML.",
+    )(command)
+
 @cli.command()
 @click.option(
     "--project-dir",
@@ -285,15 +301,7 @@ def _emit_report(ctx: click.Context, report: Report, output_format: str, output:
     help="Registry whose last published release of this domain is the baseline (and lists its consumers). "
     "Default: $DMESH_REGISTRY, else `registry:` in dmesh.yml (unless --state is given).",
 )
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(_REPORT_FORMATS),
-    default="text",
-    show_default=True,
-    help="Report format: text, json, GitHub annotations, SARIF 2.1.0 or JUnit XML.",
-)
-@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the report to FILE.")
+@report_options
 @click.option("--list-rules", is_flag=True, help="Print every rule and change kind with its id and exit.")
 @click.pass_context
 def check(
@@ -341,15 +349,7 @@ def check(
 @cli.command()
 @click.argument("old", type=click.Path(exists=True, path_type=Path))
 @click.argument("new", type=click.Path(exists=True, path_type=Path))
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(_REPORT_FORMATS),
-    default="text",
-    show_default=True,
-    help="Report format: text, json, GitHub annotations, SARIF 2.1.0 or JUnit XML.",
-)
-@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the report to FILE.")
+@report_options
 @click.pass_context
 def diff(ctx: click.Context, old: Path, new: Path, output_format: str, output: Path | None) -> None:
     """List the classified changes from OLD to NEW: breaking (BCxxx) and additive (ACxxx).

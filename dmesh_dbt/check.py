@@ -51,6 +51,7 @@ from dmesh_dbt.toolkit import run_dbt
 
 if TYPE_CHECKING:
     from dmesh_dbt.contracts import ContractColumn, ProductContract
+    from dmesh_dbt.scan.detect import Suspect
 
 MANIFEST = Path("target") / "manifest.json"
 
@@ -85,14 +86,25 @@ def run_check(
     baseline: Baseline | None = None,
     today: date | None = None,
     parse: bool = True,
+    sample_rows: int = 0,
+    target: str | None = None,
 ) -> Report:
-    """Check a domain project: policy rules, breaking changes against ``baseline``, waivers."""
+    """Check a domain project: policy rules, breaking changes against ``baseline``, waivers.
+
+    With ``sample_rows`` the PII backstop also samples that many rows of every relation on ``target`` and
+    checks the values, not only the names.
+    """
     today = today or date.today()
     manifest_path = ensure_manifest(project_dir) if parse else project_dir / MANIFEST
     project = load_manifest(manifest_path)
     domain = load_domain_config(project_dir, project.name)
     severities = resolve_severities(domain)
-    findings = evaluate_policy(PolicyContext(project, domain, today), severities)
+    sampled: tuple[Suspect, ...] = ()
+    if sample_rows > 0:
+        from dmesh_dbt.scan.scanner import find_value_suspects
+
+        sampled = tuple(find_value_suspects(project, project_dir, sample_rows, target))
+    findings = evaluate_policy(PolicyContext(project, domain, today, sampled), severities)
     rules = [r.info for r in RULES.values() if severities.of(r.id) is not None]
     notes = [f"manifest: {_display(manifest_path, project_dir)} ({len(project.own_models)} models)"]
     notes.extend(f"mask exception in force: {line}" for line in mask_exceptions(project))

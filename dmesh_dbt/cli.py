@@ -302,6 +302,16 @@ def report_options(command: Callable[..., None]) -> Callable[..., None]:
     "Default: $DMESH_REGISTRY, else `registry:` in dmesh.yml (unless --state is given).",
 )
 @report_options
+@click.option(
+    "--sample",
+    "sample_rows",
+    type=click.IntRange(min=0),
+    default=0,
+    metavar="N",
+    help="Also sample N rows of every relation and flag public columns (and published relations) whose values "
+    "look like unclassified PII. Default 0: names only.",
+)
+@click.option("--target", metavar="T", help="dbt target to sample with --sample (default: the profile's default).")
 @click.option("--list-rules", is_flag=True, help="Print every rule and change kind with its id and exit.")
 @click.pass_context
 def check(
@@ -311,6 +321,8 @@ def check(
     registry: str | None,
     output_format: str,
     output: Path | None,
+    sample_rows: int,
+    target: str | None,
     list_rules: bool,
 ) -> None:
     """Enforce the mesh policy and block breaking changes of the domain's public models.
@@ -343,7 +355,8 @@ def check(
                 highlight=False,
                 soft_wrap=True,
             )
-    _emit_report(ctx, run_check(project_dir, baseline), output_format, output)
+    report = run_check(project_dir, baseline, sample_rows=sample_rows, target=target)
+    _emit_report(ctx, report, output_format, output)
 
 
 @cli.command()

@@ -19,7 +19,7 @@ from datetime import date
 from functools import cache
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -34,6 +34,9 @@ _SEVERITIES = {"error": Severity.ERROR, "warning": Severity.WARNING, OFF: None}
 
 #: The domain descriptor beside dbt_project.yml.
 DOMAIN_FILE = "dmesh.yml"
+
+if TYPE_CHECKING:
+    from dmesh_dbt.scan.detect import Suspect
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,8 @@ class PolicyContext:
     project: Project
     domain: DomainConfig
     today: date
+    #: Suspects found by sampling values (`check --sample N`); empty when only names are checked.
+    sampled_suspects: tuple[Suspect, ...] = ()
 
 
 RuleCheck = Callable[[PolicyContext], Iterable[Violation]]

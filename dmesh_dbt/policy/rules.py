@@ -341,6 +341,41 @@ def public_columns_named_like_pii_are_classified(ctx: PolicyContext) -> Iterator
                     model,
                     column.name,
                 )
+    yield from _value_suspects(ctx, reported_by_name={(m, c) for m, c in _name_matched(ctx, matches)})
+
+
+def _name_matched(ctx: PolicyContext, matches: Mapping[str, object]) -> Iterator[tuple[str, str]]:
+    for model in ctx.project.public_models:
+        for column in model.columns:
+            if column.pii is None and matches.get(column.name) is not None:
+                yield model.unique_id, column.name
+
+
+def _value_suspects(ctx: PolicyContext, reported_by_name: set[tuple[str, str]]) -> Iterator[Violation]:
+    """What `check --sample` adds: public columns, and published relations, whose sampled values look like PII."""
+    from dmesh_dbt.scan.scanner import PUBLISHED_PREFIX
+
+    models = {model.unique_id: model for model in ctx.project.public_models}
+    for suspect in ctx.sampled_suspects:
+        if suspect.values is None:
+            continue
+        published = suspect.node_id.startswith(PUBLISHED_PREFIX)
+        model = models.get(suspect.node_id.removeprefix(PUBLISHED_PREFIX))
+        if model is None or (model.unique_id, suspect.column) in reported_by_name:
+            continue
+        if published:
+            message = (
+                f"the published relation of {model.display_name} shows raw {suspect.pii_class} values in column "
+                f"{suspect.column} ({suspect.evidence}); classify {model.display_name}.{suspect.column} "
+                f"with `meta: {{pii: {suspect.pii_class}}}` so it is masked"
+            )
+        else:
+            message = (
+                f"{model.display_name}.{suspect.column} holds values that look like {suspect.pii_class} "
+                f"({suspect.evidence}) but has no PII class; add `meta: {{pii: {suspect.pii_class}}}`, "
+                "or `{pii: none, pii_reason: ...}` if it is not PII"
+            )
+        yield Violation(message, model, suspect.column)
 
 
 def _has_tested_key(model: Model) -> bool:

@@ -321,6 +321,7 @@ def public_columns_named_like_pii_are_classified(ctx: PolicyContext) -> Iterator
     from dmesh_dbt.scan.names import match_name
 
     matches = {}  # column names repeat across models (customer_id, email): match each once
+    reported_by_name: set[tuple[str, str]] = set()
     for model in ctx.project.public_models:
         for column in model.columns:
             where = f"{model.display_name}.{column.name}"
@@ -335,20 +336,14 @@ def public_columns_named_like_pii_are_classified(ctx: PolicyContext) -> Iterator
                 matches[column.name] = match_name(column.name)
             match = matches[column.name]
             if match is not None:
+                reported_by_name.add((model.unique_id, column.name))
                 yield Violation(
                     f"{where} looks like {match.pii_class} (name matches {match.pattern!r}) but has no PII class; "
                     f"add `meta: {{pii: {match.pii_class}}}`, or `{{pii: none, pii_reason: ...}}` if it is not PII",
                     model,
                     column.name,
                 )
-    yield from _value_suspects(ctx, reported_by_name={(m, c) for m, c in _name_matched(ctx, matches)})
-
-
-def _name_matched(ctx: PolicyContext, matches: Mapping[str, object]) -> Iterator[tuple[str, str]]:
-    for model in ctx.project.public_models:
-        for column in model.columns:
-            if column.pii is None and matches.get(column.name) is not None:
-                yield model.unique_id, column.name
+    yield from _value_suspects(ctx, reported_by_name)
 
 
 def _value_suspects(ctx: PolicyContext, reported_by_name: set[tuple[str, str]]) -> Iterator[Violation]:

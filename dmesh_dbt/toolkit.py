@@ -18,11 +18,16 @@ BUNDLE = Path(__file__).resolve().parent / "bundle"
 
 
 def dbt_package_dir() -> Path:
-    """The directory of the `dmesh` dbt package (it holds dbt_project.yml and macros/)."""
-    project_file = BUNDLE / "dbt_project.yml"
-    if not project_file.is_file():
+    """The directory of the `dmesh` dbt package (it holds dbt_project.yml and macros/).
+
+    The bundle itself, not the checkout it links into: `dbt deps` links a local package into each project's
+    dbt_packages/, and a link to the checkout's root would put every generated project (./demo, tests) inside its
+    own package, so any tool that walks the checkout following links (setuptools does, on `pip install -e .`)
+    would never end.
+    """
+    if not (BUNDLE / "dbt_project.yml").is_file():
         raise ConfigError(f"the dmesh dbt package is missing from the toolkit ({BUNDLE}); reinstall dmesh-dbt")
-    return project_file.resolve().parent
+    return BUNDLE
 
 
 def template_dir() -> Path:

@@ -1,18 +1,37 @@
 #!/usr/bin/env bash
-# Create .venv (if needed) and install dmesh-dbt with everything the demo and the tests use. Idempotent.
+# Create .venv (if needed) and install dmesh-dbt with everything the demo and the tests use. Idempotent: a warm run
+# (same pyproject.toml, same Python) skips pip entirely; the install is editable, so code changes need no reinstall.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
-echo "Setting up .venv (dmesh-dbt, dbt-core 1.11, dbt-duckdb, dbt-bigquery, dbt-postgres)..."
+stamp=".venv/.dmesh-setup-stamp"
+wanted="$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -d' ' -f1) $(python3 --version 2>&1)"
+if [ -x .venv/bin/python ] && [ -x .venv/bin/dmesh-dbt ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$wanted" ]; then
+  echo "Setting up .venv: up to date (delete .venv to reinstall)"
+  exit 0
+fi
+started=$(date +%s)
+step() { echo "Setting up .venv: $* ($(( $(date +%s) - started )) s so far)"; }
+step "dmesh-dbt with dbt-core 1.11, dbt-duckdb, dbt-bigquery, dbt-postgres; the first run downloads about 800 MB" \
+  "and takes 2-6 minutes"
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
+run() {
+  if ! "$@" >"$log" 2>&1; then
+    cat "$log"
+    echo "setup failed: see the pip output above" >&2
+    exit 1
+  fi
+}
+step "upgrading pip"
+run .venv/bin/python -m pip install --upgrade pip
+step "installing dmesh-dbt and its dependencies (pip install -e '.[postgres,test]')"
+run .venv/bin/python -m pip install -e ".[postgres,test]"
 # dbt-loom goes into .dbt-loom/, apart from the venv: its plugin would otherwise patch every dbt run. The mesh
 # e2e test puts it on PYTHONPATH to prove a consumer can ref() a published product through it.
-if ! { .venv/bin/python -m pip install --upgrade pip && .venv/bin/python -m pip install -e ".[postgres,test]" \
-      && .venv/bin/python -m pip install --no-deps --upgrade --target .dbt-loom "dbt-loom==0.9.6"; } >"$log" 2>&1; then
-  cat "$log"
-  echo "setup failed: see the pip output above" >&2
-  exit 1
-fi
+step "installing dbt-loom 0.9.6 apart, into .dbt-loom/"
+run .venv/bin/python -m pip install --no-deps --upgrade --target .dbt-loom "dbt-loom==0.9.6"
+echo "$wanted" >"$stamp"
+step "done"

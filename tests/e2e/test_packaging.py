@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import zipfile
 from pathlib import Path
+
+from tests.helpers import init_domain
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -29,3 +35,25 @@ def test_wheel_bundles_the_dbt_package_and_the_template(tmp_path: Path) -> None:
     }
     assert template_files == expected, "every template file, dotfiles included, is in the wheel"
     assert "dmesh_dbt/data/mesh_policy.yml" in names
+
+
+def test_a_generated_project_inside_the_checkout_does_not_make_the_install_walk_forever() -> None:
+    """README's demo writes ./demo inside the checkout and `dbt deps` links the dmesh package into it; setuptools
+    walks the checkout following links, so a link back to the checkout's root made `pip install -e .` hang."""
+    generated = ROOT / "demo" / f"packaging_test_{os.getpid()}"
+    try:
+        init_domain(generated.parent, generated.name, "--owner", "a@example.com")
+        link = generated / "dbt_packages" / "dmesh"
+        assert link.is_symlink(), "dbt deps links the local package (the case this test guards)"
+        assert not ROOT.resolve().is_relative_to(link.resolve()), "the package link must not contain the checkout"
+        with tempfile.TemporaryDirectory() as out:
+            subprocess.run(
+                [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", out, str(ROOT)],
+                check=True,
+                capture_output=True,
+                timeout=600,
+            )
+    finally:
+        shutil.rmtree(generated, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            generated.parent.rmdir()  # only when the demo folder held nothing else

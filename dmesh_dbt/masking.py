@@ -35,6 +35,18 @@ TEXT_STRATEGIES = frozenset({Strategy.HASH, Strategy.REDACT, Strategy.PARTIAL, S
 TEXT_TYPE = {"duckdb": "varchar", "postgres": "text", "bigquery": "string"}
 
 
+class ForbiddenPiiClass(PolicyViolation):
+    """A column carries a class no model may carry (PCI DSS sensitive authentication data)."""
+
+
+class UnknownPiiClass(ConfigError):
+    """A column's ``pii:`` names no class of the mesh policy."""
+
+
+class IncompleteMaskException(ConfigError):
+    """A column's ``mask_exception`` lacks its reason or its approver."""
+
+
 @dataclass(frozen=True)
 class MaskException:
     """An approved decision to publish one PII column unmasked (column meta ``mask_exception``)."""
@@ -60,8 +72,9 @@ class ColumnMasking:
 def column_masking(model: str, column: str, meta: Mapping[str, Any], policy: MeshPolicy | None = None) -> ColumnMasking:
     """The masking of ``model.column`` from its merged column meta, as the macros decide it.
 
-    Raises PolicyViolation for a forbidden class and ConfigError for an unknown class or strategy or an
-    incomplete ``mask_exception``, with the same wording as the macros' compilation errors.
+    Raises ForbiddenPiiClass for a forbidden class, UnknownPiiClass for an unknown class, ConfigError for an
+    unknown strategy and IncompleteMaskException for an incomplete ``mask_exception``, with the same wording
+    as the macros' compilation errors.
     """
     policy = policy or mesh_policy()
     where = f"column {model}.{column}"
@@ -69,7 +82,7 @@ def column_masking(model: str, column: str, meta: Mapping[str, Any], policy: Mes
     if raw_class is None or raw_class == NOT_PII:
         return ColumnMasking(column=column, pii_class=None, strategy=None)
     if raw_class in {c.value for c in ForbiddenClass}:
-        raise PolicyViolation(
+        raise ForbiddenPiiClass(
             f"{where} is classified {raw_class!r}, which no model may carry (PCI DSS sensitive authentication "
             "data): drop the column"
         )
@@ -85,7 +98,7 @@ def _known_class(where: str, value: str, policy: MeshPolicy) -> PiiClass:
         pii_class = None
     if pii_class is None or pii_class not in policy.default_strategy:
         known = ", ".join(sorted(c.value for c in policy.default_strategy))
-        raise ConfigError(f"{where} has unknown PII class {value!r}: use one of {known}")
+        raise UnknownPiiClass(f"{where} has unknown PII class {value!r}: use one of {known}")
     return pii_class
 
 
@@ -93,7 +106,7 @@ def _mask_exception(where: str, value: object) -> MaskException | None:
     if value is None:
         return None
     if not isinstance(value, Mapping) or not value.get("reason") or not value.get("approver"):
-        raise ConfigError(
+        raise IncompleteMaskException(
             f"{where} has a mask_exception without both a reason and an approver: write "
             "mask_exception: {reason: ..., approver: ...}"
         )

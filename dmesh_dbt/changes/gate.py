@@ -8,38 +8,14 @@ from collections.abc import Sequence
 from datetime import date
 
 from dmesh_dbt.artifacts import Project
-from dmesh_dbt.changes import (
-    ACCESS_NARROWED,
-    DEPRECATION_SHORTENED,
-    KEPT_VERSION_NOT_DEPRECATED,
-    LATEST_VERSION_MOVED_BACK,
-    MASKING_WEAKENED,
-    MODEL_REMOVED,
-    PII_UNMARKED,
-    VERSION_REMOVED,
-    Change,
-    Comparison,
-    Consumer,
-    Consumers,
-    find_changes,
-    version_key,
-)
+from dmesh_dbt.changes.detect import find_changes, version_key
+from dmesh_dbt.changes.kinds import KEPT_VERSION_NOT_DEPRECATED, Change, Comparison, Consumer, Consumers
 from dmesh_dbt.report import Finding, Impact, Severity
 
 _NEW_VERSION_FIX = (
     "release it as a new model version: add `versions:` with v{next} carrying the change and keep "
     "v{current} (with a `deprecation_date`) for current consumers"
 )
-
-_FIXES: dict[str, str] = {
-    MODEL_REMOVED.id: "restore it, or set a `deprecation_date` and remove it after that date",
-    VERSION_REMOVED.id: "keep the version until its `deprecation_date` (set one if it has none)",
-    ACCESS_NARROWED.id: "keep it public; to retire it, set a `deprecation_date` and narrow access after that date",
-    LATEST_VERSION_MOVED_BACK.id: "keep `latest_version` where it was, or add a newer version instead",
-    DEPRECATION_SHORTENED.id: "keep the announced `deprecation_date` (a later date is fine)",
-    PII_UNMARKED.id: "restore `meta: {pii: <class>}` on the column (or waive DM-rule with an approved exception)",
-    MASKING_WEAKENED.id: "restore the stronger `mask:` (a new model version does not make a leak acceptable)",
-}
 
 
 def compare_projects(
@@ -81,8 +57,8 @@ def _judge(change: Change, new: Project, consumers: Consumers) -> Finding:
 
 
 def _fix_for(change: Change, new: Project) -> str:
-    if change.kind.id in _FIXES:
-        return _FIXES[change.kind.id]
+    if change.kind.fix:
+        return change.kind.fix
     versions = [m.version for m in new.own_models if m.name == change.model and m.version is not None]
     current = change.version or (max(versions, key=version_key) if versions else "1")
     try:

@@ -1,20 +1,36 @@
 """The mesh policy's rules, one registered function each (``@rule``): DM001 to DM009.
 
 Each docstring's first line is the rule's summary and its body a failing and a fixed example; `dmesh-dbt check
---list-rules` prints them. A rule yields Violations; ``dmesh_dbt.policy`` gives them their severity.
+--list-rules` prints them. Each declaration carries ``examples``: minimal projects (``dmesh_dbt.examples``) the
+rule must flag and must leave alone, run by ``tests/unit/test_rule_examples.py``. A rule yields Violations;
+``policy/engine.py`` gives them their severity.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 
-from dmesh_dbt.artifacts import Column, Model, Project, Source
+from dmesh_dbt import examples as ex
+from dmesh_dbt.artifacts import Access, Column, Model, Project, Source
 from dmesh_dbt.errors import ConfigError, PolicyViolation
+from dmesh_dbt.masking import IncompleteMaskException, column_masking
 from dmesh_dbt.pii import NOT_PII, ForbiddenClass, PiiClass, Strategy
-from dmesh_dbt.policy import DOMAIN_FILE, PolicyContext, Violation, rule
+from dmesh_dbt.policy.engine import DOMAIN_FILE, PolicyContext, Violation, rule
+
+#: The example model: public, contracted, typed, described, a tested key, published through the hook.
+_M = ex.model()
 
 
-@rule("DM001", "public-model-contract")
+def _with(*columns: Column) -> Project:
+    """A project whose one public model has the tested key and ``columns``."""
+    return ex.project(ex.with_columns(_M, ex.KEY, *columns))
+
+
+@rule(
+    "DM001",
+    "public-model-contract",
+    examples=ex.Examples(fails=(ex.project(ex.model(contract=False)),), passes=(ex.project(_M),)),
+)
 def public_models_enforce_a_contract(ctx: PolicyContext) -> Iterator[Violation]:
     """Public models have an enforced contract.
 
@@ -41,7 +57,11 @@ def public_models_enforce_a_contract(ctx: PolicyContext) -> Iterator[Violation]:
             )
 
 
-@rule("DM002", "public-column-type")
+@rule(
+    "DM002",
+    "public-column-type",
+    examples=ex.Examples(fails=(_with(ex.column("email", None)),), passes=(_with(ex.column("email")),)),
+)
 def public_columns_are_typed(ctx: PolicyContext) -> Iterator[Violation]:
     """Every column of a public model has a data_type.
 
@@ -68,7 +88,11 @@ def public_columns_are_typed(ctx: PolicyContext) -> Iterator[Violation]:
                 )
 
 
-@rule("DM003", "public-column-description")
+@rule(
+    "DM003",
+    "public-column-description",
+    examples=ex.Examples(fails=(_with(ex.column("email", description="")),), passes=(_with(ex.column("email")),)),
+)
 def public_columns_are_described(ctx: PolicyContext) -> Iterator[Violation]:
     """Every column of a public model has a description.
 
@@ -95,7 +119,11 @@ def public_columns_are_described(ctx: PolicyContext) -> Iterator[Violation]:
                 )
 
 
-@rule("DM004", "domain-owner")
+@rule(
+    "DM004",
+    "domain-owner",
+    examples=ex.Examples(fails=(ex.project(_M),), passes=(ex.project(_M, groups=[ex.group()]),)),
+)
 def domain_has_an_owner(ctx: PolicyContext) -> Iterator[Violation]:
     """The domain has an owner: `owner:` in dmesh.yml, or a dbt group with an owner.
 
@@ -117,7 +145,18 @@ def domain_has_an_owner(ctx: PolicyContext) -> Iterator[Violation]:
     )
 
 
-@rule("DM005", "pii-vocabulary")
+@rule(
+    "DM005",
+    "pii-vocabulary",
+    examples=ex.Examples(
+        fails=(
+            _with(ex.column("email", meta={"pii": "e-mail"})),
+            _with(ex.column("email", meta={"pii": "email", "mask": "scramble"})),
+            _with(ex.column("cvv", meta={"pii": "cvv"})),
+        ),
+        passes=(_with(ex.column("email", meta={"pii": "email", "mask": "hash"})),),
+    ),
+)
 def pii_uses_known_classes_and_strategies(ctx: PolicyContext) -> Iterator[Violation]:
     """PII columns use a known class and masking strategy, and no model carries a forbidden class.
 
@@ -158,7 +197,20 @@ def pii_uses_known_classes_and_strategies(ctx: PolicyContext) -> Iterator[Violat
 PUBLISH_HOOK = "publish_masked"
 
 
-@rule("DM006", "pii-masked-when-published")
+@rule(
+    "DM006",
+    "pii-masked-when-published",
+    examples=ex.Examples(
+        fails=(
+            ex.project(ex.model("customers", ex.KEY, ex.column("email", meta={"pii": "email"}), post_hooks=())),
+            _with(ex.column("email", meta={"pii": "email", "mask_exception": {"reason": "needed by support"}})),
+        ),
+        passes=(
+            _with(ex.column("email", meta={"pii": "email"})),
+            _with(ex.column("email", meta={"pii": "email", "mask_exception": {"reason": "r", "approver": "dpo"}})),
+        ),
+    ),
+)
 def public_pii_is_masked_when_published(ctx: PolicyContext) -> Iterator[Violation]:
     """Every PII column of a public model is masked in its published relation, or covered by a valid exception.
 
@@ -193,24 +245,19 @@ def public_pii_is_masked_when_published(ctx: PolicyContext) -> Iterator[Violatio
 
 
 def _masking_problem(model: Model, column: Column) -> str | None:
-    """Why the macros could not mask ``column``; None when they can (unknown classes are DM005's finding)."""
-    from dmesh_dbt.masking import column_masking
-
+    """Why the macros could not mask ``column``; None when they can (unknown and forbidden classes and unknown
+    strategies are DM005's findings)."""
     try:
         column_masking(model.display_name, column.name, column.meta)
-    except PolicyViolation:
-        return None  # a forbidden class: DM005
-    except ConfigError as error:
-        if "mask_exception" not in str(error):
-            return None  # an unknown class or strategy: DM005
+    except IncompleteMaskException as error:
         return str(error)
+    except (ConfigError, PolicyViolation):
+        return None
     return None
 
 
 def mask_exceptions(project: Project) -> list[str]:
     """``model.column: reason (approved by ...)`` for each PII column a valid exception publishes unmasked."""
-    from dmesh_dbt.masking import column_masking
-
     found = []
     for model in project.public_models:
         for column in model.columns:
@@ -226,7 +273,37 @@ def mask_exceptions(project: Project) -> list[str]:
     return found
 
 
-@rule("DM007", "cross-domain-published-only")
+@rule(
+    "DM007",
+    "cross-domain-published-only",
+    examples=ex.Examples(
+        fails=(
+            ex.project(
+                ex.model("orders", depends_on=["model.payments.stg_payments"]),
+                ex.model("stg_payments", package="payments", access=Access.PROTECTED),
+            ),
+            ex.project(
+                ex.model("orders", depends_on=["source.shop.upstream.payments"]),
+                sources=[ex.source("payments", source_meta={"dmesh": {"domain": "payments"}})],
+            ),
+        ),
+        passes=(
+            ex.project(
+                ex.model("orders", depends_on=["model.payments.payments"]), ex.model("payments", package="payments")
+            ),
+            ex.project(
+                ex.model("orders", depends_on=["source.shop.upstream.payments"]),
+                sources=[
+                    ex.source(
+                        "payments",
+                        meta={"dmesh": {"product": "payments.payments"}},
+                        source_meta={"dmesh": {"domain": "payments"}},
+                    )
+                ],
+            ),
+        ),
+    ),
+)
 def cross_domain_dependencies_use_published_products(ctx: PolicyContext) -> Iterator[Violation]:
     """Cross-domain dependencies go only to published products.
 
@@ -276,7 +353,14 @@ def _unpublished_source(ctx: PolicyContext, source: Source) -> str | None:
     )
 
 
-@rule("DM008", "public-model-key-tested")
+@rule(
+    "DM008",
+    "public-model-key-tested",
+    examples=ex.Examples(
+        fails=(ex.project(ex.with_columns(_M, ex.column("customer_id", "integer", tests=("not_null",)))),),
+        passes=(ex.project(_M),),
+    ),
+)
 def public_models_test_a_key(ctx: PolicyContext) -> Iterator[Violation]:
     """Every public model tests a key: one column with unique and not_null, or a primary key.
 
@@ -301,7 +385,18 @@ def public_models_test_a_key(ctx: PolicyContext) -> Iterator[Violation]:
             )
 
 
-@rule("DM009", "pii-unmarked-suspect")
+@rule(
+    "DM009",
+    "pii-unmarked-suspect",
+    examples=ex.Examples(
+        fails=(_with(ex.column("contact_email")), _with(ex.column("contact_email", meta={"pii": "none"}))),
+        passes=(
+            _with(ex.column("contact_email", meta={"pii": "email"})),
+            _with(ex.column("contact_email", meta={"pii": "none", "pii_reason": "a shared support mailbox"})),
+            _with(ex.column("city")),
+        ),
+    ),
+)
 def public_columns_named_like_pii_are_classified(ctx: PolicyContext) -> Iterator[Violation]:
     """A column of a public model whose name signals PII is classified, or marked `pii: none` with a reason.
 
@@ -348,17 +443,14 @@ def public_columns_named_like_pii_are_classified(ctx: PolicyContext) -> Iterator
 
 def _value_suspects(ctx: PolicyContext, reported_by_name: set[tuple[str, str]]) -> Iterator[Violation]:
     """What `check --sample` adds: public columns, and published relations, whose sampled values look like PII."""
-    from dmesh_dbt.scan.scanner import PUBLISHED_PREFIX
-
     models = {model.unique_id: model for model in ctx.project.public_models}
     for suspect in ctx.sampled_suspects:
         if suspect.values is None:
             continue
-        published = suspect.node_id.startswith(PUBLISHED_PREFIX)
-        model = models.get(suspect.node_id.removeprefix(PUBLISHED_PREFIX))
+        model = models.get(suspect.node_id)
         if model is None or (model.unique_id, suspect.column) in reported_by_name:
             continue
-        if published:
+        if suspect.published:
             message = (
                 f"the published relation of {model.display_name} shows raw {suspect.pii_class} values in column "
                 f"{suspect.column} ({suspect.evidence}); classify {model.display_name}.{suspect.column} "

@@ -54,6 +54,8 @@ class ColumnRef:
     data_type: str | None = None
     pii: str | None = None  # the column's ``meta.pii`` as marked, if at all
     public: bool = False
+    #: A column of the model's published (masked) relation, which has no node of its own: ``node_id`` is the model's.
+    published: bool = False
 
 
 @dataclass(frozen=True)
@@ -107,6 +109,7 @@ class Suspect:
     name_source: str | None  # "name" or "description"
     values: ValueEvidence | None
     public: bool = False
+    published: bool = False  # found in the published (masked) relation of ``node_id``, not in the node itself
 
     @property
     def evidence(self) -> str:
@@ -187,6 +190,7 @@ def classify(column: ColumnRef, values: Sequence[str] | None = None) -> Suspect 
         name_source=by_name.source if named and by_name else None,
         values=evidence,
         public=column.public,
+        published=column.published,
     )
 
 
@@ -227,13 +231,13 @@ def is_unmarked(column: ColumnRef) -> bool:
 def find_suspects(
     columns: Iterable[ColumnRef], samples: Mapping[tuple[str, str], Sequence[str]] | None = None
 ) -> list[Suspect]:
-    """Suspects among the unmarked ``columns``; ``samples`` maps (node_id, column) to sampled values."""
+    """Suspects among the unmarked ``columns``; ``samples`` maps (relation, column) to sampled values."""
     suspects: list[Suspect] = []
     for column in columns:
         if not is_unmarked(column):
             continue
-        values = samples.get((column.node_id, column.name)) if samples is not None else None
+        values = samples.get((column.relation, column.name)) if samples is not None and column.relation else None
         suspect = classify(column, values)
         if suspect is not None:
             suspects.append(suspect)
-    return sorted(suspects, key=lambda s: (s.node_id, s.column))
+    return sorted(suspects, key=lambda s: (s.published, s.node_id, s.column))

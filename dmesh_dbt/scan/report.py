@@ -14,15 +14,11 @@ from dmesh_dbt.scan.scanner import ScanResult
 from dmesh_dbt.scan.write import WriteResult
 
 
-def _where(suspect: Suspect) -> str:
-    return suspect.node_id.split(":", 1)[-1] if suspect.node_id.startswith("published:") else suspect.node_id
-
-
 def _short(suspect: Suspect) -> str:
     """``model customers``: the kind and name a reader looks for, without the package."""
-    kind, _, rest = _where(suspect).partition(".")
+    kind, _, rest = suspect.node_id.partition(".")
     name = rest.split(".", 1)[-1]
-    published = " (published)" if suspect.node_id.startswith("published:") else ""
+    published = " (published)" if suspect.published else ""
     return f"{kind} {name}{published}"
 
 
@@ -76,8 +72,8 @@ def as_json(result: ScanResult, write: WriteResult | None = None) -> str:
 def _suspect(suspect: Suspect) -> dict[str, Any]:
     values = suspect.values
     return {
-        "node": _where(suspect),
-        "published": suspect.node_id.startswith("published:"),
+        "node": suspect.node_id,
+        "published": suspect.published,
         "relation": suspect.relation,
         "column": suspect.column,
         "class": str(suspect.pii_class),

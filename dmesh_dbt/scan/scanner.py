@@ -1,7 +1,8 @@
 """A scan of one dbt project: every column of its models, seeds and sources, by name and (optionally) by value.
 
-``find_name_suspects(project)`` is what ``dmesh-dbt check`` calls on every run; ``scan_project`` is the
-``dmesh-dbt scan`` command: it reads the manifest, optionally samples the warehouse, and returns a ``ScanResult``.
+``scan_project`` is the ``dmesh-dbt scan`` command: it reads the manifest, optionally samples the warehouse, and
+returns a ``ScanResult``; ``find_value_suspects`` is what ``dmesh-dbt check --sample N`` calls. The columns of a
+public model's published (masked) relation are scanned as the model's, with ``published=True``.
 """
 
 from __future__ import annotations
@@ -26,9 +27,6 @@ from dmesh_dbt.scan.sampling import (
     sample_duckdb,
     sample_through_dbt,
 )
-
-#: The node id prefix of a published (masked) relation: it has no node of its own in the manifest.
-PUBLISHED_PREFIX = "published:"
 
 
 @dataclass(frozen=True)
@@ -131,11 +129,6 @@ def _catalog_columns(
     return extra
 
 
-def find_name_suspects(project: Project) -> list[Suspect]:
-    """Unmarked columns whose name or description says PII: the scan ``dmesh-dbt check`` runs every time."""
-    return find_suspects(project_columns(project))
-
-
 def find_value_suspects(
     project: Project, project_dir: Path, sample_rows: int, target: str | None = None
 ) -> list[Suspect]:
@@ -169,9 +162,9 @@ def _scan_with_values(
         sql_names = {c.relation: dbt_reference(c.node_id) for c in columns if c.relation}
         samples = sample_through_dbt(options.project_dir, target.name, wanted, options.sample_rows, sql_names)
     columns = columns + _undocumented_columns(columns, samples, published)
-    by_column = {(c.node_id, c.name): _values(samples, c.relation, c.name) for c in columns if c.relation in samples}
+    by_column = {(c.relation, c.name): _values(samples, c.relation, c.name) for c in columns if c.relation in samples}
     suspects = find_suspects(columns, by_column)
-    published_columns = sum(1 for c in columns if c.node_id.startswith(PUBLISHED_PREFIX))
+    published_columns = sum(1 for c in columns if c.published)
     rows = sum(max((len(v) for v in cols.values()), default=0) for cols in samples.values())
     return ScanResult(
         tuple(suspects), len(columns), len(samples), rows, target.name, time.monotonic() - started, published_columns
@@ -223,7 +216,7 @@ def _undocumented_columns(
             if model is not None:
                 # A published column with no non-null value in the sample was masked to NULL.
                 if any(v is not None for v in values):
-                    extra.append(ColumnRef(f"{PUBLISHED_PREFIX}{model.unique_id}", relation, name, public=True))
+                    extra.append(ColumnRef(model.unique_id, relation, name, public=True, published=True))
             elif (relation, name.lower()) not in known and relation in node_of:
                 extra.append(ColumnRef(node_of[relation], relation, name))
     return extra
@@ -261,7 +254,6 @@ __all__ = [
     "ScanResult",
     "Suspect",
     "classify",
-    "find_name_suspects",
     "find_value_suspects",
     "is_unmarked",
     "project_columns",

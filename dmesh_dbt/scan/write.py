@@ -93,7 +93,7 @@ def write_classifications(project_dir: Path, suspects: Sequence[Suspect]) -> Wri
 def _unwritable(suspect: Suspect) -> str | None:
     if not isinstance(suspect.pii_class, PiiClass):
         return f"{suspect.pii_class} may not be stored at all (PCI DSS); drop the column instead of classifying it"
-    if suspect.node_id.startswith("published:"):
+    if suspect.published:
         return "a published relation is generated from its public model; classify the model's column"
     return None
 

@@ -15,9 +15,10 @@ from pathlib import Path
 import pytest
 
 from dmesh_dbt.artifacts import Project, load_manifest
-from dmesh_dbt.changes import Comparison, compare_projects
+from dmesh_dbt.changes.gate import compare_projects
+from dmesh_dbt.changes.kinds import Comparison
 from dmesh_dbt.check import baseline_from_registry, run_check
-from dmesh_dbt.policy import DomainConfig, PolicyContext, evaluate_policy, resolve_severities
+from dmesh_dbt.policy.engine import DomainConfig, PolicyContext, evaluate_policy, resolve_severities
 from dmesh_dbt.registry import ConsumerRecord, Registry
 from tests.check_fixtures import (
     ALL_CASES,

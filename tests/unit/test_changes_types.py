@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from dmesh_dbt.changes import normalize_type, version_key
+from dmesh_dbt.changes.detect import version_key
+from dmesh_dbt.changes.types import normalize_type
 
 SAME = [
     (("INT64", "bigquery"), ("bigint", "duckdb")),

@@ -42,8 +42,8 @@ sources:
 """
 
 
-def suspect(node_id: str, name: str, pii_class: PiiClass | ForbiddenClass) -> Suspect:
-    return Suspect(node_id, None, name, pii_class, 0.9, "email", "name", None)
+def suspect(node_id: str, name: str, pii_class: PiiClass | ForbiddenClass, published: bool = False) -> Suspect:
+    return Suspect(node_id, None, name, pii_class, 0.9, "email", "name", None, published=published)
 
 
 def changed_lines(before: str, after: str) -> list[str]:
@@ -93,7 +93,7 @@ def test_forbidden_classes_published_relations_and_undocumented_nodes_are_left_w
         project,
         [
             suspect("model.shop.orders", "cvv", ForbiddenClass.CVV),
-            suspect("published:model.shop.orders", "buyer_email", PiiClass.EMAIL),
+            suspect("model.shop.orders", "buyer_email", PiiClass.EMAIL, published=True),
             suspect("model.shop.shipments", "address", PiiClass.ADDRESS),
         ],
     )

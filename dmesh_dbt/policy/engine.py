@@ -1,0 +1,194 @@
+"""The policy engine: the rule registry (``@rule``), severities from the mesh policy and a domain's overrides,
+and the evaluation that turns rules' Violations into Findings.
+
+Each rule is one small function registered with ``@rule`` (in ``policy/rules.py``): a stable id, a name, a
+docstring whose first line is the summary and whose body shows a failing and a fixed example, and ``examples``:
+minimal projects it must flag and must leave alone. Severities come from the ``rules:`` section of the mesh
+policy (``data/mesh_policy.yml``); a domain overrides them under ``policy:`` in its ``dmesh.yml``, except rules
+the mesh lists as ``locked``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from functools import cache
+from pathlib import Path
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+
+from dmesh_dbt.artifacts import Model, Project
+from dmesh_dbt.changes.kinds import CHANGE_KINDS, KEPT_VERSION_NOT_DEPRECATED
+from dmesh_dbt.errors import ConfigError
+from dmesh_dbt.examples import Examples
+from dmesh_dbt.pii import policy_document
+from dmesh_dbt.report import Finding, RuleInfo, Severity, Waiver
+
+if TYPE_CHECKING:
+    # Only a type here: importing the scan's detectors costs every check start-up time for nothing.
+    from dmesh_dbt.scan.detect import Suspect
+
+#: The severity that switches a rule off.
+OFF = "off"
+_SEVERITIES = {"error": Severity.ERROR, "warning": Severity.WARNING, OFF: None}
+
+#: The domain descriptor beside dbt_project.yml.
+DOMAIN_FILE = "dmesh.yml"
+
+
+@dataclass(frozen=True)
+class Violation:
+    """What a rule found, before the policy gives it a severity."""
+
+    message: str
+    model: Model | None = None
+    column: str | None = None
+
+
+@dataclass(frozen=True)
+class DomainConfig:
+    """The parts of a domain's ``dmesh.yml`` that check reads."""
+
+    name: str
+    owner: str | None = None
+    policy: Mapping[str, str] = field(default_factory=dict)  # rule id -> error | warning | off
+    waivers: tuple[Waiver, ...] = ()
+    path: Path | None = None
+
+
+@dataclass(frozen=True)
+class PolicyContext:
+    """Everything a rule may look at."""
+
+    project: Project
+    domain: DomainConfig
+    today: date
+    #: Suspects found by sampling values (`check --sample N`); empty when only names are checked.
+    sampled_suspects: tuple[Suspect, ...] = ()
+
+
+RuleCheck = Callable[[PolicyContext], Iterable[Violation]]
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    name: str
+    check: RuleCheck
+    #: Projects the rule must flag and projects it must leave alone (``tests/unit/test_rule_examples.py``).
+    examples: Examples[Project] | None = None
+
+    @property
+    def doc(self) -> str:
+        return (self.check.__doc__ or "").strip()
+
+    @property
+    def summary(self) -> str:
+        return self.doc.splitlines()[0] if self.doc else self.name
+
+    @property
+    def info(self) -> RuleInfo:
+        return RuleInfo(self.id, self.name, self.summary)
+
+
+RULES: dict[str, Rule] = {}
+
+
+def rule(rule_id: str, name: str, examples: Examples[Project] | None = None) -> Callable[[RuleCheck], RuleCheck]:
+    """Register a rule function under a stable id, with the projects it must flag and must leave alone."""
+
+    def register(check: RuleCheck) -> RuleCheck:
+        if rule_id in RULES:
+            raise ValueError(f"rule id {rule_id} registered twice")
+        RULES[rule_id] = Rule(rule_id, name, check, examples)
+        return check
+
+    return register
+
+
+# ----------------------------------------------------------------------------------------------- the policy
+
+#: The rule id of an expired waiver.
+EXPIRED_WAIVER = RuleInfo("DM010", "waiver-expired", "An expired waiver no longer covers its finding.")
+
+
+@dataclass(frozen=True)
+class Severities:
+    """The severity of each rule after the mesh policy and the domain's overrides."""
+
+    by_rule: Mapping[str, Severity | None]
+
+    def of(self, rule_id: str) -> Severity | None:
+        """The rule's severity; None when the rule is off. Rules the policy does not name are errors."""
+        return self.by_rule.get(rule_id, Severity.ERROR)
+
+
+def resolve_severities(domain: DomainConfig, mesh: Mapping[str, Any] | None = None) -> Severities:
+    """Mesh-wide severities with the domain's overrides applied; ConfigError on an unknown or locked rule."""
+    document = mesh if mesh is not None else _shipped_policy()
+    mesh_rules: Mapping[str, str] = document.get("rules") or {}
+    locked = set(document.get("locked") or ())
+    severities = {rule_id: _parse_severity(value, rule_id, "the mesh policy") for rule_id, value in mesh_rules.items()}
+    for rule_id, value in domain.policy.items():
+        if rule_id not in severities and rule_id not in known_rule_ids():
+            raise ConfigError(f"{DOMAIN_FILE} policy names unknown rule {rule_id!r}; known rules: {rule_list()}")
+        parsed = _parse_severity(value, rule_id, DOMAIN_FILE)
+        if rule_id in locked and parsed != severities.get(rule_id, Severity.ERROR):
+            raise ConfigError(
+                f"{DOMAIN_FILE} policy changes {rule_id}, which the mesh policy locks; "
+                f"remove it, or waive single findings under `waivers:` with an approver"
+            )
+        severities[rule_id] = parsed
+    return Severities(severities)
+
+
+@cache
+def _shipped_policy() -> Mapping[str, Any]:
+    return MappingProxyType(policy_document())
+
+
+def _parse_severity(value: object, rule_id: str, where: str) -> Severity | None:
+    key = severity_word(value).lower()
+    if key not in _SEVERITIES:
+        raise ConfigError(f"{where} gives {rule_id} severity {value!r}; use error, warning or off")
+    return _SEVERITIES[key]
+
+
+def known_rule_ids() -> set[str]:
+    """The one registry of rule ids a policy or waiver may name: policy rules (DM), change kinds (BC, AC) and
+    the version gate (VG)."""
+    return set(RULES) | {k.id for k in CHANGE_KINDS} | {KEPT_VERSION_NOT_DEPRECATED.id, EXPIRED_WAIVER.id}
+
+
+def rule_list() -> str:
+    return ", ".join(sorted(known_rule_ids()))
+
+
+def evaluate_policy(ctx: PolicyContext, severities: Severities) -> list[Finding]:
+    """Run every rule that is not off and return its violations as Findings at the configured severity."""
+    findings = []
+    for rule_id, registered in sorted(RULES.items()):
+        severity = severities.of(rule_id)
+        if severity is None:
+            continue
+        for violation in registered.check(ctx):
+            findings.append(_finding(rule_id, severity, violation))
+    return findings
+
+
+def _finding(rule_id: str, severity: Severity, violation: Violation) -> Finding:
+    model = violation.model
+    return Finding(
+        rule_id=rule_id,
+        severity=severity,
+        message=violation.message,
+        model=model.display_name if model else None,
+        column=violation.column,
+        path=model.declared_in if model else None,
+    )
+
+
+def severity_word(value: object) -> str:
+    """YAML 1.1 reads a bare ``off`` as false: take it as the word the user wrote."""
+    return OFF if value is False else str(value)

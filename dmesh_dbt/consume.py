@@ -2,8 +2,8 @@
 
 It writes what dbt needs to read the product's *published* relation and nothing more: a sources YAML (columns,
 types, descriptions, freshness from the ODCS contract), the DuckDB ``attach`` entry for a producer's local file,
-and optionally a dbt-loom config. It records the consumer and the columns it reads in the registry, so the
-producer's ``dmesh-dbt check`` can name who a breaking change would hit.
+and optionally a dbt-loom config (``loom.write_loom_config``). It records the consumer and the columns it reads
+in the registry, so the producer's ``dmesh-dbt check`` can name who a breaking change would hit.
 """
 
 from __future__ import annotations

@@ -3,6 +3,10 @@
 A release of a domain is its dbt project ``version`` and holds, per public model version, one ODCS v3 contract of
 its *published* (masked) relation, plus one manifest that dbt-loom can read whose public nodes point at those
 published relations. The raw relations never leave the domain.
+
+This module is the gate and the order of steps; the pieces live with their concepts: the project's files and
+target in ``project``, the published models and their contracts in ``contracts``, the dbt-loom manifest in
+``loom``, storage in ``registry``.
 """
 
 from __future__ import annotations

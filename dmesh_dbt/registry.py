@@ -2,7 +2,8 @@
 
 A registry is addressed by a URL: a local directory (the embedded default) or any fsspec URL (``s3://``,
 ``gs://``). Storage is one small interface, ``RegistryBackend``, with one class per kind of storage, so no
-backend detail leaks into publish or consume.
+backend detail leaks into publish or consume; ``Registry.file_location`` tells other tools (dbt-loom) where a
+release file is, so no key layout leaks either.
 
 Layout, every file small and written whole::
 
@@ -37,7 +38,7 @@ from urllib.parse import urlparse
 from packaging.version import InvalidVersion, Version
 
 from dmesh_dbt.errors import RegistryError
-from dmesh_dbt.files import stage_beside
+from dmesh_dbt.files import stage_beside, write_atomically
 
 #: Environment variable naming the registry when neither ``--registry`` nor ``dmesh.yml`` does.
 REGISTRY_ENV = "DMESH_REGISTRY"
@@ -82,7 +83,8 @@ class RegistryBackend(ABC):
 
 
 class LocalBackend(RegistryBackend):
-    """A registry in a local directory: temp file + rename for writes, a hard link for exclusive creates."""
+    """A registry in a local directory: ``files.write_atomically`` (temp file + rename) for writes, a hard link
+    of a staged file for exclusive creates."""
 
     def __init__(self, root: Path) -> None:
         self.root = root.expanduser().resolve()
@@ -108,19 +110,20 @@ class LocalBackend(RegistryBackend):
     def location(self, key: str) -> str:
         return str(self._path(key))
 
-    def _staged(self, key: str, data: bytes) -> Path:
-        """``data`` written and flushed to a hidden temp file beside ``key``'s path."""
-        try:
-            return stage_beside(self._path(key), data)
-        except OSError as error:
-            raise RegistryError(f"cannot write to registry {self.url}: {error.strerror}; check the path") from None
+    def _cannot_write(self, error: OSError) -> RegistryError:
+        return RegistryError(f"cannot write to registry {self.url}: {error.strerror}; check the path")
 
     def write(self, key: str, data: bytes) -> None:
-        staged = self._staged(key, data)
-        os.replace(staged, self._path(key))
+        try:
+            write_atomically(self._path(key), data)
+        except OSError as error:
+            raise self._cannot_write(error) from None
 
     def create(self, key: str, data: bytes) -> bool:
-        staged = self._staged(key, data)
+        try:
+            staged = stage_beside(self._path(key), data)
+        except OSError as error:
+            raise self._cannot_write(error) from None
         try:
             # link() fails if the target exists, and the staged file is complete: an atomic exclusive create.
             os.link(staged, self._path(key))

@@ -1,31 +1,20 @@
 """`dmesh-dbt check` and `dmesh-dbt diff`: read the artifacts, run the policy and the change analysis, report.
 
 The one place that wires artifacts -> policy / changes -> waivers -> Report. It runs ``dbt parse`` only when
-the manifest is missing or older than the project's files, so a CI step after ``dbt build`` costs no dbt run.
+the manifest is missing or older than the project's files (``dmesh_dbt.project.ensure_manifest``), so a CI step
+after ``dbt build`` costs no dbt run. ``require_passing_check`` is the gate the CLI hands to ``publish``.
 """
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
-from types import MappingProxyType
 from typing import TYPE_CHECKING
 
-import yaml
-
-from dmesh_dbt.artifacts import (
-    Access,
-    Column,
-    ColumnConstraints,
-    Model,
-    Project,
-    load_manifest,
-    parse_manifest,
-)
+from dmesh_dbt.artifacts import Column, Model, Project, load_manifest, parse_manifest
 from dmesh_dbt.changes import (
     CHANGE_KINDS,
     KEPT_VERSION_NOT_DEPRECATED,
@@ -34,7 +23,7 @@ from dmesh_dbt.changes import (
     change_finding,
     compare_projects,
 )
-from dmesh_dbt.errors import ConfigError, DmeshError, UsageError
+from dmesh_dbt.errors import DmeshError, PolicyViolation, UsageError
 from dmesh_dbt.policy import (
     EXPIRED_WAIVER,
     RULES,
@@ -46,26 +35,12 @@ from dmesh_dbt.policy import (
     resolve_severities,
     split_waivers,
 )
+from dmesh_dbt.project import MANIFEST, domain_name, ensure_manifest
+from dmesh_dbt.registry import Registry
 from dmesh_dbt.report import Finding, Report, Severity, apply_waivers, sort_findings
-from dmesh_dbt.toolkit import run_dbt
 
 if TYPE_CHECKING:
-    from dmesh_dbt.contracts import ContractColumn, ProductContract
     from dmesh_dbt.scan.detect import Suspect
-
-MANIFEST = Path("target") / "manifest.json"
-
-#: Files at a project's root that dbt reads; with the resource paths below, what makes a manifest stale.
-_PROJECT_FILES = ("dbt_project.yml", "profiles.yml", "packages.yml", "dependencies.yml", "selectors.yml")
-_RESOURCE_PATH_DEFAULTS = {
-    "model-paths": ["models"],
-    "seed-paths": ["seeds"],
-    "test-paths": ["tests"],
-    "macro-paths": ["macros"],
-    "snapshot-paths": ["snapshots"],
-    "analysis-paths": ["analyses"],
-    "docs-paths": [],
-}
 
 
 @dataclass(frozen=True)
@@ -150,57 +125,6 @@ def _display(path: Path, base: Path) -> str:
         return str(path)
 
 
-def ensure_manifest(project_dir: Path) -> Path:
-    """``target/manifest.json``, after running ``dbt parse`` if it is missing or older than a project file."""
-    if not (project_dir / "dbt_project.yml").is_file():
-        raise UsageError(f"{project_dir} is not a dbt project (no dbt_project.yml); pass --project-dir")
-    manifest = project_dir / MANIFEST
-    if manifest.is_file() and manifest.stat().st_mtime >= newest_source_mtime(project_dir):
-        return manifest
-    # No partial parsing: it served stale manifests after file deletions (see shared/facts.md).
-    run_dbt(project_dir.resolve(), "parse", "--no-partial-parse", "--quiet")
-    return manifest
-
-
-def newest_source_mtime(project_dir: Path) -> float:
-    """The modification time of the newest file dbt parses: its project files and its resource paths."""
-    files = (project_dir / name for name in _PROJECT_FILES)
-    newest = max((f.stat().st_mtime for f in files if f.is_file()), default=0.0)
-    for directory in _resource_paths(project_dir):
-        newest = max(newest, _newest_in(directory))
-    return newest
-
-
-def _resource_paths(project_dir: Path) -> list[Path]:
-    """The directories dbt_project.yml points dbt at (dbt's defaults where it does not say)."""
-    try:
-        document = yaml.safe_load((project_dir / "dbt_project.yml").read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError):
-        document = {}
-    paths: list[Path] = []
-    for key, default in _RESOURCE_PATH_DEFAULTS.items():
-        configured = document.get(key) if isinstance(document, dict) else None
-        names = configured if isinstance(configured, list) else default
-        paths.extend(project_dir / str(name) for name in names)
-    return paths
-
-
-def _newest_in(directory: Path) -> float:
-    newest = 0.0
-    stack = [directory]
-    while stack:
-        try:
-            entries = list(os.scandir(stack.pop()))
-        except (FileNotFoundError, NotADirectoryError):
-            continue
-        for entry in entries:
-            if entry.is_dir(follow_symlinks=False):
-                stack.append(Path(entry.path))
-            else:
-                newest = max(newest, entry.stat().st_mtime)
-    return newest
-
-
 # ----------------------------------------------------------------------------------------------- baselines
 
 
@@ -214,8 +138,6 @@ def baseline_from_state(state: Path, consumers: Consumers | None = None) -> Base
 
 def baseline_from_registry(url: str, project_dir: Path) -> Baseline | None:
     """The manifest of the domain's last published release and its recorded consumers; None before any."""
-    from dmesh_dbt.registry import Registry
-
     domain = domain_name(project_dir)
     registry = Registry.open(url)
     release = registry.latest_release(domain)
@@ -251,16 +173,19 @@ def as_published(project: Project) -> Project:
     return replace(project, models=models)
 
 
-def domain_name(project_dir: Path) -> str:
-    """The domain's name: ``domain:`` in dmesh.yml, else the dbt project's ``name``."""
-    project_file = project_dir / "dbt_project.yml"
-    if not project_file.is_file():
-        raise UsageError(f"{project_dir} is not a dbt project (no dbt_project.yml); pass --project-dir")
-    try:
-        document = yaml.safe_load(project_file.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError:
-        raise ConfigError(f"{project_file} is not valid YAML; fix the syntax") from None
-    return load_domain_config(project_dir, str(document.get("name") or project_dir.name)).name
+def require_passing_check(project_dir: Path, url: str) -> None:
+    """Publish's gate: ``dmesh-dbt check`` against the domain's last published release (and its consumers)
+    must pass; PolicyViolation naming the first failure otherwise."""
+    # parse=False: publish has just proven the build current, and the build wrote the manifest check reads.
+    report = run_check(project_dir, baseline_from_registry(url, project_dir), parse=False)
+    failures = report.failures
+    if failures:
+        first = failures[0]
+        impacts = "".join(f" (hits {impact})" for impact in first.impacts)
+        raise PolicyViolation(
+            f"not publishing: dmesh-dbt check finds {len(failures)} violation(s), first {first.rule_id} "
+            f"{first.message}{impacts}; see `dmesh-dbt check --registry {url}`"
+        )
 
 
 # ----------------------------------------------------------------------------------------------- diff
@@ -287,75 +212,11 @@ def run_diff(old: Path, new: Path, today: date | None = None) -> Report:
 def _load_side(path: Path) -> Project:
     """A manifest (file, or a directory holding one) or a published ODCS contract (``*.odcs.yaml``)."""
     if path.is_file() and path.suffix in (".yaml", ".yml"):
-        from dmesh_dbt.contracts import parse_contract
+        # Imported here: the ODCS schema and its pydantic model cost a check that reads no contract.
+        from dmesh_dbt.contracts import parse_contract, project_from_contract
 
         return project_from_contract(parse_contract(path.read_bytes()))
     return load_manifest(_manifest_path(path))
-
-
-def project_from_contract(contract: ProductContract) -> Project:
-    """A published contract as a one-model project, so contracts diff like manifests.
-
-    Published columns carry what survives masking: the PII class, the strategy (none when a mask exception
-    publishes the column unmasked), and the keys and nullability the contract promises.
-    """
-    columns = tuple(
-        Column(
-            name=c.name,
-            data_type=c.physical_type or None,
-            description=c.description,
-            meta=_contract_column_meta(c),
-            pii=c.pii,
-            mask=c.masking,
-            constraints=ColumnConstraints(not_null=c.required, unique=c.unique, primary_key=c.primary_key),
-        )
-        for c in contract.columns
-    )
-    version = f".v{contract.model_version}" if contract.model_version is not None else ""
-    model = Model(
-        unique_id=f"model.{contract.domain}.{contract.product}{version}",
-        name=contract.product,
-        package_name=contract.domain,
-        version=contract.model_version,
-        latest_version=contract.latest_version,
-        access=Access.PUBLIC,
-        group=None,
-        contract_enforced=True,
-        database=contract.relation.database,
-        schema=contract.relation.schema,
-        alias=contract.relation.identifier,
-        relation_name=str(contract.relation),
-        description=contract.description,
-        deprecation_date=_contract_date(contract.deprecation_date),
-        columns=columns,
-        depends_on=(),
-        original_file_path=contract.file_name,
-        patch_path=None,
-        meta=MappingProxyType({}),
-        materialized=contract.materialization,
-    )
-    return Project(contract.domain, contract.server.type, "", None, (model,), (), (), (), ())
-
-
-def _contract_column_meta(column: ContractColumn) -> Mapping[str, object]:
-    meta: dict[str, object] = {}
-    if column.pii:
-        meta["pii"] = column.pii
-        if column.masking:
-            meta["mask"] = column.masking
-        else:
-            meta["mask_exception"] = {"reason": "published unmasked", "approver": "the published contract"}
-    return MappingProxyType(meta)
-
-
-def _contract_date(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _manifest_path(path: Path) -> Path:

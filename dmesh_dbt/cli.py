@@ -145,9 +145,10 @@ def publish(project_dir: Path, registry: str | None, target: str | None) -> None
     masked published relations. Publishing the same content again changes nothing; a published version never
     changes (bump `version` to publish something else).
     """
+    from dmesh_dbt.check import require_passing_check
     from dmesh_dbt.publish import publish as publish_release
 
-    result = publish_release(project_dir, registry, target)
+    result = publish_release(project_dir, registry, target, passing_check=require_passing_check)
     release = result.release
     verb = "Published" if result.outcome == "published" else "Already published, unchanged:"
     out.print(f"[green]{verb}[/green] {release.domain} {release.version} to {escape(result.registry)}")
@@ -204,7 +205,7 @@ def registry_list(registry: str | None, project_dir: Path, output_format: str) -
     """List every domain's latest release and the products it publishes."""
     import json
 
-    from dmesh_dbt.publish import registry_url
+    from dmesh_dbt.project import registry_url
     from dmesh_dbt.registry import Registry
 
     store = Registry.open(registry_url(project_dir, registry))
@@ -229,7 +230,7 @@ def registry_show(product: str, registry: str | None, project_dir: Path, output_
 
     from dmesh_dbt.consume import describe_product
     from dmesh_dbt.contracts import parse_product_ref
-    from dmesh_dbt.publish import registry_url
+    from dmesh_dbt.project import registry_url
     from dmesh_dbt.registry import Registry
 
     store = Registry.open(registry_url(project_dir, registry))
@@ -255,10 +256,11 @@ _REPORT_FORMATS = ("text", "json", "github", "sarif", "junit")
 
 def _emit_report(ctx: click.Context, report: Report, output_format: str, output: Path | None) -> None:
     """Print or write (atomically) a check/diff report, then exit 1 when it has failing findings."""
-    from dmesh_dbt.render import render, write_output
+    from dmesh_dbt.files import write_atomically
+    from dmesh_dbt.render import render
 
     if output is not None:
-        write_output(output, render(report, output_format))
+        write_atomically(output, render(report, output_format))
         message = f"{report.command}: wrote {output_format} report to {output}"
         err_console.print(message, highlight=False, soft_wrap=True)
     else:
@@ -297,21 +299,20 @@ def report_options(command: Callable[..., None]) -> Callable[..., None]:
 @click.option(
     "--registry",
     metavar="URL",
-    envvar="DMESH_REGISTRY",
     help="Registry whose last published release of this domain is the baseline (and lists its consumers). "
     "Default: $DMESH_REGISTRY, else `registry:` in dmesh.yml (unless --state is given).",
 )
 @report_options
 @click.option(
-    "--sample",
-    "sample_rows",
+    "--sample-rows",
     type=click.IntRange(min=0),
     default=0,
     metavar="N",
     help="Also sample N rows of every relation and flag public columns (and published relations) whose values "
     "look like unclassified PII. Default 0: names only.",
 )
-@click.option("--target", metavar="T", help="dbt target to sample with --sample (default: the profile's default).")
+@click.option("--sample", "sample_alias", type=click.IntRange(min=0), hidden=True, help="Old name of --sample-rows.")
+@click.option("--target", metavar="T", help="dbt target to sample with --sample-rows (default: the profile's default).")
 @click.option("--list-rules", is_flag=True, help="Print every rule and change kind with its id and exit.")
 @click.pass_context
 def check(
@@ -322,6 +323,7 @@ def check(
     output_format: str,
     output: Path | None,
     sample_rows: int,
+    sample_alias: int | None,
     target: str | None,
     list_rules: bool,
 ) -> None:
@@ -334,19 +336,18 @@ def check(
     2 usage or configuration error.
     """
     from dmesh_dbt.check import baseline_from_registry, baseline_from_state, rules_listing, run_check
+    from dmesh_dbt.project import find_registry_url
 
     if list_rules:
         click.echo(rules_listing(), nl=False)
         return
     if state is not None and registry is not None:
-        if ctx.get_parameter_source("registry") is ParameterSource.COMMANDLINE:
-            raise UsageError("pass either --state or --registry, not both")
-        registry = None  # an explicit --state wins over $DMESH_REGISTRY
-    if state is None and registry is None:
-        from dmesh_dbt.publish import configured_registry
-
-        registry = configured_registry(project_dir)
+        raise UsageError("pass either --state or --registry, not both")
+    if sample_alias is not None and ctx.get_parameter_source("sample_rows") is ParameterSource.DEFAULT:
+        sample_rows = sample_alias
     baseline = baseline_from_state(state) if state is not None else None
+    # An explicit --state wins over $DMESH_REGISTRY and dmesh.yml.
+    registry = None if state is not None else find_registry_url(project_dir, registry)
     if registry is not None:
         baseline = baseline_from_registry(registry, project_dir)
         if baseline is None:
@@ -406,7 +407,7 @@ def scan(
     and rates, never values. Exit 1 while unclassified suspects remain, else 0.
     """
     from dmesh_dbt.artifacts import load_manifest
-    from dmesh_dbt.check import ensure_manifest
+    from dmesh_dbt.project import ensure_manifest
     from dmesh_dbt.scan.report import as_json, print_text
     from dmesh_dbt.scan.scanner import ScanOptions, scan_project
     from dmesh_dbt.scan.write import write_classifications

@@ -2,34 +2,31 @@
 
 It writes what dbt needs to read the product's *published* relation and nothing more: a sources YAML (columns,
 types, descriptions, freshness from the ODCS contract), the DuckDB ``attach`` entry for a producer's local file,
-and optionally a dbt-loom config. It records the consumer and the columns it reads in the registry, so the
-producer's ``dmesh-dbt check`` can name who a breaking change would hit.
+and optionally a dbt-loom config (``loom.write_loom_config``). It records the consumer and the columns it reads
+in the registry, so the producer's ``dmesh-dbt check`` can name who a breaking change would hit.
 """
 
 from __future__ import annotations
 
-import io
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
-from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from sqlglot import Tokenizer, TokenType
 from sqlglot.errors import TokenError
 
 from dmesh_dbt.contracts import ProductContract, ProductRef, parse_contract
-from dmesh_dbt.errors import ConfigError, UsageError
-from dmesh_dbt.publish import Target, load_descriptor, profile_name, registry_url, resolve_target
-from dmesh_dbt.registry import ConsumerRecord, LocalBackend, Registry, Release, now_utc, version_sort_key
-from dmesh_dbt.render import write_output
+from dmesh_dbt.errors import UsageError
+from dmesh_dbt.files import dump_round_trip, load_round_trip, upsert
+from dmesh_dbt.loom import write_loom_config
+from dmesh_dbt.project import MANIFEST, Target, load_descriptor, registry_url, resolve_target
+from dmesh_dbt.registry import ConsumerRecord, Registry, Release, now_utc, version_sort_key
 
 #: Where consumed sources are written, one file per producing domain.
 SOURCES_DIR = Path("models") / "consumed"
-LOOM_CONFIG = "dbt_loom.config.yml"
 
 _GENERATED = "Written by `dmesh-dbt consume`; re-run it to refresh. Edits to entries it manages are replaced."
 
@@ -48,38 +45,6 @@ class ConsumeResult:
     @property
     def source_call(self) -> str:
         return f"{{{{ source('{self.source_name}', '{self.table_name}') }}}}"
-
-
-def _yaml() -> YAML:
-    yaml = YAML()  # round trip: comments, order and quoting of the user's files survive our edits
-    yaml.preserve_quotes = True
-    yaml.width = 4096
-    yaml.indent(mapping=2, sequence=4, offset=2)
-    return yaml
-
-
-def _load(path: Path) -> Any:
-    if not path.is_file():
-        return None
-    try:
-        return _yaml().load(path.read_text(encoding="utf-8"))
-    except Exception as error:  # ruamel raises many unrelated types for a broken file
-        raise ConfigError(f"{path} is not valid YAML ({error}); fix or remove it") from None
-
-
-def _dump(path: Path, document: Any) -> None:
-    buffer = io.StringIO()
-    _yaml().dump(document, buffer)
-    write_output(path, buffer.getvalue())  # atomic: a temp file beside it, then a rename
-
-
-def _upsert(items: CommentedSeq, key: str, value: str, entry: CommentedMap) -> None:
-    """Replace the entry whose ``key`` is ``value`` in place (keeping its position), or append it."""
-    for index, existing in enumerate(items):
-        if isinstance(existing, dict) and existing.get(key) == value:
-            items[index] = entry
-            return
-    items.append(entry)
 
 
 # ------------------------------------------------------------------------------------------------ sources YAML
@@ -118,7 +83,7 @@ def _source_entry(contract: ProductContract) -> CommentedMap:
 def write_source(project_dir: Path, contract: ProductContract, name: str, registry: str) -> Path:
     """Add or refresh the product's table in ``models/consumed/<domain>.yml``; other tables are kept."""
     path = project_dir / SOURCES_DIR / f"{contract.domain}.yml"
-    document = _load(path)
+    document = load_round_trip(path)
     if not isinstance(document, dict):
         document = CommentedMap(version=2)
         document.yaml_set_start_comment(_GENERATED)
@@ -127,60 +92,32 @@ def write_source(project_dir: Path, contract: ProductContract, name: str, regist
     existing = next((s for s in sources if isinstance(s, dict) and s.get("name") == contract.domain), None)
     if existing is not None:
         fresh["tables"] = existing.get("tables") or CommentedSeq()
-    _upsert(sources, "name", contract.domain, fresh)
-    _upsert(fresh["tables"], "name", name, _table_entry(contract, name, registry))
-    _dump(path, document)
+    upsert(sources, "name", contract.domain, fresh)
+    upsert(fresh["tables"], "name", name, _table_entry(contract, name, registry))
+    dump_round_trip(path, document)
     return path
 
 
 # --------------------------------------------------------------------------------------------- DuckDB attach
 
 
-def attach_producer(project_dir: Path, profile_name: str, target: Target, contract: ProductContract) -> Path | None:
+def attach_producer(project_dir: Path, target: Target, contract: ProductContract) -> Path | None:
     """Attach the producer's DuckDB file (read only, under its domain's name) to the consumer's DuckDB target."""
     if contract.server.type != "duckdb" or target.type != "duckdb":
         return None
     producer_file = Path(contract.server.details["database"])
     profiles_path = project_dir / "profiles.yml"
-    document = _load(profiles_path)
-    outputs = document[profile_name]["outputs"]
+    document = load_round_trip(profiles_path)
+    outputs = document[target.profile]["outputs"]
     settings = outputs[target.name]
     attach = settings.get("attach")
     if not isinstance(attach, list):
         attach = CommentedSeq()
         settings["attach"] = attach
     entry = CommentedMap(path=str(producer_file), alias=contract.domain, read_only=True)
-    _upsert(attach, "alias", contract.domain, entry)
-    _dump(profiles_path, document)
+    upsert(attach, "alias", contract.domain, entry)
+    dump_round_trip(profiles_path, document)
     return producer_file
-
-
-# --------------------------------------------------------------------------------------------------- dbt-loom
-
-
-def loom_reference(registry: Registry, release: Release) -> CommentedMap:
-    """A dbt-loom manifest reference to the release's manifest in the registry."""
-    key = f"releases/{release.domain}/{release.version}/{release.digest}/manifest.json"
-    reference = CommentedMap(name=release.domain)
-    if isinstance(registry.backend, LocalBackend):
-        reference["type"] = "file"
-        reference["config"] = CommentedMap(path=str(registry.backend.root / key))
-        return reference
-    url = urlparse(registry.url)
-    object_name = f"{url.path.strip('/')}/{key}".lstrip("/")
-    reference["type"] = {"s3": "s3", "gs": "gcs", "gcs": "gcs"}.get(url.scheme, url.scheme)
-    reference["config"] = CommentedMap(bucket_name=url.netloc, object_name=object_name)
-    return reference
-
-
-def write_loom_config(project_dir: Path, registry: Registry, release: Release) -> Path:
-    path = project_dir / LOOM_CONFIG
-    document = _load(path)
-    if not isinstance(document, dict):
-        document = CommentedMap(manifests=CommentedSeq())
-    _upsert(document.setdefault("manifests", CommentedSeq()), "name", release.domain, loom_reference(registry, release))
-    _dump(path, document)
-    return path
 
 
 # ------------------------------------------------------------------------------------------------ columns used
@@ -209,7 +146,7 @@ def columns_read(project_dir: Path, source_name: str, table: str, candidates: It
 
     None when that cannot be known: before a model on the source has been compiled, or when one selects ``*``.
     """
-    manifest_path = project_dir / "target" / "manifest.json"
+    manifest_path = project_dir / MANIFEST
     if not manifest_path.is_file():
         return None
     try:
@@ -235,7 +172,7 @@ def columns_read(project_dir: Path, source_name: str, table: str, candidates: It
 
 def _previous_columns(project_dir: Path, domain: str, table: str) -> list[str]:
     """The columns the sources YAML gave ``table`` before this consume, if it had it."""
-    document = _load(project_dir / SOURCES_DIR / f"{domain}.yml") or {}
+    document = load_round_trip(project_dir / SOURCES_DIR / f"{domain}.yml") or {}
     for source in document.get("sources") or ():
         for entry in source.get("tables") or ():
             if source.get("name") == domain and entry.get("name") == table:
@@ -294,8 +231,7 @@ def consume(
     read = columns_read(project_dir, contract.domain, name, candidates)
     refuse_dropping_read_columns(store, release, contract, read)
     sources_file = write_source(project_dir, contract, name, store.url)
-    profile = profile_name(project_dir)
-    attached = attach_producer(project_dir, profile, resolve_target(project_dir, profile, target), contract)
+    attached = attach_producer(project_dir, resolve_target(project_dir, target), contract)
     loom = write_loom_config(project_dir, store, release) if dbt_loom else None
     record = ConsumerRecord(
         consumer=consumer.domain,

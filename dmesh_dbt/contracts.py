@@ -1,4 +1,6 @@
-"""ODCS v3 data contracts: export a published product to an Open Data Contract Standard document, and back.
+"""ODCS v3 data contracts: a public model as the product consumers see (``published_model``,
+``product_contract``), exported to an Open Data Contract Standard document, and back (``parse_contract``,
+``project_from_contract``).
 
 A contract describes what a consumer may rely on: the *published* relation (masked) and its post-masking
 physical types, never the raw model. Documents are validated twice: against the JSON schema that the
@@ -11,8 +13,10 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from functools import cache
 from importlib.resources import files
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
@@ -21,7 +25,11 @@ import yaml
 from open_data_contract_standard.model import OpenDataContractStandard
 from pydantic import ValidationError
 
-from dmesh_dbt.errors import RegistryError, UsageError
+from dmesh_dbt import masking
+from dmesh_dbt.artifacts import Access, Column, ColumnConstraints, Model, Project
+from dmesh_dbt.errors import ConfigError, RegistryError, UsageError
+from dmesh_dbt.pii import Strategy
+from dmesh_dbt.project import DomainDescriptor, Target
 
 #: The ODCS version our contracts declare.
 ODCS_API_VERSION = "v3.1.0"
@@ -380,3 +388,182 @@ def parse_product_ref(text: str) -> ProductRef:
     if match is None:
         raise UsageError(f"{text!r} is not DOMAIN.PRODUCT[@VERSION] (e.g. payments.customers or payments.customers@1)")
     return ProductRef(match["domain"], match["product"], match["version"])
+
+
+# ------------------------------------------------------------------------------- a public model as published
+
+
+@dataclass(frozen=True)
+class PublishedModel:
+    """A public model as consumers see it: its published relation and post-masking columns."""
+
+    model: Model
+    relation: Relation
+    columns: tuple[ContractColumn, ...]
+    materialization: str
+
+
+def _target_schema(target: Target) -> str:
+    schema = target.settings.get("dataset") or target.settings.get("schema")
+    return str(schema or ("main" if target.type == "duckdb" else "public"))
+
+
+def _published_materialization(model: Model, project_vars: Mapping[str, Any]) -> str:
+    """``view`` or ``table``, as ``dmesh.published_materialization`` decides it."""
+    model_meta = model.meta.get("dmesh") or {}
+    return str(
+        model_meta.get("published_materialization") or project_vars.get("dmesh_published_materialization") or "view"
+    )
+
+
+def consumer_database(model: Model, target: Target, domain: str) -> str | None:
+    """The database consumers name the relation in: a DuckDB file is attached under its domain's name
+    (``dmesh-dbt consume`` does so), since every domain's file may well be called ``warehouse``."""
+    return domain if target.type == "duckdb" else model.database
+
+
+def published_model(model: Model, target: Target, project_vars: Mapping[str, Any], domain: str) -> PublishedModel:
+    """``model`` as consumers see its published relation: masked columns typed as masking leaves them, and only
+    the guarantees that survive masking (a keyed hash keeps keys unique; redaction and truncation do not)."""
+    configured = project_vars.get("dmesh_published_schema")
+    relation = Relation(
+        database=consumer_database(model, target, domain),
+        schema=masking.published_schema(_target_schema(target), str(configured) if configured else None),
+        identifier=masking.published_identifier(model.name, model.version, model.alias),
+    )
+    columns = []
+    for column in model.columns:
+        how = masking.column_masking(model.display_name, column.name, column.meta)
+        keeps_identity = not how.masked or how.strategy is Strategy.HASH
+        columns.append(
+            ContractColumn(
+                name=column.name,
+                physical_type=masking.published_data_type(how, column.data_type or "", target.type),
+                description=column.description,
+                required=column.is_not_null and how.strategy is not Strategy.NULL,
+                unique=column.is_unique and keeps_identity,
+                primary_key=column.constraints.primary_key and keeps_identity,
+                pii=None if how.pii_class is None else how.pii_class.value,
+                masking=None if not how.masked or how.strategy is None else how.strategy.value,
+            )
+        )
+    return PublishedModel(model, relation, tuple(columns), _published_materialization(model, project_vars))
+
+
+def published_models(
+    project: Project, target: Target, project_vars: Mapping[str, Any], domain: str
+) -> list[PublishedModel]:
+    return [published_model(m, target, project_vars, domain) for m in project.public_models]
+
+
+def server_for(target: Target, project_dir: Path, relation: Relation) -> Server:
+    """The ODCS server block a consumer connects to for ``relation`` on ``target``."""
+    settings = target.settings
+    if target.type == "duckdb":
+        path = Path(str(settings.get("path") or ":memory:"))
+        database = str(path if path.is_absolute() else (project_dir / path).resolve())
+        return Server(target.name, "duckdb", {"database": database, "schema": relation.schema})
+    if target.type == "bigquery":
+        return Server(target.name, "bigquery", {"project": relation.database or "", "dataset": relation.schema})
+    if target.type == "postgres":
+        details = {
+            "host": str(settings.get("host")),
+            "port": str(settings.get("port")),
+            "database": relation.database or str(settings.get("dbname") or settings.get("database")),
+            "schema": relation.schema,
+        }
+        return Server(target.name, "postgres", details)
+    raise ConfigError(f"publishing from a {target.type} target is not supported; use duckdb, bigquery or postgres")
+
+
+def product_contract(
+    published: PublishedModel, descriptor: DomainDescriptor, release: str, server: Server
+) -> ProductContract:
+    """The contract of ``published`` in release ``release`` of the domain ``descriptor`` describes."""
+    model = published.model
+    return ProductContract(
+        domain=descriptor.domain,
+        product=model.name,
+        model_version=model.version,
+        latest_version=model.latest_version,
+        release=release,
+        description=model.description,
+        owner=descriptor.owner,
+        team_description=descriptor.description,
+        tier=descriptor.tier,
+        relation=published.relation,
+        materialization=published.materialization,
+        server=server,
+        columns=published.columns,
+        freshness=descriptor.freshness,
+        availability=descriptor.availability,
+        deprecation_date=None if model.deprecation_date is None else model.deprecation_date.isoformat(),
+    )
+
+
+# ------------------------------------------------------------------------------- a contract as a project
+
+
+def project_from_contract(contract: ProductContract) -> Project:
+    """A published contract as a one-model project, so contracts diff like manifests.
+
+    Published columns carry what survives masking: the PII class, the strategy (none when a mask exception
+    publishes the column unmasked), and the keys and nullability the contract promises.
+    """
+    columns = tuple(
+        Column(
+            name=c.name,
+            data_type=c.physical_type or None,
+            description=c.description,
+            meta=_contract_column_meta(c),
+            pii=c.pii,
+            mask=c.masking,
+            constraints=ColumnConstraints(not_null=c.required, unique=c.unique, primary_key=c.primary_key),
+        )
+        for c in contract.columns
+    )
+    version = f".v{contract.model_version}" if contract.model_version is not None else ""
+    model = Model(
+        unique_id=f"model.{contract.domain}.{contract.product}{version}",
+        name=contract.product,
+        package_name=contract.domain,
+        version=contract.model_version,
+        latest_version=contract.latest_version,
+        access=Access.PUBLIC,
+        group=None,
+        contract_enforced=True,
+        database=contract.relation.database,
+        schema=contract.relation.schema,
+        alias=contract.relation.identifier,
+        relation_name=str(contract.relation),
+        description=contract.description,
+        deprecation_date=_contract_date(contract.deprecation_date),
+        columns=columns,
+        depends_on=(),
+        original_file_path=contract.file_name,
+        patch_path=None,
+        meta=MappingProxyType({}),
+        materialized=contract.materialization,
+    )
+    return Project(contract.domain, contract.server.type, "", None, (model,), (), (), (), ())
+
+
+def _contract_column_meta(column: ContractColumn) -> Mapping[str, object]:
+    meta: dict[str, object] = {}
+    if column.pii:
+        meta["pii"] = column.pii
+        if column.masking:
+            meta["mask"] = column.masking
+        else:
+            meta["mask_exception"] = {"reason": "published unmasked", "approver": "the published contract"}
+    return MappingProxyType(meta)
+
+
+def _contract_date(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

@@ -2,7 +2,8 @@
 
 A registry is addressed by a URL: a local directory (the embedded default) or any fsspec URL (``s3://``,
 ``gs://``). Storage is one small interface, ``RegistryBackend``, with one class per kind of storage, so no
-backend detail leaks into publish or consume.
+backend detail leaks into publish or consume; ``Registry.file_location`` tells other tools (dbt-loom) where a
+release file is, so no key layout leaks either.
 
 Layout, every file small and written whole::
 
@@ -25,7 +26,6 @@ import hashlib
 import json
 import os
 import re
-import tempfile
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
@@ -38,6 +38,7 @@ from urllib.parse import urlparse
 from packaging.version import InvalidVersion, Version
 
 from dmesh_dbt.errors import RegistryError
+from dmesh_dbt.files import stage_beside, write_atomically
 
 #: Environment variable naming the registry when neither ``--registry`` nor ``dmesh.yml`` does.
 REGISTRY_ENV = "DMESH_REGISTRY"
@@ -76,9 +77,14 @@ class RegistryBackend(ABC):
     def create(self, key: str, data: bytes) -> bool:
         """Store ``data`` under ``key`` only if nothing is there; False when something already was."""
 
+    @abstractmethod
+    def location(self, key: str) -> str:
+        """Where a reader outside dmesh-dbt finds ``key``: a local path, or a URL such as ``s3://bucket/key``."""
+
 
 class LocalBackend(RegistryBackend):
-    """A registry in a local directory: temp file + rename for writes, a hard link for exclusive creates."""
+    """A registry in a local directory: ``files.write_atomically`` (temp file + rename) for writes, a hard link
+    of a staged file for exclusive creates."""
 
     def __init__(self, root: Path) -> None:
         self.root = root.expanduser().resolve()
@@ -101,26 +107,23 @@ class LocalBackend(RegistryBackend):
             return []
         return sorted(entry.name for entry in directory.iterdir() if not entry.name.startswith("."))
 
-    def _staged(self, key: str, data: bytes) -> Path:
-        """``data`` written and flushed to a hidden temp file beside ``key``'s path."""
-        target = self._path(key)
-        try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-        except OSError as error:
-            raise RegistryError(f"cannot write to registry {self.url}: {error.strerror}; check the path") from None
-        return Path(name)
+    def location(self, key: str) -> str:
+        return str(self._path(key))
+
+    def _cannot_write(self, error: OSError) -> RegistryError:
+        return RegistryError(f"cannot write to registry {self.url}: {error.strerror}; check the path")
 
     def write(self, key: str, data: bytes) -> None:
-        staged = self._staged(key, data)
-        os.replace(staged, self._path(key))
+        try:
+            write_atomically(self._path(key), data)
+        except OSError as error:
+            raise self._cannot_write(error) from None
 
     def create(self, key: str, data: bytes) -> bool:
-        staged = self._staged(key, data)
+        try:
+            staged = stage_beside(self._path(key), data)
+        except OSError as error:
+            raise self._cannot_write(error) from None
         try:
             # link() fails if the target exists, and the staged file is complete: an atomic exclusive create.
             os.link(staged, self._path(key))
@@ -149,6 +152,9 @@ class FsspecBackend(RegistryBackend):
 
     def _path(self, key: str) -> str:
         return f"{self.base}/{key}"
+
+    def location(self, key: str) -> str:
+        return f"{self.url}/{key}"
 
     def read(self, key: str) -> bytes | None:
         try:
@@ -329,7 +335,7 @@ class Registry:
         if existing is not None:
             return self._same_release_or_refuse(existing, digest), existing
         for name, data in files.items():
-            self.backend.write(f"releases/{domain}/{version}/{digest}/{name}", data)
+            self.backend.write(f"releases/{domain}/{version}/{digest}/{name}", data)  # as _release_key
         release = Release(domain, version, digest, now_utc(), owner, products, tuple(sorted(files)))
         if not self.backend.create(f"releases/{domain}/{version}/{RELEASE_MARKER}", _dumps(release.to_json())):
             # Another publisher committed this version between our check and our commit.
@@ -369,9 +375,17 @@ class Registry:
         found = self.releases(domain)
         return found[-1] if found else None
 
+    @staticmethod
+    def _release_key(release: Release, name: str) -> str:
+        return f"releases/{release.domain}/{release.version}/{release.digest}/{name}"
+
+    def file_location(self, release: Release, name: str) -> str:
+        """Where a tool other than dmesh-dbt (dbt-loom) reads a file of a committed release: a local path or a URL."""
+        return self.backend.location(self._release_key(release, name))
+
     def read_file(self, release: Release, name: str) -> bytes:
         """A file of a committed release."""
-        data = self.backend.read(f"releases/{release.domain}/{release.version}/{release.digest}/{name}")
+        data = self.backend.read(self._release_key(release, name))
         if data is None:
             raise RegistryError(f"{release.domain} {release.version} in {self.url} has no file {name}")
         return data

@@ -7,12 +7,9 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import tempfile
 import xml.etree.ElementTree as ET
 from collections import defaultdict
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -295,16 +292,3 @@ def _junit_suite(report: Report, rule_id: str, findings: list[Finding]) -> ET.El
     suite.set("errors", "0")
     suite.set("skipped", str(skipped))
     return suite
-
-
-def write_output(path: Path, text: str) -> None:
-    """Write a report to ``path`` atomically: a temp file beside it, then a rename (never a half-written file)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise

@@ -1,4 +1,5 @@
-"""Where the toolkit's own files live: the `dmesh` dbt package and the domain project template.
+"""Where the toolkit's own files live (the `dmesh` dbt package, the domain project template), and the one place
+that starts dbt (``run_dbt``, ``dbt_process``).
 
 In the repository, the root is the dbt package ``dmesh`` (dbt_project.yml, macros/) and ``project_template/`` is
 the copier template. ``dmesh_dbt/bundle/`` links both into the Python package, so a wheel carries copies and an
@@ -49,12 +50,20 @@ def dbt_executable() -> str:
     return found
 
 
-def run_dbt(project_dir: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """Run a dbt command in ``project_dir`` (profiles.yml is read from there); raise DbtError when it fails."""
+def dbt_process(project_dir: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run a dbt command in ``project_dir`` (profiles.yml is read from there) and return it, failed or not.
+
+    For callers that read dbt's output to explain a failure themselves; ``run_dbt`` raises instead.
+    """
     project_dir = project_dir.resolve()  # dbt runs with cwd set to it, so a relative path would resolve twice
     command = [dbt_executable(), *args, "--project-dir", str(project_dir), "--profiles-dir", str(project_dir)]
-    result = subprocess.run(command, cwd=project_dir, env=env, capture_output=True, text=True, check=False)
+    return subprocess.run(command, cwd=project_dir, env=env, capture_output=True, text=True, check=False)
+
+
+def run_dbt(project_dir: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run a dbt command in ``project_dir`` (profiles.yml is read from there); raise DbtError when it fails."""
+    result = dbt_process(project_dir, *args, env=env)
     if result.returncode != 0:
         tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-15:])
-        raise DbtError(f"`dbt {' '.join(args)}` failed in {project_dir}:\n{tail}")
+        raise DbtError(f"`dbt {' '.join(args)}` failed in {project_dir.resolve()}:\n{tail}")
     return result

@@ -23,6 +23,7 @@ from dmesh_dbt.changes.kinds import CHANGE_KINDS, KEPT_VERSION_NOT_DEPRECATED
 from dmesh_dbt.errors import ConfigError
 from dmesh_dbt.examples import Examples
 from dmesh_dbt.pii import policy_document
+from dmesh_dbt.project import DMESH_FILE
 from dmesh_dbt.report import Finding, RuleInfo, Severity, Waiver
 
 if TYPE_CHECKING:
@@ -34,7 +35,7 @@ OFF = "off"
 _SEVERITIES = {"error": Severity.ERROR, "warning": Severity.WARNING, OFF: None}
 
 #: The domain descriptor beside dbt_project.yml.
-DOMAIN_FILE = "dmesh.yml"
+DOMAIN_FILE = DMESH_FILE  # one name for the file, defined where it is read
 
 
 @dataclass(frozen=True)

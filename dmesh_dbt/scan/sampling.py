@@ -1,4 +1,5 @@
-"""Sampled values from the warehouse: DuckDB read directly, every other adapter through the project's dbt target.
+"""Sampled values from the warehouse: DuckDB read directly, every other adapter through the project's dbt target
+(``dmesh_dbt.project.resolve_target`` says which; ``dbt show`` is started through ``dmesh_dbt.toolkit``).
 
 Values come back as strings (what the validators read) or None, keyed by relation and column. They stay in memory
 for the validators and are never written out.
@@ -7,76 +8,16 @@ for the validators and are never written out.
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import jinja2
-import yaml
-
 from dmesh_dbt.errors import ConfigError, DbtError
+from dmesh_dbt.toolkit import dbt_process
 
 #: relation name -> column name -> sampled values (None for NULL)
 Samples = dict[str, dict[str, list[str | None]]]
-
-
-@dataclass(frozen=True)
-class Target:
-    """The dbt target a scan samples through: its name, adapter type and (DuckDB) database file."""
-
-    name: str
-    adapter: str
-    duckdb_path: Path | None = None
-
-
-def _env_var(name: str, default: str | None = None) -> str:
-    value = os.environ.get(name, default)
-    if value is None:
-        raise ConfigError(f"profiles.yml uses env_var('{name}') without a default; set {name} and run again")
-    return value
-
-
-def _render(value: object) -> str:
-    """A profile value with dbt's ``env_var()`` rendered (the only Jinja a connection setting needs here)."""
-    return jinja2.Environment().from_string(str(value)).render(env_var=_env_var)
-
-
-def resolve_target(project_dir: Path, target: str | None = None) -> Target:
-    """The target ``--target`` names (else the profile's default) from the project's own profiles.yml."""
-    profile_name = _profile_name(project_dir)
-    profiles_path = project_dir / "profiles.yml"
-    if not profiles_path.is_file():
-        raise ConfigError(f"{profiles_path} not found; --sample-rows reads the project's own profiles.yml")
-    profiles = yaml.safe_load(profiles_path.read_text(encoding="utf-8")) or {}
-    profile = profiles.get(profile_name)
-    if not isinstance(profile, dict):
-        raise ConfigError(f"profile {profile_name!r} is not in {profiles_path}; add it or fix dbt_project.yml")
-    name = target or _render(profile.get("target", "dev"))
-    outputs = profile.get("outputs") or {}
-    if name not in outputs:
-        known = ", ".join(sorted(outputs)) or "none"
-        raise ConfigError(f"target {name!r} is not in profile {profile_name!r} (targets: {known}); use --target")
-    output = outputs[name]
-    adapter = _render(output.get("type", ""))
-    if adapter != "duckdb":
-        return Target(name, adapter)
-    path = Path(_render(output.get("path", ":memory:")))
-    # dbt-duckdb opens a relative path from dbt's working directory; the project directory is where its
-    # profiles.yml says to run dbt.
-    return Target(name, adapter, path if path.is_absolute() else project_dir / path)
-
-
-def _profile_name(project_dir: Path) -> str:
-    project_file = project_dir / "dbt_project.yml"
-    if not project_file.is_file():
-        raise ConfigError(f"{project_dir} has no dbt_project.yml; pass --project-dir of a dbt project")
-    document = yaml.safe_load(project_file.read_text(encoding="utf-8")) or {}
-    return str(document.get("profile") or document.get("name"))
 
 
 # --- DuckDB, read directly --------------------------------------------------------------------------------
@@ -154,7 +95,6 @@ def sample_through_dbt(
     One dbt invocation for the whole scan: each costs seconds of start-up.
     """
     sql_names = sql_names or {}
-    project_dir = project_dir.resolve()
     parts = []
     for index, (relation, names) in enumerate(columns.items()):
         sql_name = sql_names.get(relation, relation)
@@ -170,12 +110,10 @@ def sample_through_dbt(
         return {}
     inline = "\nunion all\n".join(parts)
     limit = rows * len(parts)
-    command = [
-        str(Path(sys.executable).parent / "dbt"), "show", "--inline", inline, "--limit", str(limit),
+    result = dbt_process(
+        project_dir, "show", "--inline", inline, "--limit", str(limit),
         "--output", "json", "--log-format", "json", "--target", target,
-        "--project-dir", str(project_dir), "--profiles-dir", str(project_dir),
-    ]  # fmt: skip
-    result = subprocess.run(command, cwd=project_dir, capture_output=True, text=True, check=False)
+    )  # fmt: skip
     if result.returncode != 0:
         raise DbtError(
             f"dbt show failed while sampling on target {target!r}: {_last_error(result.stdout)}"

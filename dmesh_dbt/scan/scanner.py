@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import csv
 import json
-import subprocess
-import sys
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -19,14 +17,10 @@ from pathlib import Path
 from dmesh_dbt.artifacts import Column, Model, Project, Seed, Source
 from dmesh_dbt.errors import DbtError, UsageError
 from dmesh_dbt.masking import PUBLISHED_SCHEMA_SUFFIX, published_identifier
+from dmesh_dbt.project import resolve_target
 from dmesh_dbt.scan.detect import ColumnRef, Suspect, classify, find_suspects, is_unmarked
-from dmesh_dbt.scan.sampling import (
-    Samples,
-    duckdb_relations_in_schemas,
-    resolve_target,
-    sample_duckdb,
-    sample_through_dbt,
-)
+from dmesh_dbt.scan.sampling import Samples, duckdb_relations_in_schemas, sample_duckdb, sample_through_dbt
+from dmesh_dbt.toolkit import dbt_process
 
 
 @dataclass(frozen=True)
@@ -224,15 +218,13 @@ def _undocumented_columns(
 
 def select_nodes(project_dir: Path, selector: str, target: str | None) -> set[str]:
     """Unique ids of the models, seeds and sources ``dbt ls --select SELECTOR`` lists."""
-    project_dir = project_dir.resolve()
-    command = [
-        str(Path(sys.executable).parent / "dbt"), "ls", "--select", selector, "--output", "json",
+    args = [
+        "ls", "--select", selector, "--output", "json",
         "--output-keys", "unique_id", "--resource-types", "model", "seed", "source", "--quiet",
-        "--project-dir", str(project_dir), "--profiles-dir", str(project_dir),
     ]  # fmt: skip
     if target:
-        command += ["--target", target]
-    result = subprocess.run(command, cwd=project_dir, capture_output=True, text=True, check=False)
+        args += ["--target", target]
+    result = dbt_process(project_dir, *args)
     if result.returncode != 0:
         raise DbtError(f"dbt ls --select {selector!r} failed: {(result.stdout + result.stderr).strip()[-300:]}")
     ids = {_unique_id(line) for line in result.stdout.splitlines()} - {None}

@@ -6,10 +6,7 @@ keys stay as the user wrote them; only ``meta: {pii: <class>}`` is added. Each f
 
 from __future__ import annotations
 
-import io
 import os
-import re
-import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,9 +14,8 @@ from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import YAMLError
 
-from dmesh_dbt.errors import ConfigError
+from dmesh_dbt.files import dump_round_trip, load_round_trip, round_trip_yaml_for
 from dmesh_dbt.pii import PiiClass
 from dmesh_dbt.scan.detect import Suspect
 
@@ -117,52 +113,14 @@ class _YamlFiles:
 
     def _load(self, path: Path) -> tuple[Any, YAML]:
         if path not in self._loaded:
-            text = path.read_text(encoding="utf-8")
-            yaml = YAML(typ="rt")
-            yaml.preserve_quotes = True
-            yaml.width = 4096  # never re-wrap the user's long lines
-            mapping, offset = guess_indentation(text)
-            yaml.indent(mapping=mapping, sequence=offset + 2, offset=offset)
-            try:
-                self._loaded[path] = (yaml.load(text), yaml)
-            except YAMLError as error:
-                raise ConfigError(
-                    f"{path} is not valid YAML ({error.__class__.__name__}); fix it and run again"
-                ) from None
+            yaml = round_trip_yaml_for(path.read_text(encoding="utf-8"))
+            self._loaded[path] = (load_round_trip(path, yaml), yaml)
         return self._loaded[path]
 
     def save(self) -> None:
         for path in sorted(self._changed):
             document, yaml = self._loaded[path]
-            buffer = io.StringIO()
-            yaml.dump(document, buffer)
-            _write_atomically(path, buffer.getvalue())
-
-
-_KEY_LINE = re.compile(r"^( *)[^\s#-][^:#]*:\s*(#.*)?$")
-_ITEM_LINE = re.compile(r"^( *)- ")
-
-
-def guess_indentation(text: str) -> tuple[int, int]:
-    """(mapping indent, sequence dash offset) as the file uses them; dbt's docs style (2, 2) when unclear.
-
-    ruamel.yaml writes one indentation for the whole file, so it must be the user's, or every line would move.
-    """
-    mapping: int | None = None
-    offset: int | None = None
-    lines = [line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
-    for parent, child in zip(lines, lines[1:], strict=False):
-        opened = _KEY_LINE.match(parent)
-        if opened is None:
-            continue
-        depth = len(opened[1])
-        item = _ITEM_LINE.match(child)
-        if item is not None and offset is None:
-            offset = len(item[1]) - depth
-        key = _KEY_LINE.match(child) or re.match(r"^( *)[^\s#-]", child)
-        if item is None and key is not None and mapping is None and len(key[1]) > depth:
-            mapping = len(key[1]) - depth
-    return mapping or 2, 2 if offset is None else offset
+            dump_round_trip(path, document, yaml)
 
 
 def _yaml_paths(project_dir: Path) -> Iterator[Path]:
@@ -208,15 +166,3 @@ def _set_pii(node: CommentedMap, column: str, pii_class: str) -> None:
         meta.fa.set_flow_style()  # `meta: {pii: email}`, as the template writes it
         holder["meta"] = meta
     meta["pii"] = pii_class
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(text)
-        os.chmod(temporary, path.stat().st_mode & 0o7777)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise

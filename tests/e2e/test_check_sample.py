@@ -1,4 +1,4 @@
-"""`dmesh-dbt check --sample N`: the PII backstop on values, for a column whose name gives nothing away."""
+"""`dmesh-dbt check --sample-rows N`: the PII backstop on values, for a column whose name gives nothing away."""
 
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ def test_names_alone_do_not_see_it(project_with_hidden_phone: Path) -> None:
 
 
 def test_sampled_values_flag_the_column_and_its_published_leak(project_with_hidden_phone: Path) -> None:
-    result = run_cli("check", "--sample", "100", "--format", "json", cwd=project_with_hidden_phone)
+    result = run_cli("check", "--sample-rows", "100", "--format", "json", cwd=project_with_hidden_phone)
     assert result.returncode == 1, result.stdout + result.stderr
     findings = [f for f in json.loads(result.stdout)["findings"] if f["rule"] == "DM009"]
     messages = [f["message"] for f in findings]
@@ -51,7 +51,14 @@ def test_sampled_values_flag_the_column_and_its_published_leak(project_with_hidd
     assert raw_phones not in result.stdout, "reports carry counts and rates, never values"
 
 
-def test_a_negative_sample_size_is_a_usage_error(project_with_hidden_phone: Path) -> None:
-    result = run_cli("check", "--sample", "-1", cwd=project_with_hidden_phone)
+@pytest.mark.parametrize("option", ["--sample-rows", "--sample"])  # --sample: the old name, a hidden alias
+def test_a_negative_sample_size_is_a_usage_error(project_with_hidden_phone: Path, option: str) -> None:
+    result = run_cli("check", option, "-1", cwd=project_with_hidden_phone)
     assert result.returncode == 2
-    assert "--sample" in result.stderr
+    assert option in result.stderr
+
+
+def test_help_names_sampling_as_scan_does() -> None:
+    help_text = run_cli("check", "--help").stdout
+    assert "--sample-rows N" in help_text
+    assert "--sample " not in help_text

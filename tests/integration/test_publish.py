@@ -9,9 +9,11 @@ import duckdb
 import pytest
 import yaml
 
+from dmesh_dbt.check import require_passing_check
 from dmesh_dbt.contracts import parse_contract, validation_errors
 from dmesh_dbt.errors import ArtifactError, PolicyViolation, RegistryError
-from dmesh_dbt.publish import publish, registry_url
+from dmesh_dbt.project import registry_url
+from dmesh_dbt.publish import publish
 from dmesh_dbt.registry import PublishOutcome, Registry
 from tests.helpers import init_domain, run_dbt
 
@@ -27,7 +29,7 @@ def payments(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def published(payments: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Registry, Path]:
     url = str(tmp_path_factory.mktemp("registry"))
-    result = publish(payments, url)
+    result = publish(payments, url, passing_check=require_passing_check)
     assert result.outcome is PublishOutcome.PUBLISHED
     return Registry.open(url), payments
 
@@ -35,7 +37,7 @@ def published(payments: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple
 def test_publish_refuses_before_any_build(tmp_path: Path) -> None:
     project = init_domain(tmp_path, "cards")
     with pytest.raises(ArtifactError, match=r"no dbt manifest at .*; run `dbt parse`"):
-        publish(project, str(tmp_path / "registry"))
+        publish(project, str(tmp_path / "registry"), passing_check=require_passing_check)
     assert not (tmp_path / "registry").exists()
 
 
@@ -112,7 +114,7 @@ def test_the_dbt_loom_manifest_holds_only_public_nodes_at_published_relations(
 def test_republishing_the_same_build_is_a_no_op(published: tuple[Registry, Path]) -> None:
     registry, project = published
     before = registry.latest_release("payments")
-    assert publish(project, registry.url).outcome is PublishOutcome.UNCHANGED
+    assert publish(project, registry.url, passing_check=require_passing_check).outcome is PublishOutcome.UNCHANGED
     assert registry.latest_release("payments") == before
 
 
@@ -125,7 +127,7 @@ def test_a_changed_project_cannot_republish_the_same_version(published: tuple[Re
     try:
         manifest_path.write_text(json.dumps(changed))
         with pytest.raises(RegistryError, match=r"payments 1\.0\.0 is already published with different content"):
-            publish(project, registry.url)
+            publish(project, registry.url, passing_check=require_passing_check)
     finally:
         manifest_path.write_text(original)
 
@@ -147,4 +149,4 @@ def test_publish_refuses_when_the_last_run_did_not_build_the_public_models(
     # Last in the module: it leaves the project with a test-only run.
     run_dbt(project, "test", "--select", "customers")
     with pytest.raises(PolicyViolation, match=r"not publishing: payments was not built by the last dbt run"):
-        publish(project, registry.url)
+        publish(project, registry.url, passing_check=require_passing_check)

@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 import yaml
 
-from dmesh_dbt.scan.sampling import resolve_target, sample_duckdb, sample_through_dbt
+from dmesh_dbt.project import resolve_target
+from dmesh_dbt.scan.sampling import sample_duckdb, sample_through_dbt
 from tests.helpers import init_domain, run_cli, run_dbt
 
 #: The template's two ways of writing a classification: a block line and inside a flow-style column entry.

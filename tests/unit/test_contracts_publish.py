@@ -18,8 +18,10 @@ from dmesh_dbt.artifacts import (
     RunResult,
     RunResults,
 )
+from dmesh_dbt.contracts import published_model
 from dmesh_dbt.errors import PolicyViolation
-from dmesh_dbt.publish import Target, build_problems, published_model, require_current_build, require_green_build
+from dmesh_dbt.project import Target
+from dmesh_dbt.publish import build_problems, require_current_build, require_green_build
 
 DUCKDB = Target("dev", "duckdb", {"type": "duckdb", "path": "warehouse.duckdb"})
 

@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from dmesh_dbt.consume import columns_read, consume, describe_product, loom_reference
+from dmesh_dbt.consume import columns_read, consume, describe_product
 from dmesh_dbt.contracts import ContractColumn, ProductContract, ProductRef, Relation, Server, render_contract
 from dmesh_dbt.errors import RegistryError, UsageError
+from dmesh_dbt.loom import loom_reference
 from dmesh_dbt.registry import ProductEntry, Registry
 
 PROFILES = """# Connection profiles of the risk domain; comments survive consume.

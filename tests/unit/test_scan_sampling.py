@@ -1,4 +1,4 @@
-"""Which target a scan samples through, read from the project's own profiles.yml (env_var rendered)."""
+"""Which target a scan samples through (`project.resolve_target`): the project's profiles.yml, env_var rendered."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from dmesh_dbt.errors import ConfigError
-from dmesh_dbt.scan.sampling import resolve_target
+from dmesh_dbt.project import resolve_target
 from dmesh_dbt.scan.scanner import dbt_reference
 
 PROFILES = """\
@@ -36,14 +36,14 @@ def test_the_default_target_is_rendered_and_a_relative_duckdb_path_is_the_projec
     monkeypatch.delenv("SHOP_TARGET", raising=False)
     monkeypatch.delenv("SHOP_DUCKDB", raising=False)
     target = resolve_target(project)
-    assert (target.name, target.adapter, target.duckdb_path) == ("dev", "duckdb", project / "warehouse.duckdb")
+    assert (target.name, target.type, target.duckdb_path) == ("dev", "duckdb", project / "warehouse.duckdb")
 
 
 def test_environment_variables_choose_the_target_and_the_file(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SHOP_DUCKDB", "/data/shop.duckdb")
     assert resolve_target(project).duckdb_path == Path("/data/shop.duckdb")
     monkeypatch.setenv("SHOP_TARGET", "pg")
-    assert resolve_target(project).adapter == "postgres"  # sampled through dbt, connection settings not read
+    assert resolve_target(project).type == "postgres"  # sampled through dbt, connection settings not read
 
 
 def test_unknown_targets_and_missing_profiles_are_config_errors(project: Path) -> None:

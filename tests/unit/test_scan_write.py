@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 from dmesh_dbt.errors import ConfigError
+from dmesh_dbt.files import guess_indentation
 from dmesh_dbt.pii import ForbiddenClass, PiiClass
 from dmesh_dbt.scan.detect import Suspect
-from dmesh_dbt.scan.write import guess_indentation, write_classifications
+from dmesh_dbt.scan.write import write_classifications
 
 MODELS_YML = """\
 # Marts of the shop domain. Keep this comment.

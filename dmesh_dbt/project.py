@@ -1,0 +1,357 @@
+"""The domain project on disk: ``dmesh.yml``, ``dbt_project.yml``, the dbt target, the manifest and the registry.
+
+Each file is read here, once, by one set of rules, so every command sees the same project:
+
+- ``dmesh.yml``: ``load_descriptor`` (what publish and consume need: domain and owner required),
+  ``policy_sections`` (the raw ``policy:`` and ``waivers:`` the policy reads), ``domain_name``;
+- ``dbt_project.yml``: ``read_dbt_project`` (name, profile, version, vars, resource paths);
+- ``profiles.yml``: ``resolve_target``, as dbt resolves it: the target name is rendered first, then only the
+  chosen output, so an ``env_var`` of another target need not be set;
+- ``target/manifest.json``: ``newest_source_mtime`` and ``ensure_manifest`` (``dbt parse`` when stale);
+- the registry URL: ``registry_url``: ``--registry``, else ``$DMESH_REGISTRY``, else ``registry:`` in dmesh.yml.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import yaml
+
+from dmesh_dbt.errors import ConfigError, UsageError
+from dmesh_dbt.registry import REGISTRY_ENV
+from dmesh_dbt.toolkit import run_dbt
+
+#: The domain descriptor beside dbt_project.yml.
+DMESH_FILE = "dmesh.yml"
+DBT_PROJECT_FILE = "dbt_project.yml"
+PROFILES_FILE = "profiles.yml"
+MANIFEST = Path("target") / "manifest.json"
+RUN_RESULTS = Path("target") / "run_results.json"
+
+#: Files at a project's root that dbt reads; with the resource paths, what makes a manifest stale.
+_PROJECT_FILES = (DBT_PROJECT_FILE, PROFILES_FILE, "packages.yml", "dependencies.yml", "selectors.yml")
+_RESOURCE_PATH_DEFAULTS: Mapping[str, tuple[str, ...]] = {
+    "model-paths": ("models",),
+    "seed-paths": ("seeds",),
+    "test-paths": ("tests",),
+    "macro-paths": ("macros",),
+    "snapshot-paths": ("snapshots",),
+    "analysis-paths": ("analyses",),
+    "docs-paths": (),
+}
+
+
+def _load_mapping(path: Path) -> dict[str, Any] | None:
+    """The YAML mapping in ``path``; None when the file does not exist; ConfigError when it is not a mapping."""
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark is not None else ""
+        raise ConfigError(f"{path} is not valid YAML{where}; fix the syntax") from None
+    if document is None:
+        return {}
+    if not isinstance(document, dict):
+        raise ConfigError(f"{path} is not a YAML mapping; fix the file")
+    return document
+
+
+# ----------------------------------------------------------------------------------------------- dmesh.yml
+
+
+@dataclass(frozen=True)
+class DomainDescriptor:
+    """What ``dmesh.yml`` says about the domain: who owns it and what it promises."""
+
+    domain: str
+    owner: str
+    description: str
+    tier: str | None = None
+    availability: str | None = None
+    freshness: Mapping[str, Any] = field(default_factory=dict)
+    registry: str | None = None
+
+
+def read_dmesh_file(project_dir: Path) -> dict[str, Any] | None:
+    """The raw ``dmesh.yml`` mapping; None when the project has none."""
+    return _load_mapping(project_dir / DMESH_FILE)
+
+
+def load_descriptor(project_dir: Path) -> DomainDescriptor:
+    """The project's ``dmesh.yml``; ConfigError naming the missing key when it is incomplete."""
+    path = project_dir / DMESH_FILE
+    document = read_dmesh_file(project_dir)
+    if document is None:
+        raise ConfigError(f"no domain descriptor (dmesh.yml) at {path}; run this in a project made by `dmesh-dbt init`")
+    missing = [key for key in ("domain", "owner") if not document.get(key)]
+    if missing:
+        raise ConfigError(f"{path} has no {' or '.join(missing)}; add `{missing[0]}:` to it")
+    sla = document.get("sla") or {}
+    return DomainDescriptor(
+        domain=str(document["domain"]),
+        owner=str(document["owner"]),
+        description=str(document.get("description") or ""),
+        tier=None if document.get("tier") is None else str(document["tier"]),
+        availability=None if sla.get("availability") is None else str(sla["availability"]),
+        freshness=dict(sla.get("freshness") or {}),
+        registry=None if document.get("registry") is None else str(document["registry"]),
+    )
+
+
+@dataclass(frozen=True)
+class PolicySections:
+    """The raw ``policy:`` and ``waivers:`` sections of dmesh.yml (validated by the policy, not here)."""
+
+    path: Path | None  # None when the project has no dmesh.yml
+    domain: str | None = None
+    owner: str | None = None
+    policy: object = None
+    waivers: object = None
+
+
+def policy_sections(project_dir: Path) -> PolicySections:
+    """What the policy reads from dmesh.yml, unvalidated; empty sections when the project has no dmesh.yml."""
+    document = read_dmesh_file(project_dir)
+    if document is None:
+        return PolicySections(path=None)
+    return PolicySections(
+        path=project_dir / DMESH_FILE,
+        domain=str(document["domain"]) if document.get("domain") else None,
+        owner=str(document["owner"]) if document.get("owner") else None,
+        policy=document.get("policy"),
+        waivers=document.get("waivers"),
+    )
+
+
+def domain_name(project_dir: Path) -> str:
+    """The domain's name: ``domain:`` in dmesh.yml, else the dbt project's ``name``."""
+    dbt_project = read_dbt_project(project_dir)
+    configured = (read_dmesh_file(project_dir) or {}).get("domain")
+    return str(configured or dbt_project.name or project_dir.name)
+
+
+# ----------------------------------------------------------------------------------------------- the registry
+
+
+def configured_registry(project_dir: Path) -> str | None:
+    """The registry named by ``registry:`` in dmesh.yml (a relative path is relative to the project), if any."""
+    configured = (read_dmesh_file(project_dir) or {}).get("registry")
+    if not configured:
+        return None
+    configured = str(configured)
+    if "://" in configured or Path(configured).is_absolute():
+        return configured
+    return str((project_dir / configured).resolve())  # relative to the project, not to where we run
+
+
+def find_registry_url(project_dir: Path, explicit: str | None = None) -> str | None:
+    """The registry to use: ``explicit`` (--registry), else ``$DMESH_REGISTRY``, else dmesh.yml; None if none."""
+    return explicit or os.environ.get(REGISTRY_ENV) or configured_registry(project_dir)
+
+
+def registry_url(project_dir: Path, explicit: str | None = None) -> str:
+    """``find_registry_url``, or a ConfigError saying the three ways to name one."""
+    url = find_registry_url(project_dir, explicit)
+    if url is None:
+        raise ConfigError(f"no registry: pass --registry URL, set {REGISTRY_ENV}, or add `registry:` to dmesh.yml")
+    return url
+
+
+# ------------------------------------------------------------------------------------------ dbt_project.yml
+
+
+@dataclass(frozen=True)
+class DbtProject:
+    """What dmesh-dbt reads from ``dbt_project.yml``."""
+
+    path: Path
+    name: str | None
+    profile: str | None
+    version: str | None
+    vars: Mapping[str, Any]
+    resource_paths: tuple[Path, ...]
+
+    def require_version(self) -> str:
+        """The project's ``version``: the release a publish creates."""
+        if not self.version:
+            raise ConfigError(f'{self.path} has no `version:`; add one (e.g. version: "1.0.0")')
+        return self.version
+
+    def profile_name(self) -> str:
+        """The dbt profile the project uses: ``profile:``, else (as dbt Cloud projects do) its ``name``."""
+        name = self.profile or self.name
+        if not name:
+            raise ConfigError(f"{self.path} has no `profile:`; add the profile's name")
+        return name
+
+
+def read_dbt_project(project_dir: Path) -> DbtProject:
+    """``dbt_project.yml``; UsageError when the directory is not a dbt project."""
+    path = project_dir / DBT_PROJECT_FILE
+    document = _load_mapping(path)
+    if document is None:
+        raise UsageError(f"{project_dir} is not a dbt project (no dbt_project.yml); pass --project-dir")
+    project_vars = document.get("vars")
+    paths: list[Path] = []
+    for key, default in _RESOURCE_PATH_DEFAULTS.items():
+        configured = document.get(key)
+        names = configured if isinstance(configured, list) else default
+        paths.extend(project_dir / str(name) for name in names)
+    return DbtProject(
+        path=path,
+        name=str(document["name"]) if document.get("name") else None,
+        profile=str(document["profile"]) if document.get("profile") else None,
+        version=str(document["version"]) if document.get("version") else None,
+        vars=project_vars if isinstance(project_vars, dict) else {},
+        resource_paths=tuple(paths),
+    )
+
+
+# ----------------------------------------------------------------------------------------------- the target
+
+
+@dataclass(frozen=True)
+class Target:
+    """A dbt target resolved from the project's own profiles.yml: its settings with ``env_var`` rendered."""
+
+    name: str
+    type: str  # the adapter: duckdb, postgres, bigquery, ...
+    settings: Mapping[str, Any]
+    profile: str = ""
+    duckdb_path: Path | None = None  # a DuckDB target's database file, resolved against the project
+
+
+def _env_var(name: str, default: str | None = None) -> str:
+    value = os.environ.get(name, default)
+    if value is None:
+        raise ConfigError(f"profiles.yml uses env_var('{name}') without a default; set {name} and run again")
+    return value
+
+
+def _renderer() -> jinja2.Environment:
+    environment = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)
+    environment.globals["env_var"] = _env_var
+    for name in ("as_number", "as_text", "as_bool", "as_native"):
+        environment.filters[name] = lambda value: value
+    return environment
+
+
+def _render(value: Any, environment: jinja2.Environment, where: Path) -> Any:
+    """``value`` with every string rendered as dbt renders profiles.yml (only ``env_var`` is needed)."""
+    if isinstance(value, Mapping):
+        return {key: _render(item, environment, where) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_render(item, environment, where) for item in value]
+    if not isinstance(value, str) or "{" not in value:
+        return value
+    try:
+        return environment.from_string(value).render()
+    except jinja2.TemplateError as error:
+        raise ConfigError(f"{where} cannot be rendered ({error}); fix it") from None
+
+
+class _RenderedSettings(Mapping[str, Any]):
+    """A target's settings, each rendered when read: a setting nobody reads (the host of a warehouse that
+    ``dbt show`` connects to itself) needs no environment variable set."""
+
+    def __init__(self, raw: Mapping[str, Any], environment: jinja2.Environment, where: Path) -> None:
+        self._raw = dict(raw)
+        self._environment = environment
+        self._where = where
+
+    def __getitem__(self, key: str) -> Any:
+        return _render(self._raw[key], self._environment, self._where)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._raw)
+
+    def __len__(self) -> int:
+        return len(self._raw)
+
+
+def resolve_target(project_dir: Path, explicit: str | None = None) -> Target:
+    """The target ``explicit`` (--target) names, else the profile's ``target:``, from the project's profiles.yml.
+
+    As dbt does, the target name is rendered first and then only that target's settings (each when read), so an
+    unset ``env_var`` of another target, or of a setting dmesh-dbt does not read, is no error.
+    """
+    profile_name = read_dbt_project(project_dir).profile_name()
+    path = project_dir / PROFILES_FILE
+    profiles = _load_mapping(path)
+    if profiles is None:
+        raise ConfigError(f"no profiles.yml in {project_dir}; dmesh-dbt reads the target from the project's own")
+    profile = profiles.get(profile_name)
+    if not isinstance(profile, dict) or not isinstance(profile.get("outputs"), dict):
+        raise ConfigError(f"profile {profile_name!r} is not in {path} (with outputs); add it or fix dbt_project.yml")
+    environment = _renderer()
+    name = explicit or str(_render(profile.get("target", "default"), environment, path))
+    outputs = profile["outputs"]
+    if name not in outputs or not isinstance(outputs[name], dict):
+        known = ", ".join(sorted(outputs)) or "none"
+        raise ConfigError(f"target {name!r} is not in profile {profile_name!r} (targets: {known}); use --target")
+    settings = _RenderedSettings(outputs[name], environment, path)
+    adapter = str(settings.get("type", ""))
+    return Target(name, adapter, settings, profile_name, _duckdb_path(project_dir, adapter, settings))
+
+
+def _duckdb_path(project_dir: Path, adapter: str, settings: Mapping[str, Any]) -> Path | None:
+    if adapter != "duckdb":
+        return None
+    path = Path(str(settings.get("path") or ":memory:"))
+    # dbt-duckdb opens a relative path from dbt's working directory, which dmesh-dbt sets to the project.
+    return path if path.is_absolute() else (project_dir / path).resolve()
+
+
+# ----------------------------------------------------------------------------------------------- the manifest
+
+
+def ensure_manifest(project_dir: Path) -> Path:
+    """``target/manifest.json``, after running ``dbt parse`` if it is missing or older than a project file."""
+    if not (project_dir / DBT_PROJECT_FILE).is_file():
+        raise UsageError(f"{project_dir} is not a dbt project (no dbt_project.yml); pass --project-dir")
+    manifest = project_dir / MANIFEST
+    if manifest.is_file() and manifest.stat().st_mtime >= newest_source_mtime(project_dir):
+        return manifest
+    # No partial parsing: it served stale manifests after file deletions (see shared/facts.md).
+    run_dbt(project_dir.resolve(), "parse", "--no-partial-parse", "--quiet")
+    return manifest
+
+
+def newest_source_mtime(project_dir: Path) -> float:
+    """The modification time of the newest file dbt parses: its project files and its resource paths."""
+    files = (project_dir / name for name in _PROJECT_FILES)
+    newest = max((f.stat().st_mtime for f in files if f.is_file()), default=0.0)
+    for directory in _resource_paths(project_dir):
+        newest = max(newest, _newest_in(directory))
+    return newest
+
+
+def _resource_paths(project_dir: Path) -> tuple[Path, ...]:
+    """The directories dbt_project.yml points dbt at; dbt's defaults when it cannot be read (dbt will say why)."""
+    try:
+        return read_dbt_project(project_dir).resource_paths
+    except (ConfigError, UsageError, OSError):
+        return tuple(project_dir / name for names in _RESOURCE_PATH_DEFAULTS.values() for name in names)
+
+
+def _newest_in(directory: Path) -> float:
+    newest = 0.0
+    stack = [directory]
+    while stack:
+        try:
+            entries = list(os.scandir(stack.pop()))
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                stack.append(Path(entry.path))
+            else:
+                newest = max(newest, entry.stat().st_mtime)
+    return newest

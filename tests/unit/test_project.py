@@ -1,0 +1,69 @@
+"""The domain project on disk, read one way: the registry a command uses, and the dbt target it resolves."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from dmesh_dbt.errors import ConfigError
+from dmesh_dbt.project import find_registry_url, registry_url, resolve_target
+
+PROFILES = """\
+risk:
+  target: "{{ env_var('RISK_TARGET', 'dev') }}"
+  outputs:
+    dev:
+      type: duckdb
+      path: "{{ env_var('RISK_DUCKDB', 'warehouse.duckdb') }}"
+      schema: main
+    pg:
+      type: postgres
+      host: "{{ env_var('RISK_PG_HOST') }}"
+      port: 5432
+      schema: analytics
+"""
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    for name in ("DMESH_REGISTRY", "RISK_TARGET", "RISK_DUCKDB", "RISK_PG_HOST"):
+        monkeypatch.delenv(name, raising=False)
+    root = tmp_path / "risk"
+    root.mkdir()
+    (root / "dbt_project.yml").write_text('name: risk\nversion: "1.0.0"\nprofile: risk\n')
+    (root / "profiles.yml").write_text(PROFILES)
+    (root / "dmesh.yml").write_text("domain: risk\nowner: risk@example.com\nregistry: ../registry\n")
+    return root
+
+
+def test_the_registry_is_the_flag_else_the_environment_else_dmesh_yml(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from_file = str((project.parent / "registry").resolve())  # relative to the project, not the working dir
+    assert registry_url(project) == from_file
+    monkeypatch.setenv("DMESH_REGISTRY", "s3://bucket/mesh")
+    assert registry_url(project) == "s3://bucket/mesh"
+    assert registry_url(project, "/srv/registry") == "/srv/registry"
+
+
+def test_without_any_registry_check_has_none_and_publish_is_told_the_three_ways(project: Path) -> None:
+    (project / "dmesh.yml").write_text("domain: risk\nowner: risk@example.com\n")
+    assert find_registry_url(project) is None
+    with pytest.raises(ConfigError, match=r"pass --registry URL, set DMESH_REGISTRY, or add `registry:`"):
+        registry_url(project)
+
+
+def test_one_target_resolution_for_every_command(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    dev = resolve_target(project)
+    assert (dev.name, dev.type, dev.profile) == ("dev", "duckdb", "risk")
+    assert dev.duckdb_path == (project / "warehouse.duckdb").resolve()
+    assert dev.settings["schema"] == "main"
+    monkeypatch.setenv("RISK_TARGET", "pg")  # the default target is rendered as dbt renders it
+    pg = resolve_target(project)
+    assert (pg.name, pg.type, pg.duckdb_path, pg.settings["port"]) == ("pg", "postgres", None, 5432)
+    with pytest.raises(ConfigError, match=r"env_var\('RISK_PG_HOST'\) without a default"):
+        pg.settings["host"]  # an unset variable is an error only where its setting is read
+    assert resolve_target(project, "dev").name == "dev"  # --target wins over the profile's default
+    with pytest.raises(ConfigError, match=r"target 'qa' is not in profile 'risk' \(targets: dev, pg\)"):
+        resolve_target(project, "qa")

@@ -8,12 +8,16 @@ PII value of the domain may reach a published relation.
 from __future__ import annotations
 
 import csv
+import json
+import re
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
+
+from tests.helpers import run_dbt
 
 MARTS_YML = Path("models/marts/_marts.yml")
 CUSTOMERS_SQL = Path("models/marts/customers.sql")
@@ -123,3 +127,15 @@ def _replace(path: Path, old: str, new: str) -> None:
     text = path.read_text()
     assert old in text, f"{old!r} is not in {path}"
     path.write_text(text.replace(old, new, 1))
+
+
+#: Spellings whose reading the macros and the Python tools must agree on.
+SPELLINGS = ("ssn", "ssn ", " SSN", '"Ssn"', ' "ssn" ', '"a""b"', "`Ssn`", "Straße")
+_READINGS = "{% for n in var('names') %}<{{ dmesh.warehouse_column_name(n) }}|{{ dmesh.column_key(n) }}>{% endfor %}"
+
+
+def macro_readings(project: Path, *dbt_args: str, env: dict[str, str] | None = None) -> list[tuple[str, str]]:
+    """(dmesh.warehouse_column_name, dmesh.column_key) of every spelling, as the macros compute them on a target."""
+    names = json.dumps({"names": list(SPELLINGS)})
+    result = run_dbt(project, "compile", "--quiet", *dbt_args, "--vars", names, "--inline", _READINGS, env=env)
+    return re.findall(r"<([^|>]*)\|([^|>]*)>", result.stdout)

@@ -10,17 +10,19 @@ import duckdb
 import pytest
 
 from dmesh_dbt.artifacts import load_manifest
-from dmesh_dbt.masking import hash_value
+from dmesh_dbt.masking import column_key, hash_value, warehouse_column_name
 from dmesh_dbt.publish import Target, published_manifest, published_model
 from tests.helpers import init_domain, run_dbt
 from tests.integration.masking_leaks import find_leaks
 from tests.integration.names_cases import (
     COMMON_CASES,
+    SPELLINGS,
     NameCase,
     apply,
     contract_off,
     copy_domain,
     error_lines,
+    macro_readings,
     raw_pii_values,
     rename_ssn,
 )
@@ -97,3 +99,8 @@ def test_a_yaml_name_masks_its_column_or_fails_the_build(template: Path, tmp_pat
     columns = loom["nodes"]["model.payments.customers"]["columns"]
     assert [name for name in columns if name.strip().lower() == "ssn"] == [ssn.name]
     assert columns[ssn.name]["meta"]["pii"] == "national_id"
+
+
+def test_the_macros_read_names_as_the_python_tools_do(template: Path) -> None:
+    python = [(warehouse_column_name(name, "duckdb"), column_key(name, "duckdb")) for name in SPELLINGS]
+    assert macro_readings(template) == python

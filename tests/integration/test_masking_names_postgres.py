@@ -8,18 +8,20 @@ from pathlib import Path
 
 import pytest
 
-from dmesh_dbt.masking import hash_value
+from dmesh_dbt.masking import column_key, hash_value, warehouse_column_name
 from tests.engines import PostgresEngine
 from tests.helpers import init_domain, run_dbt
 from tests.integration.masking_leaks import find_leaks
 from tests.integration.names_cases import (
     COMMON_CASES,
+    SPELLINGS,
     UNDOCUMENTED_SSN,
     NameCase,
     apply,
     contract_off,
     copy_domain,
     error_lines,
+    macro_readings,
     raw_pii_values,
     rename_ssn,
 )
@@ -86,3 +88,8 @@ def test_a_yaml_name_masks_its_column_or_fails_the_build(
         f'select r.ssn, p.ssn from "{schema}".customers r join "{published}".customers p using (customer_id)'
     )
     assert rows and all(masked == hash_value(KEY, str(raw)) for raw, masked in rows)
+
+
+def test_the_macros_read_names_as_the_python_tools_do(engine: PostgresEngine, template: Path) -> None:
+    python = [(warehouse_column_name(name, "postgres"), column_key(name, "postgres")) for name in SPELLINGS]
+    assert macro_readings(template, "--target", "postgres", env=engine.dbt_env("names_readings")) == python

@@ -24,8 +24,7 @@
     {%- if masking.pii_class is not none -%}
       {{ exceptions.raise_compiler_error("dmesh: model " ~ model_name ~ ": documented PII column " ~ entry.name
           ~ " (" ~ masking.pii_class ~ ") is not in the relation: spell its YAML name as the model's SQL names the "
-          ~ "column (" ~ target.type ~ " matches names " ~ ("case-sensitively" if dmesh.identifier_rules().case_sensitive
-          else "ignoring case") ~ ", quotes included), or drop the entry") }}
+          ~ "column, or drop the entry") }}
     {%- endif -%}
   {%- endfor %}
 select

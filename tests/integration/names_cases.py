@@ -69,7 +69,10 @@ UNDOCUMENTED_TAX_ID = (
     "`- name: tax_id` to the model's columns, with `meta: {pii: <class>}` when it holds personal data, or drop it "
     "from the model's SQL"
 )
-ABSENT_PASSPORT = "dmesh: model customers: documented PII column passport_number (national_id) is not in the relation"
+ABSENT_PASSPORT = (
+    "dmesh: model customers: documented PII column passport_number (national_id) is not in the relation: spell its "
+    "YAML name as the model's SQL names the column, or drop the entry"
+)
 UNDOCUMENTED_SSN = UNDOCUMENTED_TAX_ID.replace("tax_id", "ssn")
 
 #: What every engine must do alike.

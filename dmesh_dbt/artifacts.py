@@ -22,6 +22,7 @@ from typing import Any
 import orjson
 
 from dmesh_dbt.errors import ArtifactError
+from dmesh_dbt.masking import column_key, warehouse_column_name, yaml_column_key
 
 #: Manifest schema versions this module reads. v12 is written by dbt-core 1.8 to 1.11 and by dbt Fusion.
 SUPPORTED_MANIFEST_VERSIONS = ("v12",)
@@ -342,14 +343,17 @@ def project_from_manifest(document: Mapping[str, Any]) -> Project:
     tests = tuple(_data_test(node) for node in document["nodes"].values() if node["resource_type"] == "test")
     tests_by_node = _tests_by_attached_node(tests)
     nodes = document["nodes"].values()
+    adapter = str(metadata.get("adapter_type") or "")
     return Project(
         name=str(metadata.get("project_name") or ""),
-        adapter_type=str(metadata.get("adapter_type") or ""),
+        adapter_type=adapter,
         dbt_version=str(metadata.get("dbt_version") or ""),
         generated_at=_parse_datetime(metadata.get("generated_at")),
-        models=tuple(_model(n, tests_by_node.get(n["unique_id"], ())) for n in nodes if n["resource_type"] == "model"),
-        seeds=tuple(_seed(n) for n in nodes if n["resource_type"] == "seed"),
-        sources=tuple(_source(s) for s in document.get("sources", {}).values()),
+        models=tuple(
+            _model(n, tests_by_node.get(n["unique_id"], ()), adapter) for n in nodes if n["resource_type"] == "model"
+        ),
+        seeds=tuple(_seed(n, adapter) for n in nodes if n["resource_type"] == "seed"),
+        sources=tuple(_source(s, adapter) for s in document.get("sources", {}).values()),
         groups=tuple(_group(g) for g in document.get("groups", {}).values()),
         tests=tests,
     )
@@ -399,7 +403,7 @@ def _data_test(node: Mapping[str, Any]) -> DataTest:
     )
 
 
-def _model(node: Mapping[str, Any], tests: tuple[DataTest, ...]) -> Model:
+def _model(node: Mapping[str, Any], tests: tuple[DataTest, ...], adapter: str) -> Model:
     config = node.get("config") or {}
     constraints = tuple(_model_constraint(c) for c in node.get("constraints") or ())
     column_tests: dict[str, list[DataTest]] = defaultdict(list)
@@ -407,7 +411,7 @@ def _model(node: Mapping[str, Any], tests: tuple[DataTest, ...]) -> Model:
         if test.column_name:
             column_tests[test.column_name.lower()].append(test)
     columns = tuple(
-        _column(c, constraints, tuple(column_tests.get(str(c["name"]).lower(), ())))
+        _column(c, adapter, constraints, tuple(column_tests.get(str(c["name"]).lower(), ())))
         for c in (node.get("columns") or {}).values()
     )
     return Model(
@@ -439,9 +443,11 @@ def _model(node: Mapping[str, Any], tests: tuple[DataTest, ...]) -> Model:
 
 
 def _column(
-    raw: Mapping[str, Any], model_constraints: tuple[ModelConstraint, ...], tests: tuple[DataTest, ...]
+    raw: Mapping[str, Any], adapter: str, model_constraints: tuple[ModelConstraint, ...], tests: tuple[DataTest, ...]
 ) -> Column:
-    name = str(raw["name"])
+    # The name the warehouse gives the column, as dbt's contract check and the masking macros find it: a YAML
+    # `"ssn "` is the column ssn, and every tool must say so, or the published contract names a column that is not.
+    name = warehouse_column_name(str(raw["name"]), adapter, bool(raw.get("quote")))
     meta = {**((raw.get("config") or {}).get("meta") or {}), **(raw.get("meta") or {})}
     pii = meta.get("pii")
     mask = meta.get("mask")
@@ -452,19 +458,19 @@ def _column(
         meta=MappingProxyType(meta),
         pii=None if pii is None else str(pii),
         mask=None if mask is None else str(mask),
-        constraints=_column_constraints(name, raw.get("constraints") or (), model_constraints),
+        constraints=_column_constraints(name, adapter, raw.get("constraints") or (), model_constraints),
         tests=tests,
     )
 
 
 def _column_constraints(
-    name: str, column_level: Iterable[Mapping[str, Any]], model_level: tuple[ModelConstraint, ...]
+    name: str, adapter: str, column_level: Iterable[Mapping[str, Any]], model_level: tuple[ModelConstraint, ...]
 ) -> ColumnConstraints:
     types = {str(c.get("type")) for c in column_level}
-    lowered = name.lower()
+    key = column_key(name, adapter)
     for constraint in model_level:
-        members = [c.lower() for c in constraint.columns]
-        if lowered not in members:
+        members = [yaml_column_key(c, adapter) for c in constraint.columns]
+        if key not in members:
             continue
         # A multi-column unique key does not make each member unique; a primary key makes each not null.
         if constraint.type == "unique" and len(members) > 1:
@@ -488,27 +494,27 @@ def _model_constraint(raw: Mapping[str, Any]) -> ModelConstraint:
     )
 
 
-def _seed(node: Mapping[str, Any]) -> Seed:
+def _seed(node: Mapping[str, Any], adapter: str) -> Seed:
     config = node.get("config") or {}
     return Seed(
         unique_id=node["unique_id"],
         name=node["name"],
         package_name=node["package_name"],
         relation_name=node.get("relation_name"),
-        columns=tuple(_column(c, (), ()) for c in (node.get("columns") or {}).values()),
+        columns=tuple(_column(c, adapter, (), ()) for c in (node.get("columns") or {}).values()),
         original_file_path=node.get("original_file_path") or "",
         column_types=_string_mapping(config.get("column_types")),
     )
 
 
-def _source(node: Mapping[str, Any]) -> Source:
+def _source(node: Mapping[str, Any], adapter: str) -> Source:
     return Source(
         unique_id=node["unique_id"],
         source_name=node["source_name"],
         name=node["name"],
         package_name=node["package_name"],
         relation_name=node.get("relation_name"),
-        columns=tuple(_column(c, (), ()) for c in (node.get("columns") or {}).values()),
+        columns=tuple(_column(c, adapter, (), ()) for c in (node.get("columns") or {}).values()),
         meta=MappingProxyType(dict(node.get("meta") or {})),
         source_meta=MappingProxyType(dict(node.get("source_meta") or {})),
     )

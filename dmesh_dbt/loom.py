@@ -14,6 +14,7 @@ from urllib.parse import urlparse
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
+from dmesh_dbt import masking
 from dmesh_dbt.artifacts import DataTest
 from dmesh_dbt.contracts import ContractColumn, PublishedModel, Relation
 from dmesh_dbt.files import dump_round_trip, load_round_trip, upsert
@@ -65,7 +66,7 @@ _TEST_KEYS = (
 )
 
 
-def _published_model_node(node: Mapping[str, Any], published: PublishedModel) -> dict[str, Any]:
+def _published_model_node(node: Mapping[str, Any], published: PublishedModel, adapter: str) -> dict[str, Any]:
     published_node = {key: node[key] for key in _MODEL_KEYS if key in node}
     relation = published.relation
     published_node.update(
@@ -75,14 +76,15 @@ def _published_model_node(node: Mapping[str, Any], published: PublishedModel) ->
         relation_name=_relation_name(node, relation),
         config={key: node["config"][key] for key in _CONFIG_KEYS if key in (node.get("config") or {})},
         depends_on={"nodes": [], "macros": []},  # the domain's internals are not the consumer's business
-        columns={c.name: _published_column_node(node, c) for c in published.columns},
+        columns={c.name: _published_column_node(node, c, adapter) for c in published.columns},
     )
     return published_node
 
 
-def _published_column_node(node: Mapping[str, Any], column: ContractColumn) -> dict[str, Any]:
+def _published_column_node(node: Mapping[str, Any], column: ContractColumn, adapter: str) -> dict[str, Any]:
+    key = masking.column_key(column.name, adapter)
     raw: Mapping[str, Any] = next(
-        (c for name, c in (node.get("columns") or {}).items() if name.lower() == column.name.lower()), {}
+        (c for name, c in (node.get("columns") or {}).items() if masking.yaml_column_key(name, adapter, c) == key), {}
     )
     return {
         "name": column.name,
@@ -119,10 +121,11 @@ def published_manifest(document: Mapping[str, Any], published: list[PublishedMod
     """A manifest v12 that dbt-loom (and ``dmesh-dbt check``) can read: the public nodes at their published
     relations, the tests that still hold after masking, and the domain's groups; nothing private."""
     by_id = {p.model.unique_id: p for p in published}
+    adapter = str(document["metadata"].get("adapter_type"))
     nodes: dict[str, Any] = {}
     for unique_id, node in document["nodes"].items():
         if unique_id in by_id:
-            nodes[unique_id] = _published_model_node(node, by_id[unique_id])
+            nodes[unique_id] = _published_model_node(node, by_id[unique_id], adapter)
     for test in (t for p in published for t in p.model.tests):
         node = document["nodes"].get(test.unique_id)
         attached = by_id.get(test.attached_node or "")

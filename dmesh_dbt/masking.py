@@ -48,6 +48,23 @@ class IncompleteMaskException(ConfigError):
 
 
 @dataclass(frozen=True)
+class IdentifierRules:
+    """How an engine reads a column name written in SQL (``macros/masking/column_key.sql`` says the same)."""
+
+    quote: str = '"'
+    folds_unquoted_to_lower: bool = False
+    case_sensitive: bool = False
+
+
+#: DuckDB (the default): quoted names keep their case, but no two columns may differ in case only. PostgreSQL folds
+#: unquoted names to lower case and tells quoted names apart by case. BigQuery column names ignore case.
+IDENTIFIER_RULES = {
+    "postgres": IdentifierRules(folds_unquoted_to_lower=True, case_sensitive=True),
+    "bigquery": IdentifierRules(quote="`"),
+}
+
+
+@dataclass(frozen=True)
 class MaskException:
     """An approved decision to publish one PII column unmasked (column meta ``mask_exception``)."""
 
@@ -89,6 +106,32 @@ def column_masking(model: str, column: str, meta: Mapping[str, Any], policy: Mes
     pii_class = _known_class(where, str(raw_class), policy)
     strategy = policy.strategy_for(pii_class, meta.get("mask"))
     return ColumnMasking(column, pii_class, strategy, _mask_exception(where, meta.get("mask_exception")))
+
+
+def warehouse_column_name(name: str, adapter: str, quote: bool = False) -> str:
+    """The name the warehouse gives the column a YAML entry calls ``name``, as dbt's contract check finds it.
+
+    dbt renders a YAML column name into SQL as written (quoted only when the entry says ``quote: true``), so the
+    name is SQL: blanks around it go, quotes keep it exact, and PostgreSQL folds it to lower case when unquoted.
+    """
+    if quote:
+        return name
+    rules = IDENTIFIER_RULES.get(adapter, IdentifierRules())
+    text = name.strip()
+    if len(text) >= 2 and text[0] == rules.quote and text[-1] == rules.quote:
+        return text[1:-1].replace(rules.quote * 2, rules.quote)
+    return text.lower() if rules.folds_unquoted_to_lower else text
+
+
+def column_key(name: str, adapter: str) -> str:
+    """The key under which the warehouse takes two real column names for one column (``ssn`` and ``SSN`` on
+    DuckDB and BigQuery; only equal names on PostgreSQL). Match YAML to relations by it, never by raw name."""
+    return name if IDENTIFIER_RULES.get(adapter, IdentifierRules()).case_sensitive else name.lower()
+
+
+def yaml_column_key(name: str, adapter: str, entry: Mapping[str, Any] | None = None) -> str:
+    """``column_key`` of the column a YAML entry (``entry``: its dict, for ``quote``) calls ``name``."""
+    return column_key(warehouse_column_name(name, adapter, bool((entry or {}).get("quote"))), adapter)
 
 
 def _known_class(where: str, value: str, policy: MeshPolicy) -> PiiClass:

@@ -10,13 +10,18 @@ import pytest
 from dmesh_dbt.errors import ConfigError, PolicyViolation
 from dmesh_dbt.masking import (
     DEVELOPMENT_MASKING_KEY,
+    IDENTIFIER_RULES,
+    IdentifierRules,
     MaskException,
+    column_key,
     column_masking,
     dbt_vars,
     hash_value,
     published_data_type,
     published_identifier,
     published_schema,
+    warehouse_column_name,
+    yaml_column_key,
 )
 from dmesh_dbt.pii import PiiClass, Strategy, policy_document
 
@@ -114,3 +119,62 @@ def test_macros_implement_exactly_the_strategies_of_the_vocabulary() -> None:
 
 def test_macros_and_python_share_the_development_key() -> None:
     assert f"'{DEVELOPMENT_MASKING_KEY}'" in (MACROS / "masking" / "masking_key.sql").read_text()
+
+
+@pytest.mark.parametrize(
+    ("yaml_name", "adapter", "quote", "expected"),
+    [
+        ("ssn", "duckdb", False, "ssn"),
+        ("ssn ", "duckdb", False, "ssn"),  # dbt renders the name into SQL, where blanks around it vanish
+        (" ssn", "postgres", False, "ssn"),
+        ("SSN", "duckdb", False, "SSN"),  # DuckDB keeps the case it is given
+        ("SSN", "postgres", False, "ssn"),  # PostgreSQL folds unquoted names to lower case
+        ("SSN", "bigquery", False, "SSN"),
+        ('"Ssn"', "postgres", False, "Ssn"),  # quoted: exact
+        (' "Ssn" ', "duckdb", False, "Ssn"),
+        ('"a""b"', "postgres", False, 'a"b'),
+        ("`Ssn`", "bigquery", False, "Ssn"),
+        ('"Ssn"', "bigquery", False, '"Ssn"'),  # BigQuery quotes with backticks only
+        ("ssn ", "postgres", True, "ssn "),  # `quote: true`: dbt quotes the name exactly as written
+        ("SSN", "snowflake", False, "SSN"),
+    ],
+)
+def test_a_yaml_name_is_the_column_the_warehouse_makes_of_it(
+    yaml_name: str, adapter: str, quote: bool, expected: str
+) -> None:
+    assert warehouse_column_name(yaml_name, adapter, quote) == expected
+
+
+@pytest.mark.parametrize(
+    ("names", "adapter", "same"),
+    [
+        (("ssn", "SSN"), "duckdb", True),
+        (("ssn", "SSN"), "bigquery", True),
+        (("ssn", "Ssn"), "postgres", False),
+        (("ssn", "ssn"), "postgres", True),
+    ],
+)
+def test_real_names_are_one_column_as_the_warehouse_decides(names: tuple[str, str], adapter: str, same: bool) -> None:
+    assert (column_key(names[0], adapter) == column_key(names[1], adapter)) is same
+
+
+def test_a_yaml_entry_keys_like_the_real_column_it_names() -> None:
+    assert yaml_column_key('"ssn "', "postgres") != column_key("ssn", "postgres")
+    assert yaml_column_key("ssn ", "postgres") == column_key("ssn", "postgres")
+    assert yaml_column_key("SSN", "postgres") == column_key("ssn", "postgres")
+    assert yaml_column_key('"SSN"', "postgres") != column_key("ssn", "postgres")
+    assert yaml_column_key("ssn ", "postgres", {"quote": True}) != column_key("ssn", "postgres")
+
+
+def test_macros_and_python_share_the_identifier_rules() -> None:
+    text = (MACROS / "masking" / "column_key.sql").read_text()
+    rules = re.findall(
+        r"macro (\w+)__identifier_rules\(\) %\}\s*\{\{ return\(\{'quote': '(.)', 'folds_unquoted_to_lower': (\w+), "
+        r"'case_sensitive': (\w+)\}\) \}\}",
+        text,
+    )
+    in_macros = {
+        adapter: IdentifierRules(quote, fold == "true", sensitive == "true")
+        for adapter, quote, fold, sensitive in rules
+    }
+    assert in_macros == {"default": IdentifierRules(), **IDENTIFIER_RULES}

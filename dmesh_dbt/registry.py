@@ -68,8 +68,12 @@ class RegistryBackend(ABC):
     url: str
 
     @abstractmethod
-    def read(self, key: str) -> bytes | None:
-        """The bytes stored under ``key``, or None when there are none."""
+    def read(self, key: str, limit: int) -> bytes | None:
+        """The bytes stored under ``key`` (at most ``limit + 1`` of them), or None when there are none.
+
+        The limit keeps a hostile registry (a huge object, a symlink to ``/dev/zero``) from exhausting memory:
+        a caller seeing more than ``limit`` bytes knows the entry is not what it should be.
+        """
 
     @abstractmethod
     def children(self, prefix: str) -> list[str]:
@@ -95,13 +99,16 @@ class LocalBackend(RegistryBackend):
     def __init__(self, root: Path) -> None:
         self.root = root.expanduser().resolve()
         self.url = str(self.root)
+        if self.root.exists() and not self.root.is_dir():
+            raise RegistryError(f"registry {self.url} is a file, not a directory; pass the registry's directory")
 
     def _path(self, key: str) -> Path:
         return self.root.joinpath(*key.split("/"))
 
-    def read(self, key: str) -> bytes | None:
+    def read(self, key: str, limit: int) -> bytes | None:
         try:
-            return self._path(key).read_bytes()
+            with self._path(key).open("rb") as handle:
+                return handle.read(limit + 1)
         except FileNotFoundError:
             return None
         except OSError as error:
@@ -173,9 +180,9 @@ class FsspecBackend(RegistryBackend):
     def location(self, key: str) -> str:
         return f"{self.url}/{key}"
 
-    def read(self, key: str) -> bytes | None:
+    def read(self, key: str, limit: int) -> bytes | None:
         try:
-            data: bytes = self.fs.cat_file(self._path(key))
+            data: bytes = self.fs.cat_file(self._path(key), start=0, end=limit + 1)
         except FileNotFoundError:
             return None
         except Exception as error:  # each driver has its own errors (botocore's are not OSError)
@@ -206,7 +213,7 @@ class FsspecBackend(RegistryBackend):
         except (TypeError, NotImplementedError):
             # A driver without exclusive writes: check, then write. Racing publishers of one version could
             # both "win" here; s3fs (If-None-Match) and the local backend (link) have no such window.
-            if self.read(key) is not None:
+            if self.read(key, 0) is not None:
                 return False
             self.write(key, data)
         except RegistryError:
@@ -601,7 +608,7 @@ class Registry:
 
     def domain_owner(self, domain: str) -> str | None:
         """The project id that owns ``domain`` in this registry, or None before its first publish."""
-        data = self.backend.read(self._owner_key(domain))
+        data = self.backend.read(self._owner_key(domain), MAX_RECORD_BYTES)
         if data is None:
             return None
         try:
@@ -650,7 +657,7 @@ class Registry:
 
     def _read_marker(self, domain: str, version: str) -> Release | CorruptEntry | None:
         key = self._marker_key(domain, version)
-        data = self.backend.read(key)
+        data = self.backend.read(key, MAX_RECORD_BYTES)
         if data is None:
             return None
         try:
@@ -739,7 +746,7 @@ class Registry:
         key = self._release_key(release, name)
         if expected is None:
             raise RegistryError(f"{release.domain} {release.version} in {self.url} has no file {name}")
-        data = self.backend.read(key)
+        data = self.backend.read(key, expected.size)
         if data is None:
             reason = f"its file {name} is missing"
         elif len(data) != expected.size or hashlib.sha256(data).hexdigest() != expected.sha256:
@@ -807,7 +814,7 @@ class Registry:
             for entry in self.backend.children(f"consumers/{domain}/{name}"):
                 key = f"consumers/{domain}/{name}/{entry}"
                 consumer = entry.removesuffix(".json")
-                data = self.backend.read(key) if entry.endswith(".json") else None
+                data = self.backend.read(key, MAX_RECORD_BYTES) if entry.endswith(".json") else None
                 if data is None:
                     continue
                 try:

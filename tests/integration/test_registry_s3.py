@@ -110,7 +110,7 @@ def test_the_commit_marker_is_created_exclusively_by_the_server(registry: Regist
     backend = registry.backend
     assert backend.create("probe/marker", b"first") is True
     assert backend.create("probe/marker", b"second") is False
-    assert backend.read("probe/marker") == b"first"
+    assert backend.read("probe/marker", 100) == b"first"
 
 
 def _race(url: str, version: str, tag: str, barrier: object) -> str:

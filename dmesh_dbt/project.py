@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-import yaml
 
 from dmesh_dbt.errors import ConfigError, UsageError
+from dmesh_dbt.files import load_yaml_file
 from dmesh_dbt.registry import REGISTRY_ENV
 from dmesh_dbt.toolkit import run_dbt
 
@@ -48,14 +48,9 @@ _RESOURCE_PATH_DEFAULTS: Mapping[str, tuple[str, ...]] = {
 
 def _load_mapping(path: Path) -> dict[str, Any] | None:
     """The YAML mapping in ``path``; None when the file does not exist; ConfigError when it is not a mapping."""
-    try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+    if not path.exists() and not path.is_symlink():
         return None
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f" (line {mark.line + 1})" if mark is not None else ""
-        raise ConfigError(f"{path} is not valid YAML{where}; fix the syntax") from None
+    document = load_yaml_file(path, ConfigError)
     if document is None:
         return {}
     if not isinstance(document, dict):

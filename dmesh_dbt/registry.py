@@ -38,12 +38,11 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlparse
 
 from packaging.version import InvalidVersion, Version
 
-from dmesh_dbt.contracts import ProductContract, parse_contract
 from dmesh_dbt.errors import RegistryError
 from dmesh_dbt.files import stage_beside, write_atomically
 from dmesh_dbt.identifiers import InvalidName, NameKind, is_valid, valid_name
@@ -324,6 +323,9 @@ class RegistryListing:
 
     releases: tuple[Release, ...]
     corrupt: tuple[CorruptEntry, ...]
+
+
+_Parsed = TypeVar("_Parsed")
 
 
 class PublishOutcome(StrEnum):
@@ -756,25 +758,15 @@ class Registry:
         entry = CorruptEntry(f"{release.domain} {release.version}", key, reason)
         raise RegistryError(f"{entry}; the producer publishes a new version, or the platform restores the file")
 
-    def read_contract(self, release: Release, entry: ProductEntry) -> ProductContract:
-        """The verified ODCS contract of ``entry``, which must describe that product of that release."""
-        data = self.read_file(release, entry.contract)
-        key = self._release_key(release, entry.contract)
+    def read_parsed(self, release: Release, name: str, parse: Callable[[bytes], _Parsed]) -> _Parsed:
+        """A verified file of a release read by ``parse``: a ValueError or RegistryError from it (not the format,
+        not a valid name, not the release it is stored under) makes the entry corrupt."""
+        data = self.read_file(release, name)
         try:
-            contract = parse_contract(data)
-            _same(contract.domain, release.domain, "domain")
-            _same(contract.product, entry.name, "product")
-            _same(contract.release, release.version, "release")
-            _same(str(contract.model_version), str(entry.version), "model version")
-            for part in (contract.relation.database, contract.relation.schema, contract.relation.identifier):
-                if part is not None:
-                    valid_name(NameKind.RELATION_PART, part)
-            for column in contract.columns:
-                valid_name(NameKind.PRODUCT, column.name)
-        except (RegistryError, InvalidName, _Corrupt) as error:
-            corrupt = CorruptEntry(f"{release.domain} {release.version}", key, str(error))
+            return parse(data)
+        except (RegistryError, ValueError) as error:
+            corrupt = CorruptEntry(f"{release.domain} {release.version}", self._release_key(release, name), str(error))
             raise RegistryError(f"{corrupt}; the producer publishes a new version") from None
-        return contract
 
     def find_product(
         self, domain: str, product: str, version: str | None = None, project_id: str | None = None

@@ -276,6 +276,14 @@ def load_manifest(path: Path | str) -> Project:
     return replace(project, manifest_path=manifest_path)
 
 
+def load_manifest_document(path: Path) -> dict[str, Any]:
+    """``manifest.json`` as a JSON document (the size bounded, the schema version checked), unmodelled."""
+    regenerate = "regenerate it with `dbt parse`"
+    return _parse_artifact(
+        _read_artifact(path, regenerate), str(path), "manifest", SUPPORTED_MANIFEST_VERSIONS, regenerate
+    )
+
+
 def parse_manifest(data: bytes, origin: str, regenerate: str = "regenerate it with `dbt parse`") -> Project:
     """A manifest's bytes into a Project; ``origin`` names it in errors (a path, a registry release)."""
     try:

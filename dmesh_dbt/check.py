@@ -35,7 +35,7 @@ from dmesh_dbt.policy import (
     resolve_severities,
     split_waivers,
 )
-from dmesh_dbt.project import MANIFEST, domain_name, ensure_manifest
+from dmesh_dbt.project import MANIFEST, domain_name, ensure_manifest, project_id
 from dmesh_dbt.registry import Registry
 from dmesh_dbt.report import Finding, Report, Severity, apply_waivers, sort_findings
 
@@ -137,10 +137,11 @@ def baseline_from_state(state: Path, consumers: Consumers | None = None) -> Base
 
 
 def baseline_from_registry(url: str, project_dir: Path) -> Baseline | None:
-    """The manifest of the domain's last published release and its recorded consumers; None before any."""
+    """The manifest of the last release this project published of its domain, and the domain's recorded
+    consumers; None before any. Releases another project published under the same name are not a baseline."""
     domain = domain_name(project_dir)
     registry = Registry.open(url)
-    release = registry.latest_release(domain)
+    release = registry.latest_release(domain, project_id(project_dir))
     if release is None:
         return None
     data = registry.read_file(release, "manifest.json")

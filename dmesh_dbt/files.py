@@ -22,7 +22,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from yaml.nodes import MappingNode, Node, SequenceNode
 
-from dmesh_dbt.errors import ConfigError
+from dmesh_dbt.errors import ConfigError, UsageError
 
 #: Mode of a new file when the process umask allows it (mkstemp alone would leave 0600).
 _NEW_FILE_MODE = 0o666
@@ -56,6 +56,21 @@ def write_atomically(path: Path, data: str | bytes) -> None:
     except BaseException:
         staged.unlink(missing_ok=True)
         raise
+
+
+def inside_project(project_dir: Path, relative: Path) -> Path:
+    """``project_dir / relative``, refused (UsageError) when a symlink on the way leads outside the project.
+
+    Files dmesh-dbt writes into a project must stay in it, whatever links a checkout or another tool left there.
+    """
+    root = project_dir.resolve()
+    path = root / relative
+    if not path.resolve().is_relative_to(root):
+        raise UsageError(
+            f"{path} leads outside the project (through a symlink to {path.resolve()}); "
+            "replace the link with a directory or file in the project"
+        )
+    return path
 
 
 def _mode_for(path: Path) -> int:

@@ -17,13 +17,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dmesh_dbt.artifacts import Project, RunResults, load_manifest, load_run_results
+from dmesh_dbt.artifacts import Project, RunResults, load_manifest, load_manifest_document, load_run_results
 from dmesh_dbt.contracts import ProductContract, product_contract, published_models, render_contract, server_for
 from dmesh_dbt.errors import ConfigError, PolicyViolation
 from dmesh_dbt.loom import MANIFEST_FILE, published_manifest
 from dmesh_dbt.project import (
     MANIFEST,
     RUN_RESULTS,
+    ensure_project_id,
     load_descriptor,
     newest_source_mtime,
     read_dbt_project,
@@ -137,8 +138,10 @@ def publish(
     contracts = [
         product_contract(p, descriptor, version, server_for(resolved, project_dir, p.relation)) for p in published
     ]
-    manifest = published_manifest(json.loads(manifest_path.read_bytes()), published)
+    manifest = published_manifest(load_manifest_document(manifest_path), published)
+    files = release_files(contracts, manifest)
+    project_id = ensure_project_id(project_dir)  # the only write to the project, once every check has passed
     outcome, release = store.publish(
-        descriptor.domain, version, descriptor.owner, product_entries(contracts), release_files(contracts, manifest)
+        descriptor.domain, version, descriptor.owner, product_entries(contracts), files, project_id
     )
     return PublishResult(outcome, release, store.url, tuple(contracts))

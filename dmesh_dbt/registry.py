@@ -327,6 +327,9 @@ class RegistryListing:
 
 _Parsed = TypeVar("_Parsed")
 
+#: ``Registry.releases(domain)`` without a project id: every project's releases.
+ANY_PROJECT = "*"
+
 
 class PublishOutcome(StrEnum):
     PUBLISHED = "published"
@@ -688,6 +691,7 @@ class Registry:
 
         A version directory without a marker is a publish that has not committed (or died): not a release.
         """
+        check_name(NameKind.DOMAIN, domain)
         releases: list[Release] = []
         corrupt: list[CorruptEntry] = []
         for version in self.backend.children(f"releases/{domain}"):
@@ -702,14 +706,15 @@ class Registry:
         releases.sort(key=lambda r: version_sort_key(r.version))
         return releases, corrupt
 
-    def releases(self, domain: str, project_id: str | None = None) -> list[Release]:
-        """The verified releases of ``domain`` (published by ``project_id`` when given), oldest first.
+    def releases(self, domain: str, project_id: str | None = ANY_PROJECT) -> list[Release]:
+        """The verified releases of ``domain``, oldest first: every one, or only those ``project_id`` published
+        (None: those published without a project id, by a dmesh-dbt before ownership).
 
         Fails closed: a corrupt entry newer than the newest readable release raises RegistryError, since what
         it hides may be the release a reader is after.
         """
         releases, corrupt = self.scan(domain)
-        if project_id is not None:
+        if project_id != ANY_PROJECT:
             releases = [r for r in releases if r.project_id == project_id]
         newest = version_sort_key(releases[-1].version) if releases else None
         for entry in corrupt:
@@ -718,7 +723,7 @@ class Registry:
                 raise RegistryError(f"{entry}; the platform must restore or delete it")
         return releases
 
-    def latest_release(self, domain: str, project_id: str | None = None) -> Release | None:
+    def latest_release(self, domain: str, project_id: str | None = ANY_PROJECT) -> Release | None:
         found = self.releases(domain, project_id)
         return found[-1] if found else None
 
@@ -769,7 +774,7 @@ class Registry:
             raise RegistryError(f"{corrupt}; the producer publishes a new version") from None
 
     def find_product(
-        self, domain: str, product: str, version: str | None = None, project_id: str | None = None
+        self, domain: str, product: str, version: str | None = None, project_id: str | None = ANY_PROJECT
     ) -> tuple[Release, ProductEntry]:
         """The latest release of ``domain`` that has ``product`` (at model ``version``), with its entry."""
         releases = self.releases(domain, project_id) if is_valid(NameKind.DOMAIN, domain) else []
@@ -799,6 +804,9 @@ class Registry:
 
     def consumer_scan(self, domain: str, product: str | None = None) -> tuple[list[ConsumerRecord], list[CorruptEntry]]:
         """Every readable consumer record of ``domain`` (or of one product), and those that failed verification."""
+        check_name(NameKind.DOMAIN, domain)
+        if product is not None:
+            check_name(NameKind.PRODUCT, product)
         products = [product] if product is not None else self.backend.children(f"consumers/{domain}")
         records: list[ConsumerRecord] = []
         corrupt: list[CorruptEntry] = []

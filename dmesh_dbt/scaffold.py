@@ -15,13 +15,13 @@ from pathlib import Path
 
 from dmesh_dbt import __version__
 from dmesh_dbt.errors import UsageError
+from dmesh_dbt.identifiers import MAX_DOMAIN_LENGTH, NameKind, is_valid
 from dmesh_dbt.pii import policy_document
+from dmesh_dbt.project import new_project_id
 from dmesh_dbt.toolkit import dbt_package_dir, run_dbt, template_dir
 
 #: dbt project names, Postgres schemas and BigQuery datasets all accept this; the bound leaves room for
 #: suffixes such as `_published` within Postgres' 63-byte identifier limit.
-DOMAIN_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
-MAX_DOMAIN_LENGTH = 40
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 #: Words no domain may be called: SQL keywords reserved in DuckDB, PostgreSQL or BigQuery, and names dbt or
@@ -72,7 +72,7 @@ def validate_domain_name(domain: str) -> None:
         f"use 1-{MAX_DOMAIN_LENGTH} lowercase letters, digits and underscores, starting with a letter "
         "(e.g. payments or card_issuing)"
     )
-    if not DOMAIN_PATTERN.fullmatch(domain):
+    if not is_valid(NameKind.DOMAIN, domain):
         raise UsageError(f"invalid domain name {domain!r}: {allowed}")
     if domain in RESERVED_WORDS:
         raise UsageError(f"invalid domain name {domain!r}: it is a reserved word in SQL or dbt; choose another name")
@@ -96,6 +96,7 @@ def template_answers(options: InitOptions, owner: str) -> dict[str, object]:
     return {
         "domain": options.domain,
         "owner": owner,
+        "project_id": new_project_id(),
         "description": options.description or f"Data products of the {options.domain} domain.",
         "warehouse": options.warehouse,
         "examples": options.examples,

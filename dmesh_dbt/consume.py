@@ -32,7 +32,7 @@ from dmesh_dbt.files import (
 from dmesh_dbt.inert import dbt_literal, dbt_literals
 from dmesh_dbt.loom import write_loom_config
 from dmesh_dbt.project import MANIFEST, Target, load_descriptor, registry_url, resolve_target
-from dmesh_dbt.registry import ConsumerRecord, Registry, Release, now_utc, version_sort_key
+from dmesh_dbt.registry import ConsumerRecord, CorruptEntry, Registry, Release, now_utc, version_sort_key
 
 #: Where consumed sources are written, one file per producing domain.
 SOURCES_DIR = Path("models") / "consumed"
@@ -279,6 +279,7 @@ class ProductDescription:
     release: Release
     versions: tuple[str, ...]  # the model versions the latest release publishes
     consumers: tuple[ConsumerRecord, ...]
+    corrupt_consumers: tuple[CorruptEntry, ...] = ()  # records that failed verification, left out
 
     def to_json(self) -> dict[str, Any]:
         contract = self.contract
@@ -315,4 +316,5 @@ def describe_product(store: Registry, ref: ProductRef) -> ProductDescription:
     release, entry = store.find_product(ref.domain, ref.product, ref.version)
     contract = read_contract(store, release, entry)
     versions = tuple(p.version for p in release.products if p.name == ref.product and p.version is not None)
-    return ProductDescription(contract, release, versions, tuple(store.consumers(ref.domain, ref.product)))
+    consumers, corrupt = store.consumer_scan(ref.domain, ref.product)
+    return ProductDescription(contract, release, versions, tuple(consumers), tuple(corrupt))

@@ -128,10 +128,10 @@ def publish(
     results_path = project_dir / RUN_RESULTS
     require_green_build(project, load_run_results(results_path))
     require_current_build(project_dir, results_path)
-    url = registry_url(project_dir, registry)
-    passing_check(project_dir, url)
-    store = Registry.open(url)
     resolved = resolve_target(project_dir, target)
+    url = registry_url(project_dir, registry)
+    store = Registry.open(url)  # an unreachable or malformed registry fails here, before the check runs
+    passing_check(project_dir, url)
     dbt_project = read_dbt_project(project_dir)
     published = published_models(project, resolved, dbt_project.vars, descriptor.domain)
     version = dbt_project.require_version()

@@ -87,6 +87,10 @@ def check_destination(path: Path, force: bool) -> None:
     """Refuse to render over a file, or into a non-empty directory without --force."""
     if path.exists() and not path.is_dir():
         raise UsageError(f"{path} exists and is not a directory; choose another --dir")
+    blocking = next((parent for parent in path.parents if parent.exists() and not parent.is_dir()), None)
+    if blocking is not None:
+        raise UsageError(f"{blocking} is a file, so {path} cannot be created; choose another --dir")
+
     if path.is_dir() and any(path.iterdir()) and not force:
         raise UsageError(f"{path} exists and is not empty; choose another --dir or pass --force to render into it")
 
@@ -136,6 +140,16 @@ def move_into_place(staging: Path, destination: Path) -> None:
         os.replace(entry, target)
 
 
+def _scratch_beside(destination: Path, domain: str) -> tempfile.TemporaryDirectory[str]:
+    """The directory the project is rendered in before it is moved into place: beside ``destination``, so the
+    move is a rename on one file system; UsageError when it cannot be made there."""
+    try:
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        return tempfile.TemporaryDirectory(prefix=f".{domain}-", dir=destination.parent)
+    except OSError as error:
+        raise UsageError(f"cannot create {destination} ({error.strerror}); choose another --dir") from None
+
+
 def init_project(options: InitOptions) -> DomainProject:
     """Create a dbt project for one domain; nothing is left behind if any step fails."""
     validate_domain_name(options.domain)
@@ -145,8 +159,7 @@ def init_project(options: InitOptions) -> DomainProject:
     check_destination(destination, options.force)
     answers = template_answers(options, owner)
 
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=f".{options.domain}-", dir=destination.parent) as scratch:
+    with _scratch_beside(destination, options.domain) as scratch:
         staging = Path(scratch) / options.domain
         render_template(staging, answers)
         if options.run_deps:

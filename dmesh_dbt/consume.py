@@ -248,6 +248,7 @@ def consume(
     consumer = load_descriptor(project_dir)
     if ref.domain == consumer.domain:
         raise UsageError(f"{ref} belongs to this domain ({consumer.domain}); ref() your own models instead")
+    resolved = resolve_target(project_dir, target)  # every input is read before anything is written
     store = Registry.open(registry_url(project_dir, registry))
     release, entry = store.find_product(ref.domain, ref.product, ref.version)
     contract = read_contract(store, release, entry)
@@ -256,7 +257,7 @@ def consume(
     read = columns_read(project_dir, contract.domain, name, candidates)
     refuse_dropping_read_columns(store, release, contract, read)
     sources_file = write_source(project_dir, contract, name, store.url)
-    attached = attach_producer(project_dir, resolve_target(project_dir, target), contract)
+    attached = attach_producer(project_dir, resolved, contract)
     loom = write_loom_config(project_dir, store, release) if dbt_loom else None
     record = ConsumerRecord(
         consumer=consumer.domain,

@@ -474,3 +474,40 @@ def test_the_consumer_yaml_holds_the_payload_escaped(mesh: Mesh) -> None:
     sources = (mesh.root / "risk" / "models" / "consumed" / "payments.yml").read_text()
     assert PAYLOAD not in sources
     assert "{{ '{' }}{ env_var(" in sources
+
+
+# ---------------------------------------------------------------------------------------------- exit codes
+
+
+def test_an_unexpected_error_is_one_line_pointing_at_debug_and_exit_3(
+    workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(self: Registry) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(Registry, "listing", broken)  # stands in for any bug a user could hit
+    args = ["registry", "list", "--registry", str(workspace / "registry")]
+    result = CliRunner().invoke(cli, args, prog_name="dmesh-dbt")
+    assert result.exit_code == 3
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith("error: unexpected RuntimeError: a bug (a bug in dmesh-dbt ")
+    assert line.endswith("run again with `dmesh-dbt --debug ...` for the traceback and report it")
+    debug = CliRunner().invoke(cli, ["--debug", *args], prog_name="dmesh-dbt")
+    assert isinstance(debug.exception, RuntimeError)  # --debug lets the traceback through
+
+
+@pytest.mark.parametrize("kill_after", [1, 2])
+def test_a_publish_killed_between_writes_is_invisible_then_completed_by_running_it_again(
+    workspace: Path, kill_after: int
+) -> None:
+    shutil.rmtree(workspace / "registry" / "releases" / "payments")
+    (workspace / "registry" / "owners" / "payments.json").unlink()
+    payments = workspace / "payments"
+    killed = run_cli("publish", cwd=payments, env={"DMESH_REGISTRY_KILL_AFTER": str(kill_after)})
+    assert killed.returncode == 137, killed.stderr
+    listed = run_cli("registry", "list", "--format", "json", cwd=payments)
+    assert [r["domain"] for r in json.loads(listed.stdout)["releases"]] == ["refunds"]
+    retried = run_cli("publish", cwd=payments)
+    assert retried.returncode == 0 and "Published payments 1.0.0" in retried.stdout, retried.stderr
+    listed = run_cli("registry", "list", "--format", "json", cwd=payments)
+    assert [r["domain"] for r in json.loads(listed.stdout)["releases"]] == ["payments", "refunds"]

@@ -51,6 +51,7 @@ class Baseline:
     label: str  # where it came from, for the report
     consumers: Consumers | None = None
     published: bool = False  # a registry release: columns carry their published (post-masking) types
+    unreadable: tuple[str, ...] = ()  # registry entries that failed verification, said in the report
 
 
 # ----------------------------------------------------------------------------------------------- check
@@ -92,6 +93,7 @@ def run_check(
         notes.append(
             f"compared with {baseline.label}: {len(comparison.changes)} change(s), {len(comparison.breaking)} breaking"
         )
+        notes.extend(f"{entry}; a breaking change it would hit is not named" for entry in baseline.unreadable)
     else:
         notes.append("no baseline (--state or --registry): breaking changes not checked")
     in_force, expired = split_waivers(domain.waivers, today)
@@ -146,11 +148,12 @@ def baseline_from_registry(url: str, project_dir: Path) -> Baseline | None:
         return None
     data = registry.read_file(release, "manifest.json")
     consumers: dict[str, list[Consumer]] = {}
-    for record in registry.consumers(domain):
+    records, corrupt = registry.consumer_scan(domain)
+    for record in records:
         consumers.setdefault(record.product, []).append(Consumer(record.consumer, record.version, record.columns))
     label = f"{domain} {release.version} published in {registry.url}"
     project = parse_manifest(data, f"the manifest of {label}", regenerate="republish the domain")
-    return Baseline(project, label, consumers, published=True)
+    return Baseline(project, label, consumers, published=True, unreadable=tuple(str(c) for c in corrupt))
 
 
 def as_published(project: Project) -> Project:

@@ -511,3 +511,12 @@ def test_a_publish_killed_between_writes_is_invisible_then_completed_by_running_
     assert retried.returncode == 0 and "Published payments 1.0.0" in retried.stdout, retried.stderr
     listed = run_cli("registry", "list", "--format", "json", cwd=payments)
     assert [r["domain"] for r in json.loads(listed.stdout)["releases"]] == ["payments", "refunds"]
+
+
+def test_check_names_a_corrupt_consumer_record_instead_of_failing(workspace: Path) -> None:
+    (workspace / "registry/consumers/payments/customers/risk.json").write_text('{"consumer": "../x"}')
+    result = CliRunner().invoke(
+        cli, ["check", "--project-dir", str(workspace / "payments")], env={"DMESH_REGISTRY": None}
+    )
+    assert result.exit_code == 0, result.stderr + result.stdout
+    assert "registry entry payments.customers consumer 'risk' is corrupt" in result.stdout

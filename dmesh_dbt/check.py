@@ -24,6 +24,7 @@ from dmesh_dbt.changes import (
     compare_projects,
 )
 from dmesh_dbt.errors import DmeshError, PolicyViolation, UsageError
+from dmesh_dbt.files import read_text_bounded
 from dmesh_dbt.policy import (
     EXPIRED_WAIVER,
     RULES,
@@ -219,7 +220,7 @@ def _load_side(path: Path) -> Project:
         # Imported here: the ODCS schema and its pydantic model cost a check that reads no contract.
         from dmesh_dbt.contracts import parse_contract, project_from_contract
 
-        return project_from_contract(parse_contract(path.read_bytes()))
+        return project_from_contract(parse_contract(read_text_bounded(path, UsageError)))
     return load_manifest(_manifest_path(path))
 
 

@@ -351,7 +351,7 @@ def read_contract(store: Registry, release: Release, entry: ProductEntry) -> Pro
             if part is not None:
                 valid_name(NameKind.RELATION_PART, part)
         for column in contract.columns:
-            valid_name(NameKind.PRODUCT, column.name)
+            valid_name(NameKind.COLUMN, column.name)
         return contract
 
     return store.read_parsed(release, entry.contract, parse)

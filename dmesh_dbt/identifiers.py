@@ -18,6 +18,7 @@ class NameKind(StrEnum):
     FILE_NAME = "file name"
     PROJECT_ID = "project id"
     RELATION_PART = "relation name"
+    COLUMN = "column name"
 
 
 MAX_DOMAIN_LENGTH = 40
@@ -50,6 +51,11 @@ _RULES: dict[NameKind, tuple[re.Pattern[str], str]] = {
     NameKind.RELATION_PART: (
         re.compile(r"[A-Za-z_][A-Za-z0-9_$-]{0,254}"),
         "use up to 255 letters, digits, '_', '$' and '-', not starting with a digit",
+    ),
+    NameKind.COLUMN: (
+        # Quoted columns may hold spaces and any letter; never quotes, braces, semicolons or control characters.
+        re.compile(r"[^\W\d][\w$ -]{0,254}"),
+        "use up to 255 letters, digits, '_', '$', '-' and spaces, not starting with a digit",
     ),
 }
 

@@ -495,7 +495,7 @@ def consumer_from_json(data: bytes, consumer: str, domain: str, product: str) ->
         domain=domain,
         product=product,
         version=_name(NameKind.MODEL_VERSION, document, "version", optional=True),
-        columns=tuple(_name(NameKind.PRODUCT, {"column": c}, "column") for c in columns),
+        columns=tuple(_name(NameKind.COLUMN, {"column": c}, "column") for c in columns),
         recorded_at=_text(document, "recorded_at"),
     )
 

@@ -159,7 +159,10 @@ class FsspecBackend(RegistryBackend):
 
         self.url = url.rstrip("/")
         try:
-            self.fs, self.base = fsspec.core.url_to_fs(self.url, **dict(storage_options or {}))
+            # A fresh client per registry: fsspec's cache would keep the endpoint and credentials the
+            # environment had when the first client for this URL was made.
+            options = {"skip_instance_cache": True, **dict(storage_options or {})}
+            self.fs, self.base = fsspec.core.url_to_fs(self.url, **options)
         except ImportError as error:
             raise RegistryError(f"registry {url} needs an fsspec driver: {error}") from None
         except ValueError as error:

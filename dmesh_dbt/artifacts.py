@@ -22,6 +22,7 @@ from typing import Any
 import orjson
 
 from dmesh_dbt.errors import ArtifactError
+from dmesh_dbt.files import MAX_JSON_MB_ENV, InputTooLarge, max_json_bytes, read_bounded
 from dmesh_dbt.masking import column_key, warehouse_column_name, yaml_column_key
 
 #: Manifest schema versions this module reads. v12 is written by dbt-core 1.8 to 1.11 and by dbt Fusion.
@@ -272,8 +273,16 @@ def load_manifest(path: Path | str) -> Project:
     manifest_path = Path(path)
     if not manifest_path.is_file():
         raise ArtifactError(f"no dbt manifest at {manifest_path}; run `dbt parse` in the project first")
-    project = parse_manifest(manifest_path.read_bytes(), str(manifest_path))
+    project = parse_manifest(_read_artifact(manifest_path, "regenerate it with `dbt parse`"), str(manifest_path))
     return replace(project, manifest_path=manifest_path)
+
+
+def load_manifest_document(path: Path) -> dict[str, Any]:
+    """``manifest.json`` as a JSON document (the size bounded, the schema version checked), unmodelled."""
+    regenerate = "regenerate it with `dbt parse`"
+    return _parse_artifact(
+        _read_artifact(path, regenerate), str(path), "manifest", SUPPORTED_MANIFEST_VERSIONS, regenerate
+    )
 
 
 def parse_manifest(data: bytes, origin: str, regenerate: str = "regenerate it with `dbt parse`") -> Project:
@@ -312,7 +321,11 @@ def load_run_results(path: Path | str) -> RunResults:
         raise ArtifactError(f"no dbt run results at {results_path}; run `dbt build` in the project first")
     regenerate = "regenerate it with `dbt build`"
     document = _parse_artifact(
-        results_path.read_bytes(), str(results_path), "run results", SUPPORTED_RUN_RESULTS_VERSIONS, regenerate
+        _read_artifact(results_path, regenerate),
+        str(results_path),
+        "run results",
+        SUPPORTED_RUN_RESULTS_VERSIONS,
+        regenerate,
     )
     try:
         results = tuple(_run_result(r) for r in document["results"])
@@ -357,6 +370,18 @@ def project_from_manifest(document: Mapping[str, Any]) -> Project:
         groups=tuple(_group(g) for g in document.get("groups", {}).values()),
         tests=tests,
     )
+
+
+def _read_artifact(path: Path, regenerate: str) -> bytes:
+    """An artifact's bytes, refused above the JSON size limit (``$DMESH_MAX_JSON_MB``) before it is read."""
+    try:
+        return read_bounded(path, max_json_bytes())
+    except InputTooLarge as error:
+        raise ArtifactError(
+            f"{path} is too large ({error}); set {MAX_JSON_MB_ENV} to a larger number of MB if it is real"
+        ) from None
+    except OSError as error:
+        raise ArtifactError(f"cannot read {path} ({error.strerror}); {regenerate}") from None
 
 
 def _parse_artifact(data: bytes, origin: str, kind: str, supported: tuple[str, ...], regenerate: str) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from dmesh_dbt.changes import (
     compare_projects,
 )
 from dmesh_dbt.errors import DmeshError, PolicyViolation, UsageError
+from dmesh_dbt.files import read_text_bounded
 from dmesh_dbt.policy import (
     EXPIRED_WAIVER,
     RULES,
@@ -35,7 +36,7 @@ from dmesh_dbt.policy import (
     resolve_severities,
     split_waivers,
 )
-from dmesh_dbt.project import MANIFEST, domain_name, ensure_manifest
+from dmesh_dbt.project import MANIFEST, domain_name, ensure_manifest, project_id
 from dmesh_dbt.registry import Registry
 from dmesh_dbt.report import Finding, Report, Severity, apply_waivers, sort_findings
 
@@ -51,6 +52,7 @@ class Baseline:
     label: str  # where it came from, for the report
     consumers: Consumers | None = None
     published: bool = False  # a registry release: columns carry their published (post-masking) types
+    unreadable: tuple[str, ...] = ()  # registry entries that failed verification, said in the report
 
 
 # ----------------------------------------------------------------------------------------------- check
@@ -92,6 +94,7 @@ def run_check(
         notes.append(
             f"compared with {baseline.label}: {len(comparison.changes)} change(s), {len(comparison.breaking)} breaking"
         )
+        notes.extend(f"{entry}; a breaking change it would hit is not named" for entry in baseline.unreadable)
     else:
         notes.append("no baseline (--state or --registry): breaking changes not checked")
     in_force, expired = split_waivers(domain.waivers, today)
@@ -137,19 +140,21 @@ def baseline_from_state(state: Path, consumers: Consumers | None = None) -> Base
 
 
 def baseline_from_registry(url: str, project_dir: Path) -> Baseline | None:
-    """The manifest of the domain's last published release and its recorded consumers; None before any."""
+    """The manifest of the last release this project published of its domain, and the domain's recorded
+    consumers; None before any. Releases another project published under the same name are not a baseline."""
     domain = domain_name(project_dir)
     registry = Registry.open(url)
-    release = registry.latest_release(domain)
+    release = registry.latest_release(domain, project_id(project_dir))
     if release is None:
         return None
     data = registry.read_file(release, "manifest.json")
     consumers: dict[str, list[Consumer]] = {}
-    for record in registry.consumers(domain):
+    records, corrupt = registry.consumer_scan(domain)
+    for record in records:
         consumers.setdefault(record.product, []).append(Consumer(record.consumer, record.version, record.columns))
     label = f"{domain} {release.version} published in {registry.url}"
     project = parse_manifest(data, f"the manifest of {label}", regenerate="republish the domain")
-    return Baseline(project, label, consumers, published=True)
+    return Baseline(project, label, consumers, published=True, unreadable=tuple(str(c) for c in corrupt))
 
 
 def as_published(project: Project) -> Project:
@@ -215,7 +220,7 @@ def _load_side(path: Path) -> Project:
         # Imported here: the ODCS schema and its pydantic model cost a check that reads no contract.
         from dmesh_dbt.contracts import parse_contract, project_from_contract
 
-        return project_from_contract(parse_contract(path.read_bytes()))
+        return project_from_contract(parse_contract(read_text_bounded(path, UsageError)))
     return load_manifest(_manifest_path(path))
 
 

@@ -1,7 +1,8 @@
 """The dmesh-dbt command line: a thin click layer over the library.
 
-Each command parses options, calls one library function, and renders its result. Errors from the library
-(``DmeshError``) become a one-line message and an exit code in exactly one place, ``main``.
+Each command parses options, calls one library function, and renders its result. Every failure becomes one line
+on stderr and an exit code in exactly one place, ``DmeshGroup.invoke``: 1 for a refusal (policy), 2 for usage,
+configuration, unreachable or corrupt input, 3 for a bug (the traceback only with ``--debug``).
 """
 
 from __future__ import annotations
@@ -22,19 +23,71 @@ console = Console()
 err_console = Console(stderr=True)
 
 
+#: Exit code of an unexpected exception: a bug, not the user's input.
+EXIT_BUG = 3
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _error(message: str) -> None:
+    err_console.print(f"[red]error:[/red] {escape(_one_line(message))}", highlight=False, soft_wrap=True)
+
+
+def warn(message: str) -> None:
+    """One warning line on stderr (the command goes on)."""
+    err_console.print(f"[yellow]warning:[/yellow] {escape(_one_line(message))}", highlight=False, soft_wrap=True)
+
+
 class DmeshGroup(click.Group):
-    """A click group that turns library errors into a one-line message and an exit code: the only place that does."""
+    """A click group that turns every failure into one line and an exit code: the only place that does."""
 
     def invoke(self, ctx: click.Context) -> object:
         try:
             return super().invoke(ctx)
+        except (click.exceptions.Exit, click.Abort, KeyboardInterrupt):
+            raise
         except DmeshError as error:
-            err_console.print(f"[red]error:[/red] {escape(str(error))}", highlight=False, soft_wrap=True)
+            _error(str(error))
             ctx.exit(error.exit_code)
+        except click.ClickException as error:  # bad options or arguments of a subcommand
+            failed = getattr(error, "ctx", None) or ctx
+            _error(f"{error.format_message().rstrip('.')}; see `{failed.command_path} --help`")
+            ctx.exit(2)
+        except OSError as error:  # the file system refused: name the file, exit as for bad input
+            where = f" {error.filename}" if error.filename else ""
+            _error(f"cannot use{where}: {error.strerror or error}; check the path, its permissions and free space")
+            ctx.exit(2)
+        except Exception as error:
+            if ctx.meta.get(_DEBUG):
+                raise
+            _error(
+                f"unexpected {type(error).__name__}: {error} (a bug in dmesh-dbt {__version__}); "
+                "run again with `dmesh-dbt --debug ...` for the traceback and report it"
+            )
+            ctx.exit(EXIT_BUG)
+        return None
+
+
+_DEBUG = "dmesh.debug"
+
+
+def _set_debug(ctx: click.Context, _: click.Parameter, value: bool) -> bool:
+    ctx.meta[_DEBUG] = value
+    return value
 
 
 @click.group(cls=DmeshGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="dmesh-dbt")
+@click.option(
+    "--debug",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_set_debug,
+    help="Show the traceback of an unexpected error (exit 3) instead of one line.",
+)
 def cli() -> None:
     """Self-serve data mesh on dbt: create domain projects, mask PII, enforce contracts, publish products."""
 
@@ -209,14 +262,42 @@ def registry_list(registry: str | None, project_dir: Path, output_format: str) -
     from dmesh_dbt.registry import Registry
 
     store = Registry.open(registry_url(project_dir, registry))
-    releases = [r for r in (store.latest_release(d) for d in store.domains()) if r is not None]
+    listing = store.listing()
+    releases = listing.releases
+    for corrupt in listing.corrupt:  # the rest of the registry is listed: only these entries are unreadable
+        warn(str(corrupt))
     if output_format == "json":
         click.echo(json.dumps({"registry": store.url, "releases": [r.to_json() for r in releases]}, indent=2))
         return
     out.print(f"Registry {escape(store.url)}: {len(releases)} domain(s)")
     for release in releases:
         products = ", ".join(f"{release.domain}.{p.ref}" for p in release.products)
-        out.print(f"  {release.domain:<16} {release.version:<10} {release.owner}  {products}")
+        out.print(f"  {release.domain:<16} {release.version:<10} {escape(release.owner)}  {products}")
+
+
+@registry.command("transfer")
+@click.argument("domain")
+@click.option(
+    "--to-project-id",
+    "project_id",
+    required=True,
+    metavar="ID",
+    help="The project id (`project_id:` in its dmesh.yml) that owns DOMAIN from now on.",
+)
+@_REGISTRY
+@_PROJECT_DIR
+def registry_transfer(domain: str, project_id: str, registry: str | None, project_dir: Path) -> None:
+    """Give DOMAIN to another project (a platform decision): only that project may publish it from now on.
+
+    A domain's name belongs to the project that first published it; another project publishing under that name
+    is refused. Run this when a domain really changes hands, or to restore a corrupt ownership record.
+    """
+    from dmesh_dbt.project import registry_url
+    from dmesh_dbt.registry import Registry
+
+    store = Registry.open(registry_url(project_dir, registry))
+    previous = store.transfer_domain(domain, project_id)
+    out.print(f"[green]Transferred[/green] {domain} in {escape(store.url)} from {previous or 'nobody'} to {project_id}")
 
 
 @registry.command("show")
@@ -235,11 +316,13 @@ def registry_show(product: str, registry: str | None, project_dir: Path, output_
 
     store = Registry.open(registry_url(project_dir, registry))
     description = describe_product(store, parse_product_ref(product))
+    for corrupt in description.corrupt_consumers:
+        warn(str(corrupt))
     document = description.to_json()
     if output_format == "json":
         click.echo(json.dumps(document, indent=2))
         return
-    out.print(f"[bold]{document['product']}[/bold]  release {document['release']}  owner {document['owner']}")
+    out.print(f"[bold]{document['product']}[/bold]  release {document['release']}  owner {escape(document['owner'])}")
     out.print(f"  {escape(document['description'])}")
     out.print(f"  relation {escape(document['relation'])} on {document['server']['type']}")
     for column in document["columns"]:
@@ -268,7 +351,6 @@ def _emit_report(ctx: click.Context, report: Report, output_format: str, output:
     ctx.exit(report.exit_code)
 
 
-
 def report_options(command: Callable[..., None]) -> Callable[..., None]:
     """--format and --output, shared by the commands that print a Report (check, diff)."""
     command = click.option(
@@ -282,6 +364,7 @@ def report_options(command: Callable[..., None]) -> Callable[..., None]:
         show_default=True,
         help="Report format: text, json, GitHub annotations, SARIF 2.1.0 or JUnit XML.",
     )(command)
+
 
 @cli.command()
 @click.option(
@@ -336,7 +419,7 @@ def check(
     2 usage or configuration error.
     """
     from dmesh_dbt.check import baseline_from_registry, baseline_from_state, rules_listing, run_check
-    from dmesh_dbt.project import find_registry_url
+    from dmesh_dbt.project import find_registry_url, resolve_target
 
     if list_rules:
         click.echo(rules_listing(), nl=False)
@@ -345,17 +428,15 @@ def check(
         raise UsageError("pass either --state or --registry, not both")
     if sample_alias is not None and ctx.get_parameter_source("sample_rows") is ParameterSource.DEFAULT:
         sample_rows = sample_alias
+    if target is not None:
+        resolve_target(project_dir, target)  # an unknown --target is an error even without --sample-rows
     baseline = baseline_from_state(state) if state is not None else None
     # An explicit --state wins over $DMESH_REGISTRY and dmesh.yml.
     registry = None if state is not None else find_registry_url(project_dir, registry)
     if registry is not None:
         baseline = baseline_from_registry(registry, project_dir)
         if baseline is None:
-            err_console.print(
-                f"check: {registry} has no release of this domain yet; breaking changes not checked",
-                highlight=False,
-                soft_wrap=True,
-            )
+            warn(f"check: {registry} has no release of this domain yet; breaking changes not checked")
     report = run_check(project_dir, baseline, sample_rows=sample_rows, target=target)
     _emit_report(ctx, report, output_format, output)
 
@@ -407,11 +488,13 @@ def scan(
     and rates, never values. Exit 1 while unclassified suspects remain, else 0.
     """
     from dmesh_dbt.artifacts import load_manifest
-    from dmesh_dbt.project import ensure_manifest
+    from dmesh_dbt.project import ensure_manifest, resolve_target
     from dmesh_dbt.scan.report import as_json, print_text
     from dmesh_dbt.scan.scanner import ScanOptions, scan_project
     from dmesh_dbt.scan.write import write_classifications
 
+    if target is not None:
+        resolve_target(project_dir, target)  # an unknown --target is an error even when nothing is sampled
     project = load_manifest(ensure_manifest(project_dir))
     options = ScanOptions(project_dir=project_dir, target=target, sample_rows=sample_rows, select=selector)
     result = scan_project(project, options)

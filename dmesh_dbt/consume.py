@@ -18,12 +18,21 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from sqlglot import Tokenizer, TokenType
 from sqlglot.errors import TokenError
 
-from dmesh_dbt.contracts import ProductContract, ProductRef, parse_contract
+from dmesh_dbt.contracts import ProductContract, ProductRef, read_contract
 from dmesh_dbt.errors import UsageError
-from dmesh_dbt.files import dump_round_trip, load_round_trip, upsert
+from dmesh_dbt.files import (
+    dump_round_trip,
+    inside_project,
+    load_round_trip,
+    loads_json,
+    max_json_bytes,
+    read_bounded,
+    upsert,
+)
+from dmesh_dbt.inert import dbt_literal, dbt_literals
 from dmesh_dbt.loom import write_loom_config
 from dmesh_dbt.project import MANIFEST, Target, load_descriptor, registry_url, resolve_target
-from dmesh_dbt.registry import ConsumerRecord, Registry, Release, now_utc, version_sort_key
+from dmesh_dbt.registry import ConsumerRecord, CorruptEntry, Registry, Release, now_utc, version_sort_key
 
 #: Where consumed sources are written, one file per producing domain.
 SOURCES_DIR = Path("models") / "consumed"
@@ -50,17 +59,30 @@ class ConsumeResult:
 # ------------------------------------------------------------------------------------------------ sources YAML
 
 
+# Names in these entries were validated when the contract was read (contracts.read_contract); every text from
+# the registry goes through dbt_literal, since dbt renders YAML strings as Jinja in the consumer's process.
+
+
 def _table_entry(contract: ProductContract, name: str, registry: str) -> CommentedMap:
     columns = CommentedSeq()
     for column in contract.columns:
-        entry = CommentedMap(name=column.name, data_type=column.physical_type, description=column.description)
+        entry = CommentedMap(
+            name=column.name,
+            data_type=dbt_literal(column.physical_type),
+            description=dbt_literal(column.description),
+        )
         if column.pii:
-            entry["meta"] = CommentedMap(pii=column.pii, masking=column.masking)
+            entry["meta"] = CommentedMap(pii=dbt_literal(column.pii), masking=dbt_literal(column.masking or ""))
         columns.append(entry)
-    table = CommentedMap(name=name, identifier=contract.relation.identifier, description=contract.description)
+    table = CommentedMap(
+        name=name, identifier=contract.relation.identifier, description=dbt_literal(contract.description)
+    )
     table["meta"] = CommentedMap(
         dmesh=CommentedMap(
-            product=contract.ref, contract=contract.product_id, release=contract.release, registry=registry
+            product=contract.ref,
+            contract=dbt_literal(contract.product_id),
+            release=contract.release,
+            registry=dbt_literal(registry),
         )
     )
     table["columns"] = columns
@@ -69,20 +91,21 @@ def _table_entry(contract: ProductContract, name: str, registry: str) -> Comment
 
 def _source_entry(contract: ProductContract) -> CommentedMap:
     source = CommentedMap(name=contract.domain)
-    source["description"] = f"Data products published by the {contract.domain} domain (owner {contract.owner})."
+    owner = dbt_literal(contract.owner)
+    source["description"] = f"Data products published by the {contract.domain} domain (owner {owner})."
     if contract.relation.database:  # for a DuckDB file: the name consume attaches it under
         source["database"] = contract.relation.database
     source["schema"] = contract.relation.schema
     if contract.freshness:
-        source["config"] = CommentedMap(freshness=json.loads(json.dumps(dict(contract.freshness))))
-    source["meta"] = CommentedMap(dmesh=CommentedMap(domain=contract.domain, owner=contract.owner))
+        source["config"] = CommentedMap(freshness=dbt_literals(json.loads(json.dumps(dict(contract.freshness)))))
+    source["meta"] = CommentedMap(dmesh=CommentedMap(domain=contract.domain, owner=owner))
     source["tables"] = CommentedSeq()
     return source
 
 
 def write_source(project_dir: Path, contract: ProductContract, name: str, registry: str) -> Path:
     """Add or refresh the product's table in ``models/consumed/<domain>.yml``; other tables are kept."""
-    path = project_dir / SOURCES_DIR / f"{contract.domain}.yml"
+    path = inside_project(project_dir, SOURCES_DIR / f"{contract.domain}.yml")
     document = load_round_trip(path)
     if not isinstance(document, dict):
         document = CommentedMap(version=2)
@@ -114,7 +137,8 @@ def attach_producer(project_dir: Path, target: Target, contract: ProductContract
     if not isinstance(attach, list):
         attach = CommentedSeq()
         settings["attach"] = attach
-    entry = CommentedMap(path=str(producer_file), alias=contract.domain, read_only=True)
+    # dbt renders profiles.yml with Jinja too: the path comes from the registry.
+    entry = CommentedMap(path=dbt_literal(str(producer_file)), alias=contract.domain, read_only=True)
     upsert(attach, "alias", contract.domain, entry)
     dump_round_trip(profiles_path, document)
     return producer_file
@@ -150,9 +174,10 @@ def columns_read(project_dir: Path, source_name: str, table: str, candidates: It
     if not manifest_path.is_file():
         return None
     try:
-        nodes = json.loads(manifest_path.read_bytes()).get("nodes", {})
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return None
+        document = loads_json(read_bounded(manifest_path, max_json_bytes()))
+        nodes = document.get("nodes", {}) if isinstance(document, dict) else {}
+    except (OSError, ValueError):  # InputTooLarge and orjson's JSONDecodeError are ValueErrors
+        return None  # a broken manifest knows no columns: every column counts
     suffix = f".{source_name}.{table}"
     readers = [
         n
@@ -184,7 +209,7 @@ def _version_with(store: Registry, release: Release, product: str, columns: Sequ
     """The newest model version of ``product`` in ``release`` whose contract has every one of ``columns``."""
     for entry in sorted(release.products, key=lambda p: version_sort_key(p.version or ""), reverse=True):
         if entry.name == product and entry.version is not None:
-            contract = parse_contract(store.read_file(release, entry.contract))
+            contract = read_contract(store, release, entry)
             if all(contract.column(c) is not None for c in columns):
                 return entry.version
     return None
@@ -223,15 +248,16 @@ def consume(
     consumer = load_descriptor(project_dir)
     if ref.domain == consumer.domain:
         raise UsageError(f"{ref} belongs to this domain ({consumer.domain}); ref() your own models instead")
+    resolved = resolve_target(project_dir, target)  # every input is read before anything is written
     store = Registry.open(registry_url(project_dir, registry))
     release, entry = store.find_product(ref.domain, ref.product, ref.version)
-    contract = parse_contract(store.read_file(release, entry.contract))
+    contract = read_contract(store, release, entry)
     name = contract.product  # one table per product: @VERSION changes what it reads, not its name
     candidates = [*_previous_columns(project_dir, contract.domain, name), *(c.name for c in contract.columns)]
     read = columns_read(project_dir, contract.domain, name, candidates)
     refuse_dropping_read_columns(store, release, contract, read)
     sources_file = write_source(project_dir, contract, name, store.url)
-    attached = attach_producer(project_dir, resolve_target(project_dir, target), contract)
+    attached = attach_producer(project_dir, resolved, contract)
     loom = write_loom_config(project_dir, store, release) if dbt_loom else None
     record = ConsumerRecord(
         consumer=consumer.domain,
@@ -254,6 +280,7 @@ class ProductDescription:
     release: Release
     versions: tuple[str, ...]  # the model versions the latest release publishes
     consumers: tuple[ConsumerRecord, ...]
+    corrupt_consumers: tuple[CorruptEntry, ...] = ()  # records that failed verification, left out
 
     def to_json(self) -> dict[str, Any]:
         contract = self.contract
@@ -288,6 +315,7 @@ class ProductDescription:
 def describe_product(store: Registry, ref: ProductRef) -> ProductDescription:
     """The latest published contract of ``ref`` with the release it is in and who consumes the product."""
     release, entry = store.find_product(ref.domain, ref.product, ref.version)
-    contract = parse_contract(store.read_file(release, entry.contract))
+    contract = read_contract(store, release, entry)
     versions = tuple(p.version for p in release.products if p.name == ref.product and p.version is not None)
-    return ProductDescription(contract, release, versions, tuple(store.consumers(ref.domain, ref.product)))
+    consumers, corrupt = store.consumer_scan(ref.domain, ref.product)
+    return ProductDescription(contract, release, versions, tuple(consumers), tuple(corrupt))

@@ -28,8 +28,11 @@ from pydantic import ValidationError
 from dmesh_dbt import masking
 from dmesh_dbt.artifacts import Access, Column, ColumnConstraints, Model, Project
 from dmesh_dbt.errors import ConfigError, RegistryError, UsageError
+from dmesh_dbt.files import load_yaml_text
+from dmesh_dbt.identifiers import NameKind, valid_name
 from dmesh_dbt.pii import Strategy
 from dmesh_dbt.project import DomainDescriptor, Target
+from dmesh_dbt.registry import ProductEntry, Registry, Release
 
 #: The ODCS version our contracts declare.
 ODCS_API_VERSION = "v3.1.0"
@@ -320,10 +323,7 @@ _SERVER_KEYS = ("server", "type", "environment")
 
 def parse_contract(text: str | bytes) -> ProductContract:
     """A published ODCS contract read back into a ProductContract; RegistryError if it is not one of ours."""
-    try:
-        document = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        raise RegistryError(f"a contract in the registry is not YAML ({error}); republish it") from None
+    document = load_yaml_text(text, "a contract in the registry", RegistryError)
     if not isinstance(document, dict):
         raise RegistryError("a contract in the registry is not an ODCS document; republish it")
     validate_document(document)
@@ -333,6 +333,28 @@ def parse_contract(text: str | bytes) -> ProductContract:
         raise RegistryError(
             f"contract {document.get('id')} lacks what dmesh-dbt needs ({error}); publish it with dmesh-dbt"
         ) from None
+
+
+def read_contract(store: Registry, release: Release, entry: ProductEntry) -> ProductContract:
+    """``entry``'s contract from ``store``: verified by digest, valid ODCS, describing that product of that
+    release, and with names (relation, columns) that follow the rules user input does; RegistryError naming the
+    corrupt entry otherwise."""
+
+    def parse(data: bytes) -> ProductContract:
+        contract = parse_contract(data)
+        expected = (release.domain, entry.name, release.version, entry.version)
+        found = (contract.domain, contract.product, contract.release, contract.model_version)
+        if found != expected:
+            raise RegistryError(f"the contract describes {found}, but is stored as {expected}")
+        relation = contract.relation
+        for part in (relation.database, relation.schema, relation.identifier):
+            if part is not None:
+                valid_name(NameKind.RELATION_PART, part)
+        for column in contract.columns:
+            valid_name(NameKind.COLUMN, column.name)
+        return contract
+
+    return store.read_parsed(release, entry.contract, parse)
 
 
 def _contract_from(document: Mapping[str, Any]) -> ProductContract:

@@ -14,20 +14,25 @@ Each file is read here, once, by one set of rules, so every command sees the sam
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import jinja2
-import yaml
+from ruamel.yaml.comments import CommentedMap
 
 from dmesh_dbt.errors import ConfigError, UsageError
+from dmesh_dbt.files import dump_round_trip, load_round_trip, load_yaml_file, round_trip_yaml_for
+from dmesh_dbt.identifiers import InvalidName, NameKind, valid_name
 from dmesh_dbt.registry import REGISTRY_ENV
 from dmesh_dbt.toolkit import run_dbt
 
 #: The domain descriptor beside dbt_project.yml.
 DMESH_FILE = "dmesh.yml"
+#: The key of dmesh.yml holding the project's id.
+PROJECT_ID_KEY = "project_id"
 DBT_PROJECT_FILE = "dbt_project.yml"
 PROFILES_FILE = "profiles.yml"
 MANIFEST = Path("target") / "manifest.json"
@@ -48,14 +53,9 @@ _RESOURCE_PATH_DEFAULTS: Mapping[str, tuple[str, ...]] = {
 
 def _load_mapping(path: Path) -> dict[str, Any] | None:
     """The YAML mapping in ``path``; None when the file does not exist; ConfigError when it is not a mapping."""
-    try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+    if not path.exists() and not path.is_symlink():
         return None
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f" (line {mark.line + 1})" if mark is not None else ""
-        raise ConfigError(f"{path} is not valid YAML{where}; fix the syntax") from None
+    document = load_yaml_file(path, ConfigError)
     if document is None:
         return {}
     if not isinstance(document, dict):
@@ -77,6 +77,7 @@ class DomainDescriptor:
     availability: str | None = None
     freshness: Mapping[str, Any] = field(default_factory=dict)
     registry: str | None = None
+    project_id: str | None = None  # which project owns ``domain`` in a registry; written by init
 
 
 def read_dmesh_file(project_dir: Path) -> dict[str, Any] | None:
@@ -94,15 +95,67 @@ def load_descriptor(project_dir: Path) -> DomainDescriptor:
     if missing:
         raise ConfigError(f"{path} has no {' or '.join(missing)}; add `{missing[0]}:` to it")
     sla = document.get("sla") or {}
+    if not isinstance(sla, dict) or not isinstance(sla.get("freshness") or {}, dict):
+        raise ConfigError(f"{path}: `sla:` is not a mapping with an optional `freshness:` mapping; fix it")
     return DomainDescriptor(
-        domain=str(document["domain"]),
-        owner=str(document["owner"]),
+        domain=_valid(NameKind.DOMAIN, document["domain"], path, "domain"),
+        owner=_one_line(document["owner"], path, "owner"),
         description=str(document.get("description") or ""),
         tier=None if document.get("tier") is None else str(document["tier"]),
         availability=None if sla.get("availability") is None else str(sla["availability"]),
         freshness=dict(sla.get("freshness") or {}),
         registry=None if document.get("registry") is None else str(document["registry"]),
+        project_id=None if document.get(PROJECT_ID_KEY) is None else _project_id(document, path),
     )
+
+
+def _valid(kind: NameKind, value: object, path: Path, key: str) -> str:
+    try:
+        return valid_name(kind, value)
+    except InvalidName as error:
+        raise ConfigError(f"{path}: {error}; fix `{key}:`") from None
+
+
+def _project_id(document: Mapping[str, Any], path: Path) -> str:
+    return _valid(NameKind.PROJECT_ID, document[PROJECT_ID_KEY], path, PROJECT_ID_KEY)
+
+
+def _one_line(value: object, path: Path, key: str) -> str:
+    text = str(value)
+    if len(text) > 320 or any(ord(c) < 32 for c in text):
+        raise ConfigError(f"{path}: `{key}:` must be one line of at most 320 characters; fix it")
+    return text
+
+
+def project_id(project_dir: Path) -> str | None:
+    """``project_id`` in dmesh.yml; None when the project has none yet (publish adds it)."""
+    document = read_dmesh_file(project_dir) or {}
+    if document.get(PROJECT_ID_KEY) is None:
+        return None
+    return _project_id(document, project_dir / DMESH_FILE)
+
+
+def ensure_project_id(project_dir: Path) -> str:
+    """The project's id from dmesh.yml, first written there (a new UUID, round trip, atomically) if missing.
+
+    The id, not the domain name, is what owns a domain in a registry: two projects that happen to share a name
+    (two copies of one example) must not publish over, or be checked against, each other's releases.
+    """
+    path = project_dir / DMESH_FILE
+    document = load_round_trip(path)
+    if not isinstance(document, CommentedMap):
+        raise ConfigError(f"no domain descriptor (dmesh.yml) at {path}; run this in a project made by `dmesh-dbt init`")
+    if document.get(PROJECT_ID_KEY) is not None:
+        return _project_id(document, path)
+    project_id = new_project_id()
+    position = list(document).index("owner") + 1 if "owner" in document else len(document)
+    document.insert(position, PROJECT_ID_KEY, project_id, comment="owns this domain's name in registries; keep it")
+    dump_round_trip(path, document, round_trip_yaml_for(path.read_text(encoding="utf-8")))
+    return project_id
+
+
+def new_project_id() -> str:
+    return str(uuid.uuid4())
 
 
 @dataclass(frozen=True)
@@ -182,7 +235,7 @@ class DbtProject:
         """The project's ``version``: the release a publish creates."""
         if not self.version:
             raise ConfigError(f'{self.path} has no `version:`; add one (e.g. version: "1.0.0")')
-        return self.version
+        return _valid(NameKind.RELEASE_VERSION, self.version, self.path, "version")
 
     def profile_name(self) -> str:
         """The dbt profile the project uses: ``profile:``, else (as dbt Cloud projects do) its ``name``."""

@@ -17,13 +17,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dmesh_dbt.artifacts import Project, RunResults, load_manifest, load_run_results
+from dmesh_dbt.artifacts import Project, RunResults, load_manifest, load_manifest_document, load_run_results
 from dmesh_dbt.contracts import ProductContract, product_contract, published_models, render_contract, server_for
 from dmesh_dbt.errors import ConfigError, PolicyViolation
 from dmesh_dbt.loom import MANIFEST_FILE, published_manifest
 from dmesh_dbt.project import (
     MANIFEST,
     RUN_RESULTS,
+    ensure_project_id,
     load_descriptor,
     newest_source_mtime,
     read_dbt_project,
@@ -127,18 +128,20 @@ def publish(
     results_path = project_dir / RUN_RESULTS
     require_green_build(project, load_run_results(results_path))
     require_current_build(project_dir, results_path)
-    url = registry_url(project_dir, registry)
-    passing_check(project_dir, url)
-    store = Registry.open(url)
     resolved = resolve_target(project_dir, target)
+    url = registry_url(project_dir, registry)
+    store = Registry.open(url)  # an unreachable or malformed registry fails here, before the check runs
+    passing_check(project_dir, url)
     dbt_project = read_dbt_project(project_dir)
     published = published_models(project, resolved, dbt_project.vars, descriptor.domain)
     version = dbt_project.require_version()
     contracts = [
         product_contract(p, descriptor, version, server_for(resolved, project_dir, p.relation)) for p in published
     ]
-    manifest = published_manifest(json.loads(manifest_path.read_bytes()), published)
+    manifest = published_manifest(load_manifest_document(manifest_path), published)
+    files = release_files(contracts, manifest)
+    project_id = ensure_project_id(project_dir)  # the only write to the project, once every check has passed
     outcome, release = store.publish(
-        descriptor.domain, version, descriptor.owner, product_entries(contracts), release_files(contracts, manifest)
+        descriptor.domain, version, descriptor.owner, product_entries(contracts), files, project_id
     )
     return PublishResult(outcome, release, store.url, tuple(contracts))

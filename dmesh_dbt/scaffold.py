@@ -15,13 +15,13 @@ from pathlib import Path
 
 from dmesh_dbt import __version__
 from dmesh_dbt.errors import UsageError
+from dmesh_dbt.identifiers import MAX_DOMAIN_LENGTH, NameKind, is_valid
 from dmesh_dbt.pii import policy_document
+from dmesh_dbt.project import new_project_id
 from dmesh_dbt.toolkit import dbt_package_dir, run_dbt, template_dir
 
 #: dbt project names, Postgres schemas and BigQuery datasets all accept this; the bound leaves room for
 #: suffixes such as `_published` within Postgres' 63-byte identifier limit.
-DOMAIN_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
-MAX_DOMAIN_LENGTH = 40
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 #: Words no domain may be called: SQL keywords reserved in DuckDB, PostgreSQL or BigQuery, and names dbt or
@@ -72,7 +72,7 @@ def validate_domain_name(domain: str) -> None:
         f"use 1-{MAX_DOMAIN_LENGTH} lowercase letters, digits and underscores, starting with a letter "
         "(e.g. payments or card_issuing)"
     )
-    if not DOMAIN_PATTERN.fullmatch(domain):
+    if not is_valid(NameKind.DOMAIN, domain):
         raise UsageError(f"invalid domain name {domain!r}: {allowed}")
     if domain in RESERVED_WORDS:
         raise UsageError(f"invalid domain name {domain!r}: it is a reserved word in SQL or dbt; choose another name")
@@ -87,6 +87,10 @@ def check_destination(path: Path, force: bool) -> None:
     """Refuse to render over a file, or into a non-empty directory without --force."""
     if path.exists() and not path.is_dir():
         raise UsageError(f"{path} exists and is not a directory; choose another --dir")
+    blocking = next((parent for parent in path.parents if parent.exists() and not parent.is_dir()), None)
+    if blocking is not None:
+        raise UsageError(f"{blocking} is a file, so {path} cannot be created; choose another --dir")
+
     if path.is_dir() and any(path.iterdir()) and not force:
         raise UsageError(f"{path} exists and is not empty; choose another --dir or pass --force to render into it")
 
@@ -96,6 +100,7 @@ def template_answers(options: InitOptions, owner: str) -> dict[str, object]:
     return {
         "domain": options.domain,
         "owner": owner,
+        "project_id": new_project_id(),
         "description": options.description or f"Data products of the {options.domain} domain.",
         "warehouse": options.warehouse,
         "examples": options.examples,
@@ -135,6 +140,16 @@ def move_into_place(staging: Path, destination: Path) -> None:
         os.replace(entry, target)
 
 
+def _scratch_beside(destination: Path, domain: str) -> tempfile.TemporaryDirectory[str]:
+    """The directory the project is rendered in before it is moved into place: beside ``destination``, so the
+    move is a rename on one file system; UsageError when it cannot be made there."""
+    try:
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        return tempfile.TemporaryDirectory(prefix=f".{domain}-", dir=destination.parent)
+    except OSError as error:
+        raise UsageError(f"cannot create {destination} ({error.strerror}); choose another --dir") from None
+
+
 def init_project(options: InitOptions) -> DomainProject:
     """Create a dbt project for one domain; nothing is left behind if any step fails."""
     validate_domain_name(options.domain)
@@ -144,8 +159,7 @@ def init_project(options: InitOptions) -> DomainProject:
     check_destination(destination, options.force)
     answers = template_answers(options, owner)
 
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=f".{options.domain}-", dir=destination.parent) as scratch:
+    with _scratch_beside(destination, options.domain) as scratch:
         staging = Path(scratch) / options.domain
         render_template(staging, answers)
         if options.run_deps:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from dmesh_dbt.artifacts import Column, Model, Project, Seed, Source
 from dmesh_dbt.errors import DbtError, UsageError
+from dmesh_dbt.files import loads_json, max_json_bytes, read_bounded
 from dmesh_dbt.masking import PUBLISHED_SCHEMA_SUFFIX, published_identifier
 from dmesh_dbt.project import resolve_target
 from dmesh_dbt.scan.detect import ColumnRef, Suspect, classify, find_suspects, is_unmarked
@@ -107,8 +108,8 @@ def _catalog_columns(
     """Columns that ``dbt docs generate`` found in the warehouse (target/catalog.json) but no YAML documents."""
     path = project_dir / "target" / "catalog.json"
     try:
-        catalog = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
+        catalog = loads_json(read_bounded(path, max_json_bytes()))
+    except (OSError, ValueError):  # InputTooLarge and orjson's JSONDecodeError are ValueErrors
         return []  # no catalog (or a broken one): the documented columns are what there is
     known = {(ref.node_id, ref.name.lower()) for ref in documented}
     extra: list[ColumnRef] = []

@@ -15,7 +15,8 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from dmesh_dbt.files import dump_round_trip, load_round_trip, round_trip_yaml_for
+from dmesh_dbt.errors import ConfigError
+from dmesh_dbt.files import dump_round_trip, load_round_trip, read_text_bounded, round_trip_yaml_for
 from dmesh_dbt.pii import PiiClass
 from dmesh_dbt.scan.detect import Suspect
 
@@ -113,7 +114,7 @@ class _YamlFiles:
 
     def _load(self, path: Path) -> tuple[Any, YAML]:
         if path not in self._loaded:
-            yaml = round_trip_yaml_for(path.read_text(encoding="utf-8"))
+            yaml = round_trip_yaml_for(read_text_bounded(path, ConfigError))
             self._loaded[path] = (load_round_trip(path, yaml), yaml)
         return self._loaded[path]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import multiprocessing
 import os
@@ -20,6 +21,7 @@ from dmesh_dbt.errors import RegistryError
 from dmesh_dbt.registry import ConsumerRecord, FsspecBackend, ProductEntry, PublishOutcome, Registry, open_backend
 from tests.engines import LOCALHOST, free_port
 from tests.helpers import init_domain, run_cli, run_dbt
+from tests.registry_faults import check_every_kill_point
 
 PRODUCTS = (ProductEntry("customers", None, None, "customers.odcs.yaml"),)
 BUCKET = "mesh-registry"
@@ -89,7 +91,6 @@ def test_publish_and_read_back_over_s3(registry: Registry) -> None:
         for o in boto3.client("s3").list_objects_v2(Bucket=BUCKET, Prefix=registry.url.split("/")[3])["Contents"]
     }
     assert keys == {
-        "index/payments/1.0.0.json",
         f"releases/payments/1.0.0/{release.digest}/customers.odcs.yaml",
         f"releases/payments/1.0.0/{release.digest}/manifest.json",
         "releases/payments/1.0.0/RELEASE.json",
@@ -109,7 +110,7 @@ def test_the_commit_marker_is_created_exclusively_by_the_server(registry: Regist
     backend = registry.backend
     assert backend.create("probe/marker", b"first") is True
     assert backend.create("probe/marker", b"second") is False
-    assert backend.read("probe/marker") == b"first"
+    assert backend.read("probe/marker", 100) == b"first"
 
 
 def _race(url: str, version: str, tag: str, barrier: object) -> str:
@@ -172,3 +173,25 @@ def test_a_domain_publishes_to_s3_and_another_consumes_from_it(s3_endpoint: str,
     shown = run_cli("registry", "show", "payments.customers", "--format", "json", cwd=risk, env=env)
     assert shown.returncode == 0, shown.stderr
     assert [c["consumer"] for c in json.loads(shown.stdout)["consumers"]] == ["risk"]
+
+
+def test_every_kill_point_of_a_publish_over_s3_is_invisible_then_completed(s3_endpoint: str) -> None:
+    counter = itertools.count()
+    writes = check_every_kill_point(lambda: Registry.open(f"s3://{BUCKET}/kill-points/{next(counter)}"))
+    assert writes[0] == "ownership claim of payments" and writes[-1] == "commit marker"
+
+
+def test_a_tampered_object_is_refused_and_the_rest_keeps_working(registry: Registry) -> None:
+    registry.publish("payments", "1.0.0", "o", PRODUCTS, files_of("a"))
+    registry.publish("refunds", "1.0.0", "o", PRODUCTS, files_of("a"))
+    release = registry.release("payments", "1.0.0")
+    assert release is not None
+    prefix = registry.url.split("/", 3)[3]
+    client = boto3.client("s3")
+    client.put_object(Bucket=BUCKET, Key=f"{prefix}/releases/payments/1.0.0/{release.digest}/manifest.json", Body=b"x")
+    with pytest.raises(RegistryError, match=r"registry entry payments 1\.0\.0 is corrupt: its file manifest\.json"):
+        registry.read_file(release, "manifest.json")
+    client.put_object(Bucket=BUCKET, Key=f"{prefix}/releases/payments/1.0.0/RELEASE.json", Body=b"{")
+    listing = registry.listing()
+    assert [r.domain for r in listing.releases] == ["refunds"]
+    assert [c.entry for c in listing.corrupt] == ["payments 1.0.0"]

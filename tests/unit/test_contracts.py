@@ -109,7 +109,7 @@ def test_documents_that_break_the_standard_are_refused_with_the_reason(mutate: o
 
 
 def test_a_contract_that_is_not_yaml_is_refused() -> None:
-    with pytest.raises(RegistryError, match="not YAML"):
+    with pytest.raises(RegistryError, match="not valid YAML"):
         parse_contract("a: [b")
 
 

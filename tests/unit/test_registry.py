@@ -143,7 +143,7 @@ def test_readers_racing_a_publisher_see_nothing_or_the_whole_release(tmp_path: P
 
     reader = threading.Thread(target=read_until_published)
     reader.start()
-    files = {f"part{i}.json": b"z" * 200_000 for i in range(40)}
+    files = {f"part{i}.json": b"z" * 200_000 for i in range(40)} | {p.contract: b"z" for p in PRODUCTS}
     registry.publish("payments", "1.0.0", "o", PRODUCTS, files)
     done.set()
     reader.join()

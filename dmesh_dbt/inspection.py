@@ -30,8 +30,11 @@ from typing import Any
 
 import phonenumbers
 
+from dmesh_dbt.contracts import PublishedModel
 from dmesh_dbt.errors import ConfigError, PolicyViolation
 from dmesh_dbt.pii import PiiClass
+from dmesh_dbt.project import Target
+from dmesh_dbt.scan.sampling import sample_through_dbt
 from dmesh_dbt.scan.values import (
     EMAIL_PATTERN,
     IBAN_LENGTHS,
@@ -273,7 +276,38 @@ def refuse_leaks(leaks: Sequence[Leak]) -> None:
     if not leaks:
         return
     shown = "; ".join(leak.message for leak in leaks[:10]) + ("; ..." if len(leaks) > 10 else "")
-    raise PolicyViolation(f"not publishing: the published values hold raw PII: {shown}")
+    raise PolicyViolation(f"not publishing: the release inspection (DM012) finds raw PII: {shown}")
+
+
+# --- the published relations of a release ---------------------------------------------------------------------
+
+
+def published_sql_name(published: PublishedModel, adapter: str) -> str:
+    """The published relation as the producer's own connection names it: on DuckDB without the catalog (the
+    contract names the catalog consumers attach the file under, not the file's own), quoted the adapter's way."""
+    relation = published.relation
+    parts = (relation.database, relation.schema, relation.identifier)
+    if adapter == "duckdb":
+        parts = (None, relation.schema, relation.identifier)
+    quote = "`" if adapter == "bigquery" else '"'
+    return ".".join(quote + part.replace(quote, quote * 2) + quote for part in parts if part)
+
+
+def inspect_published(
+    project_dir: Path, target: Target, published: Sequence[PublishedModel], rows: int = DEFAULT_ROWS
+) -> list[Leak]:
+    """Leaks in the published relations on ``target``: DuckDB's file read directly and read-only (stratified),
+    any other adapter through ``dbt show`` (the first ``rows`` rows of each, as the adapter's strings)."""
+    names = {p.model.display_name: published_sql_name(p, target.type) for p in published}
+    if target.duckdb_path is not None:
+        return inspect_duckdb(target.duckdb_path, names, rows)
+    columns = {names[p.model.display_name]: [c.name for c in p.columns] for p in published}
+    samples = sample_through_dbt(project_dir, target.name, columns, rows)
+    leaks: list[Leak] = []
+    for product, sql_name in names.items():
+        values: Mapping[str, Sequence[object]] = samples.get(sql_name, {})
+        leaks.extend(inspect_columns(product, values))
+    return leaks
 
 
 # --- sampling a DuckDB relation (a warehouse file or a Parquet file) ------------------------------------------
@@ -320,7 +354,15 @@ def inspect_duckdb(database: Path, relations: Mapping[str, str], rows: int = DEF
     leaks: list[Leak] = []
     with duckdb.connect(str(database), read_only=True) as connection:
         for product, relation in relations.items():
-            leaks.extend(inspect_columns(product, sample_relation(connection, relation, rows)))
+            try:
+                sampled = sample_relation(connection, relation, rows)
+            except duckdb.Error as error:
+                # Fail closed: a relation that cannot be read cannot be shown clean.
+                raise PolicyViolation(
+                    f"cannot inspect the published relation {relation} of {product} in {database} "
+                    f"({str(error).splitlines()[0]}); run `dbt build`, then try again"
+                ) from None
+            leaks.extend(inspect_columns(product, sampled))
     return leaks
 
 

@@ -87,7 +87,7 @@ def test_publish_refuses_raw_pii_inside_masked_output_and_writes_nothing(leaky: 
 
 
 def test_check_sample_reports_the_same_leaks_as_dm012(leaky: Path) -> None:
-    result = run_cli("check", "--sample", "50", "--format", "json", cwd=leaky)
+    result = run_cli("check", "--sample-rows", "50", "--format", "json", cwd=leaky)
     assert result.returncode == 1, result.stdout + result.stderr
     report = json.loads(result.stdout)
     found = {

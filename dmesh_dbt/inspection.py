@@ -26,11 +26,10 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import phonenumbers
 
-from dmesh_dbt.contracts import PublishedModel
 from dmesh_dbt.errors import ConfigError, PolicyViolation
 from dmesh_dbt.pii import PiiClass
 from dmesh_dbt.project import Target
@@ -45,6 +44,10 @@ from dmesh_dbt.scan.values import (
     is_ssn,
     masking_of,
 )
+
+if TYPE_CHECKING:
+    # Only a type: contracts loads the ODCS schema and pydantic models, which a scan does not otherwise need.
+    from dmesh_dbt.contracts import PublishedModel
 
 #: Rows sampled from each published relation unless configured (``--inspect-rows``).
 DEFAULT_ROWS = 10_000

@@ -17,9 +17,9 @@ from pathlib import Path
 
 from dmesh_dbt.artifacts import Column, Model, Project, Seed, Source
 from dmesh_dbt.errors import DbtError, UsageError
-from dmesh_dbt.inspection import Leak, inspect_duckdb
+from dmesh_dbt.inspection import Leak, inspect_published
 from dmesh_dbt.masking import PUBLISHED_SCHEMA_SUFFIX, published_identifier
-from dmesh_dbt.project import resolve_target
+from dmesh_dbt.project import Target, domain_name, read_dbt_project, resolve_target
 from dmesh_dbt.scan.detect import ColumnRef, Suspect, classify, find_suspects, is_unmarked
 from dmesh_dbt.scan.sampling import Samples, duckdb_relations_in_schemas, sample_duckdb, sample_through_dbt
 from dmesh_dbt.toolkit import dbt_process
@@ -150,16 +150,16 @@ def _scan_with_values(
     target = resolve_target(options.project_dir, options.target)
     relations = sorted({c.relation for c in columns if c.relation})
     published: dict[str, Model] = {}
-    leaks: list[Leak] = []
     if target.duckdb_path is not None:
         published = _published_relations(project, target.duckdb_path, only)
         samples = sample_duckdb(target.duckdb_path, [*relations, *published], options.sample_rows)
-        products = {model.display_name: relation for relation, model in published.items()}
-        leaks = inspect_duckdb(target.duckdb_path, products, options.sample_rows)
+        inspected = {model.unique_id for model in published.values()}
     else:
         wanted = {r: [c.name for c in columns if c.relation == r] for r in relations}
         sql_names = {c.relation: dbt_reference(c.node_id) for c in columns if c.relation}
         samples = sample_through_dbt(options.project_dir, target.name, wanted, options.sample_rows, sql_names)
+        inspected = {model.unique_id for model in project.public_models if only is None or model.unique_id in only}
+    leaks = _inspect_published(project, options, target, inspected)
     columns = columns + _undocumented_columns(columns, samples, published)
     by_column = {(c.relation, c.name): _values(samples, c.relation, c.name) for c in columns if c.relation in samples}
     suspects = find_suspects(columns, by_column)
@@ -169,6 +169,16 @@ def _scan_with_values(
     return ScanResult(
         tuple(suspects), len(columns), len(samples), rows, target.name, seconds, published_columns, tuple(leaks)
     )
+
+
+def _inspect_published(project: Project, options: ScanOptions, target: Target, model_ids: set[str]) -> list[Leak]:
+    """The release inspector on the published relations of ``model_ids`` (those built, on DuckDB)."""
+    from dmesh_dbt.contracts import published_models
+
+    dbt_project = read_dbt_project(options.project_dir)
+    domain = domain_name(options.project_dir)
+    chosen = [p for p in published_models(project, target, dbt_project.vars, domain) if p.model.unique_id in model_ids]
+    return inspect_published(options.project_dir, target, chosen, options.sample_rows) if chosen else []
 
 
 def dbt_reference(node_id: str) -> str:

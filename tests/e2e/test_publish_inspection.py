@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.engines import PostgresEngine
 from tests.helpers import init_domain, run_cli, run_dbt
 
 #: A public model whose every column but the key smuggles raw PII past name-based masking.
@@ -191,3 +192,46 @@ def test_the_platform_policy_file_changes_rules_and_its_digest_is_in_every_repor
     inside.write_text("rules: {DM001: off}\nlocked: []\n")
     refused = run_cli("check", "--policy", str(inside), cwd=domain)
     assert refused.returncode == 2 and "lies inside the domain project" in refused.stderr
+
+
+# --- PostgreSQL: the same inspection through the target's own connection (dbt show) ----------------------------
+
+LEAKY_SQL_POSTGRES = """
+with cards as (
+    select customer_id, min(card_number) as card_number from {{ ref('stg_payments') }} group by customer_id
+)
+
+select
+    customers.customer_id,
+    cast(json_build_object('m', customers.email) as text) as payload,
+    jsonb_build_object('mail', customers.email) as profile,
+    customers.email || ' / ' || customers.full_name as label,
+    'paid with ' || cards.card_number as memo,
+    cast('GB82 WEST 1234 5698 7654 32' as text) as ref_code,
+    'login from ' || customers.ip_address as origin
+from {{ ref('stg_customers') }} as customers
+left join cards on customers.customer_id = cards.customer_id
+"""
+
+LEAKY_YAML_POSTGRES = (
+    LEAKY_YAML.replace("varchar", "text").replace('"struct(mail text)"', "jsonb").replace('"text[]"', "text")
+)
+
+
+@pytest.mark.postgres
+def test_publish_on_postgres_refuses_the_same_leaks(postgres_engine: PostgresEngine, tmp_path: Path) -> None:
+    engine = postgres_engine.create_database("inspect_mesh")
+    env = {"DMESH_TARGET": "postgres", "DMESH_MASKING_KEY": "inspect-key", "DMESH_REGISTRY": str(tmp_path / "registry")}
+    env |= engine.dbt_env("payments")
+    project = init_domain(tmp_path, "payments")
+    marts = project / "models" / "marts"
+    (marts / "customer_notes.sql").write_text(LEAKY_SQL_POSTGRES)
+    (marts / "_customer_notes.yml").write_text(LEAKY_YAML_POSTGRES)
+    run_dbt(project, "build", env=env)
+    result = run_cli("publish", cwd=project, env=env)
+    assert result.returncode == 1, result.stdout + result.stderr
+    message = " ".join(result.stderr.split())
+    for column, pattern in EXPECTED_LEAKS:
+        assert f"customer_notes.{column} holds raw {pattern}" in message, (column, pattern, message)
+    assert "customers." not in message.replace("customer_notes.", "")
+    assert _files(tmp_path / "registry") == []

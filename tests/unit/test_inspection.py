@@ -12,6 +12,7 @@ import pytest
 
 from dmesh_dbt.errors import PolicyViolation
 from dmesh_dbt.inspection import (
+    PATTERNS,
     inspect_columns,
     inspect_duckdb,
     inspect_parquet,
@@ -21,14 +22,7 @@ from dmesh_dbt.inspection import (
 )
 from dmesh_dbt.pii import PiiClass
 
-EMAIL, CARD, IBAN, SSN, PHONE, IP = (
-    PiiClass.EMAIL,
-    PiiClass.CARD_NUMBER,
-    PiiClass.IBAN,
-    PiiClass.NATIONAL_ID,
-    PiiClass.PHONE,
-    PiiClass.IP_ADDRESS,
-)
+EMAIL, CARD, IBAN, SSN, PHONE, IP = PATTERNS
 HASH = "3f79bb7b435b05321651daefd374cdc681dc06faa65e374e38337b88ca046dea"
 
 RAW: list[tuple[str, object, set[PiiClass]]] = [

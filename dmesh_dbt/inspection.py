@@ -245,12 +245,16 @@ class Leak:
     sampled: int
 
     @property
+    def summary(self) -> str:
+        return f"{self.product}.{self.column} holds raw {self.pattern} ({self.values} of {self.sampled} sampled values)"
+
+    @property
     def message(self) -> str:
-        return (
-            f"{self.product}.{self.column} holds raw {self.pattern} in {self.values} of {self.sampled} sampled "
-            f"values; classify the column it comes from (meta: {{pii: {self.pattern}}}) so it is masked, or stop "
-            "publishing it"
-        )
+        return f"{self.summary}; {FIX}"
+
+
+#: What to do about a leak, whichever it is.
+FIX = "classify the column it comes from (meta: {pii: <class>}) so it is masked, or stop publishing it"
 
 
 def inspect_columns(product: str, values_by_column: Mapping[str, Sequence[object]]) -> list[Leak]:
@@ -278,8 +282,8 @@ def refuse_leaks(leaks: Sequence[Leak]) -> None:
     """PolicyViolation naming every leaking product, column and pattern (publish refuses the release)."""
     if not leaks:
         return
-    shown = "; ".join(leak.message for leak in leaks[:10]) + ("; ..." if len(leaks) > 10 else "")
-    raise PolicyViolation(f"not publishing: the release inspection (DM012) finds raw PII: {shown}")
+    shown = "; ".join(leak.summary for leak in leaks[:10]) + ("; ..." if len(leaks) > 10 else "")
+    raise PolicyViolation(f"not publishing: the release inspection (DM012) finds raw PII: {shown}; {FIX}")
 
 
 # --- the published relations of a release ---------------------------------------------------------------------

@@ -27,6 +27,7 @@ from dmesh_dbt.errors import DmeshError, PolicyViolation, UsageError
 from dmesh_dbt.files import read_text_bounded
 from dmesh_dbt.policy import (
     EXPIRED_WAIVER,
+    PUBLISHED_PII,
     RULES,
     PolicyContext,
     Severities,
@@ -36,11 +37,13 @@ from dmesh_dbt.policy import (
     resolve_severities,
     split_waivers,
 )
+from dmesh_dbt.policy.mesh import load_mesh_policy
 from dmesh_dbt.project import MANIFEST, domain_name, ensure_manifest, project_id
 from dmesh_dbt.registry import Registry
 from dmesh_dbt.report import Finding, Report, Severity, apply_waivers, sort_findings
 
 if TYPE_CHECKING:
+    from dmesh_dbt.inspection import Leak
     from dmesh_dbt.scan.detect import Suspect
 
 
@@ -65,23 +68,30 @@ def run_check(
     parse: bool = True,
     sample_rows: int = 0,
     target: str | None = None,
+    policy_file: Path | None = None,
 ) -> Report:
     """Check a domain project: policy rules, breaking changes against ``baseline``, waivers.
 
     With ``sample_rows`` the PII backstop also samples that many rows of every relation on ``target`` and
-    checks the values, not only the names.
+    checks the values, not only the names, and the release inspector looks inside every sampled value of the
+    published relations (DM012). ``policy_file`` is the platform's mesh policy (else ``$DMESH_POLICY_FILE``,
+    else the shipped one); the report names it and its digest.
     """
     today = today or date.today()
     manifest_path = ensure_manifest(project_dir) if parse else project_dir / MANIFEST
     project = load_manifest(manifest_path)
     domain = load_domain_config(project_dir, project.name)
-    severities = resolve_severities(domain)
+    mesh = load_mesh_policy(project_dir, policy_file)
+    severities = resolve_severities(domain, mesh)
     sampled: tuple[Suspect, ...] = ()
+    leaks: tuple[Leak, ...] = ()
     if sample_rows > 0:
-        from dmesh_dbt.scan.scanner import find_value_suspects
+        from dmesh_dbt.scan.scanner import scan_values
 
-        sampled = tuple(find_value_suspects(project, project_dir, sample_rows, target))
+        scanned = scan_values(project, project_dir, sample_rows, target)
+        sampled, leaks = scanned.suspects, scanned.leaks
     findings = evaluate_policy(PolicyContext(project, domain, today, sampled), severities)
+    findings.extend(_leak_findings(leaks, severities))
     rules = [r.info for r in RULES.values() if severities.of(r.id) is not None]
     notes = [f"manifest: {_display(manifest_path, project_dir)} ({len(project.own_models)} models)"]
     notes.extend(f"mask exception in force: {line}" for line in mask_exceptions(project))
@@ -100,6 +110,8 @@ def run_check(
     in_force, expired = split_waivers(domain.waivers, today)
     findings.extend(expired)
     rules.append(EXPIRED_WAIVER)
+    if sample_rows > 0:
+        rules.append(PUBLISHED_PII)
     located = locate_findings(apply_waivers(findings, in_force), project_dir)
     return Report(
         command="check",
@@ -108,7 +120,17 @@ def run_check(
         rules=tuple(rules),
         waivers=in_force,
         notes=tuple(notes),
+        policy=mesh.stamp,
     )
+
+
+def _leak_findings(leaks: Iterable[Leak], severities: Severities) -> Iterator[Finding]:
+    """DM012 findings for raw PII the release inspector found inside published relations' sampled values."""
+    severity = severities.of(PUBLISHED_PII.id)
+    if severity is None:
+        return
+    for leak in leaks:
+        yield Finding(PUBLISHED_PII.id, severity, leak.message, model=leak.product, column=leak.column)
 
 
 def _at_severity(findings: Iterable[Finding], severities: Severities) -> Iterator[Finding]:
@@ -276,7 +298,8 @@ def rules_listing() -> str:
     for rule_id, registered in sorted(RULES.items()):
         body = registered.doc.split("\n", 1)[1] if "\n" in registered.doc else ""
         blocks.append(f"{rule_id} {registered.name}: {registered.summary}\n{body.rstrip()}\n")
-    blocks.append(f"{EXPIRED_WAIVER.id} {EXPIRED_WAIVER.name}: {EXPIRED_WAIVER.summary}\n")
+    for info in (EXPIRED_WAIVER, PUBLISHED_PII):
+        blocks.append(f"{info.id} {info.name}: {info.summary}\n")
     for kind in CHANGE_KINDS:
         label = "breaking, a PII leak" if kind.leak else "breaking" if kind.breaking else "additive"
         blocks.append(f"{kind.id} {kind.name} ({label}): {kind.summary}")

@@ -190,18 +190,31 @@ _FORMAT = click.option(
 @_PROJECT_DIR
 @_REGISTRY
 @_TARGET
-def publish(project_dir: Path, registry: str | None, target: str | None) -> None:
+@click.option(
+    "--inspect-rows",
+    type=click.IntRange(min=1),
+    default=10_000,
+    show_default=True,
+    metavar="N",
+    help="Rows sampled from each published relation for the release inspection (all rows when it has fewer; "
+    "on DuckDB also the rarest values of each column).",
+)
+def publish(project_dir: Path, registry: str | None, target: str | None, inspect_rows: int) -> None:
     """Publish the domain's public models to the registry as release `version` (from dbt_project.yml).
 
-    Refuses unless the last `dbt build` built every public model and passed its tests, and `dmesh-dbt check`
-    passes. Writes one ODCS v3 contract per public model version and a dbt-loom manifest, all pointing at the
-    masked published relations. Publishing the same content again changes nothing; a published version never
-    changes (bump `version` to publish something else).
+    Refuses unless the last `dbt build` built every public model and passed its tests, `dmesh-dbt check`
+    passes, and the release inspection finds no raw PII (email, card, IBAN, SSN, phone, IP) anywhere inside
+    the sampled values of each published relation (exit 1, nothing written). Writes one ODCS v3 contract per
+    public model version and a dbt-loom manifest, all pointing at the masked published relations. Publishing
+    the same content again changes nothing; a published version never changes (bump `version` to publish
+    something else).
     """
     from dmesh_dbt.check import require_passing_check
     from dmesh_dbt.publish import publish as publish_release
 
-    result = publish_release(project_dir, registry, target, passing_check=require_passing_check)
+    result = publish_release(
+        project_dir, registry, target, passing_check=require_passing_check, inspect_rows=inspect_rows
+    )
     release = result.release
     verb = "Published" if result.outcome == "published" else "Already published, unchanged:"
     out.print(f"[green]{verb}[/green] {release.domain} {release.version} to {escape(result.registry)}")
@@ -396,6 +409,14 @@ def report_options(command: Callable[..., None]) -> Callable[..., None]:
 )
 @click.option("--sample", "sample_alias", type=click.IntRange(min=0), hidden=True, help="Old name of --sample-rows.")
 @click.option("--target", metavar="T", help="dbt target to sample with --sample-rows (default: the profile's default).")
+@click.option(
+    "--policy",
+    "policy_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar="DMESH_POLICY_FILE",
+    help="The platform's mesh policy file, outside the domain project (default: $DMESH_POLICY_FILE, else the "
+    "policy shipped with dmesh-dbt). Only it can change the locked rules.",
+)
 @click.option("--list-rules", is_flag=True, help="Print every rule and change kind with its id and exit.")
 @click.pass_context
 def check(
@@ -408,6 +429,7 @@ def check(
     sample_rows: int,
     sample_alias: int | None,
     target: str | None,
+    policy_file: Path | None,
     list_rules: bool,
 ) -> None:
     """Enforce the mesh policy and block breaking changes of the domain's public models.
@@ -437,7 +459,7 @@ def check(
         baseline = baseline_from_registry(registry, project_dir)
         if baseline is None:
             warn(f"check: {registry} has no release of this domain yet; breaking changes not checked")
-    report = run_check(project_dir, baseline, sample_rows=sample_rows, target=target)
+    report = run_check(project_dir, baseline, sample_rows=sample_rows, target=target, policy_file=policy_file)
     _emit_report(ctx, report, output_format, output)
 
 
@@ -504,7 +526,7 @@ def scan(
     else:
         print_text(console, result, written)
     unresolved = len(written.skipped) if written is not None else len(result.suspects)
-    ctx.exit(1 if unresolved else 0)
+    ctx.exit(1 if unresolved or result.leaks else 0)
 
 
 def main() -> None:

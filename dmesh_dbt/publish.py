@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from dmesh_dbt import inspection
 from dmesh_dbt.artifacts import Project, RunResults, load_manifest, load_manifest_document, load_run_results
 from dmesh_dbt.contracts import ProductContract, product_contract, published_models, render_contract, server_for
 from dmesh_dbt.errors import ConfigError, PolicyViolation
@@ -109,12 +110,19 @@ def product_entries(contracts: list[ProductContract]) -> tuple[ProductEntry, ...
 
 
 def publish(
-    project_dir: Path, registry: str | None = None, target: str | None = None, *, passing_check: CheckGate
+    project_dir: Path,
+    registry: str | None = None,
+    target: str | None = None,
+    *,
+    passing_check: CheckGate,
+    inspect_rows: int = inspection.DEFAULT_ROWS,
 ) -> PublishResult:
     """Publish the project's public models as release ``version`` of its domain.
 
-    Refuses (PolicyViolation) unless the last ``dbt build`` built every public model and passed its tests and
-    ``passing_check`` passes; then writes the contracts, the dbt-loom manifest and the index entry at once.
+    Refuses (PolicyViolation) unless the last ``dbt build`` built every public model and passed its tests,
+    ``passing_check`` passes and the release inspection finds no raw PII in ``inspect_rows`` sampled rows of
+    each published relation (``dmesh_dbt.inspection``); then writes the contracts, the dbt-loom manifest and
+    the index entry at once.
     ``passing_check`` is ``dmesh_dbt.check.require_passing_check`` (``dmesh-dbt check`` against the domain's
     last release and its consumers): passed in rather than imported, because one use case never imports
     another, and required (no default), so a library caller cannot publish without deciding on the check.
@@ -134,6 +142,7 @@ def publish(
     passing_check(project_dir, url)
     dbt_project = read_dbt_project(project_dir)
     published = published_models(project, resolved, dbt_project.vars, descriptor.domain)
+    inspection.refuse_leaks(inspection.inspect_published(project_dir, resolved, published, inspect_rows))
     version = dbt_project.require_version()
     contracts = [
         product_contract(p, descriptor, version, server_for(resolved, project_dir, p.relation)) for p in published

@@ -46,6 +46,8 @@ def render_text(report: Report, color: bool = False, width: int = 120) -> str:
     buffer = io.StringIO()
     console = Console(file=buffer, force_terminal=color, no_color=not color, width=width, highlight=False)
     console.print(f"[bold]dmesh-dbt {report.command}[/bold]: {escape(report.project)}", soft_wrap=True)
+    if report.policy is not None:
+        console.print(f"  policy: {escape(str(report.policy))}", soft_wrap=True)
     for note in report.notes:
         console.print(f"  {escape(note)}", style="dim", soft_wrap=True)
     if report.findings:
@@ -109,6 +111,7 @@ def render_json(report: Report) -> str:
             "notes": report.count(Severity.NOTE),
             "waived": len(report.waived),
         },
+        "policy": None if report.policy is None else {"source": report.policy.source, "sha256": report.policy.sha256},
         "notes": list(report.notes),
         "findings": [_finding_json(f) for f in report.findings],
         "waivers": [_waiver_json(w) for w in report.waivers],

@@ -30,6 +30,17 @@ class RuleInfo:
 
 
 @dataclass(frozen=True)
+class PolicyStamp:
+    """Which mesh policy judged a report: its file (or the shipped one) and the sha256 of its bytes."""
+
+    source: str
+    sha256: str
+
+    def __str__(self) -> str:
+        return f"{self.source} (sha256 {self.sha256})"
+
+
+@dataclass(frozen=True)
 class Waiver:
     """An audited exception: ``rule`` does not apply to ``model`` (and ``column``) until ``expires``."""
 
@@ -103,6 +114,7 @@ class Report:
     rules: tuple[RuleInfo, ...] = ()
     waivers: tuple[Waiver, ...] = ()  # the waivers in force (not expired), whether or not they matched
     notes: tuple[str, ...] = field(default=())  # context lines: which baseline was compared, what was skipped
+    policy: PolicyStamp | None = None  # the mesh policy that set the severities (check)
 
     @property
     def failures(self) -> tuple[Finding, ...]:

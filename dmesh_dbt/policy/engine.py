@@ -13,16 +13,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from functools import cache
 from pathlib import Path
-from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from dmesh_dbt.artifacts import Model, Project
 from dmesh_dbt.changes.kinds import CHANGE_KINDS, KEPT_VERSION_NOT_DEPRECATED
 from dmesh_dbt.errors import ConfigError
 from dmesh_dbt.examples import Examples
-from dmesh_dbt.pii import policy_document
+from dmesh_dbt.policy.mesh import MeshPolicyFile, shipped_mesh_policy
 from dmesh_dbt.project import DMESH_FILE
 from dmesh_dbt.report import Finding, RuleInfo, Severity, Waiver
 
@@ -112,6 +110,11 @@ def rule(rule_id: str, name: str, examples: Examples[Project] | None = None) -> 
 
 #: The rule id of an expired waiver.
 EXPIRED_WAIVER = RuleInfo("DM010", "waiver-expired", "An expired waiver no longer covers its finding.")
+#: The rule id of raw PII found by the release inspector (``dmesh_dbt.inspection``) in a published relation's
+#: sampled values: ``publish`` refuses the release, ``check --sample-rows`` and ``scan`` report it.
+PUBLISHED_PII = RuleInfo(
+    "DM012", "published-values-clean", "No sampled value of a published relation holds raw PII, anywhere inside it."
+)
 
 
 @dataclass(frozen=True)
@@ -125,28 +128,34 @@ class Severities:
         return self.by_rule.get(rule_id, Severity.ERROR)
 
 
-def resolve_severities(domain: DomainConfig, mesh: Mapping[str, Any] | None = None) -> Severities:
-    """Mesh-wide severities with the domain's overrides applied; ConfigError on an unknown or locked rule."""
-    document = mesh if mesh is not None else _shipped_policy()
-    mesh_rules: Mapping[str, str] = document.get("rules") or {}
-    locked = set(document.get("locked") or ())
-    severities = {rule_id: _parse_severity(value, rule_id, "the mesh policy") for rule_id, value in mesh_rules.items()}
+def resolve_severities(domain: DomainConfig, mesh: MeshPolicyFile | None = None) -> Severities:
+    """Mesh-wide severities with the domain's overrides applied.
+
+    ConfigError on an unknown rule, and on a domain that changes or waives a rule the mesh policy locks: only
+    the mesh policy (the platform's file) can change those.
+    """
+    mesh = mesh or shipped_mesh_policy()
+    severities = {
+        str(rule_id): _parse_severity(value, str(rule_id), f"the mesh policy {mesh.source}")
+        for rule_id, value in mesh.rules.items()
+    }
     for rule_id, value in domain.policy.items():
         if rule_id not in severities and rule_id not in known_rule_ids():
             raise ConfigError(f"{DOMAIN_FILE} policy names unknown rule {rule_id!r}; known rules: {rule_list()}")
         parsed = _parse_severity(value, rule_id, DOMAIN_FILE)
-        if rule_id in locked and parsed != severities.get(rule_id, Severity.ERROR):
+        if rule_id in mesh.locked and parsed != severities.get(rule_id, Severity.ERROR):
             raise ConfigError(
-                f"{DOMAIN_FILE} policy changes {rule_id}, which the mesh policy locks; "
-                f"remove it, or waive single findings under `waivers:` with an approver"
+                f"{DOMAIN_FILE} policy changes {rule_id}, which the mesh policy locks ({mesh.source}); remove it: "
+                "only the platform's mesh policy can change a locked rule"
             )
         severities[rule_id] = parsed
+    for waiver in domain.waivers:
+        if waiver.rule in mesh.locked:
+            raise ConfigError(
+                f"{DOMAIN_FILE} waives {waiver.rule} for {waiver.subject}, which the mesh policy locks "
+                f"({mesh.source}); fix the finding instead: only the platform's mesh policy can change a locked rule"
+            )
     return Severities(severities)
-
-
-@cache
-def _shipped_policy() -> Mapping[str, Any]:
-    return MappingProxyType(policy_document())
 
 
 def _parse_severity(value: object, rule_id: str, where: str) -> Severity | None:
@@ -159,7 +168,8 @@ def _parse_severity(value: object, rule_id: str, where: str) -> Severity | None:
 def known_rule_ids() -> set[str]:
     """The one registry of rule ids a policy or waiver may name: policy rules (DM), change kinds (BC, AC) and
     the version gate (VG)."""
-    return set(RULES) | {k.id for k in CHANGE_KINDS} | {KEPT_VERSION_NOT_DEPRECATED.id, EXPIRED_WAIVER.id}
+    apart = {KEPT_VERSION_NOT_DEPRECATED.id, EXPIRED_WAIVER.id, PUBLISHED_PII.id}
+    return set(RULES) | {k.id for k in CHANGE_KINDS} | apart
 
 
 def rule_list() -> str:

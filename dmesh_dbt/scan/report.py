@@ -47,6 +47,8 @@ def print_text(console: Console, result: ScanResult, write: WriteResult | None =
                 _short(suspect), suspect.column, str(suspect.pii_class), f"{suspect.confidence:.2f}", suspect.evidence
             )
         console.print(table)
+    for leak in result.leaks:
+        console.print(f"[red]DM012[/red] published {leak.message}", highlight=False, soft_wrap=True)
     for skipped in write.skipped if write else ():
         console.print(f"[yellow]not written[/yellow] {skipped.node_id}.{skipped.column}: {skipped.reason}")
     console.print(summary_line(result, write), highlight=False)
@@ -60,6 +62,16 @@ def as_json(result: ScanResult, write: WriteResult | None = None) -> str:
         "published_columns_checked": result.published_columns,
         "target": result.target,
         "suspects": [_suspect(s) for s in result.suspects],
+        "published_leaks": [
+            {
+                "product": k.product,
+                "column": k.column,
+                "pattern": str(k.pattern),
+                "values": k.values,
+                "sampled": k.sampled,
+            }
+            for k in result.leaks
+        ],
     }
     if write is not None:
         document["written"] = [

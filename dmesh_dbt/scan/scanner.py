@@ -1,8 +1,9 @@
 """A scan of one dbt project: every column of its models, seeds and sources, by name and (optionally) by value.
 
 ``scan_project`` is the ``dmesh-dbt scan`` command: it reads the manifest, optionally samples the warehouse, and
-returns a ``ScanResult``; ``find_value_suspects`` is what ``dmesh-dbt check --sample N`` calls. The columns of a
-public model's published (masked) relation are scanned as the model's, with ``published=True``.
+returns a ``ScanResult``; ``scan_values`` is what ``dmesh-dbt check --sample N`` calls. The columns of a
+public model's published (masked) relation are scanned as the model's, with ``published=True``, and the release
+inspector (``dmesh_dbt.inspection``) looks inside every sampled value of them for raw PII.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from pathlib import Path
 from dmesh_dbt.artifacts import Column, Model, Project, Seed, Source
 from dmesh_dbt.errors import DbtError, UsageError
 from dmesh_dbt.files import loads_json, max_json_bytes, read_bounded
+from dmesh_dbt.inspection import Leak, inspect_published
 from dmesh_dbt.masking import PUBLISHED_SCHEMA_SUFFIX, published_identifier
-from dmesh_dbt.project import resolve_target
+from dmesh_dbt.project import Target, domain_name, read_dbt_project, resolve_target
 from dmesh_dbt.scan.detect import ColumnRef, Suspect, classify, find_suspects, is_unmarked
 from dmesh_dbt.scan.sampling import Samples, duckdb_relations_in_schemas, sample_duckdb, sample_through_dbt
 from dmesh_dbt.toolkit import dbt_process
@@ -43,6 +45,7 @@ class ScanResult:
     target: str | None = None
     seconds: float = 0.0
     published_columns: int = 0  # columns of published (masked) relations checked by value
+    leaks: tuple[Leak, ...] = ()  # raw PII the inspector found inside published relations' values
 
 
 def _refs(node_id: str, relation: str | None, columns: Iterable[Column], public: bool = False) -> Iterator[ColumnRef]:
@@ -124,12 +127,11 @@ def _catalog_columns(
     return extra
 
 
-def find_value_suspects(
-    project: Project, project_dir: Path, sample_rows: int, target: str | None = None
-) -> list[Suspect]:
-    """Suspects by name *and* sampled values (``check --sample``), published (masked) relations included."""
+def scan_values(project: Project, project_dir: Path, sample_rows: int, target: str | None = None) -> ScanResult:
+    """Suspects by name *and* sampled values (``check --sample``), published (masked) relations included, and
+    the inspector's leaks in those."""
     options = ScanOptions(project_dir=project_dir, target=target, sample_rows=max(sample_rows, 1))
-    return list(scan_project(project, options).suspects)
+    return scan_project(project, options)
 
 
 def scan_project(project: Project, options: ScanOptions) -> ScanResult:
@@ -152,18 +154,32 @@ def _scan_with_values(
     if target.duckdb_path is not None:
         published = _published_relations(project, target.duckdb_path, only)
         samples = sample_duckdb(target.duckdb_path, [*relations, *published], options.sample_rows)
+        inspected = {model.unique_id for model in published.values()}
     else:
         wanted = {r: [c.name for c in columns if c.relation == r] for r in relations}
         sql_names = {c.relation: dbt_reference(c.node_id) for c in columns if c.relation}
         samples = sample_through_dbt(options.project_dir, target.name, wanted, options.sample_rows, sql_names)
+        inspected = {model.unique_id for model in project.public_models if only is None or model.unique_id in only}
+    leaks = _inspect_published(project, options, target, inspected)
     columns = columns + _undocumented_columns(columns, samples, published)
     by_column = {(c.relation, c.name): _values(samples, c.relation, c.name) for c in columns if c.relation in samples}
     suspects = find_suspects(columns, by_column)
     published_columns = sum(1 for c in columns if c.published)
     rows = sum(max((len(v) for v in cols.values()), default=0) for cols in samples.values())
+    seconds = time.monotonic() - started
     return ScanResult(
-        tuple(suspects), len(columns), len(samples), rows, target.name, time.monotonic() - started, published_columns
+        tuple(suspects), len(columns), len(samples), rows, target.name, seconds, published_columns, tuple(leaks)
     )
+
+
+def _inspect_published(project: Project, options: ScanOptions, target: Target, model_ids: set[str]) -> list[Leak]:
+    """The release inspector on the published relations of ``model_ids`` (those built, on DuckDB)."""
+    from dmesh_dbt.contracts import published_models
+
+    dbt_project = read_dbt_project(options.project_dir)
+    domain = domain_name(options.project_dir)
+    chosen = [p for p in published_models(project, target, dbt_project.vars, domain) if p.model.unique_id in model_ids]
+    return inspect_published(options.project_dir, target, chosen, options.sample_rows) if chosen else []
 
 
 def dbt_reference(node_id: str) -> str:
@@ -247,7 +263,7 @@ __all__ = [
     "ScanResult",
     "Suspect",
     "classify",
-    "find_value_suspects",
+    "scan_values",
     "is_unmarked",
     "project_columns",
     "scan_project",

@@ -131,7 +131,8 @@ def is_aba_routing_number(value: str) -> bool:
 
 # RFC 5322's dot-atom local part and a DNS domain with an alphabetic top-level label; quoted local parts and
 # IP-literal domains are legal but do not occur in customer data.
-_EMAIL = re.compile(
+#: An email address anywhere in a text (``search``) or as the whole value (``fullmatch``).
+EMAIL_PATTERN = re.compile(
     r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
     r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}"
 )
@@ -140,7 +141,7 @@ _EMAIL = re.compile(
 def is_email(value: str) -> bool:
     """An email address in the dot-atom form, with a domain that has a top-level label."""
     stripped = value.strip()
-    return len(stripped) <= 254 and _EMAIL.fullmatch(stripped) is not None
+    return len(stripped) <= 254 and EMAIL_PATTERN.fullmatch(stripped) is not None
 
 
 _PHONE_CHARS = re.compile(r"[+()\d .\-/]+")

@@ -154,7 +154,9 @@ def _scan_with_values(
     else:
         wanted = {r: [c.name for c in columns if c.relation == r] for r in relations}
         sql_names = {c.relation: dbt_reference(c.node_id) for c in columns if c.relation}
-        samples = sample_through_dbt(options.project_dir, target.name, wanted, options.sample_rows, sql_names)
+        samples = sample_through_dbt(
+            options.project_dir, target.name, wanted, options.sample_rows, sql_names, adapter=target.type
+        )
     columns = columns + _undocumented_columns(columns, samples, published)
     by_column = {(c.relation, c.name): _values(samples, c.relation, c.name) for c in columns if c.relation in samples}
     suspects = find_suspects(columns, by_column)

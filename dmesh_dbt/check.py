@@ -18,6 +18,7 @@ from dmesh_dbt.artifacts import Column, Model, Project, load_manifest, parse_man
 from dmesh_dbt.changes import (
     CHANGE_KINDS,
     KEPT_VERSION_NOT_DEPRECATED,
+    Comparison,
     Consumer,
     Consumers,
     change_finding,
@@ -43,6 +44,10 @@ if TYPE_CHECKING:
     from dmesh_dbt.scan.detect import Suspect
 
 
+#: The report's line about the baseline when no --state, --registry or dmesh.yml `registry:` names one.
+NO_BASELINE = "no baseline (--state, --registry or `registry:` in dmesh.yml): breaking changes not checked"
+
+
 @dataclass(frozen=True)
 class Baseline:
     """What the current manifest is compared with: a previous manifest, and who consumes its products."""
@@ -63,11 +68,14 @@ def run_check(
     parse: bool = True,
     sample_rows: int = 0,
     target: str | None = None,
+    verbose: bool = False,
+    no_baseline: str = NO_BASELINE,
 ) -> Report:
     """Check a domain project: policy rules, breaking changes against ``baseline``, waivers.
 
     With ``sample_rows`` the PII backstop also samples that many rows of every relation on ``target`` and
-    checks the values, not only the names.
+    checks the values, not only the names. ``verbose`` lists every change from the baseline, additive ones
+    too; ``no_baseline`` is the report's line about the baseline when there is none (it says why).
     """
     today = today or date.today()
     manifest_path = ensure_manifest(project_dir) if parse else project_dir / MANIFEST
@@ -89,11 +97,12 @@ def run_check(
         findings.extend(_at_severity(comparison.gate_findings, severities))
         rules.extend(k.info for k in CHANGE_KINDS if k.breaking)
         rules.append(KEPT_VERSION_NOT_DEPRECATED)
-        notes.append(
-            f"compared with {baseline.label}: {len(comparison.changes)} change(s), {len(comparison.breaking)} breaking"
-        )
+        if verbose:
+            findings.extend(change_finding(c) for c in comparison.changes if not c.breaking)
+            rules.extend(k.info for k in CHANGE_KINDS if not k.breaking)
+        notes.append(f"compared with {baseline.label}: {_change_count(comparison, verbose)}")
     else:
-        notes.append("no baseline (--state or --registry): breaking changes not checked")
+        notes.append(no_baseline)
     in_force, expired = split_waivers(domain.waivers, today)
     findings.extend(expired)
     rules.append(EXPIRED_WAIVER)
@@ -106,6 +115,16 @@ def run_check(
         waivers=in_force,
         notes=tuple(notes),
     )
+
+
+def _change_count(comparison: Comparison, verbose: bool) -> str:
+    """How many changes there are, and how to list those the report leaves out: every breaking change is listed
+    (failing, or as a note when it passes the version gate); additive ones only with ``verbose``."""
+    count = f"{len(comparison.changes)} change(s), {len(comparison.breaking)} breaking"
+    additive = len(comparison.changes) - len(comparison.breaking)
+    if additive and not verbose:
+        count += f"; {additive} additive not listed (add --verbose to list every change)"
+    return count
 
 
 def _at_severity(findings: Iterable[Finding], severities: Severities) -> Iterator[Finding]:
@@ -134,6 +153,14 @@ def baseline_from_state(state: Path, consumers: Consumers | None = None) -> Base
     if not path.is_file():
         raise UsageError(f"--state {state} holds no manifest.json; point it at the previous run's target/ dir")
     return Baseline(load_manifest(path), f"state {path}", consumers)
+
+
+def no_release_yet(url: str, project_dir: Path) -> str:
+    """The report's line about the baseline when the registry has no release of the domain yet."""
+    return (
+        f"no baseline: {url} has no release of {domain_name(project_dir)} yet (the first `dmesh-dbt publish` "
+        "makes one); breaking changes not checked"
+    )
 
 
 def baseline_from_registry(url: str, project_dir: Path) -> Baseline | None:

@@ -18,6 +18,7 @@ from dmesh_dbt.artifacts import Column, Model, Project, load_manifest, parse_man
 from dmesh_dbt.changes import (
     CHANGE_KINDS,
     KEPT_VERSION_NOT_DEPRECATED,
+    Comparison,
     Consumer,
     Consumers,
     change_finding,
@@ -47,6 +48,10 @@ if TYPE_CHECKING:
     from dmesh_dbt.scan.detect import Suspect
 
 
+#: The report's line about the baseline when no --state, --registry or dmesh.yml `registry:` names one.
+NO_BASELINE = "no baseline (--state, --registry or `registry:` in dmesh.yml): breaking changes not checked"
+
+
 @dataclass(frozen=True)
 class Baseline:
     """What the current manifest is compared with: a previous manifest, and who consumes its products."""
@@ -69,13 +74,17 @@ def run_check(
     sample_rows: int = 0,
     target: str | None = None,
     policy_file: Path | None = None,
+    verbose: bool = False,
+    no_baseline: str = NO_BASELINE,
 ) -> Report:
     """Check a domain project: policy rules, breaking changes against ``baseline``, waivers.
 
     With ``sample_rows`` the PII backstop also samples that many rows of every relation on ``target`` and
     checks the values, not only the names, and the release inspector looks inside every sampled value of the
     published relations (DM012). ``policy_file`` is the platform's mesh policy (else ``$DMESH_POLICY_FILE``,
-    else the shipped one); the report names it and its digest.
+    else the shipped one); the report names it and its digest. ``verbose`` lists every change from the
+    baseline, additive ones too; ``no_baseline`` is the report's line about the baseline when there is none
+    (it says why).
     """
     today = today or date.today()
     manifest_path = ensure_manifest(project_dir) if parse else project_dir / MANIFEST
@@ -101,12 +110,13 @@ def run_check(
         findings.extend(_at_severity(comparison.gate_findings, severities))
         rules.extend(k.info for k in CHANGE_KINDS if k.breaking)
         rules.append(KEPT_VERSION_NOT_DEPRECATED)
-        notes.append(
-            f"compared with {baseline.label}: {len(comparison.changes)} change(s), {len(comparison.breaking)} breaking"
-        )
+        if verbose:
+            findings.extend(change_finding(c) for c in comparison.changes if not c.breaking)
+            rules.extend(k.info for k in CHANGE_KINDS if not k.breaking)
+        notes.append(f"compared with {baseline.label}: {_change_count(comparison, verbose)}")
         notes.extend(f"{entry}; a breaking change it would hit is not named" for entry in baseline.unreadable)
     else:
-        notes.append("no baseline (--state or --registry): breaking changes not checked")
+        notes.append(no_baseline)
     in_force, expired = split_waivers(domain.waivers, today)
     findings.extend(expired)
     rules.append(EXPIRED_WAIVER)
@@ -131,6 +141,16 @@ def _leak_findings(leaks: Iterable[Leak], severities: Severities) -> Iterator[Fi
         return
     for leak in leaks:
         yield Finding(PUBLISHED_PII.id, severity, leak.message, model=leak.product, column=leak.column)
+
+
+def _change_count(comparison: Comparison, verbose: bool) -> str:
+    """How many changes there are, and how to list those the report leaves out: every breaking change is listed
+    (failing, or as a note when it passes the version gate); additive ones only with ``verbose``."""
+    count = f"{len(comparison.changes)} change(s), {len(comparison.breaking)} breaking"
+    additive = len(comparison.changes) - len(comparison.breaking)
+    if additive and not verbose:
+        count += f"; {additive} additive not listed (add --verbose to list every change)"
+    return count
 
 
 def _at_severity(findings: Iterable[Finding], severities: Severities) -> Iterator[Finding]:
@@ -159,6 +179,14 @@ def baseline_from_state(state: Path, consumers: Consumers | None = None) -> Base
     if not path.is_file():
         raise UsageError(f"--state {state} holds no manifest.json; point it at the previous run's target/ dir")
     return Baseline(load_manifest(path), f"state {path}", consumers)
+
+
+def no_release_yet(url: str, project_dir: Path) -> str:
+    """The report's line about the baseline when the registry has no release of the domain yet."""
+    return (
+        f"no baseline: {url} has no release of {domain_name(project_dir)} yet (the first `dmesh-dbt publish` "
+        "makes one); breaking changes not checked"
+    )
 
 
 def baseline_from_registry(url: str, project_dir: Path) -> Baseline | None:

@@ -7,20 +7,29 @@ configuration, unreachable or corrupt input, 3 for a bug (the traceback only wit
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import click
 from click.core import ParameterSource
-from rich.console import Console
 from rich.markup import escape
 
 from dmesh_dbt import __version__
 from dmesh_dbt.errors import DmeshError, UsageError
+from dmesh_dbt.render import color_wanted, make_console
 from dmesh_dbt.report import Report
 
-console = Console()
-err_console = Console(stderr=True)
+# Made again by the group once --no-color is known; plain whenever they do not write to a terminal.
+console = make_console(color=color_wanted())
+err_console = make_console(stderr=True, color=color_wanted())
+
+
+class DmeshCommand(click.Command):
+    """A command whose summary in its group's --help is its whole first sentence, never cut with "..."."""
+
+    def get_short_help_str(self, limit: int = 45) -> str:
+        return super().get_short_help_str(limit=1_000)
 
 
 #: Exit code of an unexpected exception: a bug, not the user's input.
@@ -42,6 +51,12 @@ def warn(message: str) -> None:
 
 class DmeshGroup(click.Group):
     """A click group that turns every failure into one line and an exit code: the only place that does."""
+
+    command_class = DmeshCommand
+    group_class = type  # subgroups are DmeshGroups too
+
+    def get_short_help_str(self, limit: int = 45) -> str:
+        return super().get_short_help_str(limit=1_000)
 
     def invoke(self, ctx: click.Context) -> object:
         try:
@@ -88,14 +103,27 @@ def _set_debug(ctx: click.Context, _: click.Parameter, value: bool) -> bool:
     callback=_set_debug,
     help="Show the traceback of an unexpected error (exit 3) instead of one line.",
 )
-def cli() -> None:
+@click.option(
+    "--no-color",
+    is_flag=True,
+    help="Print no colours or styles, as when NO_COLOR is set or the output is not a terminal.",
+)
+def cli(no_color: bool) -> None:
     """Self-serve data mesh on dbt: create domain projects, mask PII, enforce contracts, publish products."""
+    global console, err_console, out
+    color = color_wanted(no_color)
+    console = make_console(color=color)
+    err_console = make_console(stderr=True, color=color)
+    out = make_console(color=color, soft_wrap=True)
 
 
 @cli.command()
 @click.argument("domain")
 @click.option(
-    "--owner", metavar="EMAIL", help="Email of the team that owns the domain (default: DOMAIN-team@example.com)."
+    "--owner",
+    metavar="EMAIL",
+    help="Email of the team that owns the domain. Asked for on a terminal; elsewhere a placeholder "
+    "(DOMAIN-team@example.com) that must be replaced before `publish`.",
 )
 @click.option(
     "--dir",
@@ -130,8 +158,12 @@ def init(
     staging models, public marts with enforced contracts, PII marked in column meta, a DuckDB `dev` target
     (the default), BigQuery `prod` and `postgres` targets, and CI that runs `dbt build` and `dmesh-dbt check`.
     """
-    from dmesh_dbt.scaffold import InitOptions, init_project
+    from dmesh_dbt.project import placeholder_owner
+    from dmesh_dbt.scaffold import InitOptions, init_project, validate_domain_name
 
+    if owner is None and sys.stdin.isatty():
+        validate_domain_name(domain)  # before asking anything
+        owner = click.prompt("Email of the team that owns the domain", default=placeholder_owner(domain))
     options = InitOptions(
         domain=domain,
         owner=owner,
@@ -145,6 +177,13 @@ def init(
     with err_console.status(f"Rendering domain project {domain!r}..."):
         project = init_project(options)
     console.print(f"[green]Created[/green] dbt project for domain [bold]{domain}[/bold] in {project.path}")
+    if owner is None or owner == placeholder_owner(domain):
+        placeholder = placeholder_owner(domain)
+        console.print(
+            f"[yellow]Owner:[/yellow] wrote the placeholder {placeholder} into dmesh.yml and models/groups.yml; "
+            "replace it with the owning team's email (`publish` refuses it), or pass --owner EMAIL",
+            soft_wrap=True,
+        )
     console.print(f"Next: cd {project.path} && dbt build")
 
 
@@ -161,7 +200,7 @@ def package_dir() -> None:
 
 
 #: Lines of product commands never wrap: they hold paths, relations and refs that users copy.
-out = Console(soft_wrap=True)
+out = make_console(color=color_wanted(), soft_wrap=True)
 
 _PROJECT_DIR = click.option(
     "--project-dir",
@@ -233,7 +272,7 @@ def consume(product: str, project_dir: Path, registry: str | None, target: str |
 
     Writes models/consumed/DOMAIN.yml (a dbt source with the contract's columns, types and freshness), attaches
     the producer's DuckDB file to the DuckDB target in profiles.yml, and records the columns this project's
-    models read (every column until they are compiled: run consume again after `dbt build` to narrow it).
+    models read (every column until they are compiled; `dmesh-dbt check` after each `dbt build` records them again).
     Without @VERSION the latest model version is read; @VERSION pins one. It refuses to move a source to a
     version that lacks a column this project's models read.
     """
@@ -252,7 +291,7 @@ def consume(product: str, project_dir: Path, registry: str | None, target: str |
     if result.loom_config is not None:
         out.print(f"  dbt-loom: {result.loom_config}")
     if len(record.columns) == len(result.contract.columns):
-        reads = "every column (until its models compile and name theirs: consume again after `dbt build`)"
+        reads = "every column (until its models compile: `dmesh-dbt check` after `dbt build` records those they read)"
     else:
         reads = ", ".join(record.columns) or "no columns"
     out.print(f"  recorded: {record.consumer} reads {reads}")
@@ -338,12 +377,20 @@ def registry_show(product: str, registry: str | None, project_dir: Path, output_
     out.print(f"[bold]{document['product']}[/bold]  release {document['release']}  owner {escape(document['owner'])}")
     out.print(f"  {escape(document['description'])}")
     out.print(f"  relation {escape(document['relation'])} on {document['server']['type']}")
-    for column in document["columns"]:
-        pii = f"  pii={column['pii']} masked by {column['masking']}" if column["pii"] else ""
-        key = " key" if column["primary_key"] else ""
-        out.print(f"    {column['name']:<24} {column['type']:<12}{key}{pii}")
+    columns = document["columns"]
+    # Each column as wide as its longest entry: type names run from `date` to `double precision` and longer.
+    name_width = max((len(c["name"]) for c in columns), default=0)
+    type_width = max((len(c["type"]) for c in columns), default=0)
+    for column in columns:
+        key = "key" if column["primary_key"] else ""
+        pii = f"pii={column['pii']} masked by {column['masking']}" if column["pii"] else ""
+        line = f"    {column['name']:<{name_width}}  {column['type']:<{type_width}}  {key:<3}  {pii}"
+        out.print(escape(line.rstrip()), highlight=False)
     consumers = description.consumers
-    readers = [f"{r.consumer} ({', '.join(r.columns)})" for r in sorted(consumers, key=lambda r: r.consumer)]
+    readers = [
+        f"{r.consumer}{f' reads v{r.version}' if r.version else ''} ({', '.join(r.columns)})"
+        for r in sorted(consumers, key=lambda r: r.consumer)
+    ]
     out.print(f"  consumers: {'; '.join(readers) or 'none recorded'}")
 
 
@@ -360,7 +407,8 @@ def _emit_report(ctx: click.Context, report: Report, output_format: str, output:
         message = f"{report.command}: wrote {output_format} report to {output}"
         err_console.print(message, highlight=False, soft_wrap=True)
     else:
-        click.echo(render(report, output_format, color=console.is_terminal), nl=False)
+        color = console.color_system is not None
+        click.echo(render(report, output_format, color=color, width=console.width), nl=False)
     ctx.exit(report.exit_code)
 
 
@@ -418,6 +466,7 @@ def report_options(command: Callable[..., None]) -> Callable[..., None]:
     "policy shipped with dmesh-dbt). Only it can change the locked rules.",
 )
 @click.option("--list-rules", is_flag=True, help="Print every rule and change kind with its id and exit.")
+@click.option("--verbose", is_flag=True, help="List every change from the baseline, additive ones too.")
 @click.pass_context
 def check(
     ctx: click.Context,
@@ -431,6 +480,7 @@ def check(
     target: str | None,
     policy_file: Path | None,
     list_rules: bool,
+    verbose: bool,
 ) -> None:
     """Enforce the mesh policy and block breaking changes of the domain's public models.
 
@@ -440,7 +490,15 @@ def check(
     dmesh.yml; `waivers:` there waive single findings until their expiry. Exit 0 clean, 1 violations,
     2 usage or configuration error.
     """
-    from dmesh_dbt.check import baseline_from_registry, baseline_from_state, rules_listing, run_check
+    from dmesh_dbt.check import (
+        NO_BASELINE,
+        baseline_from_registry,
+        baseline_from_state,
+        no_release_yet,
+        rules_listing,
+        run_check,
+    )
+    from dmesh_dbt.consume import record_reads
     from dmesh_dbt.project import find_registry_url, resolve_target
 
     if list_rules:
@@ -455,11 +513,19 @@ def check(
     baseline = baseline_from_state(state) if state is not None else None
     # An explicit --state wins over $DMESH_REGISTRY and dmesh.yml.
     registry = None if state is not None else find_registry_url(project_dir, registry)
+    no_baseline = NO_BASELINE
     if registry is not None:
         baseline = baseline_from_registry(registry, project_dir)
-        if baseline is None:
-            warn(f"check: {registry} has no release of this domain yet; breaking changes not checked")
-    report = run_check(project_dir, baseline, sample_rows=sample_rows, target=target, policy_file=policy_file)
+        no_baseline = no_release_yet(registry, project_dir)
+    report = run_check(
+        project_dir, baseline, sample_rows=sample_rows, target=target, verbose=verbose,
+        no_baseline=no_baseline, policy_file=policy_file,
+    )
+    # A consumer's check after its build records the columns its models now read, for its producers' checks.
+    for record in record_reads(project_dir):
+        product = f"{record.domain}.{record.product}" + (f"@{record.version}" if record.version else "")
+        line = f"check: recorded that {record.consumer} reads {', '.join(record.columns)} of {product}"
+        err_console.print(line, highlight=False, soft_wrap=True)
     _emit_report(ctx, report, output_format, output)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -197,12 +197,8 @@ def columns_read(project_dir: Path, source_name: str, table: str, candidates: It
 
 def _previous_columns(project_dir: Path, domain: str, table: str) -> list[str]:
     """The columns the sources YAML gave ``table`` before this consume, if it had it."""
-    document = load_round_trip(project_dir / SOURCES_DIR / f"{domain}.yml") or {}
-    for source in document.get("sources") or ():
-        for entry in source.get("tables") or ():
-            if source.get("name") == domain and entry.get("name") == table:
-                return [str(c.get("name")) for c in entry.get("columns") or () if c.get("name")]
-    return []
+    consumed = consumed_tables(project_dir)
+    return next((list(t.columns) for t in consumed if (t.domain, t.product) == (domain, table)), [])
 
 
 def _version_with(store: Registry, release: Release, product: str, columns: Sequence[str]) -> str | None:
@@ -319,3 +315,54 @@ def describe_product(store: Registry, ref: ProductRef) -> ProductDescription:
     versions = tuple(p.version for p in release.products if p.name == ref.product and p.version is not None)
     consumers, corrupt = store.consumer_scan(ref.domain, ref.product)
     return ProductDescription(contract, release, versions, tuple(consumers), tuple(corrupt))
+
+
+# ------------------------------------------------------------------------------------------- reads, on each build
+
+
+@dataclass(frozen=True)
+class ConsumedTable:
+    """A product this project reads: a table ``consume`` wrote into ``models/consumed/<domain>.yml``."""
+
+    domain: str
+    product: str
+    registry: str
+    columns: tuple[str, ...]  # the columns its contract gives it
+
+
+def consumed_tables(project_dir: Path) -> list[ConsumedTable]:
+    """Every table ``consume`` wrote into this project's ``models/consumed/`` (others there are not ours)."""
+    tables = []
+    for path in sorted((project_dir / SOURCES_DIR).glob("*.yml")):
+        document = load_round_trip(path) or {}
+        for source in document.get("sources") or ():
+            for entry in source.get("tables") or ():
+                meta = (entry.get("meta") or {}).get("dmesh") or {}
+                if not meta.get("registry"):
+                    continue
+                columns = tuple(str(c.get("name")) for c in entry.get("columns") or () if c.get("name"))
+                tables.append(ConsumedTable(str(source.get("name")), str(entry.get("name")), meta["registry"], columns))
+    return tables
+
+
+def record_reads(project_dir: Path) -> list[ConsumerRecord]:
+    """Record again the columns this project's models read from each product it consumes, from its last compiled
+    manifest, where they differ from what the registry has: so a build followed by ``check`` keeps the producer's
+    view of its consumers true without running ``consume`` again. Returns the records it changed."""
+    consumer = load_descriptor(project_dir).domain
+    stores: dict[str, Registry] = {}
+    changed = []
+    for table in consumed_tables(project_dir):
+        read = columns_read(project_dir, table.domain, table.product, table.columns)
+        if read is None:  # nothing compiled reads it, or a model selects *: the recorded columns stand
+            continue
+        if table.registry not in stores:
+            stores[table.registry] = Registry.open(table.registry)
+        store = stores[table.registry]
+        mine = [r for r in store.consumers(table.domain, table.product) if r.consumer == consumer]
+        for record in mine:
+            if record.columns != read:
+                refreshed = replace(record, columns=read, recorded_at=now_utc())
+                store.record_consumer(refreshed)
+                changed.append(refreshed)
+    return changed

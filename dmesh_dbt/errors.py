@@ -33,3 +33,8 @@ class PolicyViolation(DmeshError):
     """The project breaks a mesh rule; reported with exit code 1."""
 
     exit_code = 1
+
+
+class WarehouseError(DmeshError):
+    """A dbt target's warehouse that cannot be reached or read: missing credentials, an unreachable host, an
+    unknown project or dataset. The message names the cause and the setting that fixes it."""

@@ -80,6 +80,31 @@ class DomainDescriptor:
     project_id: str | None = None  # which project owns ``domain`` in a registry; written by init
 
 
+#: Mail domains reserved for documentation (RFC 2606): no team reads mail there, so an owner there is a placeholder.
+PLACEHOLDER_MAIL_DOMAINS = ("example.com", "example.net", "example.org")
+
+
+def placeholder_owner(domain: str) -> str:
+    """The owner ``init`` writes when it is given none: to be replaced before the domain publishes."""
+    return f"{domain}-team@example.com"
+
+
+def is_placeholder_owner(owner: str) -> bool:
+    """Whether ``owner`` is at a documentation mail domain (``init``'s placeholder among them)."""
+    host = owner.rpartition("@")[2].strip().lower()
+    return any(host == name or host.endswith(f".{name}") for name in PLACEHOLDER_MAIL_DOMAINS)
+
+
+def require_real_owner(project_dir: Path, descriptor: DomainDescriptor) -> None:
+    """ConfigError when dmesh.yml still names a placeholder owner: a product's contract must name who answers."""
+    if is_placeholder_owner(descriptor.owner):
+        raise ConfigError(
+            f"{project_dir / DMESH_FILE}: owner {descriptor.owner} is a placeholder (example.com, .net and .org "
+            "addresses reach no one); set `owner:` there and the group's `owner: {email: ...}` in models/groups.yml "
+            "to the owning team's email address"
+        )
+
+
 def read_dmesh_file(project_dir: Path) -> dict[str, Any] | None:
     """The raw ``dmesh.yml`` mapping; None when the project has none."""
     return _load_mapping(project_dir / DMESH_FILE)

@@ -30,6 +30,7 @@ from dmesh_dbt.project import (
     newest_source_mtime,
     read_dbt_project,
     registry_url,
+    require_real_owner,
     resolve_target,
 )
 from dmesh_dbt.registry import ProductEntry, PublishOutcome, Registry, Release
@@ -129,6 +130,7 @@ def publish(
     """
     project_dir = project_dir.resolve()
     descriptor = load_descriptor(project_dir)
+    require_real_owner(project_dir, descriptor)
     manifest_path = project_dir / MANIFEST
     project = load_manifest(manifest_path)
     if not project.public_models:

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import xml.etree.ElementTree as ET
 from collections import defaultdict
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 from rich.console import Console
 from rich.markup import escape
@@ -25,11 +26,44 @@ SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schem
 
 _STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.NOTE: "cyan"}
 
+#: The width of output that goes to a pipe or a file: wide enough that no line wraps, so lines survive grep and diff.
+UNWRAPPED = 10_000
 
-def render(report: Report, output_format: str, color: bool = False) -> str:
-    """``report`` in ``output_format`` (one of FORMATS)."""
+
+# ----------------------------------------------------------------------------------------------- consoles
+
+
+def color_wanted(no_color_flag: bool = False) -> bool:
+    """False under --no-color or a non-empty NO_COLOR (https://no-color.org), whatever the output is."""
+    return not no_color_flag and not os.environ.get("NO_COLOR")
+
+
+def make_console(*, stderr: bool = False, color: bool = True, soft_wrap: bool = False) -> Console:
+    """A console right for where it writes.
+
+    On a terminal: rich's colours (unless ``color`` is False) at the terminal's width, or $COLUMNS. Anywhere else (a
+    pipe, a file, a CI log): plain text without escapes, wrapped only at $COLUMNS when it is set, never at rich's
+    default 80 columns, which cut paths and words mid-line. ``soft_wrap`` keeps long lines whole on a terminal too.
+    """
+    probe = Console(stderr=stderr)
+    color_system: Literal["auto"] | None = "auto" if color and probe.is_terminal else None
+    if probe.is_terminal or os.environ.get("COLUMNS", "").isdigit():
+        return Console(stderr=stderr, color_system=color_system, highlight=color, soft_wrap=soft_wrap)
+    return Console(stderr=stderr, color_system=None, width=UNWRAPPED, soft_wrap=True, highlight=False)
+
+
+def print_block(console: Console, *renderables: object) -> None:
+    """Print tables and the like without the blanks rich pads their last column with."""
+    with console.capture() as captured:
+        for renderable in renderables:
+            console.print(renderable)
+    console.file.write("".join(line.rstrip() + "\n" for line in captured.get().splitlines()))
+
+
+def render(report: Report, output_format: str, color: bool = False, width: int = UNWRAPPED) -> str:
+    """``report`` in ``output_format`` (one of FORMATS); text wraps at ``width`` (by default, never)."""
     renderers: dict[str, Callable[[Report], str]] = {
-        "text": lambda r: render_text(r, color=color),
+        "text": lambda r: render_text(r, color=color, width=width),
         "json": render_json,
         "github": render_github,
         "sarif": render_sarif,
@@ -41,10 +75,14 @@ def render(report: Report, output_format: str, color: bool = False) -> str:
 # ----------------------------------------------------------------------------------------------- text
 
 
-def render_text(report: Report, color: bool = False, width: int = 120) -> str:
-    """A terminal report: one line per finding (grouped by severity), the waivers in force, a summary."""
+def render_text(report: Report, color: bool = False, width: int = UNWRAPPED) -> str:
+    """A report for people: one line per finding (grouped by severity), the waivers in force, a summary.
+
+    Messages fold at ``width`` (a terminal's); by default nothing wraps, for files and pipes.
+    """
     buffer = io.StringIO()
-    console = Console(file=buffer, force_terminal=color, no_color=not color, width=width, highlight=False)
+    color_system: Literal["auto"] | None = "auto" if color else None
+    console = Console(file=buffer, force_terminal=color, color_system=color_system, width=width, highlight=False)
     console.print(f"[bold]dmesh-dbt {report.command}[/bold]: {escape(report.project)}", soft_wrap=True)
     if report.policy is not None:
         console.print(f"  policy: {escape(str(report.policy))}", soft_wrap=True)

@@ -17,7 +17,7 @@ from dmesh_dbt import __version__
 from dmesh_dbt.errors import UsageError
 from dmesh_dbt.identifiers import MAX_DOMAIN_LENGTH, NameKind, is_valid
 from dmesh_dbt.pii import policy_document
-from dmesh_dbt.project import new_project_id
+from dmesh_dbt.project import new_project_id, placeholder_owner
 from dmesh_dbt.toolkit import dbt_package_dir, run_dbt, template_dir
 
 #: dbt project names, Postgres schemas and BigQuery datasets all accept this; the bound leaves room for
@@ -153,7 +153,7 @@ def _scratch_beside(destination: Path, domain: str) -> tempfile.TemporaryDirecto
 def init_project(options: InitOptions) -> DomainProject:
     """Create a dbt project for one domain; nothing is left behind if any step fails."""
     validate_domain_name(options.domain)
-    owner = options.owner or f"{options.domain}-team@example.com"
+    owner = options.owner or placeholder_owner(options.domain)
     validate_owner(owner)
     destination = (options.directory or Path(options.domain)).resolve()
     check_destination(destination, options.force)

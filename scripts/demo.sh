@@ -13,18 +13,24 @@ demo="${1:-demo}"
 rm -rf "$demo"
 mkdir -p "$demo"
 demo="$(cd "$demo" && pwd)"
-step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-show() { printf '\033[2m$ %s\033[0m\n' "$*"; "$@"; }
+# Styles only on a terminal, and never under NO_COLOR: a log or a file gets plain lines.
+if [ -t 1 ] && [ -z "${NO_COLOR:-}" ]; then bold=$'\033[1m' dim=$'\033[2m' plain=$'\033[0m'; else bold='' dim='' plain=''; fi
+step() { printf '\n%s== %s%s\n' "$bold" "$*" "$plain"; }
+show() { printf '%s$ %s%s\n' "$dim" "$*" "$plain"; "$@"; }
 
 step "1. Create two domains: payments (producer) and risk (consumer)"
-show dmesh-dbt init payments --dir "$demo/payments" --owner payments-team@example.com \
+show dmesh-dbt init payments --dir "$demo/payments" --owner payments-team@acme.test \
   --description "Card payments and the customers who make them."
-show dmesh-dbt init risk --dir "$demo/risk" --owner risk-team@example.com --no-examples \
+show dmesh-dbt init risk --dir "$demo/risk" --owner risk-team@acme.test --no-examples \
   --description "Fraud and credit risk scores."
 
 step "2. payments: plain dbt build on DuckDB (marts are published masked into main_published)"
 cd "$demo/payments"
 show dbt build --no-partial-parse --quiet
+if [ -z "${DMESH_MASKING_KEY:-}" ]; then
+  # --quiet hides dbt's warnings, so say it here: real data needs a key of its own.
+  echo "masked with the public development key (DMESH_MASKING_KEY is not set; only the dev target allows that)"
+fi
 python - <<'PY'
 import duckdb
 con = duckdb.connect("warehouse.duckdb", read_only=True)
@@ -55,7 +61,7 @@ select
 from {{ source('payments', 'customers') }}
 SQL
 show dbt build --no-partial-parse --quiet
-show dmesh-dbt consume payments.customers   # again, now that the model is compiled: records the columns read
+show dmesh-dbt check   # in a consumer, also records the columns its compiled models read
 show dmesh-dbt registry show payments.customers
 
 step "6. payments: dropping a column risk reads, without a new model version, is blocked"

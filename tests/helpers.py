@@ -27,10 +27,15 @@ def run_cli(
     )
 
 
+#: The mail domain of the tests' owners: `publish` refuses example.com, init's placeholder.
+OWNER_MAIL_DOMAIN = "acme.test"
+
+
 def init_domain(parent: Path, domain: str, *extra_cli_args: str, env: Mapping[str, str] | None = None) -> Path:
-    """`dmesh-dbt init DOMAIN --dir parent/DOMAIN ...`; returns the project directory."""
+    """`dmesh-dbt init DOMAIN --dir parent/DOMAIN --owner DOMAIN-team@acme.test ...`; returns the project directory."""
     project = parent / domain
-    result = run_cli("init", domain, "--dir", str(project), *extra_cli_args, env=env)
+    owner = () if "--owner" in extra_cli_args else ("--owner", f"{domain}-team@{OWNER_MAIL_DOMAIN}")
+    result = run_cli("init", domain, "--dir", str(project), *owner, *extra_cli_args, env=env)
     assert result.returncode == 0, f"init failed:\n{result.stdout}\n{result.stderr}"
     return project
 

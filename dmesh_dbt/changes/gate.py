@@ -34,8 +34,9 @@ def compare_projects(
 
 def _judge(change: Change, new: Project, consumers: Consumers) -> Finding:
     if change.in_new_version and not change.kind.leak:
-        # The version gate's purpose: the change ships as a new version. Reported as a note, with the
-        # consumers that follow the latest version and so meet it when they next build.
+        # The version gate's purpose: the change ships as a new version. Reported as a note, naming only the
+        # consumers that read that very version: a consumer reads the version it consumed (its source names
+        # that relation) until it consumes again, so the versions it reads are untouched.
         return Finding(
             rule_id=change.kind.id,
             severity=Severity.NOTE,
@@ -43,7 +44,7 @@ def _judge(change: Change, new: Project, consumers: Consumers) -> Finding:
             model=change.display_model,
             column=change.column,
             path=change.path,
-            impacts=tuple(i for c, i in zip_consumers(change, consumers) if c.version is None),
+            impacts=tuple(i for c, i in zip_consumers(change, consumers) if c.version == change.version),
         )
     return Finding(
         rule_id=change.kind.id,

@@ -6,9 +6,11 @@ import json
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from dmesh_dbt.pii import PiiClass
+from dmesh_dbt.render import print_block
 from dmesh_dbt.scan.detect import Suspect
 from dmesh_dbt.scan.scanner import ScanResult
 from dmesh_dbt.scan.write import WriteResult
@@ -44,14 +46,17 @@ def print_text(console: Console, result: ScanResult, write: WriteResult | None =
             table.add_column(heading, overflow="fold")
         for suspect in result.suspects:
             table.add_row(
-                _short(suspect), suspect.column, str(suspect.pii_class), f"{suspect.confidence:.2f}", suspect.evidence
+                *(escape(cell) for cell in (_short(suspect), suspect.column, str(suspect.pii_class))),
+                f"{suspect.confidence:.2f}",
+                escape(suspect.evidence),
             )
-        console.print(table)
+        print_block(console, table)
     for leak in result.leaks:
         console.print(f"[red]DM012[/red] published {leak.message}", highlight=False, soft_wrap=True)
     for skipped in write.skipped if write else ():
-        console.print(f"[yellow]not written[/yellow] {skipped.node_id}.{skipped.column}: {skipped.reason}")
-    console.print(summary_line(result, write), highlight=False)
+        where = escape(f"{skipped.node_id}.{skipped.column}: {skipped.reason}")
+        console.print(f"[yellow]not written[/yellow] {where}", soft_wrap=True)
+    console.print(summary_line(result, write), highlight=False, soft_wrap=True)
 
 
 def as_json(result: ScanResult, write: WriteResult | None = None) -> str:

@@ -15,6 +15,7 @@ from typing import Any
 
 from dmesh_dbt.errors import ConfigError, DbtError
 from dmesh_dbt.toolkit import dbt_process
+from dmesh_dbt.warehouse import explain_failure
 
 #: relation name -> column name -> sampled values (None for NULL)
 Samples = dict[str, dict[str, list[str | None]]]
@@ -86,12 +87,14 @@ def sample_through_dbt(
     columns: Mapping[str, Sequence[str]],
     rows: int,
     sql_names: Mapping[str, str] | None = None,
+    adapter: str = "",
 ) -> Samples:
     """Sample through ``dbt show`` on ``target``: one query, every relation's columns cast to the adapter's string.
 
     ``columns`` maps each relation to the columns to read (from the manifest: dbt show cannot describe a
     relation); ``sql_names`` gives the SQL for a relation where it differs from its key, e.g. ``{{ ref('x') }}``
     so dbt resolves it for ``target`` (the manifest's relation names are those of the target it was parsed for).
+    ``adapter`` (the target's type) lets a failed connection be explained by its cause and fix.
     One dbt invocation for the whole scan: each costs seconds of start-up.
     """
     sql_names = sql_names or {}
@@ -115,9 +118,9 @@ def sample_through_dbt(
         "--output", "json", "--log-format", "json", "--target", target,
     )  # fmt: skip
     if result.returncode != 0:
-        raise DbtError(
-            f"dbt show failed while sampling on target {target!r}: {_last_error(result.stdout)}"
-            f" (sampling reads built relations: run `dbt build --target {target}` first)"
+        error = _last_error(result.stdout)
+        raise explain_failure(error, target, adapter) or DbtError(
+            f"dbt show failed while sampling on target {target!r}: {error}"
         )
     relations = list(columns)
     samples: Samples = {}

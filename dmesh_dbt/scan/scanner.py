@@ -158,7 +158,9 @@ def _scan_with_values(
     else:
         wanted = {r: [c.name for c in columns if c.relation == r] for r in relations}
         sql_names = {c.relation: dbt_reference(c.node_id) for c in columns if c.relation}
-        samples = sample_through_dbt(options.project_dir, target.name, wanted, options.sample_rows, sql_names)
+        samples = sample_through_dbt(
+            options.project_dir, target.name, wanted, options.sample_rows, sql_names, adapter=target.type
+        )
         inspected = {model.unique_id for model in project.public_models if only is None or model.unique_id in only}
     leaks = _inspect_published(project, options, target, inspected)
     columns = columns + _undocumented_columns(columns, samples, published)

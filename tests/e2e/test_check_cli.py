@@ -200,7 +200,9 @@ def test_state_and_registry_together_exit_2(domain: Domain, tmp_path: Path) -> N
 
 def test_an_empty_registry_is_no_baseline_yet(domain: Domain, tmp_path: Path) -> None:
     code, out, err = check(domain, "--registry", str(tmp_path / "registry"))
-    assert code == 1 and "has no release of this domain yet; breaking changes not checked" in err
+    registry = tmp_path / "registry"
+    assert code == 1 and f"no baseline: {registry} has no release of payments yet" in out
+    assert "baseline" not in err and "--state or --registry" not in out
     assert "BC003" not in out and "DM003" in out
 
 

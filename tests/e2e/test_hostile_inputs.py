@@ -301,7 +301,7 @@ CASES: dict[str, Case] = {
         PUBLISH, 2, "invalid domain", edit("payments/dmesh.yml", "domain: payments", "domain: " + "p" * 500)
     ),
     "publish-owner-multiline": Case(
-        PUBLISH, 2, "one line", edit("payments/dmesh.yml", "owner: payments-team@example.com", 'owner: "a\\nb"')
+        PUBLISH, 2, "one line", edit("payments/dmesh.yml", "owner: payments-team@acme.test", 'owner: "a\\nb"')
     ),
     "publish-sla-not-mapping": Case(PUBLISH, 2, "sla", edit("payments/dmesh.yml", "sla:\n", "sla: 5\nx:\n")),
     "publish-project-id-jinja": Case(

@@ -84,7 +84,7 @@ def test_manifest_marks_access_contracts_group_and_pii(built_project: Path) -> N
             assert node["access"] == "private"
     assert models["customers"]["columns"]["email"]["meta"]["pii"] == "email"
     assert models["payments"]["columns"]["card_number"]["meta"]["pii"] == "card_number"
-    assert manifest["groups"]["group.payments.payments"]["owner"]["email"] == "payments-team@example.com"
+    assert manifest["groups"]["group.payments.payments"]["owner"]["email"] == "payments-team@acme.test"
 
 
 def test_every_test_kind_ran_and_passed(built_project: Path) -> None:

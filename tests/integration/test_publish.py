@@ -45,7 +45,7 @@ def test_every_public_model_version_gets_a_valid_odcs_contract(published: tuple[
     registry, project = published
     release = registry.latest_release("payments")
     assert release is not None
-    assert (release.version, release.owner) == ("1.0.0", "payments-team@example.com")
+    assert (release.version, release.owner) == ("1.0.0", "payments-team@acme.test")
     assert sorted(p.ref for p in release.products) == ["customers", "payments"]
     for product in release.products:
         document = yaml.safe_load(registry.read_file(release, product.contract))

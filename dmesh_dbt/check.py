@@ -37,7 +37,6 @@ from dmesh_dbt.policy import (
     split_waivers,
 )
 from dmesh_dbt.project import MANIFEST, domain_name, ensure_manifest
-from dmesh_dbt.registry import Registry
 from dmesh_dbt.report import Finding, Report, Severity, apply_waivers, sort_findings
 
 if TYPE_CHECKING:
@@ -139,6 +138,8 @@ def baseline_from_state(state: Path, consumers: Consumers | None = None) -> Base
 
 def baseline_from_registry(url: str, project_dir: Path) -> Baseline | None:
     """The manifest of the domain's last published release and its recorded consumers; None before any."""
+    from dmesh_dbt.registry import Registry  # here: a check without a baseline reads no registry
+
     domain = domain_name(project_dir)
     registry = Registry.open(url)
     release = registry.latest_release(domain)

@@ -8,18 +8,45 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
 
 import click
 from click.core import ParameterSource
-from rich.console import Console
-from rich.markup import escape
 
 from dmesh_dbt import __version__
 from dmesh_dbt.errors import DmeshError, UsageError
-from dmesh_dbt.report import Report
 
-console = Console()
-err_console = Console(stderr=True)
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from dmesh_dbt.report import Report
+
+
+class _LazyConsole:
+    """A rich Console made on first use. Importing rich costs tens of milliseconds that `--help`, `--version`
+    and a check printing SARIF or JSON never need; each command imports only what it uses."""
+
+    def __init__(self, **settings: Any) -> None:
+        self._settings = settings
+        self._console: Console | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(**self._settings)
+        return getattr(self._console, name)
+
+
+def escape(markup: str) -> str:
+    """rich's ``escape``, imported when first needed (see ``_LazyConsole``)."""
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(markup)
+
+
+console = cast("Console", _LazyConsole())
+err_console = cast("Console", _LazyConsole(stderr=True))
 
 
 class DmeshGroup(click.Group):
@@ -108,7 +135,7 @@ def package_dir() -> None:
 
 
 #: Lines of product commands never wrap: they hold paths, relations and refs that users copy.
-out = Console(soft_wrap=True)
+out = cast("Console", _LazyConsole(soft_wrap=True))
 
 _PROJECT_DIR = click.option(
     "--project-dir",
@@ -264,7 +291,8 @@ def _emit_report(ctx: click.Context, report: Report, output_format: str, output:
         message = f"{report.command}: wrote {output_format} report to {output}"
         err_console.print(message, highlight=False, soft_wrap=True)
     else:
-        click.echo(render(report, output_format, color=console.is_terminal), nl=False)
+        color = output_format == "text" and console.is_terminal  # asks rich only when colour could matter
+        click.echo(render(report, output_format, color=color), nl=False)
     ctx.exit(report.exit_code)
 
 

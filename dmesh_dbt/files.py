@@ -12,12 +12,13 @@ import os
 import re
 import tempfile
 from pathlib import Path
-from typing import Any
-
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from typing import TYPE_CHECKING, Any
 
 from dmesh_dbt.errors import ConfigError
+
+if TYPE_CHECKING:  # ruamel.yaml loads when YAML is edited, not for every atomic write (check reads none)
+    from ruamel.yaml import YAML
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 #: Mode of a new file when the process umask allows it (mkstemp alone would leave 0600).
 _NEW_FILE_MODE = 0o666
@@ -67,6 +68,8 @@ def _mode_for(path: Path) -> int:
 
 def round_trip_yaml(mapping: int = 2, sequence: int = 4, offset: int = 2) -> YAML:
     """A ruamel.yaml round-tripper that keeps the user's comments, order and quoting, and never re-wraps lines."""
+    from ruamel.yaml import YAML
+
     yaml = YAML(typ="rt")
     yaml.preserve_quotes = True
     yaml.width = 4096

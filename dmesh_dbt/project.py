@@ -17,15 +17,19 @@ import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jinja2
 import yaml
 
 from dmesh_dbt.errors import ConfigError, UsageError
-from dmesh_dbt.registry import REGISTRY_ENV
 from dmesh_dbt.toolkit import run_dbt
 
+if TYPE_CHECKING:  # jinja2 loads only to render profiles.yml (resolve_target), which check does not read
+    import jinja2
+
+#: Environment variable naming the registry when neither ``--registry`` nor ``dmesh.yml`` does. Here, not in
+#: ``registry``: resolving the URL is the project's business, and a check without a baseline loads no registry.
+REGISTRY_ENV = "DMESH_REGISTRY"
 #: The domain descriptor beside dbt_project.yml.
 DMESH_FILE = "dmesh.yml"
 DBT_PROJECT_FILE = "dbt_project.yml"
@@ -236,6 +240,8 @@ def _env_var(name: str, default: str | None = None) -> str:
 
 
 def _renderer() -> jinja2.Environment:
+    import jinja2
+
     environment = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)
     environment.globals["env_var"] = _env_var
     for name in ("as_number", "as_text", "as_bool", "as_native"):
@@ -251,9 +257,11 @@ def _render(value: Any, environment: jinja2.Environment, where: Path) -> Any:
         return [_render(item, environment, where) for item in value]
     if not isinstance(value, str) or "{" not in value:
         return value
+    from jinja2 import TemplateError
+
     try:
         return environment.from_string(value).render()
-    except jinja2.TemplateError as error:
+    except TemplateError as error:
         raise ConfigError(f"{where} cannot be rendered ({error}); fix it") from None
 
 

@@ -40,9 +40,6 @@ from packaging.version import InvalidVersion, Version
 from dmesh_dbt.errors import RegistryError
 from dmesh_dbt.files import stage_beside, write_atomically
 
-#: Environment variable naming the registry when neither ``--registry`` nor ``dmesh.yml`` does.
-REGISTRY_ENV = "DMESH_REGISTRY"
-
 RELEASE_MARKER = "RELEASE.json"
 
 #: Domains, versions, products and file names become keys: keep them to characters safe in any store.

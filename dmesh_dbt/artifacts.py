@@ -293,13 +293,17 @@ def _collector_paused() -> Iterator[None]:
 
     Why: parsing allocates millions of containers and none of them is garbage yet, but each allocation burst
     triggers collections that walk the whole growing heap; on a 5,000-model manifest they cost more than the
-    parse itself (bench/check.py). The collector resumes, as it was, right after.
+    parse itself (bench/check.py). The collector resumes, as it was, right after, with what the parse made
+    already in the oldest generation (freeze then unfreeze moves it there without a collection): otherwise the
+    next young collection would walk every object of the manifest once more, and the next one again.
     """
     was_enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
+        gc.freeze()
+        gc.unfreeze()
         if was_enabled:
             gc.enable()
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
@@ -63,14 +63,15 @@ def run_check(
     parse: bool = True,
     sample_rows: int = 0,
     target: str | None = None,
+    announce: Callable[[str], None] | None = None,
 ) -> Report:
     """Check a domain project: policy rules, breaking changes against ``baseline``, waivers.
 
     With ``sample_rows`` the PII backstop also samples that many rows of every relation on ``target`` and
-    checks the values, not only the names.
+    checks the values, not only the names. ``announce`` hears why ``dbt parse`` runs first, when it must.
     """
     today = today or date.today()
-    manifest_path = ensure_manifest(project_dir) if parse else project_dir / MANIFEST
+    manifest_path = ensure_manifest(project_dir, announce) if parse else project_dir / MANIFEST
     project = load_manifest(manifest_path)
     domain = load_domain_config(project_dir, project.name)
     severities = resolve_severities(domain)

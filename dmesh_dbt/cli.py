@@ -297,6 +297,11 @@ def _emit_report(ctx: click.Context, report: Report, output_format: str, output:
 
 
 
+def _announcer(command: str) -> Callable[[str], None]:
+    """Where a command says, on stderr, what it does first and why (e.g. why it runs `dbt parse`)."""
+    return lambda line: click.echo(f"{command}: {line}", err=True)
+
+
 def report_options(command: Callable[..., None]) -> Callable[..., None]:
     """--format and --output, shared by the commands that print a Report (check, diff)."""
     command = click.option(
@@ -384,7 +389,7 @@ def check(
                 highlight=False,
                 soft_wrap=True,
             )
-    report = run_check(project_dir, baseline, sample_rows=sample_rows, target=target)
+    report = run_check(project_dir, baseline, sample_rows=sample_rows, target=target, announce=_announcer("check"))
     _emit_report(ctx, report, output_format, output)
 
 
@@ -440,7 +445,7 @@ def scan(
     from dmesh_dbt.scan.scanner import ScanOptions, scan_project
     from dmesh_dbt.scan.write import write_classifications
 
-    project = load_manifest(ensure_manifest(project_dir))
+    project = load_manifest(ensure_manifest(project_dir, _announcer("scan")))
     options = ScanOptions(project_dir=project_dir, target=target, sample_rows=sample_rows, select=selector)
     result = scan_project(project, options)
     written = write_classifications(project_dir, result.suspects) if write else None

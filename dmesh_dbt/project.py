@@ -7,14 +7,15 @@ Each file is read here, once, by one set of rules, so every command sees the sam
 - ``dbt_project.yml``: ``read_dbt_project`` (name, profile, version, vars, resource paths);
 - ``profiles.yml``: ``resolve_target``, as dbt resolves it: the target name is rendered first, then only the
   chosen output, so an ``env_var`` of another target need not be set;
-- ``target/manifest.json``: ``newest_source_mtime`` and ``ensure_manifest`` (``dbt parse`` when stale);
+- ``target/manifest.json``: ``newest_source``, ``manifest_staleness`` and ``ensure_manifest`` (``dbt parse``
+  when stale, saying why);
 - the registry URL: ``registry_url``: ``--registry``, else ``$DMESH_REGISTRY``, else ``registry:`` in dmesh.yml.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -320,25 +321,58 @@ def _duckdb_path(project_dir: Path, adapter: str, settings: Mapping[str, Any]) -
 # ----------------------------------------------------------------------------------------------- the manifest
 
 
-def ensure_manifest(project_dir: Path) -> Path:
-    """``target/manifest.json``, after running ``dbt parse`` if it is missing or older than a project file."""
+def ensure_manifest(project_dir: Path, announce: Callable[[str], None] | None = None) -> Path:
+    """``target/manifest.json``, after running ``dbt parse`` if it is missing or older than a project file.
+
+    ``announce`` hears, before dbt runs, why it must: one line naming the missing manifest or the newer file.
+    """
     if not (project_dir / DBT_PROJECT_FILE).is_file():
         raise UsageError(f"{project_dir} is not a dbt project (no dbt_project.yml); pass --project-dir")
-    manifest = project_dir / MANIFEST
-    if manifest.is_file() and manifest.stat().st_mtime >= newest_source_mtime(project_dir):
-        return manifest
+    reason = manifest_staleness(project_dir)
+    if reason is None:
+        return project_dir / MANIFEST
+    if announce is not None:
+        announce(f"running `dbt parse` first: {reason}")
     # No partial parsing: it served stale manifests after file deletions (see shared/facts.md).
     run_dbt(project_dir.resolve(), "parse", "--no-partial-parse", "--quiet")
-    return manifest
+    return project_dir / MANIFEST
+
+
+def manifest_staleness(project_dir: Path) -> str | None:
+    """Why ``target/manifest.json`` does not describe the project as it is (missing, or older than the file it
+    names), or None when it does."""
+    manifest = project_dir / MANIFEST
+    if not manifest.is_file():
+        return f"{MANIFEST} does not exist"
+    changed_at, changed = newest_source(project_dir)
+    if changed is None or changed_at <= manifest.stat().st_mtime:
+        return None
+    try:
+        shown = changed.relative_to(project_dir)
+    except ValueError:  # a resource path outside the project
+        shown = changed
+    return f"{shown} is newer than {MANIFEST}"
 
 
 def newest_source_mtime(project_dir: Path) -> float:
     """The modification time of the newest file dbt parses: its project files and its resource paths."""
-    files = (project_dir / name for name in _PROJECT_FILES)
-    newest = max((f.stat().st_mtime for f in files if f.is_file()), default=0.0)
+    return newest_source(project_dir)[0]
+
+
+def newest_source(project_dir: Path) -> tuple[float, Path | None]:
+    """The newest file dbt parses (its project files and its resource paths) and its modification time."""
+    newest: tuple[float, Path | None] = (0.0, None)
+    for name in _PROJECT_FILES:
+        path = project_dir / name
+        if path.is_file():
+            newest = max(newest, (path.stat().st_mtime, path), key=_mtime)
     for directory in _resource_paths(project_dir):
-        newest = max(newest, _newest_in(directory))
+        newest = max(newest, _newest_in(directory), key=_mtime)
     return newest
+
+
+def _mtime(entry: tuple[float, Path | None]) -> float:
+    return entry[0]
 
 
 def _resource_paths(project_dir: Path) -> tuple[Path, ...]:
@@ -349,8 +383,8 @@ def _resource_paths(project_dir: Path) -> tuple[Path, ...]:
         return tuple(project_dir / name for names in _RESOURCE_PATH_DEFAULTS.values() for name in names)
 
 
-def _newest_in(directory: Path) -> float:
-    newest = 0.0
+def _newest_in(directory: Path) -> tuple[float, Path | None]:
+    newest: tuple[float, Path | None] = (0.0, None)
     stack = [directory]
     while stack:
         try:
@@ -360,6 +394,8 @@ def _newest_in(directory: Path) -> float:
         for entry in entries:
             if entry.is_dir(follow_symlinks=False):
                 stack.append(Path(entry.path))
-            else:
-                newest = max(newest, entry.stat().st_mtime)
+                continue
+            modified = entry.stat().st_mtime
+            if modified > newest[0]:
+                newest = (modified, Path(entry.path))
     return newest

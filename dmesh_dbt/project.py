@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from dmesh_dbt.errors import ConfigError, UsageError
-from dmesh_dbt.toolkit import run_dbt
+from dmesh_dbt.files import parse_yaml
 
 if TYPE_CHECKING:  # jinja2 loads only to render profiles.yml (resolve_target), which check does not read
     import jinja2
@@ -54,7 +54,7 @@ _RESOURCE_PATH_DEFAULTS: Mapping[str, tuple[str, ...]] = {
 def _load_mapping(path: Path) -> dict[str, Any] | None:
     """The YAML mapping in ``path``; None when the file does not exist; ConfigError when it is not a mapping."""
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        document = parse_yaml(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return None
     except yaml.YAMLError as error:
@@ -333,6 +333,8 @@ def ensure_manifest(project_dir: Path, announce: Callable[[str], None] | None = 
         return project_dir / MANIFEST
     if announce is not None:
         announce(f"running `dbt parse` first: {reason}")
+    from dmesh_dbt.toolkit import run_dbt  # here: starting processes is only for a stale manifest
+
     # No partial parsing: it served stale manifests after file deletions (see shared/facts.md).
     run_dbt(project_dir.resolve(), "parse", "--no-partial-parse", "--quiet")
     return project_dir / MANIFEST

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
-from dmesh_dbt.project import manifest_staleness
+from dmesh_dbt.project import manifest_staleness, vanished_source
 
 
 def project(tmp_path: Path) -> Path:
@@ -47,3 +48,20 @@ def test_a_manifest_newer_than_every_file_is_fresh(tmp_path: Path) -> None:
         age(path, 60)
     write_manifest(root)
     assert manifest_staleness(root) is None
+
+
+def test_a_file_the_manifest_was_built_from_that_is_gone_is_named(tmp_path: Path) -> None:
+    root = project(tmp_path)
+    nodes = {
+        "model.payments.orders": {
+            "package_name": "payments",
+            "original_file_path": "models/marts/orders.sql",
+            "patch_path": "payments://models/marts/_marts.yml",
+        },
+        "model.dmesh.helper": {"package_name": "dmesh", "original_file_path": "models/helper.sql"},  # a package's
+    }
+    document = {"metadata": {"project_name": "payments"}, "nodes": nodes, "sources": {}, "macros": {}}
+    write_manifest(root).write_text(json.dumps(document))
+    assert vanished_source(root) is None
+    (root / "models" / "marts" / "orders.sql").unlink()
+    assert vanished_source(root) == "models/marts/orders.sql"

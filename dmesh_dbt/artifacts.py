@@ -465,7 +465,7 @@ def _column_constraints(
     name: str, column_level: Iterable[Mapping[str, Any]], model_level: tuple[ModelConstraint, ...]
 ) -> ColumnConstraints:
     types = {str(c.get("type")) for c in column_level}
-    lowered = name.lower()
+    lowered = name.lower() if model_level else name
     for constraint in model_level:
         members = [c.lower() for c in constraint.columns]
         if lowered not in members:
@@ -477,11 +477,17 @@ def _column_constraints(
             types.add("not_null")
             continue
         types.add(constraint.type)
-    return ColumnConstraints(
-        not_null="not_null" in types or "primary_key" in types,
-        unique="unique" in types,
-        primary_key="primary_key" in types,
-    )
+    return _CONSTRAINTS[("not_null" in types or "primary_key" in types, "unique" in types, "primary_key" in types)]
+
+
+#: The eight possible ColumnConstraints, shared (they are immutable): building one per column cost the
+#: manifest's reading about a tenth of its time.
+_CONSTRAINTS = {
+    (not_null, unique, primary_key): ColumnConstraints(not_null, unique, primary_key)
+    for not_null in (False, True)
+    for unique in (False, True)
+    for primary_key in (False, True)
+}
 
 
 def _model_constraint(raw: Mapping[str, Any]) -> ModelConstraint:

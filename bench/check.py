@@ -1,20 +1,27 @@
-"""How fast `dmesh-dbt check` reads and judges a manifest, beside a bare json.load and beside dbt-bouncer.
+"""How long `dmesh-dbt check` takes as a process, beside a bare json.load of the manifest and beside dbt-bouncer.
 
-    python bench/check.py [--sizes 100,1000,5000] [--repeat 3]
+    python bench/check.py [--sizes 1000,5000] [--runs 5]
 
-Synthetic projects of 100, 1,000 and 5,000 models are generated from a real `dbt parse` of the example domain
-(`dmesh-dbt init payments`): its public marts, private staging models and their tests are cloned, so every node
-has the fields and bulk (SQL, config, macros) dbt writes. For each size it prints the CPU seconds (user +
-system, so other load on a shared machine does not count) of the best of ``--repeat`` runs:
+Projects of each size are generated from a real `dbt parse` of the example domain (`dmesh-dbt init payments`):
+one model in five is a clone of its public ``payments`` mart (contracted, typed, described, a unique test), the
+others clones of its private ``stg_payments``, so the manifest weighs what real ones do (about 3.5 KB per model;
+the table prints it). The YAML that declares the clones is written too, so findings are located in real files.
+Each size runs twice: with no findings, and with two per public model (a column without a description, a column
+without a data_type), in the manifest and in the YAML alike.
 
-  json.load          a bare ``json.load`` of manifest.json (the floor: any tool must read the file)
-  check              ``run_check`` in process, no baseline: read the manifest into the model, run every rule
-  check --state      ``run_check`` against a previous manifest too (two manifests read, every change classified)
-  CLI / dbt-bouncer  ``dmesh-dbt check`` and ``dbt-bouncer`` as processes, on the same manifest, with the rules
-                     both have: public contracts enforced, columns typed and described, a unique test per model
+Every figure is a whole process, as a user or a CI step runs it, timed in rounds: each round runs each command
+once, in turn, so load on the shared machine falls on all of them alike. The table prints the median wall time
+of ``--runs`` rounds and its ratio to the floor measured in the same rounds:
 
-dbt-bouncer 4.3.0 is pip-installed into its own virtualenv under ~/.cache/dmesh-bench (its pydantic and
-dbt-artifacts-parser pins are not ours); without network the bouncer column says so and the rest still runs.
+  json.load       ``python -c "import json; json.load(open(manifest))"``: any tool must at least read the file
+  text / sarif    ``dmesh-dbt check`` (its default text report, to a pipe) and ``dmesh-dbt check --format sarif``
+  dbt-bouncer     dbt-bouncer 4.3.0 with the checks both tools have: public contracts enforced, columns typed and
+                  described, a unique test per model (installed by ``bench/peers.py`` into ~/.cache; without
+                  network its column says n/a)
+
+Goals (issue 16): text and SARIF at most 2x json.load and at most 1/3 of dbt-bouncer; ``dmesh-dbt --help`` at
+most 2x ``python -c pass``. Before timing, each check's output is verified: its exit code, the number of
+findings, and a YAML line for every finding.
 """
 
 from __future__ import annotations
@@ -22,20 +29,32 @@ from __future__ import annotations
 import argparse
 import copy
 import json
+import os
+import platform
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from dmesh_dbt.check import baseline_from_state, run_check
+sys.path.insert(0, str(Path(__file__).parent))
+from peers import ensure_bouncer  # noqa: E402  (bench/ is not a package)
 
 BIN = Path(sys.executable).parent
-BOUNCER = "dbt-bouncer==4.3.0"
-BOUNCER_VENV = Path.home() / ".cache" / "dmesh-bench" / "dbt-bouncer-4.3.0"
+#: As a CI step runs: no registry from the environment, and bytecode cached as a pip install leaves it.
+ENV = {k: v for k, v in os.environ.items() if k not in ("DMESH_REGISTRY", "PYTHONDONTWRITEBYTECODE")}
+PYTHON = sys.executable
+PUBLIC_EVERY = 5  # one model in five is a public mart
+MARTS_YAML = Path("models") / "marts" / "_marts.yml"
+STAGING_YAML = Path("models") / "staging" / "_staging.yml"
+#: The public mart's columns that lose their description and their data_type in the projects with findings.
+UNDESCRIBED, UNTYPED = "card_brand", "amount_cents"
 BOUNCER_CONFIG = """\
 dbt_artifacts_dir: target
 manifest_checks:
@@ -49,8 +68,11 @@ manifest_checks:
 """
 
 
+# ----------------------------------------------------------------------------------------------- projects
+
+
 def parse_example_domain(workdir: Path) -> tuple[Path, dict[str, Any]]:
-    """`dmesh-dbt init` the example domain and `dbt parse` it: the real manifest the synthetic ones grow from."""
+    """`dmesh-dbt init` the example domain and `dbt parse` it: the real manifest the generated ones grow from."""
     project = workdir / "payments"
     subprocess.run([str(BIN / "dmesh-dbt"), "init", "payments", "--dir", str(project)], check=True, capture_output=True)
     dbt = [
@@ -66,151 +88,205 @@ def parse_example_domain(workdir: Path) -> tuple[Path, dict[str, Any]]:
     return project, json.loads((project / "target" / "manifest.json").read_text())
 
 
-def synthesize(seed: dict[str, Any], models: int) -> dict[str, Any]:
-    """A manifest with ``models`` models: clones of the seed project's models with their tests, renamed."""
+def synthesize(seed: dict[str, Any], models: int, findings: bool) -> dict[str, Any]:
+    """A manifest of ``models`` models: clones of the seed's public ``payments`` (with its unique test) and
+    private ``stg_payments``; with ``findings``, each public clone has an undescribed and an untyped column."""
     manifest = copy.deepcopy(seed)
     package = manifest["metadata"]["project_name"]
-    originals = [n for n in seed["nodes"].values() if n["resource_type"] == "model" and n["package_name"] == package]
-    tests_of = {
-        m["unique_id"]: [t for t in seed["nodes"].values() if t.get("attached_node") == m["unique_id"]]
-        for m in originals
-    }
-    manifest["nodes"] = {k: v for k, v in seed["nodes"].items() if v["resource_type"] not in ("model", "test")}
+    nodes = seed["nodes"]
+    public, private = nodes[f"model.{package}.payments"], nodes[f"model.{package}.stg_payments"]
+    unique_test = next(
+        n for n in nodes.values() if n.get("attached_node") == public["unique_id"] and _test_name(n) == "unique"
+    )
+    manifest["nodes"] = {k: v for k, v in nodes.items() if v["resource_type"] not in ("model", "test")}
     for index in range(models):
-        original = originals[index % len(originals)]
-        clone = _renamed(original, f"{original['name']}_{index}", package)
+        is_public = index % PUBLIC_EVERY == 0
+        clone = _renamed(public if is_public else private, f"{'orders' if is_public else 'stg_orders'}_{index}")
         manifest["nodes"][clone["unique_id"]] = clone
-        for test in tests_of[original["unique_id"]]:
-            test_clone = copy.deepcopy(test)
-            test_clone["unique_id"] = f"{test['unique_id']}_{index}"
-            test_clone["attached_node"] = clone["unique_id"]
-            test_clone["depends_on"] = {**test["depends_on"], "nodes": [clone["unique_id"]]}
-            manifest["nodes"][test_clone["unique_id"]] = test_clone
+        if not is_public:
+            continue
+        if findings:
+            clone["columns"][UNDESCRIBED]["description"] = ""
+            clone["columns"][UNTYPED]["data_type"] = None
+        test = copy.deepcopy(unique_test)
+        test.update(unique_id=f"{unique_test['unique_id']}_{index}", attached_node=clone["unique_id"])
+        test["depends_on"] = {**unique_test["depends_on"], "nodes": [clone["unique_id"]]}
+        manifest["nodes"][test["unique_id"]] = test
+    manifest["parent_map"], manifest["child_map"] = {}, {}
     return manifest
 
 
-def _renamed(node: dict[str, Any], name: str, package: str) -> dict[str, Any]:
+def _test_name(node: dict[str, Any]) -> str | None:
+    return (node.get("test_metadata") or {}).get("name")
+
+
+def _renamed(node: dict[str, Any], name: str) -> dict[str, Any]:
     clone = copy.deepcopy(node)
+    package = node["package_name"]
     clone.update(name=name, alias=name, unique_id=f"model.{package}.{name}")
+    clone["fqn"] = [*node["fqn"][:-1], name]
+    for key in ("path", "original_file_path"):
+        clone[key] = node[key].replace(node["name"], name)
     clone["relation_name"] = str(node.get("relation_name") or "").replace(node["name"], name)
     return clone
 
 
-def drop_a_column_per_hundred(manifest: dict[str, Any]) -> dict[str, Any]:
-    """The "new" manifest for check --state: one public model in a hundred loses a column."""
-    changed = copy.deepcopy(manifest)
-    public = [n for n in changed["nodes"].values() if n["resource_type"] == "model" and n.get("access") == "public"]
-    for node in public[::100]:
-        node["columns"].pop(next(iter(node["columns"])))
-    return changed
+def schema_yaml(manifest: dict[str, Any], access: str) -> str:
+    """The YAML that declares the manifest's models of ``access``, as a domain would write it."""
+    lines = ["version: 2", "", "models:"]
+    for node in manifest["nodes"].values():
+        if node["resource_type"] != "model" or node.get("access") != access:
+            continue
+        lines += [f"  - name: {node['name']}", f"    description: {json.dumps(node['description'])}", "    columns:"]
+        for column in node["columns"].values():
+            lines.append(f"      - name: {column['name']}")
+            if column["description"]:
+                lines.append(f"        description: {json.dumps(column['description'])}")
+            if column["data_type"]:
+                lines.append(f"        data_type: {column['data_type']}")
+            if column["meta"]:
+                lines.append(f"        meta: {json.dumps(column['meta'])}")
+    return "\n".join(lines) + "\n"
 
 
-def best_of(repeat: int, action: Callable[[], object]) -> float:
-    """The least CPU time (user + system, this process and the processes it waited for) of ``repeat`` runs.
-
-    CPU time, not wall time: the machine is shared, and CPU seconds do not count other processes' load.
-    """
-    times = []
-    for _ in range(repeat):
-        start = _cpu_seconds()
-        action()
-        times.append(_cpu_seconds() - start)
-    return min(times)
-
-
-def _cpu_seconds() -> float:
-    own = resource.getrusage(resource.RUSAGE_SELF)
-    children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
-
-
-def ensure_bouncer() -> Path | None:
-    executable = BOUNCER_VENV / "bin" / "dbt-bouncer"
-    if executable.exists():
-        return executable
-    print(f"installing {BOUNCER} into {BOUNCER_VENV} ...", file=sys.stderr)
-    try:
-        subprocess.run([sys.executable, "-m", "venv", str(BOUNCER_VENV)], check=True, capture_output=True)
-        pip = [str(BOUNCER_VENV / "bin" / "pip"), "install", "-q", BOUNCER]
-        subprocess.run(pip, check=True, capture_output=True, timeout=600)
-    except (subprocess.SubprocessError, OSError) as error:
-        print(f"dbt-bouncer unavailable ({error}); skipping it", file=sys.stderr)
-        shutil.rmtree(BOUNCER_VENV, ignore_errors=True)
-        return None
-    return executable
-
-
-def run_process(command: list[str], cwd: Path) -> None:
-    result = subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=False)
-    if result.returncode not in (0, 1):  # 1: the tool found violations, which is fine here
-        raise RuntimeError(f"{' '.join(command)} exited {result.returncode}:\n{result.stdout}\n{result.stderr}")
-
-
-def bench_size(
-    seed_project: Path, seed: dict[str, Any], size: int, repeat: int, bouncer: Path | None
-) -> dict[str, float]:
-    workdir = Path(tempfile.mkdtemp(prefix=f"dmesh-bench-check-{size}-"))
-    project = workdir / "payments"
-    shutil.copytree(seed_project, project, ignore=shutil.ignore_patterns("target", "dbt_packages", "logs"))
-    (project / "target").mkdir()
-    manifest = synthesize(seed, size)
-    state = workdir / "state"
-    state.mkdir()
-    (state / "manifest.json").write_text(json.dumps(manifest))
-    manifest_path = project / "target" / "manifest.json"
-    manifest_path.write_text(json.dumps(drop_a_column_per_hundred(manifest)))
+def write_project(seed_project: Path, seed: dict[str, Any], workdir: Path, size: int, findings: bool) -> Path:
+    """The generated project on disk: the seed's files, the clones' YAML, then (newest) the manifest."""
+    project = workdir / f"payments-{size}-{'findings' if findings else 'clean'}"
+    ignored = shutil.ignore_patterns("target", "logs", "models")
+    shutil.copytree(seed_project, project, ignore=ignored, symlinks=True)
+    manifest = synthesize(seed, size, findings)
+    for path, access in ((MARTS_YAML, "public"), (STAGING_YAML, "private")):
+        (project / path).parent.mkdir(parents=True, exist_ok=True)
+        (project / path).write_text(schema_yaml(manifest, access))
     (project / "dbt-bouncer.yml").write_text(BOUNCER_CONFIG)
+    # No registry: check's own work (the policy over one manifest), not reading a baseline as well.
+    descriptor = project / "dmesh.yml"
+    descriptor.write_text("".join(x for x in descriptor.read_text().splitlines(True) if not x.startswith("registry:")))
+    (project / "target").mkdir()
+    (project / "target" / "manifest.json").write_text(json.dumps(manifest))
+    return project
 
-    def load_json() -> object:
-        with manifest_path.open("rb") as handle:
-            return json.load(handle)
 
-    timings = {
-        "json.load": best_of(repeat, load_json),
-        "check": best_of(repeat, lambda: run_check(project, parse=False)),
-        "check --state": best_of(repeat, lambda: run_check(project, baseline_from_state(state), parse=False)),
-        "cli": best_of(repeat, lambda: run_process([str(BIN / "dmesh-dbt"), "check", "--format", "json"], project)),
-    }
+# ----------------------------------------------------------------------------------------------- timing
+
+
+@dataclass(frozen=True)
+class Command:
+    label: str
+    argv: list[str]
+
+
+def median_seconds(commands: list[Command], runs: int, cwd: Path) -> dict[str, dict[str, float]]:
+    """Per clock ("wall", and "cpu": user + system seconds of the process), each command's median over ``runs``
+    rounds; each round runs every command once, in turn."""
+    times: dict[str, dict[str, list[float]]] = {"wall": {}, "cpu": {}}
+    for _ in range(runs):
+        for command in commands:
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            start = time.perf_counter()
+            result = subprocess.run(command.argv, cwd=cwd, env=ENV, capture_output=True, check=False)
+            wall = time.perf_counter() - start
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+            if result.returncode not in (0, 1):  # 1: the tool found violations
+                raise RuntimeError(f"{command.argv} exited {result.returncode}:\n{result.stderr.decode()}")
+            times["wall"].setdefault(command.label, []).append(wall)
+            times["cpu"].setdefault(command.label, []).append(cpu)
+    return {clock: {k: statistics.median(v) for k, v in by.items()} for clock, by in times.items()}
+
+
+def verify_check(project: Path, findings: bool, public_models: int) -> None:
+    """Fail loudly unless check reports what the project holds: a bench of a broken check measures nothing."""
+    argv = [str(BIN / "dmesh-dbt"), "check", "--format", "sarif"]
+    result = subprocess.run(argv, cwd=project, env=ENV, capture_output=True, text=True, check=False)
+    expected_exit, expected_results = (1, 2 * public_models) if findings else (0, 0)
+    results = json.loads(result.stdout)["runs"][0]["results"] if result.stdout else []
+    lines = [r["locations"][0]["physicalLocation"].get("region", {}).get("startLine") for r in results]
+    if result.returncode != expected_exit or len(results) != expected_results or None in lines:
+        raise RuntimeError(
+            f"check in {project}: exit {result.returncode} (expected {expected_exit}), {len(results)} findings "
+            f"(expected {expected_results}), {lines.count(None)} without a line\n{result.stderr}"
+        )
+    if result.stderr.strip():  # e.g. "check: running dbt parse": the manifest was meant to be fresh
+        raise RuntimeError(f"check in {project} wrote to stderr:\n{result.stderr}")
+
+
+def bench_project(project: Path, runs: int, bouncer: Path | None) -> dict[str, dict[str, float]]:
+    check = [str(BIN / "dmesh-dbt"), "check"]
+    commands = [
+        Command("json.load", [PYTHON, "-c", "import json; json.load(open('target/manifest.json'))"]),
+        Command("text", check),
+        Command("sarif", [*check, "--format", "sarif"]),
+    ]
     if bouncer is not None:
-        command = [str(bouncer), "--config-file", "dbt-bouncer.yml"]
-        timings["dbt-bouncer"] = best_of(repeat, lambda: run_process(command, project))
-    shutil.rmtree(workdir, ignore_errors=True)
-    return timings
+        commands.append(Command("dbt-bouncer", [str(bouncer), "--config-file", "dbt-bouncer.yml"]))
+    return median_seconds(commands, runs, project)
+
+
+def bench_help(runs: int) -> dict[str, dict[str, float]]:
+    commands = [
+        Command("python -c pass", [PYTHON, "-c", "pass"]),
+        Command("--help", [str(BIN / "dmesh-dbt"), "--help"]),
+    ]
+    return median_seconds(commands, runs, Path.cwd())
+
+
+# ----------------------------------------------------------------------------------------------- report
+
+
+def _ratio(value: float | None, base: float | None) -> str:
+    return f"{value / base:.2f}x" if value is not None and base else "n/a"
+
+
+HEADER = (
+    f"{'clock':<5} {'models':>6} {'findings':>8} {'MB':>5} {'KB/m':>4} {'json.load':>9} {'text':>7} {'x load':>6} "
+    f"{'sarif':>7} {'x load':>6} {'bouncer':>7} {'text/b':>6} {'sarif/b':>7}"
+)
+
+
+def print_row(clock: str, size: int, findings: int, size_bytes: int, t: dict[str, float]) -> None:
+    bouncer, floor = t.get("dbt-bouncer"), t["json.load"]
+    print(
+        f"{clock:<5} {size:>6} {findings:>8} {size_bytes / 1e6:>5.1f} {size_bytes / size / 1e3:>4.1f} "
+        f"{floor:>9.3f} {t['text']:>7.3f} {_ratio(t['text'], floor):>6} {t['sarif']:>7.3f} "
+        f"{_ratio(t['sarif'], floor):>6} {bouncer if bouncer else float('nan'):>7.2f} "
+        f"{_ratio(t['text'], bouncer):>6} {_ratio(t['sarif'], bouncer):>7}",
+        flush=True,
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="100,1000,5000", help="comma-separated model counts")
-    parser.add_argument("--repeat", type=int, default=3, help="runs per measurement; the best is kept")
+    parser.add_argument("--sizes", default="1000,5000", help="comma-separated model counts")
+    parser.add_argument("--runs", type=int, default=5, help="rounds per measurement; the median is printed")
     args = parser.parse_args()
     bouncer = ensure_bouncer()
-    with tempfile.TemporaryDirectory(prefix="dmesh-bench-seed-") as seed_dir:
-        seed_project, seed = parse_example_domain(Path(seed_dir))
-        header = (
-            f"{'models':>7} {'MB':>6} {'json.load':>10} {'check':>7} {'x load':>7} "
-            f"{'check --state':>14} {'x 2 loads':>10} {'CLI':>7} {'dbt-bouncer':>12} {'CLI / bouncer':>14}"
-        )
-        print(header)
+    load = os.getloadavg()
+    print(
+        f"dmesh-dbt check benchmark, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.node()}, "
+        f"{os.cpu_count()} CPUs, load {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}, Python {platform.python_version()}; "
+        f"seconds, median of {args.runs} rounds (wall: elapsed; cpu: user + system of the process)"
+    )
+    with tempfile.TemporaryDirectory(prefix="dmesh-bench-check-") as tmp:
+        seed_project, seed = parse_example_domain(Path(tmp))
+        print(HEADER)
         for size in (int(s) for s in args.sizes.split(",")):
-            megabytes = len(json.dumps(synthesize(seed, size))) / 1e6
-            t = bench_size(seed_project, seed, size, args.repeat, bouncer)
-            bouncer_time = t.get("dbt-bouncer")
-            print(
-                f"{size:>7} {megabytes:>6.1f} {t['json.load']:>9.3f}s {t['check']:>6.3f}s "
-                f"{t['check'] / t['json.load']:>6.2f}x {t['check --state']:>13.3f}s "
-                f"{t['check --state'] / (2 * t['json.load']):>9.2f}x {t['cli']:>6.2f}s "
-                + (
-                    f"{bouncer_time:>11.2f}s {t['cli'] / bouncer_time:>13.2f}x"
-                    if bouncer_time
-                    else f"{'n/a':>12} {'n/a':>14}"
-                ),
-                flush=True,
-            )
+            public_models = len(range(0, size, PUBLIC_EVERY))
+            for findings in (False, True):
+                project = write_project(seed_project, seed, Path(tmp), size, findings)
+                verify_check(project, findings, public_models)
+                timings = bench_project(project, args.runs, bouncer)
+                size_bytes = (project / "target" / "manifest.json").stat().st_size
+                for clock, by_command in timings.items():
+                    print_row(clock, size, 2 * public_models if findings else 0, size_bytes, by_command)
+                shutil.rmtree(project)
+    help_times = bench_help(args.runs)
+    for clock, t in help_times.items():
         print(
-            "CPU seconds, best of",
-            args.repeat,
-            "runs; x load = check / json.load, x 2 loads = check --state / 2 json.load",
+            f"{clock:<5} dmesh-dbt --help {t['--help']:.3f}s, python -c pass {t['python -c pass']:.3f}s: "
+            f"{_ratio(t['--help'], t['python -c pass'])}"
         )
+    print("goals: x load <= 2.00x, text/b and sarif/b <= 0.33x, --help <= 2.00x")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,8 @@
-"""The peer detector the scan benchmarks compare against: piicatcher's name rules and value regexes.
+"""The peers the benchmarks compare against, installed on first use into ~/.cache/dmesh-bench.
+
+- dbt-bouncer (``ensure_bouncer``), for ``bench/check.py``: in a virtualenv of its own, since its pydantic and
+  dbt-artifacts-parser pins are not ours.
+- piicatcher's name rules and value regexes (``piicatcher_detectors``), for the scan benchmarks:
 
 piicatcher 0.17.0 (the newest that installs on Python 3.11) is installed with pip, without its dependencies,
 into a cache folder: its full dependency tree (dbcat, amundsen, snowflake, spaCy models) does not install
@@ -10,13 +14,17 @@ member from dbcat 0.10) and ``spacy`` for the NER scanner we do not use. The rul
 from __future__ import annotations
 
 import enum
+import shutil
 import subprocess
 import sys
 import types
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-PEER_DIR = Path.home() / ".cache" / "dmesh-bench" / "piicatcher-0.17.0"
+CACHE = Path.home() / ".cache" / "dmesh-bench"
+PEER_DIR = CACHE / "piicatcher-0.17.0"
+BOUNCER = "dbt-bouncer==4.3.0"
+BOUNCER_VENV = CACHE / "dbt-bouncer-4.3.0"
 PEER_PACKAGES = ("piicatcher==0.17.0", "commonregex==1.5.4")
 
 
@@ -103,3 +111,20 @@ def piicatcher_detectors() -> tuple[Callable[[str], str | None], Callable[[list[
         return _first_in_enum_order(found)
 
     return name_rule, value_rule
+
+
+def ensure_bouncer() -> Path | None:
+    """The dbt-bouncer executable, installed with pip into its own virtualenv; None (and why, on stderr) without."""
+    executable = BOUNCER_VENV / "bin" / "dbt-bouncer"
+    if executable.exists():
+        return executable
+    print(f"installing {BOUNCER} into {BOUNCER_VENV} ...", file=sys.stderr)
+    try:
+        subprocess.run([sys.executable, "-m", "venv", str(BOUNCER_VENV)], check=True, capture_output=True)
+        pip = [str(BOUNCER_VENV / "bin" / "pip"), "install", "-q", BOUNCER]
+        subprocess.run(pip, check=True, capture_output=True, timeout=600)
+    except (subprocess.SubprocessError, OSError) as error:
+        print(f"dbt-bouncer unavailable ({error}); skipping it", file=sys.stderr)
+        shutil.rmtree(BOUNCER_VENV, ignore_errors=True)
+        return None
+    return executable

@@ -8,7 +8,8 @@ after ``dbt build`` costs no dbt run. ``require_passing_check`` is the gate the 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from bisect import bisect_left
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
@@ -40,7 +41,6 @@ from dmesh_dbt.policy import (
 )
 from dmesh_dbt.policy.mesh import load_mesh_policy
 from dmesh_dbt.project import MANIFEST, domain_name, ensure_manifest, project_id
-from dmesh_dbt.registry import Registry
 from dmesh_dbt.report import Finding, Report, Severity, apply_waivers, sort_findings
 
 if TYPE_CHECKING:
@@ -76,6 +76,7 @@ def run_check(
     policy_file: Path | None = None,
     verbose: bool = False,
     no_baseline: str = NO_BASELINE,
+    announce: Callable[[str], None] | None = None,
 ) -> Report:
     """Check a domain project: policy rules, breaking changes against ``baseline``, waivers.
 
@@ -85,9 +86,10 @@ def run_check(
     else the shipped one); the report names it and its digest. ``verbose`` lists every change from the
     baseline, additive ones too; ``no_baseline`` is the report's line about the baseline when there is none
     (it says why).
+    ``announce`` hears why ``dbt parse`` runs first, when it must.
     """
     today = today or date.today()
-    manifest_path = ensure_manifest(project_dir) if parse else project_dir / MANIFEST
+    manifest_path = ensure_manifest(project_dir, announce) if parse else project_dir / MANIFEST
     project = load_manifest(manifest_path)
     domain = load_domain_config(project_dir, project.name)
     mesh = load_mesh_policy(project_dir, policy_file)
@@ -192,6 +194,8 @@ def no_release_yet(url: str, project_dir: Path) -> str:
 def baseline_from_registry(url: str, project_dir: Path) -> Baseline | None:
     """The manifest of the last release this project published of its domain, and the domain's recorded
     consumers; None before any. Releases another project published under the same name are not a baseline."""
+    from dmesh_dbt.registry import Registry  # here: a check without a baseline reads no registry
+
     domain = domain_name(project_dir)
     registry = Registry.open(url)
     release = registry.latest_release(domain, project_id(project_dir))
@@ -287,34 +291,89 @@ def _manifest_path(path: Path) -> Path:
 
 
 def locate_findings(findings: Sequence[Finding], project_dir: Path) -> list[Finding]:
-    """Findings with the line of their model (or column) in the YAML file that declares it."""
-    cache: dict[str, list[str]] = {}
+    """Findings with the line of their model (or column) in the YAML file that declares it.
+
+    Each YAML file is read and indexed once (``NameIndex``), so locating is linear in the files' size plus
+    the number of findings, however many findings point into one file.
+    """
+    indexes: dict[str, NameIndex] = {}
     located = []
     for finding in findings:
-        line = _line_of(finding, project_dir, cache)
+        line = _line_of(finding, project_dir, indexes)
         located.append(replace(finding, line=line) if line else finding)
     return located
 
 
-def _line_of(finding: Finding, project_dir: Path, cache: dict[str, list[str]]) -> int | None:
+def _line_of(finding: Finding, project_dir: Path, indexes: dict[str, NameIndex]) -> int | None:
     if not finding.path or not finding.model or not finding.path.endswith((".yml", ".yaml")):
         return None
-    if finding.path not in cache:
-        try:
-            cache[finding.path] = (project_dir / finding.path).read_text(encoding="utf-8").splitlines()
-        except (OSError, UnicodeDecodeError):
-            cache[finding.path] = []
-    lines = cache[finding.path]
-    model_line = _find_name(lines, finding.model.split(".v")[0], 0)
+    if finding.path not in indexes:
+        indexes[finding.path] = NameIndex(_read_lines(project_dir / finding.path))
+    index = indexes[finding.path]
+    model_line = index.first(finding.model.split(".v")[0], 0)
     if model_line is None or not finding.column:
         return None if model_line is None else model_line + 1
-    column_line = _find_name(lines, finding.column, model_line + 1)
+    column_line = index.first(finding.column, model_line + 1)
     return (column_line if column_line is not None else model_line) + 1
 
 
-def _find_name(lines: list[str], name: str, start: int) -> int | None:
-    pattern = re.compile(rf"^\s*-?\s*name:\s*[\"']?{re.escape(name)}[\"']?\s*(#.*)?$", re.IGNORECASE)
-    return next((i for i in range(start, len(lines)) if pattern.match(lines[i])), None)
+def _read_lines(path: Path) -> list[str]:
+    try:
+        return path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return []
+
+
+#: A ``name:`` line whose value is a plain word (no quote, blank or ``#`` inside), optionally quoted.
+_PLAIN_NAME_LINE = re.compile(r"^\s*-?\s*name:\s*[\"']?([^\"'\s#]*)[\"']?\s*(#.*)?$", re.IGNORECASE)
+_PLAIN_NAME = re.compile(r"[^\"'\s#]+")
+
+
+class NameIndex:
+    """The ``- name: X`` lines of one YAML file, indexed by lower-cased name in one pass.
+
+    ``first(name, start)`` answers what a case-insensitive scan for ``name: <name>`` from line ``start`` would:
+    the index gives the candidate lines, and each candidate is confirmed with that scan's own pattern. Lines
+    whose name is not ASCII are candidates for every name (Unicode case folding can match them to an ASCII
+    name); names the index cannot key (quotes, blanks or ``#`` inside) fall back to the line-by-line scan.
+    """
+
+    def __init__(self, lines: list[str]) -> None:
+        self._lines = lines
+        self._by_name: dict[str, list[int]] = {}
+        self._unicode: list[int] = []
+        for number, line in enumerate(lines):
+            match = _PLAIN_NAME_LINE.match(line)
+            if match is None:
+                continue
+            key = match.group(1)
+            if key.isascii():
+                self._by_name.setdefault(key.lower(), []).append(number)
+            else:
+                self._unicode.append(number)
+        self._patterns: dict[str, re.Pattern[str]] = {}
+
+    def first(self, name: str, start: int) -> int | None:
+        """The first line at or after ``start`` that declares ``name`` (any case), or None."""
+        if not _PLAIN_NAME.fullmatch(name):
+            pattern = self._pattern(name)
+            return next((i for i in range(start, len(self._lines)) if pattern.match(self._lines[i])), None)
+        # An indexed line matched _PLAIN_NAME_LINE with exactly this name: the scan's pattern matches it too.
+        candidates = self._by_name.get(name.lower(), [])
+        at = bisect_left(candidates, start)
+        found = candidates[at] if at < len(candidates) else None
+        unusual = self._unicode[bisect_left(self._unicode, start) :]
+        if unusual:
+            pattern, limit = self._pattern(name), len(self._lines) if found is None else found
+            found = next((i for i in unusual if i < limit and pattern.match(self._lines[i])), found)
+        return found
+
+    def _pattern(self, name: str) -> re.Pattern[str]:
+        if name not in self._patterns:
+            self._patterns[name] = re.compile(
+                rf"^\s*-?\s*name:\s*[\"']?{re.escape(name)}[\"']?\s*(#.*)?$", re.IGNORECASE
+            )
+        return self._patterns[name]
 
 
 # ----------------------------------------------------------------------------------------------- listing

@@ -412,6 +412,11 @@ def _emit_report(ctx: click.Context, report: Report, output_format: str, output:
     ctx.exit(report.exit_code)
 
 
+def _announcer(command: str) -> Callable[[str], None]:
+    """Where a command says, on stderr, what it does first and why (e.g. why it runs `dbt parse`)."""
+    return lambda line: click.echo(f"{command}: {line}", err=True)
+
+
 def report_options(command: Callable[..., None]) -> Callable[..., None]:
     """--format and --output, shared by the commands that print a Report (check, diff)."""
     command = click.option(
@@ -519,7 +524,7 @@ def check(
         no_baseline = no_release_yet(registry, project_dir)
     report = run_check(
         project_dir, baseline, sample_rows=sample_rows, target=target, verbose=verbose,
-        no_baseline=no_baseline, policy_file=policy_file,
+        no_baseline=no_baseline, policy_file=policy_file, announce=_announcer("check"),
     )
     # A consumer's check after its build records the columns its models now read, for its producers' checks.
     for record in record_reads(project_dir):
@@ -583,7 +588,7 @@ def scan(
 
     if target is not None:
         resolve_target(project_dir, target)  # an unknown --target is an error even when nothing is sampled
-    project = load_manifest(ensure_manifest(project_dir))
+    project = load_manifest(ensure_manifest(project_dir, _announcer("scan")))
     options = ScanOptions(project_dir=project_dir, target=target, sample_rows=sample_rows, select=selector)
     result = scan_project(project, options)
     written = write_classifications(project_dir, result.suspects) if write else None

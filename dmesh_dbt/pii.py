@@ -9,12 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache
-from importlib.resources import files
+from pathlib import Path
 from typing import Any
 
-import yaml
-
 from dmesh_dbt.errors import ConfigError
+from dmesh_dbt.files import parse_yaml
 
 #: The column meta value that marks a column as reviewed and not PII (with a ``pii_reason``).
 NOT_PII = "none"
@@ -105,8 +104,9 @@ def parse_strategy(value: str) -> Strategy:
 
 def policy_document() -> dict[str, Any]:
     """The raw mesh policy shipped with the toolkit."""
-    text = files("dmesh_dbt").joinpath("data/mesh_policy.yml").read_text(encoding="utf-8")
-    document: dict[str, Any] = yaml.safe_load(text)
+    # A file beside this module, as in the wheel: importlib.resources would cost every command its import.
+    text = (Path(__file__).parent / "data" / "mesh_policy.yml").read_text(encoding="utf-8")
+    document: dict[str, Any] = parse_yaml(text)
     return document
 
 

@@ -47,9 +47,6 @@ from dmesh_dbt.errors import RegistryError
 from dmesh_dbt.files import stage_beside, write_atomically
 from dmesh_dbt.identifiers import InvalidName, NameKind, is_valid, valid_name
 
-#: Environment variable naming the registry when neither ``--registry`` nor ``dmesh.yml`` does.
-REGISTRY_ENV = "DMESH_REGISTRY"
-
 RELEASE_MARKER = "RELEASE.json"
 
 

@@ -9,6 +9,7 @@ rule must flag and must leave alone, run by ``tests/unit/test_rule_examples.py``
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from functools import cache
 
 from dmesh_dbt import examples as ex
 from dmesh_dbt.artifacts import Access, Column, Model, Project, Source
@@ -173,6 +174,8 @@ def pii_uses_known_classes_and_strategies(ctx: PolicyContext) -> Iterator[Violat
     forbidden = {c.value for c in ForbiddenClass}
     for model in ctx.project.own_models:
         for column in model.columns:
+            if column.pii is None and column.mask is None:
+                continue
             where = f"{model.display_name}.{column.name}"
             if column.pii in forbidden:
                 yield Violation(
@@ -474,4 +477,10 @@ def _has_tested_key(model: Model) -> bool:
 
 
 def _is_member(enum: type[PiiClass] | type[Strategy], value: str) -> bool:
-    return value in {m.value for m in enum}
+    return value in _values(enum)
+
+
+@cache
+def _values(enum: type[PiiClass] | type[Strategy]) -> frozenset[str]:
+    # Cached: iterating an enum is slow, and DM005 asks for every classified column of every model.
+    return frozenset(m.value for m in enum)

@@ -1,0 +1,29 @@
+"""`dmesh-dbt --help` and a check without a baseline load only what they use (issue 16: start-up time).
+
+Each case imports in a fresh interpreter, as the command does, and lists the heavy modules that got loaded.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+#: Libraries a command loads only when it needs them: a baseline from the registry, a contract, YAML edits,
+#: the text renderer, profiles.yml, SQL.
+HEAVY = ("rich", "jinja2", "ruamel", "pydantic", "jsonschema", "sqlglot", "importlib.metadata", "dmesh_dbt.registry")
+
+
+def loaded_after(statement: str) -> list[str]:
+    code = f"import sys\n{statement}\nprint('\\n'.join(sorted(sys.modules)))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return [m for m in result.stdout.split() if m.split(".")[0] in HEAVY or m in HEAVY]
+
+
+def test_the_cli_starts_without_package_metadata_or_libraries_it_does_not_use() -> None:
+    # rich is the CLI's own console (styled only on a terminal), so it loads with the CLI.
+    assert [m for m in loaded_after("import dmesh_dbt.cli") if m.split(".")[0] != "rich"] == []
+
+
+def test_a_check_without_baseline_loads_no_registry_contract_or_template_library() -> None:
+    loaded = loaded_after("import dmesh_dbt.cli, dmesh_dbt.check, dmesh_dbt.render")
+    assert [m for m in loaded if m.split(".")[0] != "rich"] == []

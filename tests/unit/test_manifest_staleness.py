@@ -1,0 +1,67 @@
+"""When check must run `dbt parse` first, it can say why: the manifest is missing, or which file is newer."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from dmesh_dbt.project import manifest_staleness, vanished_source
+
+
+def project(tmp_path: Path) -> Path:
+    (tmp_path / "dbt_project.yml").write_text("name: payments\nprofile: payments\nmodel-paths: [models]\n")
+    (tmp_path / "models" / "marts").mkdir(parents=True)
+    (tmp_path / "models" / "marts" / "_marts.yml").write_text("models: []\n")
+    (tmp_path / "models" / "marts" / "orders.sql").write_text("select 1 as id\n")
+    return tmp_path
+
+
+def age(path: Path, seconds_ago: float) -> None:
+    stamp = path.stat().st_mtime - seconds_ago
+    os.utime(path, (stamp, stamp))
+
+
+def write_manifest(root: Path) -> Path:
+    manifest = root / "target" / "manifest.json"
+    manifest.parent.mkdir()
+    manifest.write_text("{}")
+    return manifest
+
+
+def test_a_missing_manifest_is_named(tmp_path: Path) -> None:
+    assert manifest_staleness(project(tmp_path)) == "target/manifest.json does not exist"
+
+
+def test_the_newest_file_edited_after_the_parse_is_named(tmp_path: Path) -> None:
+    root = project(tmp_path)
+    manifest = write_manifest(root)
+    age(manifest, 60)
+    age(root / "dbt_project.yml", 120)
+    age(root / "models" / "marts" / "_marts.yml", 30)  # edited after the parse, but before orders.sql
+    assert manifest_staleness(root) == "models/marts/orders.sql is newer than target/manifest.json"
+
+
+def test_a_manifest_newer_than_every_file_is_fresh(tmp_path: Path) -> None:
+    root = project(tmp_path)
+    for path in (root / "dbt_project.yml", *(root / "models" / "marts").iterdir()):
+        age(path, 60)
+    write_manifest(root)
+    assert manifest_staleness(root) is None
+
+
+def test_a_file_the_manifest_was_built_from_that_is_gone_is_named(tmp_path: Path) -> None:
+    root = project(tmp_path)
+    nodes = {
+        "model.payments.orders": {
+            "package_name": "payments",
+            "original_file_path": "models/marts/orders.sql",
+            "patch_path": "payments://models/marts/_marts.yml",
+        },
+        "model.dmesh.helper": {"package_name": "dmesh", "original_file_path": "models/helper.sql"},  # a package's
+    }
+    document = {"metadata": {"project_name": "payments"}, "nodes": nodes, "sources": {}, "macros": {}}
+    write_manifest(root).write_text(json.dumps(document))
+    assert vanished_source(root) is None
+    (root / "models" / "marts" / "orders.sql").unlink()
+    assert vanished_source(root) == "models/marts/orders.sql"

@@ -137,7 +137,7 @@ class Lineage:
             for size in range(1, len(relation.parts) + 1):
                 self._by_parts.setdefault(relation.parts[-size:], []).append(relation.node_id)
         self._nodes: dict[str, NodeLineage] = {}
-        self._traces: dict[tuple[int, ColumnRef], tuple[Derivation, ...]] = {}
+        self._traces: dict[tuple[Stop, ColumnRef], tuple[Derivation, ...]] = {}
 
     def name(self, node_id: str) -> str:
         """The node's name as a user reads it (``customers``, ``raw.customers`` for a source)."""
@@ -162,7 +162,7 @@ class Lineage:
         """Every upstream column ``column`` derives from, with the path, back to columns of nodes without SQL
         (sources, seeds) or to the first column ``stop`` accepts; a column fed by nothing (a constant) has none."""
         stop = stop or _never
-        key = (id(stop), column)
+        key = (stop, column)  # by equality: a bound method is a new object at each access, but equal
         if key not in self._traces:
             self._traces[key] = self._derive(column, stop)
         return self._traces[key]

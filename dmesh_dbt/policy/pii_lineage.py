@@ -1,0 +1,213 @@
+"""DM011: PII classes follow column-level lineage into public models.
+
+A column of a public model inherits the PII class of every upstream column it derives from (``dmesh_dbt.lineage``,
+through each node's compiled SQL). Such a column passes only when it is classified itself (so the published
+relation masks it: DM006), or when it carries ``pii: none`` with a ``pii_reason`` and every PII value reaches it
+only through an aggregate, a count or a boolean. Lineage that cannot be followed is treated as PII.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from dmesh_dbt import examples as ex
+from dmesh_dbt.artifacts import Column, Model, Project
+from dmesh_dbt.lineage import ColumnRef, Derivation, Lineage
+from dmesh_dbt.pii import NOT_PII, ForbiddenClass, PiiClass
+from dmesh_dbt.policy.engine import PolicyContext, Violation, rule
+
+#: Every class a column may carry; an unknown class is DM005's finding and counts as classified here.
+_CLASSES = frozenset(c.value for c in PiiClass) | frozenset(c.value for c in ForbiddenClass)
+
+
+@dataclass(frozen=True)
+class Taint:
+    """PII reaching a column: the class of the upstream column (None when lineage is unresolved) and how."""
+
+    pii_class: str | None
+    derivation: Derivation
+
+
+class PiiInheritance:
+    """The PII classes columns inherit through lineage, memoised per column."""
+
+    def __init__(self, lineage: Lineage) -> None:
+        self.lineage = lineage
+        self._memo: dict[ColumnRef, tuple[Taint, ...]] = {}
+
+    def taints(self, ref: ColumnRef) -> tuple[Taint, ...]:
+        """The PII reaching ``ref`` from upstream, stopping at the first column that declares its PII status."""
+        if ref not in self._memo:
+            self._memo[ref] = tuple(self._taints(ref))
+        return self._memo[ref]
+
+    def declared(self, ref: ColumnRef) -> Column | None:
+        wanted = ref.column.lower()
+        return next((c for c in self.lineage.declared_columns(ref.node_id) if c.name.lower() == wanted), None)
+
+    def _declares(self, ref: ColumnRef) -> bool:
+        column = self.declared(ref)
+        return column is not None and column.pii is not None
+
+    def _taints(self, ref: ColumnRef) -> Iterator[Taint]:
+        for derivation in self.lineage.trace(ref, self._declares):
+            if derivation.unresolved is not None:
+                yield Taint(None, derivation)
+                continue
+            upstream = self.declared(derivation.upstream)
+            if upstream is None or upstream.pii is None:
+                continue  # a column of a source or seed nobody classified
+            if upstream.pii != NOT_PII:
+                yield Taint(upstream.pii, derivation)
+                continue
+            yield from self._beyond_not_pii(derivation, upstream)
+
+    def _beyond_not_pii(self, derivation: Derivation, upstream: Column) -> Iterator[Taint]:
+        """A ``pii: none`` column upstream ends the trail only when it holds: reasoned, and every PII value
+        reaches it reduced; otherwise the trail goes on through it."""
+        further = self.taints(derivation.upstream)
+        if upstream.pii_reason and all(_reduced(t) for t in further):
+            return
+        for taint in further:
+            path = (*derivation.path[:-1], *taint.derivation.path)
+            reduced = derivation.reduced or taint.derivation.reduced
+            yield Taint(taint.pii_class, Derivation(path, reduced, taint.derivation.unresolved))
+
+
+def _reduced(taint: Taint) -> bool:
+    return taint.pii_class is not None and taint.derivation.reduced
+
+
+# ----------------------------------------------------------------------------------------------- examples
+
+_EMAIL = ex.column("email", meta={"pii": "email"})
+_CRM = ex.source("crm_contacts", columns=(ex.column("customer_id", "integer"), _EMAIL))
+
+
+def _public(sql: str, *columns: Column) -> Model:
+    return ex.model(
+        "customers",
+        ex.KEY,
+        *columns,
+        depends_on=[_CRM.unique_id],
+        sql=f'select customer_id, {sql} from "upstream"."crm_contacts"',
+    )
+
+
+def _example(sql: str, *columns: Column) -> Project:
+    return ex.project(_public(sql, *columns), sources=[_CRM])
+
+
+_EXAMPLES = ex.Examples(
+    fails=(
+        _example("email as contact", ex.column("contact")),
+        _example("email || ' / ' || customer_id as label", ex.column("label")),
+        _example("struct_pack(mail := email) as packed", ex.column("packed", "struct(mail varchar)")),
+        _example("email as contact", ex.column("contact", meta={"pii": "none", "pii_reason": "renamed"})),
+        _example("count(email) as contacts", ex.column("contacts", "bigint")),
+        ex.project(ex.model("customers", ex.KEY, sql=None)),
+    ),
+    passes=(
+        _example("email as contact", ex.column("contact", meta={"pii": "email"})),
+        _example(
+            "count(email) as contacts",
+            ex.column("contacts", "bigint", meta={"pii": "none", "pii_reason": "a count of addresses"}),
+        ),
+        _example(
+            "email is not null as reachable",
+            ex.column("reachable", "boolean", meta={"pii": "none", "pii_reason": "a flag"}),
+        ),
+        _example("'none' as note", ex.column("note")),
+    ),
+)
+
+
+@rule("DM011", "pii-lineage", examples=_EXAMPLES)
+def pii_follows_lineage(ctx: PolicyContext) -> Iterator[Violation]:
+    """A column of a public model fed by a PII column (column lineage) is classified, or a reasoned `pii: none`.
+
+    It inherits the upstream class: classified, the published relation masks it; `pii: none` with a
+    `pii_reason` holds only for an aggregate, a count or a boolean of the PII. Unresolved lineage is PII.
+
+    Fails::
+
+        -- models/marts/customers.sql
+        select customer_id, ssn as account_ref from {{ ref('stg_customers') }}
+        # account_ref: no meta
+
+    Fixed (either)::
+
+        - name: account_ref
+          meta: {pii: national_id}          # masked in the published relation
+        -- or publish what is not PII:      count(ssn) as ssn_count
+        - name: ssn_count
+          meta: {pii: none, pii_reason: a count, reveals no number}
+    """
+    inheritance = PiiInheritance(ctx.lineage)
+    for model in ctx.project.public_models:
+        unreadable = ctx.lineage.node(model.unique_id).unresolved
+        if unreadable is not None:
+            yield Violation(
+                f"lineage of public model {model.display_name} unresolved: every column not classified is treated "
+                f"as PII ({unreadable.reason})",
+                model,
+            )
+            continue
+        for name in _column_names(ctx.lineage, model):
+            declared = model.column(name)
+            if declared is not None and declared.pii is not None and declared.pii != NOT_PII:
+                continue  # classified: DM006 makes sure it is masked, DM005 that the class is known
+            taints = inheritance.taints(ColumnRef(model.unique_id, name))
+            problem = _problem(ctx.lineage, model, name, declared, taints)
+            if problem:
+                yield Violation(problem, model, declared.name if declared else name)
+
+
+def _column_names(lineage: Lineage, model: Model) -> list[str]:
+    """The model's declared columns, then what its SQL outputs beyond them (published too without a contract)."""
+    names = list(model.column_names)
+    known = {name.lower() for name in names}
+    names.extend(name for name in lineage.node(model.unique_id).output_columns() if name.lower() not in known)
+    return names
+
+
+def _problem(lineage: Lineage, model: Model, name: str, declared: Column | None, taints: tuple[Taint, ...]) -> str:
+    if not taints:
+        return ""
+    where = f"{model.display_name}.{name}"
+    passed = [t for t in taints if t.pii_class is not None and not t.derivation.reduced]
+    unresolved = next((t.derivation.unresolved for t in taints if t.derivation.unresolved is not None), None)
+    if unresolved is not None and not passed:
+        return (
+            f"lineage of {where} unresolved: treated as PII ({unresolved.reason}); "
+            "classify it `meta: {pii: <class>}` so it is masked, or read named columns through ref()/source() "
+            "and compile the project"
+        )
+    taint = passed[0] if passed else taints[0]
+    origin = f"{taint.pii_class} from {lineage.display(taint.derivation.upstream)}{_path(lineage, taint)}"
+    more = f" and {len(taints) - 1} more PII column(s)" if len(taints) > 1 else ""
+    classify = f"`meta: {{pii: {taint.pii_class}}}`"
+    if passed:
+        if declared is not None and declared.pii == NOT_PII:
+            return (
+                f"{where} is marked `pii: none` but carries {origin}{more}; `pii: none` holds only "
+                f"for an aggregate, a count or a boolean: classify it {classify} so it is masked"
+            )
+        return f"{where} carries {origin}{more} but has no PII class; classify it {classify} so it is masked"
+    if declared is not None and declared.pii == NOT_PII:
+        if declared.pii_reason:
+            return ""  # a reasoned `pii: none` on an aggregate, a count or a boolean of PII
+        return f"{where} reduces {origin}{more} and is marked `pii: none` without a reason; add `pii_reason:`"
+    return (
+        f"{where} reduces {origin}{more} (an aggregate, a count or a boolean) but declares no PII status; mark it "
+        f"`meta: {{pii: none, pii_reason: <why its values reveal no one>}}`, or classify it {classify}"
+    )
+
+
+def _path(lineage: Lineage, taint: Taint) -> str:
+    """`` (path: a -> b -> c)`` when the PII travels through more than one hop."""
+    steps = taint.derivation.path
+    if len(steps) <= 2:
+        return ""
+    return f" (path: {' -> '.join(lineage.display(step) for step in reversed(steps))})"

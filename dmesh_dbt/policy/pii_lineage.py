@@ -165,11 +165,13 @@ def pii_follows_lineage(ctx: PolicyContext) -> Iterator[Violation]:
 
 
 def _column_names(lineage: Lineage, model: Model) -> list[str]:
-    """The model's declared columns, then what its SQL outputs beyond them (published too without a contract)."""
-    names = list(model.column_names)
-    known = {name.lower() for name in names}
-    names.extend(name for name in lineage.node(model.unique_id).output_columns() if name.lower() not in known)
-    return names
+    """The columns the model's SQL outputs, by their declared names where declared (undeclared ones are
+    published too when no contract is enforced). A declared column the SQL lacks holds no data: the contract
+    fails the build; ``select *`` over columns nobody listed outputs every declared column, unresolved."""
+    node = lineage.node(model.unique_id)
+    declared = [name for name in model.column_names if node.hops(name) is not None]
+    known = {name.lower() for name in declared}
+    return declared + [name for name in node.output_columns() if name.lower() not in known]
 
 
 def _problem(lineage: Lineage, model: Model, name: str, declared: Column | None, taints: tuple[Taint, ...]) -> str:

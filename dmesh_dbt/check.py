@@ -1,8 +1,9 @@
 """`dmesh-dbt check` and `dmesh-dbt diff`: read the artifacts, run the policy and the change analysis, report.
 
-The one place that wires artifacts -> policy / changes -> waivers -> Report. It runs ``dbt parse`` only when
-the manifest is missing or older than the project's files (``dmesh_dbt.project.ensure_manifest``), so a CI step
-after ``dbt build`` costs no dbt run. ``require_passing_check`` is the gate the CLI hands to ``publish``.
+The one place that wires artifacts -> policy / changes -> waivers -> Report. It runs ``dbt compile`` (models
+and snapshots: column lineage reads their compiled SQL) only when the manifest is missing, older than the
+project's files (``dmesh_dbt.project.ensure_manifest``) or lacks compiled SQL, so a CI step after ``dbt build``
+costs no dbt run. ``require_passing_check`` is the gate the CLI hands to ``publish``.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from dmesh_dbt.policy import (
     split_waivers,
 )
 from dmesh_dbt.policy.mesh import load_mesh_policy
-from dmesh_dbt.project import MANIFEST, domain_name, ensure_manifest, project_id
+from dmesh_dbt.project import MANIFEST, compile_manifest, domain_name, ensure_manifest, project_id
 from dmesh_dbt.registry import Registry
 from dmesh_dbt.report import Finding, Report, Severity, apply_waivers, sort_findings
 
@@ -78,8 +79,10 @@ def run_check(
     else the shipped one); the report names it and its digest.
     """
     today = today or date.today()
-    manifest_path = ensure_manifest(project_dir) if parse else project_dir / MANIFEST
+    manifest_path = ensure_manifest(project_dir, compiled=True) if parse else project_dir / MANIFEST
     project = load_manifest(manifest_path)
+    if parse and uncompiled_models(project):  # e.g. the manifest of `dbt parse` or of a partial build
+        project = load_manifest(compile_manifest(project_dir))
     domain = load_domain_config(project_dir, project.name)
     mesh = load_mesh_policy(project_dir, policy_file)
     severities = resolve_severities(domain, mesh)
@@ -131,6 +134,12 @@ def _leak_findings(leaks: Iterable[Leak], severities: Severities) -> Iterator[Fi
         return
     for leak in leaks:
         yield Finding(PUBLISHED_PII.id, severity, leak.message, model=leak.product, column=leak.column)
+
+
+def uncompiled_models(project: Project) -> list[Model]:
+    """The project's own models and snapshots whose compiled SQL the manifest lacks (column lineage reads it)."""
+    own = [*project.own_models, *(s for s in project.snapshots if s.package_name == project.name)]
+    return [m for m in own if m.compiled_code is None]
 
 
 def _at_severity(findings: Iterable[Finding], severities: Severities) -> Iterator[Finding]:

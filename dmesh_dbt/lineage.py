@@ -183,7 +183,8 @@ class Lineage:
                 key = (derivation.upstream, derivation.reduced, derivation.unresolved)
                 if key not in found or len(derivation.path) < len(found[key].path):
                     found[key] = derivation
-        return tuple(found.values())
+        # sqlglot collects a projection's columns in a set: sort, so messages name the same column every run.
+        return tuple(sorted(found.values(), key=lambda d: (d.upstream, d.reduced, d.unresolved is not None)))
 
     def _through(self, column: ColumnRef, hop: Hop, stop: Stop) -> Iterator[Derivation]:
         if isinstance(hop, Unresolved):

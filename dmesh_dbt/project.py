@@ -7,7 +7,8 @@ Each file is read here, once, by one set of rules, so every command sees the sam
 - ``dbt_project.yml``: ``read_dbt_project`` (name, profile, version, vars, resource paths);
 - ``profiles.yml``: ``resolve_target``, as dbt resolves it: the target name is rendered first, then only the
   chosen output, so an ``env_var`` of another target need not be set;
-- ``target/manifest.json``: ``newest_source_mtime`` and ``ensure_manifest`` (``dbt parse`` when stale);
+- ``target/manifest.json``: ``newest_source_mtime``, ``ensure_manifest`` (``dbt parse`` when stale) and
+  ``compile_manifest`` (``dbt compile`` of models and snapshots, for column lineage);
 - the registry URL: ``registry_url``: ``--registry``, else ``$DMESH_REGISTRY``, else ``registry:`` in dmesh.yml.
 """
 
@@ -365,15 +366,46 @@ def _duckdb_path(project_dir: Path, adapter: str, settings: Mapping[str, Any]) -
 # ----------------------------------------------------------------------------------------------- the manifest
 
 
-def ensure_manifest(project_dir: Path) -> Path:
-    """``target/manifest.json``, after running ``dbt parse`` if it is missing or older than a project file."""
+def ensure_manifest(project_dir: Path, compiled: bool = False) -> Path:
+    """``target/manifest.json``, after running ``dbt parse`` (with ``compiled``: ``compile_manifest``) if it is
+    missing or older than a project file."""
     if not (project_dir / DBT_PROJECT_FILE).is_file():
         raise UsageError(f"{project_dir} is not a dbt project (no dbt_project.yml); pass --project-dir")
     manifest = project_dir / MANIFEST
     if manifest.is_file() and manifest.stat().st_mtime >= newest_source_mtime(project_dir):
         return manifest
+    if compiled:
+        return compile_manifest(project_dir)
     # No partial parsing: it served stale manifests after file deletions (see shared/facts.md).
     run_dbt(project_dir.resolve(), "parse", "--no-partial-parse", "--quiet")
+    return manifest
+
+
+#: What ``compile_manifest`` compiles: models and snapshots. Not the hooks: compiling on-run-start runs the dmesh
+#: package's masking-policy assertion, which would stop check before it reports the same problems as findings.
+COMPILE_SELECTION = "resource_type:model resource_type:snapshot"
+#: Where ``compile_manifest`` lets dbt write, apart from target/: compile writes run_results.json too, and the
+#: last build's results must stay what publish reads.
+COMPILE_TARGET = Path("target") / "dmesh-compile"
+
+
+def compile_manifest(project_dir: Path) -> Path:
+    """``dbt compile`` the models and snapshots, so the manifest carries the compiled SQL column lineage reads,
+    and move its manifest to ``target/manifest.json``. On DuckDB it needs no server; elsewhere the target's."""
+    project_dir = project_dir.resolve()
+    run_dbt(
+        project_dir,
+        "compile",
+        "--no-partial-parse",
+        "--quiet",
+        "--no-populate-cache",
+        "--select",
+        COMPILE_SELECTION,
+        "--target-path",
+        str(COMPILE_TARGET),
+    )
+    manifest = project_dir / MANIFEST
+    os.replace(project_dir / COMPILE_TARGET / "manifest.json", manifest)  # one rename: readers see old or new
     return manifest
 
 

@@ -14,11 +14,8 @@ from dataclasses import dataclass
 from dmesh_dbt import examples as ex
 from dmesh_dbt.artifacts import Column, Model, Project
 from dmesh_dbt.lineage import ColumnRef, Derivation, Lineage
-from dmesh_dbt.pii import NOT_PII, ForbiddenClass, PiiClass
+from dmesh_dbt.pii import NOT_PII, STRATEGY_STRENGTH, PiiClass, mesh_policy
 from dmesh_dbt.policy.engine import PolicyContext, Violation, rule
-
-#: Every class a column may carry; an unknown class is DM005's finding and counts as classified here.
-_CLASSES = frozenset(c.value for c in PiiClass) | frozenset(c.value for c in ForbiddenClass)
 
 
 @dataclass(frozen=True)
@@ -178,7 +175,7 @@ def _problem(lineage: Lineage, model: Model, name: str, declared: Column | None,
     if not taints:
         return ""
     where = f"{model.display_name}.{name}"
-    passed = [t for t in taints if t.pii_class is not None and not t.derivation.reduced]
+    passed = sorted((t for t in taints if t.pii_class is not None and not t.derivation.reduced), key=_strongest_first)
     unresolved = next((t.derivation.unresolved for t in taints if t.derivation.unresolved is not None), None)
     if unresolved is not None and not passed:
         return (
@@ -205,6 +202,15 @@ def _problem(lineage: Lineage, model: Model, name: str, declared: Column | None,
         f"{where} reduces {origin}{more} (an aggregate, a count or a boolean) but declares no PII status; mark it "
         f"`meta: {{pii: none, pii_reason: <why its values reveal no one>}}`, or classify it {classify}"
     )
+
+
+def _strongest_first(taint: Taint) -> tuple[int, ColumnRef]:
+    """Name first the class whose masking protects most: classifying the column so covers every other one."""
+    policy = mesh_policy()
+    known = {c.value: c for c in PiiClass}
+    pii_class = known.get(taint.pii_class or "")
+    strength = STRATEGY_STRENGTH[policy.default_strategy[pii_class]] if pii_class else len(STRATEGY_STRENGTH)
+    return (-strength, taint.derivation.upstream)
 
 
 def _path(lineage: Lineage, taint: Taint) -> str:

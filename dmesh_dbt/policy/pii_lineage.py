@@ -8,11 +8,11 @@ only through an aggregate, a count or a boolean. Lineage that cannot be followed
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from dmesh_dbt import examples as ex
-from dmesh_dbt.artifacts import Column, Model, Project
+from dmesh_dbt.artifacts import Column, Model, Project, Source
 from dmesh_dbt.lineage import ColumnRef, Derivation, Lineage
 from dmesh_dbt.pii import NOT_PII, STRATEGY_STRENGTH, PiiClass, mesh_policy
 from dmesh_dbt.policy.engine import PolicyContext, Violation, rule
@@ -32,6 +32,7 @@ class PiiInheritance:
     def __init__(self, lineage: Lineage) -> None:
         self.lineage = lineage
         self._memo: dict[ColumnRef, tuple[Taint, ...]] = {}
+        self._products = {s.unique_id for s in lineage.project.sources if _is_consumed_product(s)}
 
     def taints(self, ref: ColumnRef) -> tuple[Taint, ...]:
         """The PII reaching ``ref`` from upstream, stopping at the first column that declares its PII status."""
@@ -56,9 +57,15 @@ class PiiInheritance:
             if upstream is None or upstream.pii is None:
                 continue  # a column of a source or seed nobody classified
             if upstream.pii != NOT_PII:
-                yield Taint(upstream.pii, derivation)
+                if not self._published_masked(derivation.upstream, upstream):
+                    yield Taint(upstream.pii, derivation)
                 continue
             yield from self._beyond_not_pii(derivation, upstream)
+
+    def _published_masked(self, ref: ColumnRef, column: Column) -> bool:
+        """A column of another domain's product that ``dmesh-dbt consume`` recorded as published masked
+        (``masking:``) holds masked values: masking them again would break joins on keyed hashes."""
+        return ref.node_id in self._products and bool(column.meta.get("masking"))
 
     def _beyond_not_pii(self, derivation: Derivation, upstream: Column) -> Iterator[Taint]:
         """A ``pii: none`` column upstream ends the trail only when it holds: reasoned, and every PII value
@@ -70,6 +77,12 @@ class PiiInheritance:
             path = (*derivation.path[:-1], *taint.derivation.path)
             reduced = derivation.reduced or taint.derivation.reduced
             yield Taint(taint.pii_class, Derivation(path, reduced, taint.derivation.unresolved))
+
+
+def _is_consumed_product(source: Source) -> bool:
+    """A source table ``dmesh-dbt consume`` wrote: ``meta: {dmesh: {product: ...}}`` (DM007 holds the rest)."""
+    declared = source.meta.get("dmesh")
+    return isinstance(declared, Mapping) and bool(declared.get("product"))
 
 
 def _reduced(taint: Taint) -> bool:
@@ -96,6 +109,16 @@ def _example(sql: str, *columns: Column) -> Project:
     return ex.project(_public(sql, *columns), sources=[_CRM])
 
 
+def _consumer_example() -> Project:
+    """A consumer re-publishing a column another domain published hashed (as ``dmesh-dbt consume`` records it)."""
+    product = ex.source(
+        "crm_contacts",
+        meta={"dmesh": {"product": "crm.contacts"}},
+        columns=(ex.column("customer_id", "integer"), ex.column("email", meta={"pii": "email", "masking": "hash"})),
+    )
+    return ex.project(_public("email as contact", ex.column("contact")), sources=[product])
+
+
 _EXAMPLES = ex.Examples(
     fails=(
         _example("email as contact", ex.column("contact")),
@@ -116,6 +139,7 @@ _EXAMPLES = ex.Examples(
             ex.column("reachable", "boolean", meta={"pii": "none", "pii_reason": "a flag"}),
         ),
         _example("'none' as note", ex.column("note")),
+        _consumer_example(),
     ),
 )
 

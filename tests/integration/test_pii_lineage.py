@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.engines import PostgresEngine
 from tests.helpers import init_domain, run_cli
 
 STG = "{{ ref('stg_customers') }}"
@@ -219,12 +220,15 @@ def test_the_path_names_every_hop(leaking_findings: list[dict[str, Any]]) -> Non
     assert "phone from stg_customers.phone" in reach
 
 
+HARD_CODED_MESSAGE = (
+    "lin_hard_coded reads {} directly, not through source() or ref(); read another domain's data only as a "
+    "published product: `dmesh-dbt consume <domain>.<product>` and its source()"
+)
+
+
 def test_a_hard_coded_relation_of_another_domain_is_dm007(leaking_findings: list[dict[str, Any]]) -> None:
     messages = [f["message"] for f in leaking_findings if f["rule"] == "DM007"]
-    assert messages == [
-        "lin_hard_coded reads payments.main_published.customers directly, not through source() or ref(); read "
-        "another domain's data only as a published product: `dmesh-dbt consume <domain>.<product>` and its source()"
-    ]
+    assert messages == [HARD_CODED_MESSAGE.format("payments.main_published.customers")]
 
 
 def test_the_select_star_model_flags_each_pii_column_it_publishes(leaking_findings: list[dict[str, Any]]) -> None:
@@ -257,3 +261,38 @@ def test_properly_masked_public_models_pass(masked: Path) -> None:
 def test_the_example_domain_passes(example: Path) -> None:
     result = run_cli("check", cwd=example)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+#: On PostgreSQL: a rename, a quoted mixed-case alias (case-sensitive there) and a hard-coded relation of another
+#: domain's published schema in the same database.
+POSTGRES_CASES = (CASES[0], CASES[7])
+POSTGRES_HARD_CODED = LineageCase(
+    "lin_hard_coded",
+    'select customer_id, email from "payments_published"."customers"',
+    {"email": "varchar"},
+    "lineage of lin_hard_coded.email unresolved: treated as PII",
+)
+
+
+@pytest.mark.postgres
+def test_the_same_leaks_fail_on_postgres(postgres_engine: PostgresEngine, example: Path) -> None:
+    """check compiles against the postgres target itself; the lineage reads Postgres SQL."""
+    env = {"DMESH_TARGET": "postgres", **postgres_engine.create_database("lineage_mesh").dbt_env(schema="risk")}
+    project = example.parent / "leaking_postgres"
+    shutil.copytree(example, project, symlinks=True, ignore=shutil.ignore_patterns("target"))
+    _write_cases(project, (*POSTGRES_CASES, POSTGRES_HARD_CODED), masked=False)
+    result = run_cli("check", "--format", "json", cwd=project, env=env)
+    assert result.returncode == 1, result.stdout + result.stderr
+    report = json.loads(result.stdout)
+    messages = [(f["rule"], f["message"]) for f in report["findings"] if f["rule"] in ("DM007", "DM011")]
+    for case in (*POSTGRES_CASES, POSTGRES_HARD_CODED):
+        assert any(rule == "DM011" and case.expected in message for rule, message in messages), messages
+    assert ("DM007", HARD_CODED_MESSAGE.format("payments_published.customers")) in messages
+    manifest = json.loads((project / "target" / "manifest.json").read_text())
+    assert manifest["metadata"]["adapter_type"] == "postgres"
+
+    masked_project = example.parent / "masked_postgres"
+    shutil.copytree(example, masked_project, symlinks=True, ignore=shutil.ignore_patterns("target"))
+    _write_cases(masked_project, POSTGRES_CASES, masked=True)
+    clean = run_cli("check", cwd=masked_project, env=env)
+    assert clean.returncode == 0, clean.stdout + clean.stderr

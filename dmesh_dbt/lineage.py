@@ -225,30 +225,42 @@ class Lineage:
         if not relation.compiled_code:
             reason = f"{relation.name} has no compiled SQL in the manifest; run `dbt compile` (or `dbt build`) first"
             return NodeLineage(node_id, unresolved=Unresolved(node_id, reason))
+        query, problem = self._query_of(relation)
+        if query is None:
+            return NodeLineage(node_id, unresolved=Unresolved(node_id, problem))
+        # Read before lineage: a relation the manifest does not know is often why lineage fails, and DM007
+        # must see it all the same.
+        unknown = self._unknown_relations(query, relation)
         try:
-            return self._lineage_of(relation)
+            columns = self._columns_from(query, relation)
         except Exception as error:  # noqa: BLE001 - sqlglot raises many types; any failure must fail closed
             reason = f"sqlglot cannot follow the SQL of {relation.name} ({type(error).__name__}: {error})"
-            return NodeLineage(node_id, unresolved=Unresolved(node_id, reason[:300]))
+            return NodeLineage(node_id, unresolved=Unresolved(node_id, reason[:300]), unknown_relations=unknown)
+        return NodeLineage(node_id, MappingProxyType(columns), unknown_relations=unknown)
 
-    def _lineage_of(self, relation: _Relation) -> NodeLineage:
+    def _query_of(self, relation: _Relation) -> tuple[exp.Query | None, str]:
+        """The node's compiled SQL as one parsed query, or None and why not."""
         import sqlglot
         from sqlglot import exp
+
+        try:
+            statements = [s for s in sqlglot.parse(relation.compiled_code or "", read=self.dialect) if s is not None]
+        except Exception as error:  # noqa: BLE001 - as above: a parse failure is unresolved lineage
+            return None, f"sqlglot cannot parse the SQL of {relation.name} ({type(error).__name__}: {error})"[:300]
+        if len(statements) != 1 or not isinstance(statements[0], exp.Query):
+            return None, f"the compiled SQL of {relation.name} is not one query"
+        return statements[0], ""
+
+    def _columns_from(self, query: exp.Query, relation: _Relation) -> dict[str, tuple[Hop, ...]]:
         from sqlglot.lineage import lineage
 
-        statements = [s for s in sqlglot.parse(relation.compiled_code or "", read=self.dialect) if s is not None]
-        if len(statements) != 1 or not isinstance(statements[0], exp.Query):
-            reason = f"the compiled SQL of {relation.name} is not one query"
-            return NodeLineage(relation.node_id, unresolved=Unresolved(relation.node_id, reason))
-        query = statements[0]
-        unknown = self._unknown_relations(query, relation)
         schema = self._schema_for(relation)
         roots = lineage(None, query, schema, dialect=self.dialect, copy=False) if query.selects else {}
         walker = _Walker(self, relation)
         columns = {name: tuple(walker.hops(root)) for name, root in roots.items()}
         for extra in relation.extra_columns:
             columns.setdefault(extra, ())
-        return NodeLineage(relation.node_id, MappingProxyType(columns), unknown_relations=unknown)
+        return columns
 
     def _schema_for(self, relation: _Relation) -> dict[str, object]:
         """The columns of the relations the node depends on, nested as sqlglot's MappingSchema wants them (every

@@ -164,7 +164,7 @@ def test_select_star_over_unlisted_columns_is_unresolved() -> None:
 def test_sql_sqlglot_cannot_parse_is_unresolved_not_clean() -> None:
     lineage = Lineage(_project("select email from {stg_customers} where (("))
     (derivation,) = lineage.trace(ColumnRef("model.payments.out", "email"))
-    assert derivation.unresolved is not None and "sqlglot cannot follow the SQL of out" in derivation.unresolved.reason
+    assert derivation.unresolved is not None and "sqlglot cannot parse the SQL of out" in derivation.unresolved.reason
 
 
 def test_unknown_relations_are_listed_and_known_ones_and_ctes_are_not() -> None:
@@ -189,3 +189,15 @@ def test_each_node_is_parsed_once_and_a_wide_project_stays_fast() -> None:
     (derivation,) = lineage.trace(ColumnRef(previous, "ssn"))
     assert len(derivation.path) == 301 and derivation.upstream == ColumnRef(raw.unique_id, "ssn")
     assert time.perf_counter() - started < 10
+
+
+def test_relations_unknown_to_the_manifest_are_listed_even_when_lineage_fails() -> None:
+    """A correlated subquery over a table without a schema is ambiguous to sqlglot: the node is unresolved, and
+    the relation that made it so is still reported (DM007 reads it)."""
+    sql = (
+        "select customer_id from {stg_customers} "
+        "where customer_id not in (select customer_id from ledger.main_published.blocked)"
+    )
+    node = Lineage(_project(sql)).node("model.payments.out")
+    assert node.unresolved is not None
+    assert node.unknown_relations == ("ledger.main_published.blocked",)

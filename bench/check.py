@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from dmesh_dbt.check import baseline_from_state, run_check
+from dmesh_dbt.project import COMPILE_SELECTION
 
 BIN = Path(sys.executable).parent
 BOUNCER = "dbt-bouncer==4.3.0"
@@ -50,13 +51,16 @@ manifest_checks:
 
 
 def parse_example_domain(workdir: Path) -> tuple[Path, dict[str, Any]]:
-    """`dmesh-dbt init` the example domain and `dbt parse` it: the real manifest the synthetic ones grow from."""
+    """`dmesh-dbt init` the example domain and `dbt compile` its models, as check does: the real manifest the
+    synthetic ones grow from, with the compiled SQL column lineage (DM011) reads."""
     project = workdir / "payments"
     subprocess.run([str(BIN / "dmesh-dbt"), "init", "payments", "--dir", str(project)], check=True, capture_output=True)
     dbt = [
         str(BIN / "dbt"),
-        "parse",
+        "compile",
         "--no-partial-parse",
+        "--select",
+        COMPILE_SELECTION,
         "--project-dir",
         str(project),
         "--profiles-dir",

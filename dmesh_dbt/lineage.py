@@ -12,6 +12,7 @@ manifest does not know, ``select *`` over unknown columns) is an ``Unresolved`` 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -255,7 +256,10 @@ class Lineage:
         from sqlglot.lineage import lineage
 
         schema = self._schema_for(relation)
-        roots = lineage(None, query, schema, dialect=self.dialect, copy=False) if query.selects else {}
+        # trim_selects=False: trimming copies the whole select for every hop, half the time, for display only.
+        roots = (
+            lineage(None, query, schema, dialect=self.dialect, copy=False, trim_selects=False) if query.selects else {}
+        )
         walker = _Walker(self, relation)
         columns = {name: tuple(walker.hops(root)) for name, root in roots.items()}
         for extra in relation.extra_columns:
@@ -346,8 +350,7 @@ class _Walker:
             written = ".".join(p for p in (table.catalog, table.db, table.name) if p)
             reason = f"{self.relation.name} reads {written}, which is no relation of the manifest"
             return Unresolved(self.relation.node_id, reason)
-        column = exp.to_column(leaf.name, dialect=self.lineage.dialect).name
-        return Input(ColumnRef(node_id, column), reduced)
+        return Input(ColumnRef(node_id, _identifier_path(leaf.name)[-1]), reduced)
 
     def _star(self, star: SqlNode) -> Unresolved:
         from sqlglot import exp
@@ -373,10 +376,29 @@ def _child_column(child: SqlNode, dialect: str | None) -> tuple[str, str]:
     from sqlglot import exp
 
     if isinstance(child.expression, exp.Table):
-        parsed = exp.to_column(child.name, dialect=dialect)
-        return (parsed.table, parsed.name) if isinstance(parsed, exp.Column) else ("", child.name)
+        parts = _identifier_path(child.name)
+        return (parts[-2] if len(parts) > 1 else ""), parts[-1]
     table, _, column = child.name.rpartition(".")
     return table, column
+
+
+#: One part of a dotted SQL name: "quoted" (doubled quotes escape), `backticked`, [bracketed] or bare.
+_NAME_PART = re.compile(r'"((?:[^"]|"")*)"|`((?:[^`]|``)*)`|\[([^\]]*)\]|([^."`\[]+)')
+
+
+def _identifier_path(text: str) -> list[str]:
+    """``"t"."Full Name"`` as ``["t", "Full Name"]``: sqlglot's lineage names leaves by the column's SQL, and
+    splitting it here is much cheaper than parsing it again."""
+    parts = []
+    for match in _NAME_PART.finditer(text):
+        quoted, backticked, bracketed, bare = match.groups()
+        if quoted is not None:
+            parts.append(quoted.replace('""', '"'))
+        elif backticked is not None:
+            parts.append(backticked.replace("``", "`"))
+        else:
+            parts.append(bracketed if bracketed is not None else bare)
+    return parts or [text]
 
 
 def _is_reduced(column: exp.Expr, root: exp.Expr) -> bool:

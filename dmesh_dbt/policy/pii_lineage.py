@@ -185,6 +185,34 @@ def pii_follows_lineage(ctx: PolicyContext) -> Iterator[Violation]:
                 yield Violation(problem, model, declared.name if declared else name)
 
 
+@dataclass(frozen=True)
+class InheritedClass:
+    """A class an unclassified column of a public model inherits: what ``scan --write`` can write."""
+
+    model: Model
+    column: str
+    pii_class: str
+    upstream: str  # the upstream column it comes from, as a user reads it
+
+
+def inherited_classes(lineage: Lineage) -> Iterator[InheritedClass]:
+    """For each undeclared column of each public model whose values carry PII, unreduced, from a resolved
+    upstream column: the class (the most strongly masked one when several feed it)."""
+    inheritance = PiiInheritance(lineage)
+    for model in lineage.project.public_models:
+        if lineage.node(model.unique_id).unresolved is not None:
+            continue
+        for name in _column_names(lineage, model):
+            declared = model.column(name)
+            if declared is not None and declared.pii is not None:
+                continue
+            taints = inheritance.taints(ColumnRef(model.unique_id, name))
+            passed = sorted((t for t in taints if t.pii_class and not t.derivation.reduced), key=_strongest_first)
+            if passed and passed[0].derivation.unresolved is None:
+                upstream = lineage.display(passed[0].derivation.upstream)
+                yield InheritedClass(model, declared.name if declared else name, str(passed[0].pii_class), upstream)
+
+
 def _column_names(lineage: Lineage, model: Model) -> list[str]:
     """The columns the model's SQL outputs, by their declared names where declared (undeclared ones are
     published too when no contract is enforced). A declared column the SQL lacks holds no data: the contract

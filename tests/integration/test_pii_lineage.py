@@ -296,3 +296,27 @@ def test_the_same_leaks_fail_on_postgres(postgres_engine: PostgresEngine, exampl
     _write_cases(masked_project, POSTGRES_CASES, masked=True)
     clean = run_cli("check", cwd=masked_project, env=env)
     assert clean.returncode == 0, clean.stdout + clean.stderr
+
+
+def test_scan_write_classifies_what_lineage_says_and_check_then_passes(example: Path) -> None:
+    project = example.parent / "scan_write"
+    shutil.copytree(example, project, symlinks=True, ignore=shutil.ignore_patterns("target"))
+    _write_cases(project, CASES[:2], masked=False)
+    (project / "models" / "marts" / "lineage" / f"{SELECT_STAR.name}.sql").unlink()
+    text = (project / "models" / "marts" / "lineage" / "_lineage.yml").read_text()
+    document = yaml.safe_load(text)
+    document["models"] = [m for m in document["models"] if m["name"] != SELECT_STAR.name]
+    (project / "models" / "marts" / "lineage" / "_lineage.yml").write_text(yaml.safe_dump(document, sort_keys=False))
+
+    scanned = run_cli("scan", "--write", "--format", "json", cwd=project)
+    assert scanned.returncode == 0, scanned.stdout + scanned.stderr
+    suspects = {(s["column"], s["class"], s["evidence"]["summary"]) for s in json.loads(scanned.stdout)["suspects"]}
+    assert suspects == {
+        ("account_ref", "national_id", "lineage 'stg_customers.ssn'"),
+        ("contact", "person_name", "lineage 'stg_customers.full_name'"),
+    }
+    written = yaml.safe_load((project / "models" / "marts" / "lineage" / "_lineage.yml").read_text())
+    metas = {c["name"]: c.get("meta") for m in written["models"] for c in m["columns"]}
+    assert metas["account_ref"] == {"pii": "national_id"} and metas["contact"] == {"pii": "person_name"}
+    checked = run_cli("check", cwd=project)
+    assert checked.returncode == 0, checked.stdout + checked.stderr

@@ -157,6 +157,8 @@ class Lineage:
         if node_id not in self._nodes:
             for pending in self._unparsed_ancestry(node_id):
                 self._nodes[pending] = self._parse(pending)
+        if node_id not in self._nodes:  # a source, a seed, or no node of the manifest: no SQL to read
+            return NodeLineage(node_id, unresolved=Unresolved(node_id, f"{self.name(node_id)} has no SQL"))
         return self._nodes[node_id]
 
     def trace(self, column: ColumnRef, stop: Stop | None = None) -> tuple[Derivation, ...]:

@@ -201,3 +201,9 @@ def test_relations_unknown_to_the_manifest_are_listed_even_when_lineage_fails() 
     node = Lineage(_project(sql)).node("model.payments.out")
     assert node.unresolved is not None
     assert node.unknown_relations == ("ledger.main_published.blocked",)
+
+
+def test_a_node_without_sql_has_unresolved_node_lineage() -> None:
+    lineage = Lineage(_project("select 1 as a"))
+    assert lineage.node("source.payments.raw.customers").unresolved is not None
+    assert lineage.node("model.payments.missing").unresolved is not None

@@ -165,10 +165,34 @@ class Lineage:
         """Every upstream column ``column`` derives from, with the path, back to columns of nodes without SQL
         (sources, seeds) or to the first column ``stop`` accepts; a column fed by nothing (a constant) has none."""
         stop = stop or _never
-        key = (stop, column)  # by equality: a bound method is a new object at each access, but equal
-        if key not in self._traces:
-            self._traces[key] = self._derive(column, stop)
-        return self._traces[key]
+        # Upstream columns first, from an explicit stack: a chain of hundreds of models must not exhaust
+        # Python's recursion limit. Keys compare by equality (a bound method is a new object at each access).
+        pending = [column]
+        while pending:
+            current = pending[-1]
+            if (stop, current) in self._traces:
+                pending.pop()
+                continue
+            upstream = [s for s in self._followed_sources(current, stop) if (stop, s) not in self._traces]
+            if upstream:
+                pending.extend(upstream)
+                continue
+            pending.pop()
+            self._traces[stop, current] = self._derive(current, stop)
+        return self._traces[stop, column]
+
+    def _followed_sources(self, column: ColumnRef, stop: Stop) -> Iterator[ColumnRef]:
+        """The upstream columns of ``column`` whose own lineage the trace goes on through."""
+        relation = self._relations.get(column.node_id)
+        if relation is None or not relation.has_sql:
+            return
+        for hop in self.node(column.node_id).hops(column.column) or ():
+            if isinstance(hop, Input) and self._has_sql(hop.source.node_id) and not stop(hop.source):
+                yield hop.source
+
+    def _has_sql(self, node_id: str) -> bool:
+        relation = self._relations.get(node_id)
+        return relation is not None and relation.has_sql
 
     # ------------------------------------------------------------------------------------------- tracing
 

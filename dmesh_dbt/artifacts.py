@@ -151,6 +151,8 @@ class Model:
     constraints: tuple[ModelConstraint, ...] = ()
     tests: tuple[DataTest, ...] = ()  # every test attached to the model, column tests included
     tags: tuple[str, ...] = ()
+    #: The SQL dbt compiled (``dbt compile``, ``run`` or ``build``); None in a manifest written by ``dbt parse``.
+    compiled_code: str | None = None
 
     @property
     def is_public(self) -> bool:
@@ -229,6 +231,8 @@ class Project:
     groups: tuple[Group, ...]
     tests: tuple[DataTest, ...]
     manifest_path: Path | None = None
+    #: Snapshots, modelled like models (SQL, columns, dependencies); their access is never public.
+    snapshots: tuple[Model, ...] = ()
 
     @property
     def own_models(self) -> tuple[Model, ...]:
@@ -369,6 +373,7 @@ def project_from_manifest(document: Mapping[str, Any]) -> Project:
         models=tuple(
             _model(n, tests_by_node.get(n["unique_id"], ()), adapter) for n in nodes if n["resource_type"] == "model"
         ),
+        snapshots=tuple(_model(n, (), adapter) for n in nodes if n["resource_type"] == "snapshot"),
         seeds=tuple(_seed(n, adapter) for n in nodes if n["resource_type"] == "seed"),
         sources=tuple(_source(s, adapter) for s in document.get("sources", {}).values()),
         groups=tuple(_group(g) for g in document.get("groups", {}).values()),
@@ -468,6 +473,7 @@ def _model(node: Mapping[str, Any], tests: tuple[DataTest, ...], adapter: str) -
         constraints=constraints,
         tests=tests,
         tags=tuple(node.get("tags") or ()),
+        compiled_code=node.get("compiled_code") or None,
     )
 
 

@@ -1,8 +1,9 @@
 """`dmesh-dbt check` and `dmesh-dbt diff`: read the artifacts, run the policy and the change analysis, report.
 
-The one place that wires artifacts -> policy / changes -> waivers -> Report. It runs ``dbt parse`` only when
-the manifest is missing or older than the project's files (``dmesh_dbt.project.ensure_manifest``), so a CI step
-after ``dbt build`` costs no dbt run. ``require_passing_check`` is the gate the CLI hands to ``publish``.
+The one place that wires artifacts -> policy / changes -> waivers -> Report. It runs ``dbt compile`` (models
+and snapshots: column lineage reads their compiled SQL) only when the manifest is missing, older than the
+project's files (``dmesh_dbt.project.ensure_manifest``) or lacks compiled SQL, so a CI step after ``dbt build``
+costs no dbt run. ``require_passing_check`` is the gate the CLI hands to ``publish``.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from dmesh_dbt.policy import (
     split_waivers,
 )
 from dmesh_dbt.policy.mesh import load_mesh_policy
-from dmesh_dbt.project import MANIFEST, domain_name, ensure_manifest, project_id
+from dmesh_dbt.project import MANIFEST, compile_manifest, domain_name, ensure_manifest, project_id
 from dmesh_dbt.report import Finding, Report, Severity, apply_waivers, sort_findings
 
 if TYPE_CHECKING:
@@ -89,8 +90,10 @@ def run_check(
     ``announce`` hears why ``dbt parse`` runs first, when it must.
     """
     today = today or date.today()
-    manifest_path = ensure_manifest(project_dir, announce) if parse else project_dir / MANIFEST
+    manifest_path = ensure_manifest(project_dir, announce, compiled=True) if parse else project_dir / MANIFEST
     project = load_manifest(manifest_path)
+    if parse and uncompiled_models(project):  # e.g. the manifest of `dbt parse` or of a partial build
+        project = load_manifest(compile_manifest(project_dir))
     domain = load_domain_config(project_dir, project.name)
     mesh = load_mesh_policy(project_dir, policy_file)
     severities = resolve_severities(domain, mesh)
@@ -153,6 +156,12 @@ def _change_count(comparison: Comparison, verbose: bool) -> str:
     if additive and not verbose:
         count += f"; {additive} additive not listed (add --verbose to list every change)"
     return count
+
+
+def uncompiled_models(project: Project) -> list[Model]:
+    """The project's own models and snapshots whose compiled SQL the manifest lacks (column lineage reads it)."""
+    own = [*project.own_models, *(s for s in project.snapshots if s.package_name == project.name)]
+    return [m for m in own if m.compiled_code is None]
 
 
 def _at_severity(findings: Iterable[Finding], severities: Severities) -> Iterator[Finding]:

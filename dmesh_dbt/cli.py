@@ -588,7 +588,8 @@ def scan(
 
     if target is not None:
         resolve_target(project_dir, target)  # an unknown --target is an error even when nothing is sampled
-    project = load_manifest(ensure_manifest(project_dir, _announcer("scan")))
+    # Compiled, when stale: the classes public columns inherit through lineage are suspects too.
+    project = load_manifest(ensure_manifest(project_dir, _announcer("scan"), compiled=True))
     options = ScanOptions(project_dir=project_dir, target=target, sample_rows=sample_rows, select=selector)
     result = scan_project(project, options)
     written = write_classifications(project_dir, result.suspects) if write else None

@@ -78,8 +78,10 @@ def model(
     group: str | None = None,
     deprecation_date: datetime | None = None,
     depends_on: Sequence[str] = (),
+    sql: str | None = None,
 ) -> Model:
-    """A model of ``package``; without ``columns`` it has the tested key ``customer_id`` only."""
+    """A model of ``package``; without ``columns`` it has the tested key ``customer_id`` only; ``sql`` is its
+    compiled SQL (None: as ``dbt parse`` leaves it)."""
     cols = columns or (KEY,)
     suffix = f".v{version}" if version is not None else ""
     return Model(
@@ -104,6 +106,7 @@ def model(
         meta={},
         post_hooks=tuple(post_hooks),
         tests=tuple(t for c in cols for t in c.tests),
+        compiled_code=sql,
     )
 
 
@@ -133,15 +136,20 @@ def group(name: str = DOMAIN, owner_email: str | None = "shop-team@example.com")
     return Group(f"group.{DOMAIN}.{name}", name, DOMAIN, None, owner_email)
 
 
-def source(name: str, meta: Mapping[str, Any] | None = None, source_meta: Mapping[str, Any] | None = None) -> Source:
-    """A table of the source ``upstream``."""
+def source(
+    name: str,
+    meta: Mapping[str, Any] | None = None,
+    source_meta: Mapping[str, Any] | None = None,
+    columns: Sequence[Column] = (),
+) -> Source:
+    """A table of the source ``upstream`` (relation ``"upstream"."<name>"``)."""
     return Source(
         f"source.{DOMAIN}.upstream.{name}",
         "upstream",
         name,
         DOMAIN,
-        None,
-        (),
+        f'"upstream"."{name}"',
+        tuple(columns),
         dict(meta or {}),
         dict(source_meta or {}),
     )

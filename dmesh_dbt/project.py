@@ -7,8 +7,9 @@ Each file is read here, once, by one set of rules, so every command sees the sam
 - ``dbt_project.yml``: ``read_dbt_project`` (name, profile, version, vars, resource paths);
 - ``profiles.yml``: ``resolve_target``, as dbt resolves it: the target name is rendered first, then only the
   chosen output, so an ``env_var`` of another target need not be set;
-- ``target/manifest.json``: ``newest_source``, ``manifest_staleness``, ``vanished_source`` and
-  ``ensure_manifest`` (``dbt parse`` when stale, saying why; partial unless a file it was built from is gone);
+- ``target/manifest.json``: ``newest_source``, ``manifest_staleness``, ``vanished_source``, ``ensure_manifest``
+  (``dbt parse`` when stale, saying why; partial unless a file it was built from is gone) and ``compile_manifest``
+  (``dbt compile`` of models and snapshots, for column lineage);
 - the registry URL: ``registry_url``: ``--registry``, else ``$DMESH_REGISTRY``, else ``registry:`` in dmesh.yml.
 """
 
@@ -406,8 +407,11 @@ def _duckdb_path(project_dir: Path, adapter: str, settings: Mapping[str, Any]) -
 # ----------------------------------------------------------------------------------------------- the manifest
 
 
-def ensure_manifest(project_dir: Path, announce: Callable[[str], None] | None = None) -> Path:
-    """``target/manifest.json``, after running ``dbt parse`` if it is missing or older than a project file.
+def ensure_manifest(
+    project_dir: Path, announce: Callable[[str], None] | None = None, compiled: bool = False
+) -> Path:
+    """``target/manifest.json``, after running ``dbt parse`` (with ``compiled``: ``compile_manifest``) if it is
+    missing or older than a project file.
 
     ``announce`` hears, before dbt runs, why it must: one line naming the missing manifest or the newer file.
     """
@@ -422,7 +426,10 @@ def ensure_manifest(project_dir: Path, announce: Callable[[str], None] | None = 
         # manifest after a deletion (shared/facts.md): without the state, dbt parses in full (and saves anew).
         (project_dir / PARTIAL_PARSE_STATE).unlink(missing_ok=True)
     if announce is not None:
-        announce(f"running `dbt parse` first: {reason}" + (f" ({gone} is gone: parsing in full)" if gone else ""))
+        command = "dbt compile" if compiled else "dbt parse"
+        announce(f"running `{command}` first: {reason}" + (f" ({gone} is gone: parsing in full)" if gone else ""))
+    if compiled:
+        return compile_manifest(project_dir)
     from dmesh_dbt.toolkit import run_dbt  # here: starting processes is only for a stale manifest
 
     # Partial parsing took 0.74x the time of a full parse after a one-line edit (bench/parse.py, 204 models),
@@ -467,6 +474,36 @@ def manifest_staleness(project_dir: Path) -> str | None:
     except ValueError:  # a resource path outside the project
         shown = changed
     return f"{shown} is newer than {MANIFEST}"
+
+
+#: What ``compile_manifest`` compiles: models and snapshots. Not the hooks: compiling on-run-start runs the dmesh
+#: package's masking-policy assertion, which would stop check before it reports the same problems as findings.
+COMPILE_SELECTION = "resource_type:model resource_type:snapshot"
+#: Where ``compile_manifest`` lets dbt write, apart from target/: compile writes run_results.json too, and the
+#: last build's results must stay what publish reads.
+COMPILE_TARGET = Path("target") / "dmesh-compile"
+
+
+def compile_manifest(project_dir: Path) -> Path:
+    """``dbt compile`` the models and snapshots, so the manifest carries the compiled SQL column lineage reads,
+    and move its manifest to ``target/manifest.json``. On DuckDB it needs no server; elsewhere the target's."""
+    from dmesh_dbt.toolkit import run_dbt  # here: starting processes is only for a stale manifest
+
+    project_dir = project_dir.resolve()
+    run_dbt(
+        project_dir,
+        "compile",
+        "--no-partial-parse",
+        "--quiet",
+        "--no-populate-cache",
+        "--select",
+        COMPILE_SELECTION,
+        "--target-path",
+        str(COMPILE_TARGET),
+    )
+    manifest = project_dir / MANIFEST
+    os.replace(project_dir / COMPILE_TARGET / "manifest.json", manifest)  # one rename: readers see old or new
+    return manifest
 
 
 def newest_source_mtime(project_dir: Path) -> float:

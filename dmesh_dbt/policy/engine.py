@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,6 +21,7 @@ from dmesh_dbt.artifacts import Model, Project
 from dmesh_dbt.changes.kinds import CHANGE_KINDS, KEPT_VERSION_NOT_DEPRECATED
 from dmesh_dbt.errors import ConfigError
 from dmesh_dbt.examples import Examples
+from dmesh_dbt.lineage import Lineage
 from dmesh_dbt.policy.mesh import MeshPolicyFile, shipped_mesh_policy
 from dmesh_dbt.project import DMESH_FILE
 from dmesh_dbt.report import Finding, RuleInfo, Severity, Waiver
@@ -65,6 +67,11 @@ class PolicyContext:
     today: date
     #: Suspects found by sampling values (`check --sample N`); empty when only names are checked.
     sampled_suspects: tuple[Suspect, ...] = ()
+
+    @cached_property
+    def lineage(self) -> Lineage:
+        """The project's column lineage, built once for every rule that follows it (each node parsed once)."""
+        return Lineage(self.project)
 
 
 RuleCheck = Callable[[PolicyContext], Iterable[Violation]]

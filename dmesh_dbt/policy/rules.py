@@ -289,10 +289,16 @@ def mask_exceptions(project: Project) -> list[str]:
                 ex.model("orders", depends_on=["source.shop.upstream.payments"]),
                 sources=[ex.source("payments", source_meta={"dmesh": {"domain": "payments"}})],
             ),
+            ex.project(ex.model("orders", sql="select customer_id from payments.main.customers")),
+            ex.project(ex.model("orders", sql="select customer_id from payments_published.customers")),
         ),
         passes=(
             ex.project(
                 ex.model("orders", depends_on=["model.payments.payments"]), ex.model("payments", package="payments")
+            ),
+            ex.project(
+                ex.model("orders", depends_on=["model.shop.stg_orders"], sql='select * from "main"."stg_orders"'),
+                ex.model("stg_orders", access=Access.PRIVATE, sql="select 1 as customer_id"),
             ),
             ex.project(
                 ex.model("orders", depends_on=["source.shop.upstream.payments"]),
@@ -313,8 +319,9 @@ def cross_domain_dependencies_use_published_products(ctx: PolicyContext) -> Iter
     Another domain's node counts when it is a public model (installed as a package, or injected by dbt-loom)
     or a source table ``dmesh-dbt consume`` wrote from the registry (``meta: {dmesh: {product: ...}}``).
 
-    Fails: ``ref('payments', 'stg_payments')`` where ``stg_payments`` is internal to the payments domain, or a
-    hand-written source with ``meta: {dmesh: {domain: payments}}`` on a table no release published.
+    Fails: ``ref('payments', 'stg_payments')`` where ``stg_payments`` is internal to the payments domain, a
+    hand-written source with ``meta: {dmesh: {domain: payments}}`` on a table no release published, or compiled
+    SQL naming another domain's database or schema directly (``from payments.main.customers``).
 
     Fixed: ``ref('payments', 'payments')``, or ``dmesh-dbt consume payments.payments`` and its source.
     """
@@ -330,6 +337,32 @@ def cross_domain_dependencies_use_published_products(ctx: PolicyContext) -> Iter
                 problem = None
             if problem:
                 yield Violation(f"{model.display_name} depends on {problem}", model)
+    yield from _hard_coded_relations(ctx)
+
+
+#: Schemas every database has, which no domain owns.
+_SYSTEM_SCHEMAS = frozenset({"information_schema", "pg_catalog"})
+
+
+def _hard_coded_relations(ctx: PolicyContext) -> Iterator[Violation]:
+    """Relations the compiled SQL names in a database or schema none of the project's own nodes live in: another
+    domain's data read around source()/ref(), so neither a release nor DM007's dependency check sees it."""
+    own = [*ctx.project.own_models, *(s for s in ctx.project.snapshots if s.package_name == ctx.project.name)]
+    databases = {m.database.lower() for m in own if m.database}
+    schemas = {m.schema.lower() for m in own} | {f"{m.schema.lower()}_published" for m in own}
+    for model in own:
+        for relation in ctx.lineage.node(model.unique_id).unknown_relations:
+            parts = relation.lower().split(".")
+            database, schema = (parts[-3] if len(parts) > 2 else None), (parts[-2] if len(parts) > 1 else None)
+            foreign_database = database is not None and database not in databases
+            foreign_schema = schema is not None and schema not in schemas and schema not in _SYSTEM_SCHEMAS
+            if foreign_database or foreign_schema:
+                yield Violation(
+                    f"{model.display_name} reads {relation} directly, not through source() or ref(); read another "
+                    "domain's data only as a published product: `dmesh-dbt consume <domain>.<product>` and its "
+                    "source()",
+                    model,
+                )
 
 
 def _unpublished_model(ctx: PolicyContext, parent: Model) -> str | None:

@@ -106,7 +106,7 @@ class Suspect:
     pii_class: DetectedClass
     confidence: float
     name_pattern: str | None  # the name/description pattern that matched, if any
-    name_source: str | None  # "name" or "description"
+    name_source: str | None  # "name", "description" or "lineage" (then name_pattern is the upstream column)
     values: ValueEvidence | None
     public: bool = False
     published: bool = False  # found in the published (masked) relation of ``node_id``, not in the node itself

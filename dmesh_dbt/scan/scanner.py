@@ -12,7 +12,7 @@ import csv
 import json
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from dmesh_dbt.artifacts import Column, Model, Project, Seed, Source
@@ -140,9 +140,43 @@ def scan_project(project: Project, options: ScanOptions) -> ScanResult:
     only = select_nodes(options.project_dir, options.select, options.target) if options.select else None
     columns = project_columns(project, options.project_dir, only)
     if options.sample_rows <= 0:
-        suspects = find_suspects(columns)
+        suspects = with_lineage(project, find_suspects(columns), only)
         return ScanResult(tuple(suspects), len(columns), seconds=time.monotonic() - started)
-    return _scan_with_values(project, options, columns, only, started)
+    result = _scan_with_values(project, options, columns, only, started)
+    return replace(result, suspects=tuple(with_lineage(project, list(result.suspects), only)))
+
+
+def with_lineage(project: Project, suspects: list[Suspect], only: set[str] | None = None) -> list[Suspect]:
+    """``suspects`` and, for columns of public models no other signal suspects, the class they inherit through
+    column lineage of the compiled SQL (certain, where the manifest carries it: after dbt compile or build)."""
+    from dmesh_dbt.lineage import Lineage
+    from dmesh_dbt.pii import PiiClass
+    from dmesh_dbt.policy.pii_lineage import inherited_classes
+
+    if not any(m.compiled_code for m in project.public_models):
+        return suspects
+    known = {(s.node_id, s.column.lower()) for s in suspects}
+    found = list(suspects)
+    for inherited in inherited_classes(Lineage(project)):
+        model = inherited.model
+        if (model.unique_id, inherited.column.lower()) in known or (only is not None and model.unique_id not in only):
+            continue
+        if inherited.pii_class not in {c.value for c in PiiClass}:
+            continue
+        found.append(
+            Suspect(
+                model.unique_id,
+                model.relation_name,
+                inherited.column,
+                PiiClass(inherited.pii_class),
+                1.0,
+                inherited.upstream,
+                "lineage",
+                None,
+                public=True,
+            )
+        )
+    return sorted(found, key=lambda s: (s.published, s.node_id, s.column))
 
 
 def _scan_with_values(

@@ -69,8 +69,8 @@ def check(domain: Domain, *args: str, cwd: Path | None = None) -> tuple[int, str
 def test_check_reparses_a_stale_manifest_and_reports_violations(domain: Domain) -> None:
     code, out, err = check(domain, "--state", str(domain.state))
     assert code == 1
-    # It says why it parses first, naming the file edited after the last parse.
-    assert "check: running `dbt parse` first: models/marts/_marts.yml is newer than target/manifest.json" in err
+    # It says why it compiles first (column lineage reads compiled SQL), naming the file edited after the last parse.
+    assert "check: running `dbt compile` first: models/marts/_marts.yml is newer than target/manifest.json" in err
     assert "customers: column city was removed" in out and "BC003" in out
     assert "customers.country_code has no description; add `description:` to the column" in out
     assert "FAIL: 2 error(s)" in out

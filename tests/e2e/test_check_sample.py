@@ -34,10 +34,17 @@ def project_with_hidden_phone(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return project
 
 
-def test_names_alone_do_not_see_it(project_with_hidden_phone: Path) -> None:
+def test_names_alone_do_not_see_it_but_lineage_does(project_with_hidden_phone: Path) -> None:
     result = run_cli("check", "--format", "json", cwd=project_with_hidden_phone)
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "reference_code" not in result.stdout
+    assert result.returncode == 1, result.stdout + result.stderr
+    findings = [(f["rule"], f["message"]) for f in json.loads(result.stdout)["findings"]]
+    assert findings == [
+        (
+            "DM011",
+            "customers.reference_code carries phone from stg_customers.phone but has no PII class; classify it "
+            "`meta: {pii: phone}` so it is masked",
+        )
+    ]
 
 
 def test_sampled_values_flag_the_column_and_its_published_leak(project_with_hidden_phone: Path) -> None:

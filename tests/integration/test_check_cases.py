@@ -19,6 +19,7 @@ from dmesh_dbt.changes.gate import compare_projects
 from dmesh_dbt.changes.kinds import Comparison
 from dmesh_dbt.check import baseline_from_registry, run_check
 from dmesh_dbt.policy.engine import DomainConfig, PolicyContext, evaluate_policy, resolve_severities
+from dmesh_dbt.project import ensure_project_id
 from dmesh_dbt.registry import ConsumerRecord, Registry
 from tests.check_fixtures import (
     ALL_CASES,
@@ -133,8 +134,8 @@ def test_policy_messages_name_the_column_and_the_fix(new: Project) -> None:
 
 def test_public_pii_without_the_publishing_post_hook_is_unmasked(new: Project) -> None:
     """dbt adds model-level hooks to the project's, so this case edits the parsed model instead of its YAML."""
-    unhooked = replace(next(m for m in new.models if m.name == "p_clean"), post_hooks=())
-    findings = _policy_findings(replace(new, models=(unhooked,)))
+    models = tuple(replace(m, post_hooks=()) if m.name == "p_clean" else m for m in new.models)
+    findings = [f for f in _policy_findings(replace(new, models=models)) if f.model == "p_clean"]
     assert [f.rule_id for f in findings] == ["DM006"]
     assert findings[0].message.startswith("public model p_clean has PII columns (full_name, email, phone,")
     assert 'add `+post-hook: ["{{ dmesh.publish_masked() }}"]`' in findings[0].message
@@ -186,7 +187,12 @@ def test_a_registry_release_is_the_baseline_and_consumers_are_named(cases: CaseP
     url = str(tmp_path / "registry")
     registry = Registry.open(url)
     registry.publish(
-        "payments", "1.0.0", "payments-team@example.com", (), {"manifest.json": cases.old_manifest.read_bytes()}
+        "payments",
+        "1.0.0",
+        "payments-team@example.com",
+        (),
+        {"manifest.json": cases.old_manifest.read_bytes()},
+        ensure_project_id(cases.path),  # the release is this project's own: only those are its baseline
     )
     for consumer, product, version, columns in [
         ("risk", "ch_column_removed", None, ("customer_id", "city")),

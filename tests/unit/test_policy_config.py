@@ -24,7 +24,7 @@ def domain_file(tmp_path: Path, text: str) -> DomainConfig:
 
 
 def test_every_rule_has_an_id_a_summary_and_failing_and_fixed_examples() -> None:
-    assert sorted(RULES) == ["DM001", "DM002", "DM003", "DM004", "DM005", "DM006", "DM007", "DM008", "DM009"]
+    assert sorted(RULES) == ["DM001", "DM002", "DM003", "DM004", "DM005", "DM006", "DM007", "DM008", "DM009", "DM011"]
     for rule in RULES.values():
         assert rule.summary.endswith(".") and "Fails" in rule.doc and "Fixed" in rule.doc, rule.id
 

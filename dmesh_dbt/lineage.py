@@ -1,0 +1,511 @@
+"""Column-level lineage from the compiled SQL in dbt's manifest.
+
+Each model's and snapshot's ``compiled_code`` is parsed once, in the adapter's dialect, qualified against the
+output columns of the nodes it reads (so ``select *`` expands), and walked with ``sqlglot.lineage`` through CTEs,
+subqueries, unions, window functions and expressions. That gives one hop per node: which columns of which
+parent relation feed each output column. ``Lineage.trace`` chains the hops across nodes back to sources, seeds
+and snapshots.
+
+Fail closed: whatever cannot be resolved (a node without compiled SQL, SQL sqlglot cannot parse, a relation the
+manifest does not know, ``select *`` over unknown columns) is an ``Unresolved`` input, never a clean one.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import TYPE_CHECKING
+
+from dmesh_dbt.artifacts import Column, Model, Project
+
+if TYPE_CHECKING:
+    from sqlglot import exp
+    from sqlglot.lineage import Node as SqlNode
+
+#: sqlglot's dialect for each dbt adapter type whose name differs, or that sqlglot knows under the same name.
+_DIALECTS = {
+    "duckdb": "duckdb",
+    "postgres": "postgres",
+    "bigquery": "bigquery",
+    "redshift": "redshift",
+    "snowflake": "snowflake",
+    "databricks": "databricks",
+    "spark": "spark",
+    "trino": "trino",
+}
+
+#: Columns dbt adds to every snapshot; they carry no value of the snapshotted rows.
+SNAPSHOT_META_COLUMNS = frozenset({"dbt_scd_id", "dbt_updated_at", "dbt_valid_from", "dbt_valid_to", "dbt_is_deleted"})
+
+#: How a star projection over columns nobody listed shows in a node's outputs.
+_STAR = "*"
+
+
+@dataclass(frozen=True, order=True)
+class ColumnRef:
+    """One column of one manifest node (model, snapshot, seed or source), as the node's SQL or YAML names it."""
+
+    node_id: str
+    column: str
+
+
+@dataclass(frozen=True)
+class Unresolved:
+    """Lineage that could not be followed, and why; treated as PII-bearing by every caller."""
+
+    node_id: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Input:
+    """One hop: ``source`` feeds an output column; ``reduced`` when only through an aggregate (count, sum, avg,
+    ...), a predicate (a boolean) or a window's partition/order, so no value of ``source`` reaches the output."""
+
+    source: ColumnRef
+    reduced: bool = False
+
+
+Hop = Input | Unresolved
+
+
+@dataclass(frozen=True)
+class NodeLineage:
+    """The one-hop lineage of a node's output columns; ``unresolved`` when the node's SQL could not be read."""
+
+    node_id: str
+    columns: Mapping[str, tuple[Hop, ...]] = field(default_factory=lambda: MappingProxyType({}))
+    unresolved: Unresolved | None = None
+    #: Tables the SQL reads that are no relation of the manifest (``database.schema.table`` as written).
+    unknown_relations: tuple[str, ...] = ()
+
+    def output_columns(self) -> tuple[str, ...]:
+        return tuple(name for name in self.columns if name != _STAR)
+
+    def hops(self, column: str) -> tuple[Hop, ...] | None:
+        """The inputs of ``column`` (case-insensitive); None when the SQL does not output it."""
+        if self.unresolved is not None:
+            return (self.unresolved,)
+        wanted = column.lower()
+        for name, hops in self.columns.items():
+            if name.lower() == wanted:
+                return hops
+        return self.columns.get(_STAR)
+
+
+@dataclass(frozen=True)
+class Derivation:
+    """How a column derives from one upstream column: ``path`` runs from the column itself to the upstream one
+    (its last element); ``unresolved`` says why the trail ends there when it could not be followed further."""
+
+    path: tuple[ColumnRef, ...]
+    reduced: bool = False
+    unresolved: Unresolved | None = None
+
+    @property
+    def upstream(self) -> ColumnRef:
+        return self.path[-1]
+
+
+@dataclass(frozen=True)
+class _Relation:
+    """A manifest node as a relation the SQL can read."""
+
+    node_id: str
+    name: str
+    parts: tuple[str, ...]  # (database, schema, identifier), lowercased, as far as the relation name has them
+    declared: tuple[Column, ...]
+    compiled_code: str | None
+    has_sql: bool
+    depends_on: tuple[str, ...]
+    extra_columns: frozenset[str] = frozenset()
+
+
+Stop = Callable[[ColumnRef], bool]
+
+
+class Lineage:
+    """Column lineage of one project's manifest; every node is parsed at most once, on first use."""
+
+    def __init__(self, project: Project) -> None:
+        self.project = project
+        self.dialect = _DIALECTS.get(project.adapter_type)
+        self._relations = {r.node_id: r for r in _relations(project, self.dialect)}
+        self._by_parts: dict[tuple[str, ...], list[str]] = {}
+        for relation in self._relations.values():
+            for size in range(1, len(relation.parts) + 1):
+                self._by_parts.setdefault(relation.parts[-size:], []).append(relation.node_id)
+        self._nodes: dict[str, NodeLineage] = {}
+        self._traces: dict[tuple[Stop, ColumnRef], tuple[Derivation, ...]] = {}
+
+    def name(self, node_id: str) -> str:
+        """The node's name as a user reads it (``customers``, ``raw.customers`` for a source)."""
+        relation = self._relations.get(node_id)
+        return relation.name if relation else node_id
+
+    def display(self, ref: ColumnRef) -> str:
+        return f"{self.name(ref.node_id)}.{ref.column}"
+
+    def declared_columns(self, node_id: str) -> tuple[Column, ...]:
+        relation = self._relations.get(node_id)
+        return relation.declared if relation else ()
+
+    def node(self, node_id: str) -> NodeLineage:
+        """The one-hop lineage of a model or snapshot (parents first, each once)."""
+        if node_id not in self._nodes:
+            for pending in self._unparsed_ancestry(node_id):
+                self._nodes[pending] = self._parse(pending)
+        if node_id not in self._nodes:  # a source, a seed, or no node of the manifest: no SQL to read
+            return NodeLineage(node_id, unresolved=Unresolved(node_id, f"{self.name(node_id)} has no SQL"))
+        return self._nodes[node_id]
+
+    def trace(self, column: ColumnRef, stop: Stop | None = None) -> tuple[Derivation, ...]:
+        """Every upstream column ``column`` derives from, with the path, back to columns of nodes without SQL
+        (sources, seeds) or to the first column ``stop`` accepts; a column fed by nothing (a constant) has none."""
+        stop = stop or _never
+        # Upstream columns first, from an explicit stack: a chain of hundreds of models must not exhaust
+        # Python's recursion limit. Keys compare by equality (a bound method is a new object at each access).
+        pending = [column]
+        while pending:
+            current = pending[-1]
+            if (stop, current) in self._traces:
+                pending.pop()
+                continue
+            upstream = [s for s in self._followed_sources(current, stop) if (stop, s) not in self._traces]
+            if upstream:
+                pending.extend(upstream)
+                continue
+            pending.pop()
+            self._traces[stop, current] = self._derive(current, stop)
+        return self._traces[stop, column]
+
+    def _followed_sources(self, column: ColumnRef, stop: Stop) -> Iterator[ColumnRef]:
+        """The upstream columns of ``column`` whose own lineage the trace goes on through."""
+        relation = self._relations.get(column.node_id)
+        if relation is None or not relation.has_sql:
+            return
+        for hop in self.node(column.node_id).hops(column.column) or ():
+            if isinstance(hop, Input) and self._has_sql(hop.source.node_id) and not stop(hop.source):
+                yield hop.source
+
+    def _has_sql(self, node_id: str) -> bool:
+        relation = self._relations.get(node_id)
+        return relation is not None and relation.has_sql
+
+    # ------------------------------------------------------------------------------------------- tracing
+
+    def _derive(self, column: ColumnRef, stop: Stop) -> tuple[Derivation, ...]:
+        relation = self._relations.get(column.node_id)
+        if relation is None or not relation.has_sql:
+            return ()
+        hops = self.node(column.node_id).hops(column.column)
+        if hops is None:
+            reason = f"{self.name(column.node_id)} does not output a column {column.column}"
+            return (Derivation((column,), unresolved=Unresolved(column.node_id, reason)),)
+        found: dict[tuple[ColumnRef, bool, Unresolved | None], Derivation] = {}
+        for hop in hops:
+            for derivation in self._through(column, hop, stop):
+                key = (derivation.upstream, derivation.reduced, derivation.unresolved)
+                if key not in found or len(derivation.path) < len(found[key].path):
+                    found[key] = derivation
+        # sqlglot collects a projection's columns in a set: sort, so messages name the same column every run.
+        return tuple(sorted(found.values(), key=lambda d: (d.upstream, d.reduced, d.unresolved is not None)))
+
+    def _through(self, column: ColumnRef, hop: Hop, stop: Stop) -> Iterator[Derivation]:
+        if isinstance(hop, Unresolved):
+            yield Derivation((column,), unresolved=hop)
+            return
+        source = hop.source
+        parent = self._relations.get(source.node_id)
+        if parent is None or not parent.has_sql or stop(source):
+            yield Derivation((column, source), hop.reduced)
+            return
+        for upstream in self.trace(source, stop):
+            yield Derivation((column, *upstream.path), hop.reduced or upstream.reduced, upstream.unresolved)
+
+    # ------------------------------------------------------------------------------------------- parsing
+
+    def _unparsed_ancestry(self, node_id: str) -> list[str]:
+        """``node_id`` and its unparsed ancestors with SQL, parents before children (iterative: DAGs run deep)."""
+        order: list[str] = []
+        seen: set[str] = set()
+        stack: list[tuple[str, bool]] = [(node_id, False)]
+        while stack:
+            current, expanded = stack.pop()
+            if expanded:
+                order.append(current)
+                continue
+            if current in seen or current in self._nodes:
+                continue
+            seen.add(current)
+            relation = self._relations.get(current)
+            if relation is None or not relation.has_sql:
+                continue
+            stack.append((current, True))
+            stack.extend((parent, False) for parent in relation.depends_on if parent not in seen)
+        return order
+
+    def _parse(self, node_id: str) -> NodeLineage:
+        relation = self._relations[node_id]
+        if not relation.compiled_code:
+            reason = f"{relation.name} has no compiled SQL in the manifest; run `dbt compile` (or `dbt build`) first"
+            return NodeLineage(node_id, unresolved=Unresolved(node_id, reason))
+        query, problem = self._query_of(relation)
+        if query is None:
+            return NodeLineage(node_id, unresolved=Unresolved(node_id, problem))
+        # Read before lineage: a relation the manifest does not know is often why lineage fails, and DM007
+        # must see it all the same.
+        unknown = self._unknown_relations(query, relation)
+        try:
+            columns = self._columns_from(query, relation)
+        except Exception as error:  # noqa: BLE001 - sqlglot raises many types; any failure must fail closed
+            reason = f"sqlglot cannot follow the SQL of {relation.name} ({type(error).__name__}: {error})"
+            return NodeLineage(node_id, unresolved=Unresolved(node_id, reason[:300]), unknown_relations=unknown)
+        return NodeLineage(node_id, MappingProxyType(columns), unknown_relations=unknown)
+
+    def _query_of(self, relation: _Relation) -> tuple[exp.Query | None, str]:
+        """The node's compiled SQL as one parsed query, or None and why not."""
+        import sqlglot
+        from sqlglot import exp
+
+        try:
+            statements = [s for s in sqlglot.parse(relation.compiled_code or "", read=self.dialect) if s is not None]
+        except Exception as error:  # noqa: BLE001 - as above: a parse failure is unresolved lineage
+            return None, f"sqlglot cannot parse the SQL of {relation.name} ({type(error).__name__}: {error})"[:300]
+        if len(statements) != 1 or not isinstance(statements[0], exp.Query):
+            return None, f"the compiled SQL of {relation.name} is not one query"
+        return statements[0], ""
+
+    def _columns_from(self, query: exp.Query, relation: _Relation) -> dict[str, tuple[Hop, ...]]:
+        from sqlglot.lineage import lineage
+
+        schema = self._schema_for(relation)
+        # trim_selects=False: trimming copies the whole select for every hop, half the time, for display only.
+        roots = (
+            lineage(None, query, schema, dialect=self.dialect, copy=False, trim_selects=False) if query.selects else {}
+        )
+        walker = _Walker(self, relation)
+        columns = {name: tuple(walker.hops(root)) for name, root in roots.items()}
+        for extra in relation.extra_columns:
+            columns.setdefault(extra, ())
+        return columns
+
+    def _schema_for(self, relation: _Relation) -> dict[str, object]:
+        """The columns of the relations the node depends on, nested as sqlglot's MappingSchema wants them (every
+        table at one depth: relation names with fewer parts than the others are left out, a rare mix)."""
+        parents = [self._relations[p] for p in relation.depends_on if p in self._relations]
+        depth = max((len(p.parts) for p in parents), default=0)
+        schema: dict[str, object] = {}
+        for parent in parents:
+            columns = self._columns_of(parent) if len(parent.parts) == depth else ()
+            if not columns:
+                continue
+            level = schema
+            for part in parent.parts[:-1]:
+                level = level.setdefault(part, {})  # type: ignore[assignment]
+            level[parent.parts[-1]] = {name: "unknown" for name in columns}
+        return schema
+
+    def _columns_of(self, relation: _Relation) -> tuple[str, ...]:
+        if relation.has_sql:
+            parsed = self.node(relation.node_id)
+            if parsed.unresolved is None and _STAR not in parsed.columns:
+                return parsed.output_columns()
+        return tuple(c.name for c in relation.declared)
+
+    def resolve(self, table: exp.Table, reader: _Relation) -> str | None:
+        """The node a table of ``reader``'s SQL names, matching its relation name from the right."""
+        parts = tuple(p.lower() for p in (table.catalog, table.db, table.name) if p)
+        candidates = self._by_parts.get(parts, [])
+        if len(candidates) > 1:
+            candidates = [c for c in candidates if c in reader.depends_on] or candidates
+        return candidates[0] if len(candidates) == 1 else None
+
+    def _unknown_relations(self, query: exp.Query, relation: _Relation) -> tuple[str, ...]:
+        from sqlglot import exp
+
+        ctes = {cte.alias_or_name.lower() for cte in query.find_all(exp.CTE)}
+        unknown = []
+        for table in query.find_all(exp.Table):
+            if not isinstance(table.this, exp.Identifier) or (not table.db and table.name.lower() in ctes):
+                continue
+            if self.resolve(table, relation) is None:
+                unknown.append(".".join(p for p in (table.catalog, table.db, table.name) if p))
+        return tuple(dict.fromkeys(unknown))
+
+
+class _Walker:
+    """Turns sqlglot's lineage tree of one output column into hops to parent relations."""
+
+    def __init__(self, lineage: Lineage, relation: _Relation) -> None:
+        self.lineage = lineage
+        self.relation = relation
+
+    def hops(self, root: SqlNode) -> Iterator[Hop]:
+        seen: set[Hop] = set()
+        for hop in self._walk(root, False):
+            if hop not in seen:
+                seen.add(hop)
+                yield hop
+
+    def _walk(self, node: SqlNode, reduced: bool) -> Iterator[Hop]:
+        from sqlglot import exp
+
+        for child in node.downstream:
+            if child.name == _STAR or child.name.endswith(f".{_STAR}"):
+                yield self._star(child)
+                continue
+            through = reduced or _reduces(node, child, self.lineage.dialect)
+            if isinstance(child.expression, exp.Table):
+                yield self._leaf(child, through)
+            elif isinstance(child.expression, exp.Placeholder):
+                reason = f"{self.relation.name} reads {child.name} from no relation it can name"
+                yield Unresolved(self.relation.node_id, reason)
+            else:
+                yield from self._walk(child, through)
+
+    def _leaf(self, leaf: SqlNode, reduced: bool) -> Hop:
+        from sqlglot import exp
+
+        table = leaf.expression
+        assert isinstance(table, exp.Table)
+        node_id = self.lineage.resolve(table, self.relation)
+        if node_id is None:
+            written = ".".join(p for p in (table.catalog, table.db, table.name) if p)
+            reason = f"{self.relation.name} reads {written}, which is no relation of the manifest"
+            return Unresolved(self.relation.node_id, reason)
+        return Input(ColumnRef(node_id, _identifier_path(leaf.name)[-1]), reduced)
+
+    def _star(self, star: SqlNode) -> Unresolved:
+        from sqlglot import exp
+
+        source = star.expression
+        written = source.sql(dialect=self.lineage.dialect) if isinstance(source, exp.Table) else "a subquery"
+        reason = f"{self.relation.name} selects * from {written}, whose columns the manifest does not list"
+        return Unresolved(self.relation.node_id, reason)
+
+
+def _reduces(parent: SqlNode, child: SqlNode, dialect: str | None) -> bool:
+    """Whether ``child``'s column reaches ``parent``'s projection only through an aggregate, a predicate or a
+    window's partition/order: then no value of it survives."""
+    from sqlglot import exp
+
+    table, column = _child_column(child, dialect)
+    occurrences = [c for c in parent.expression.find_all(exp.Column) if c.name == column]
+    matching = [c for c in occurrences if not table or c.table == table] or occurrences
+    return bool(matching) and all(_is_reduced(c, parent.expression) for c in matching)
+
+
+def _child_column(child: SqlNode, dialect: str | None) -> tuple[str, str]:
+    from sqlglot import exp
+
+    if isinstance(child.expression, exp.Table):
+        parts = _identifier_path(child.name)
+        return (parts[-2] if len(parts) > 1 else ""), parts[-1]
+    table, _, column = child.name.rpartition(".")
+    return table, column
+
+
+#: One part of a dotted SQL name: "quoted" (doubled quotes escape), `backticked`, [bracketed] or bare.
+_NAME_PART = re.compile(r'"((?:[^"]|"")*)"|`((?:[^`]|``)*)`|\[([^\]]*)\]|([^."`\[]+)')
+
+
+def _identifier_path(text: str) -> list[str]:
+    """``"t"."Full Name"`` as ``["t", "Full Name"]``: sqlglot's lineage names leaves by the column's SQL, and
+    splitting it here is much cheaper than parsing it again."""
+    parts = []
+    for match in _NAME_PART.finditer(text):
+        quoted, backticked, bracketed, bare = match.groups()
+        if quoted is not None:
+            parts.append(quoted.replace('""', '"'))
+        elif backticked is not None:
+            parts.append(backticked.replace("``", "`"))
+        else:
+            parts.append(bracketed if bracketed is not None else bare)
+    return parts or [text]
+
+
+def _is_reduced(column: exp.Expr, root: exp.Expr) -> bool:
+    from sqlglot import exp
+
+    reducing = (
+        exp.Predicate,
+        exp.Connector,
+        exp.Not,
+        exp.Count,
+        exp.CountIf,
+        exp.Sum,
+        exp.Avg,
+        exp.ApproxDistinct,
+        exp.Stddev,
+        exp.StddevPop,
+        exp.StddevSamp,
+        exp.Variance,
+        exp.VariancePop,
+    )
+    child: exp.Expr = column
+    node = column.parent
+    while node is not None:
+        if isinstance(node, reducing):
+            return True
+        if isinstance(node, exp.Window) and child is not node.this:
+            return True  # a partition or order key: it orders rows, its values are not output
+        if node is root:
+            return False
+        child, node = node, node.parent
+    return False
+
+
+# ----------------------------------------------------------------------------------------------- relations
+
+
+def _relations(project: Project, dialect: str | None) -> Iterator[_Relation]:
+    for model in project.models:
+        yield _sql_relation(model, dialect)
+    for snapshot in project.snapshots:
+        yield _sql_relation(snapshot, dialect, SNAPSHOT_META_COLUMNS)
+    for seed in project.seeds:
+        declared = seed.columns or tuple(_typed_column(name) for name in seed.column_types)
+        yield _Relation(seed.unique_id, seed.name, _parts(seed.relation_name, dialect), declared, None, False, ())
+    for source in project.sources:
+        name = f"{source.source_name}.{source.name}"
+        yield _Relation(source.unique_id, name, _parts(source.relation_name, dialect), source.columns, None, False, ())
+
+
+def _sql_relation(model: Model, dialect: str | None, extra: frozenset[str] = frozenset()) -> _Relation:
+    return _Relation(
+        model.unique_id,
+        model.display_name,
+        _parts(model.relation_name, dialect),
+        model.columns,
+        model.compiled_code,
+        True,
+        model.depends_on,
+        extra,
+    )
+
+
+def _typed_column(name: str) -> Column:
+    from dmesh_dbt.artifacts import ColumnConstraints
+
+    return Column(name, None, "", MappingProxyType({}), None, None, ColumnConstraints())
+
+
+def _parts(relation_name: str | None, dialect: str | None) -> tuple[str, ...]:
+    """``"db"."schema"."table"`` (or a backticked BigQuery name) as lowercased parts; () when it has none."""
+    if not relation_name:
+        return ()
+    from sqlglot import exp
+    from sqlglot.errors import SqlglotError
+
+    try:
+        table = exp.to_table(relation_name, dialect=dialect)
+    except SqlglotError:
+        return ()
+    return tuple(p.lower() for p in (table.catalog, table.db, table.name) if p)
+
+
+def _never(_: ColumnRef) -> bool:
+    return False

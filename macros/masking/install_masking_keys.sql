@@ -12,9 +12,17 @@
 {% endmacro %}
 
 {#- DuckDB has no roles: whoever opens the warehouse file reads all of it, so no key may ever be written there. Each
-    connection that publishes loads the keys into its own temporary table instead (dmesh.load_masking_keys). -#}
+    connection that publishes loads the keys into its own temporary table instead (dmesh.load_masking_keys). A key
+    table left by an earlier version is dropped, but DuckDB does not zero the freed blocks: say what else to do. -#}
 {% macro duckdb__install_masking_keys(keys) %}
-  {%- do run_query("drop table if exists " ~ dmesh.legacy_masking_key_relation()) -%}
+  {%- set legacy = dmesh.legacy_masking_key_relation() -%}
+  {%- if adapter.get_relation(legacy.database, legacy.schema, legacy.identifier) is none -%}
+    {{ return(none) }}
+  {%- endif -%}
+  {%- do run_query("drop table " ~ legacy) -%}
+  {%- do print("dmesh: WARNING: dropped " ~ legacy ~ ", where an earlier dmesh version kept the masking key: anyone "
+      ~ "who could open this file could read it. Rotate DMESH_MASKING_KEY, and rebuild the file from scratch (delete "
+      ~ target.path ~ "), since DuckDB keeps the dropped bytes in its free blocks.") -%}
 {% endmacro %}
 
 {#- pgcrypto's hmac() takes the key itself. The table keeps its identity (delete + insert, no drop), because published

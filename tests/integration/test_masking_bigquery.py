@@ -8,12 +8,12 @@ BigQuery (no-leak, policy tags, compiled SQL) is tests/integration/test_bigquery
 from __future__ import annotations
 
 import json
-import secrets
 
 import pytest
 
+from dmesh_dbt.masking import MaskingKeys
 from tests.engines import BigQueryEngine
-from tests.helpers import run_dbt
+from tests.helpers import masking_keys_env, run_dbt
 from tests.integration.masking_leaks import files_containing
 from tests.integration.masking_project import (
     PEOPLE_COLUMNS,
@@ -24,7 +24,8 @@ from tests.integration.masking_project import (
 
 pytestmark = pytest.mark.bigquery
 
-KEY = f"bq-{secrets.token_hex(12)}"
+KEYS_ENV = masking_keys_env("bq")
+KEYS = MaskingKeys(domain=KEYS_ENV["DMESH_MASKING_KEY"], mesh=KEYS_ENV["DMESH_MESH_KEY"])
 DATASET = "masking_proof"
 
 
@@ -32,7 +33,7 @@ DATASET = "masking_proof"
 def proof(bigquery_engine: BigQueryEngine, tmp_path_factory: pytest.TempPathFactory) -> MaskingProject:
     project = write_masking_project(tmp_path_factory.mktemp("bq") / "masking_proof", warehouse="bigquery")
     run_dbt(project.path, "deps")
-    env = {**bigquery_engine.dbt_env(DATASET), "DMESH_MASKING_KEY": KEY}
+    env = {**bigquery_engine.dbt_env(DATASET), **KEYS_ENV}
     run_dbt(project.path, "build", "--target", "prod", env=env)
     return project
 
@@ -44,7 +45,7 @@ def test_every_strategy_publishes_what_python_computes(
     table = f"`{bigquery_engine.project}.{DATASET}_published.{relation}`"
     rows = bigquery_engine.query(f"select * from {table} order by person_id")
     published = [{name: row[name] for name in PEOPLE_COLUMNS} for row in rows]
-    assert published == [expected_published_person(row, KEY) for row in proof.people]
+    assert published == [expected_published_person(row, KEYS) for row in proof.people]
 
 
 def test_privacy_tests_run_on_bigquery_and_catch_the_leak(proof: MaskingProject) -> None:
@@ -60,5 +61,5 @@ def test_privacy_tests_run_on_bigquery_and_catch_the_leak(proof: MaskingProject)
 def test_the_key_is_in_no_compiled_or_run_sql(proof: MaskingProject) -> None:
     # dbt-bigquery takes no query parameters: the key is a literal in the on-run-start statement, which dbt logs
     # in logs/dbt.log (docs/masking.md) but writes to no file under target/.
-    leaking = [path for path in files_containing(proof.path, KEY) if "/target/" in path]
+    leaking = [path for key in KEYS_ENV.values() for path in files_containing(proof.path, key) if "/target/" in path]
     assert leaking == []

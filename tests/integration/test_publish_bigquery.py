@@ -10,13 +10,13 @@ import yaml
 
 from dmesh_dbt.contracts import validation_errors
 from tests.engines import BigQueryEngine
-from tests.helpers import init_domain, run_cli, run_dbt
+from tests.helpers import init_domain, masking_keys_env, run_cli, run_dbt
 
 pytestmark = pytest.mark.bigquery
 
 
 def test_payments_publishes_from_bigquery(bigquery_engine: BigQueryEngine, tmp_path: Path) -> None:
-    env = bigquery_engine.dbt_env("payments") | {"DMESH_MASKING_KEY": "publish-test-key"}
+    env = bigquery_engine.dbt_env("payments") | masking_keys_env("publish")
     payments = init_domain(tmp_path, "payments")
     run_dbt(payments, "build", "--target", "prod", env=env)
 

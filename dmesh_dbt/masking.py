@@ -22,6 +22,9 @@ from dmesh_dbt.pii import NOT_PII, ForbiddenClass, MeshPolicy, PiiClass, Strateg
 DEVELOPMENT_TARGET = "dev"
 #: The fewest bytes of key material a target other than ``dev`` accepts.
 MIN_KEY_BYTES = 32
+#: HMAC-SHA256 computations per second and core, measured in C on this project's 2-core machine (docs/masking.md):
+#: how fast anyone holding a key hashes every candidate value.
+ENUMERATION_HMACS_PER_SECOND = 3_000_000
 #: A command that prints a strong key, offered in every weak-key message.
 GENERATE_KEY = "`openssl rand -hex 32`"
 #: One row per key scope: DuckDB keeps it in a temporary table of the publishing connection (never in the file);
@@ -110,6 +113,15 @@ def weak_key_problem(key: str, variable: str, target: str) -> str | None:
     if size < MIN_KEY_BYTES:
         return f"dmesh: {variable} is too weak for target '{target}' ({size} bytes, fewer than {MIN_KEY_BYTES}): {fix}"
     return None
+
+
+def enumeration_time(value_space_log10: int, cores: int = 2) -> str:
+    """How long hashing all 10^``value_space_log10`` candidate values takes on ``cores`` cores, in words."""
+    seconds = 10**value_space_log10 / (ENUMERATION_HMACS_PER_SECOND * cores)
+    for unit, size in (("days", 86_400), ("hours", 3_600), ("minutes", 60)):
+        if seconds >= 2 * size:
+            return f"about {round(seconds / size)} {unit}"
+    return "under 2 minutes" if seconds >= 1 else "under a second"
 
 
 def key_scope(pii_class: PiiClass, policy: MeshPolicy | None = None) -> KeyScope:

@@ -284,6 +284,18 @@ def hash_value(key: str, value: str) -> str:
     return hmac.new(key.encode(), value.encode(), hashlib.sha256).hexdigest()
 
 
+#: SHA-256's block size: HMAC pads the key to it.
+HMAC_BLOCK_SIZE = 64
+
+
+def hmac_pads(key: str) -> tuple[bytes, bytes]:
+    """HMAC-SHA256's inner and outer pads of ``key`` (RFC 2104), as the DuckDB and BigQuery macros derive them: the
+    key, hashed when longer than the block, zero-padded and XORed with 0x36 and 0x5c. Each gives the key back."""
+    raw = key.encode()
+    block = (hashlib.sha256(raw).digest() if len(raw) > HMAC_BLOCK_SIZE else raw).ljust(HMAC_BLOCK_SIZE, b"\0")
+    return bytes(b ^ 0x36 for b in block), bytes(b ^ 0x5C for b in block)
+
+
 def hash_column_value(masking: ColumnMasking, keys: MaskingKeys, value: str) -> str:
     """What the ``hash`` strategy publishes for ``value`` in the column ``masking`` describes: keyed with the domain's
     key, or the mesh key for a joinable class, as the macros choose it."""

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import csv
-import hashlib
 import json
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import duckdb
 
-#: SHA-256's block size: HMAC pads the key to it.
-BLOCK_SIZE = 64
+from dmesh_dbt.masking import hmac_pads
 
 
 def pii_columns(project: Path) -> dict[str, str]:
@@ -53,11 +51,9 @@ def key_material(key: str) -> dict[str, bytes]:
     """Every form in which ``key`` could be stored: the key itself, its HMAC-SHA256 pads (RFC 2104: the key, hashed
     when longer than the 64-byte block, zero-padded and XORed with 0x36 and 0x5c; each pad gives the key back) and
     their hex spellings."""
-    raw = key.encode()
-    block = (hashlib.sha256(raw).digest() if len(raw) > BLOCK_SIZE else raw).ljust(BLOCK_SIZE, b"\0")
-    ipad, opad = bytes(b ^ 0x36 for b in block), bytes(b ^ 0x5C for b in block)
+    ipad, opad = hmac_pads(key)
     return {
-        "key": raw,
+        "key": key.encode(),
         "ipad": ipad,
         "opad": opad,
         "ipad as hex": ipad.hex().encode(),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from dmesh_dbt.masking import (
     dbt_vars,
     hash_column_value,
     hash_value,
+    hmac_pads,
     published_data_type,
     published_identifier,
     published_materialization,
@@ -244,3 +246,10 @@ def test_the_shipped_policy_marks_no_enumerable_class_joinable() -> None:
 )
 def test_duckdb_always_publishes_a_table(adapter: str, requested: str | None, expected: str) -> None:
     assert published_materialization(adapter, requested) == expected
+
+
+@pytest.mark.parametrize("key", ["Jefe", "k" * 64, "k" * 65])
+def test_hmac_pads_give_pythons_hmac(key: str) -> None:
+    ipad, opad = hmac_pads(key)
+    inner = hashlib.sha256(ipad + b"what do ya want for nothing?").digest()
+    assert hashlib.sha256(opad + inner).hexdigest() == hash_value(key, "what do ya want for nothing?")

@@ -29,6 +29,12 @@ class DbtError(DmeshError):
     exit_code = 1
 
 
+class WarehouseError(DmeshError):
+    """The warehouse refused what dmesh-dbt asked of it on the user's behalf (e.g. writing the key table)."""
+
+    exit_code = 1
+
+
 class PolicyViolation(DmeshError):
     """The project breaks a mesh rule; reported with exit code 1."""
 

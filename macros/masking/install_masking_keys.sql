@@ -1,20 +1,24 @@
-{#- Make the masking keys (scope -> key, from dmesh.masking_keys()) available to the build, once, at on-run-start.
-    The keys travel as bound query parameters where the adapter takes them (DuckDB, Postgres), so they appear in no
-    compiled SQL, no run_results.json and no dbt.log; BigQuery's dbt adapter takes no parameters, so there they are
-    literals in the statement dbt logs (see docs/masking.md). Also drops the single-key table `dmesh_masking_key` that
-    earlier versions kept in the private schema, so an upgrade leaves no old key behind. Renders no SQL of its own. -#}
-{% macro install_masking_keys(keys) %}
-  {%- do adapter.dispatch('install_masking_keys', 'dmesh')(keys) -%}
+{#- Make the masking keys of `scopes` (those the project's hashed columns use) available to the build, once, at
+    on-run-start, and refuse missing or weak ones before anything is built. Also drops the single-key table
+    `dmesh_masking_key` earlier versions kept in the private schema, so an upgrade leaves no old key behind. Where
+    the adapter takes bound parameters (DuckDB, Postgres) the keys come from the environment and travel as
+    parameters, in no compiled SQL, run_results.json or dbt.log; BigQuery's dbt adapter takes none, so there the
+    build never holds a key: `dmesh-dbt key install` provisions the key table beforehand. Renders no SQL. -#}
+{% macro install_masking_keys(scopes) %}
+  {%- do adapter.dispatch('install_masking_keys', 'dmesh')(scopes) -%}
 {% endmacro %}
 
-{% macro default__install_masking_keys(keys) %}
+{% macro default__install_masking_keys(scopes) %}
   {{ dmesh.unsupported_adapter('install_masking_keys') }}
 {% endmacro %}
 
 {#- DuckDB has no roles: whoever opens the warehouse file reads all of it, so no key may ever be written there. Each
-    connection that publishes loads the keys into its own temporary table instead (dmesh.load_masking_keys). A key
-    table left by an earlier version is dropped, but DuckDB does not zero the freed blocks: say what else to do. -#}
-{% macro duckdb__install_masking_keys(keys) %}
+    connection that publishes loads the keys into its own temporary table instead (dmesh.load_masking_keys); here
+    they are only checked. A key table left by an earlier version is dropped, but DuckDB does not zero the freed
+    blocks: say what else to do. -#}
+{% macro duckdb__install_masking_keys(scopes) %}
+  {%- do dmesh.masking_keys(scopes) -%}
+  {%- do dmesh.announce_development_keys(scopes) -%}
   {%- set legacy = dmesh.legacy_masking_key_relation() -%}
   {%- if adapter.get_relation(legacy.database, legacy.schema, legacy.identifier) is none -%}
     {{ return(none) }}
@@ -27,7 +31,9 @@
 
 {#- pgcrypto's hmac() takes the key itself. The table keeps its identity (delete + insert, no drop), because published
     views depend on it; nobody but its owner may read it. Commits the hook's transaction. -#}
-{% macro postgres__install_masking_keys(keys) %}
+{% macro postgres__install_masking_keys(scopes) %}
+  {%- set keys = dmesh.masking_keys(scopes) -%}
+  {%- do dmesh.announce_development_keys(scopes) -%}
   {%- set relation = dmesh.masking_keys_relation() -%}
   {%- do run_query("create extension if not exists pgcrypto") -%}
   {%- do run_query("drop table if exists " ~ dmesh.legacy_masking_key_relation() ~ " cascade") -%}
@@ -43,32 +49,27 @@
   {%- do run_query("commit") -%}
 {% endmacro %}
 
-{#- HMAC-SHA256 pads, as dmesh.hmac_pads_sql derives them; no rows when no column needs a key. -#}
-{% macro bigquery__install_masking_keys(keys) %}
+{#- The key table (scope, ipad, opad: the HMAC pads in hex) is `dmesh-dbt key install`'s: check that it holds every
+    scope the build needs. -#}
+{% macro bigquery__install_masking_keys(scopes) %}
   {%- do run_query("drop table if exists " ~ dmesh.legacy_masking_key_relation()) -%}
-  {%- set supplied = [] -%}
-  {%- for scope, key in keys.items() -%}
-    {%- do supplied.append("select " ~ dmesh.sql_string(scope) ~ " as scope, cast(" ~ dmesh.sql_string(key)
-        ~ " as bytes) as raw_key") -%}
+  {%- if not scopes -%}
+    {{ return(none) }}
+  {%- endif -%}
+  {%- set relation = dmesh.masking_keys_relation() -%}
+  {%- set found = [] -%}
+  {%- if adapter.get_relation(relation.database, relation.schema, relation.identifier) is not none -%}
+    {%- do found.extend(run_query("select scope from " ~ relation).columns[0].values()) -%}
+  {%- endif -%}
+  {%- set missing = [] -%}
+  {%- for scope in scopes if scope not in found -%}
+    {%- do missing.append(dmesh.masking_key_sources()[scope].env) -%}
   {%- endfor -%}
-  {%- set sql -%}
-    create or replace table {{ dmesh.masking_keys_relation() }} as
-    with supplied as (
-        {{ supplied | join('\n        union all\n        ') if supplied else "select cast(null as string) as scope, cast(null as bytes) as raw_key limit 0" }}
-    ),
-    block_sized as (
-        select scope, if(byte_length(raw_key) > 64, sha256(raw_key), raw_key) as block_key
-        from supplied
-    ),
-    padded as (
-        select scope, concat(block_key, repeat(b'\x00', 64 - byte_length(block_key))) as padded_key
-        from block_sized
-    )
-    select
-        scope,
-        padded_key ^ repeat(b'\x36', 64) as ipad,
-        padded_key ^ repeat(b'\x5c', 64) as opad
-    from padded
-  {%- endset -%}
-  {%- do run_query(sql) -%}
+  {%- if missing -%}
+    {{ exceptions.raise_compiler_error(
+        "dmesh: the key table " ~ relation ~ " lacks the key of " ~ missing | join(' and ') ~ " for target '"
+        ~ target.name ~ "': run `dmesh-dbt key install --target " ~ target.name ~ "` with " ~ missing | join(' and ')
+        ~ " set (BigQuery builds never carry keys in SQL)"
+    ) }}
+  {%- endif -%}
 {% endmacro %}

@@ -25,11 +25,11 @@
       | selectattr('access', 'equalto', 'public') | list) }}
 {% endmacro %}
 
-{#- scope -> key, for every scope publishing `nodes` needs. Outside `dev`, a mesh key equal to the domain key is refused: every
-    domain holds the mesh key, so it would reverse the domain's hashes. -#}
-{% macro masking_keys(nodes) %}
+{#- scope -> key, for each of `scopes`, from the environment. Outside `dev`, a mesh key equal to the domain key is
+    refused: every domain holds the mesh key, so it would reverse the domain's hashes. -#}
+{% macro masking_keys(scopes) %}
   {%- set keys = {} -%}
-  {%- for scope in dmesh.used_key_scopes(nodes) -%}
+  {%- for scope in scopes -%}
     {%- do keys.update({scope: dmesh.masking_key(scope)}) -%}
   {%- endfor -%}
   {%- if target.name != 'dev' and dmesh.configured_masking_key('mesh')
@@ -45,7 +45,7 @@
 {#- Say loudly, on every run, which scopes hash with a public development key (`dev` only; masking_key() refuses
     them elsewhere). print() because `dbt --quiet` hides warnings, and the demo runs quiet. -#}
 {% macro announce_development_keys(scopes) %}
-  {%- for scope in scopes if not dmesh.configured_masking_key(scope) -%}
+  {%- for scope in scopes if target.name == 'dev' and not dmesh.configured_masking_key(scope) -%}
     {%- set source = dmesh.masking_key_sources()[scope] -%}
     {%- set message = "dmesh: WARNING: " ~ source.env ~ " is not set, so target 'dev' hashes with the public "
         ~ "development " ~ source.name ~ "; its hashes are not secret. Set " ~ source.env ~ " before masking real data." -%}

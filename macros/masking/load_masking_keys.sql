@@ -1,24 +1,25 @@
 {#- Before a published relation is written: make the keys readable on this connection. Only DuckDB needs it: there
     the keys live in a temporary table of the publishing connection (in memory, gone when the connection closes), never
     in the warehouse file; Postgres and BigQuery read the private key table on_run_start installed. -#}
-{% macro load_masking_keys(keys) %}
-  {%- do adapter.dispatch('load_masking_keys', 'dmesh')(keys) -%}
+{% macro load_masking_keys(scopes) %}
+  {%- do adapter.dispatch('load_masking_keys', 'dmesh')(scopes) -%}
 {% endmacro %}
 
-{% macro default__load_masking_keys(keys) %}
+{% macro default__load_masking_keys(scopes) %}
   {{ dmesh.unsupported_adapter('load_masking_keys') }}
 {% endmacro %}
 
-{% macro postgres__load_masking_keys(keys) %}
+{% macro postgres__load_masking_keys(scopes) %}
 {% endmacro %}
 
-{% macro bigquery__load_masking_keys(keys) %}
+{% macro bigquery__load_masking_keys(scopes) %}
 {% endmacro %}
 
 {#- HMAC-SHA256 pads (RFC 2104): the key, hashed when longer than the 64-byte block, zero-padded to 64 bytes and
     XORed with 0x36 (ipad) and 0x5c (opad). DuckDB XORs BITs, not BLOBs, hence the casts. The keys are bound
     parameters: the statement dbt logs holds only `?`. -#}
-{% macro duckdb__load_masking_keys(keys) %}
+{% macro duckdb__load_masking_keys(scopes) %}
+  {%- set keys = dmesh.masking_keys(scopes) -%}
   {%- if not keys -%}
     {{ return(none) }}
   {%- endif -%}

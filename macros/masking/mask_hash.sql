@@ -28,10 +28,11 @@
   encode(hmac(convert_to(cast({{ expression }} as text), 'UTF8'), {{ dmesh.masking_key_column('key', key_scope) }}, 'sha256'), 'hex')
 {%- endmacro %}
 
-{#- BigQuery: the same construction over BYTES (SHA256 and CONCAT only, which the emulator also runs). -#}
+{#- BigQuery: the same construction over BYTES (SHA256 and CONCAT only, which the emulator also runs); the pads are
+    stored in hex, as `dmesh-dbt key install` loads them. -#}
 {% macro bigquery__mask_hash(expression, key_scope='domain') -%}
   to_hex(sha256(concat(
-    {{ dmesh.masking_key_column('opad', key_scope) }},
-    sha256(concat({{ dmesh.masking_key_column('ipad', key_scope) }}, cast(cast({{ expression }} as string) as bytes)))
+    from_hex({{ dmesh.masking_key_column('opad', key_scope) }}),
+    sha256(concat(from_hex({{ dmesh.masking_key_column('ipad', key_scope) }}), cast(cast({{ expression }} as string) as bytes)))
   )))
 {%- endmacro %}

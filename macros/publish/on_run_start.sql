@@ -10,11 +10,7 @@
   {%- set published_schema = api.Relation.create(database=target.database, schema=dmesh.published_schema()) -%}
   {%- do adapter.create_schema(published_schema) -%}
   {%- do dmesh.grant_published_schema(published_schema, dmesh.consumer_roles()) -%}
-  {%- set keys = dmesh.masking_keys(dmesh.public_models()) -%}
-  {%- if target.name == 'dev' -%}
-    {%- do dmesh.announce_development_keys(keys.keys() | list) -%}
-  {%- endif -%}
   {#- Last: on Postgres it commits the hook's transaction, the schema and its grants with it. -#}
-  {%- do dmesh.install_masking_keys(keys) -%}
+  {%- do dmesh.install_masking_keys(dmesh.used_key_scopes(dmesh.public_models())) -%}
   {{ return('') }}
 {% endmacro %}

@@ -21,8 +21,8 @@ from sqlglot import exp
 from dmesh_dbt.masking import MaskingKeys, column_masking, hash_column_value, published_schema
 from dmesh_dbt.pii import PiiClass, Strategy
 from tests.engines import BIGQUERY_PROJECT, BigQueryEngine
-from tests.helpers import init_domain, masking_keys_env, run_dbt
-from tests.integration.masking_leaks import find_leaks, raw_pii_values
+from tests.helpers import init_domain, masking_keys_env, run_cli, run_dbt
+from tests.integration.masking_leaks import find_leaks, key_material, raw_pii_values
 
 DOMAIN = "payments"
 KEYS_ENV = masking_keys_env("bq-proof")
@@ -58,7 +58,9 @@ class BuiltDomain:
 @pytest.fixture(scope="module")
 def built(bigquery_engine: BigQueryEngine, tmp_path_factory: pytest.TempPathFactory) -> BuiltDomain:
     project = init_domain(tmp_path_factory.mktemp("bigquery"), DOMAIN)
-    env = {**bigquery_engine.dbt_env(dataset=DOMAIN), **KEYS_ENV}
+    env = bigquery_engine.dbt_env(dataset=DOMAIN)
+    installed = run_cli("key", "install", "--target", "prod", cwd=project, env=env | KEYS_ENV)
+    assert installed.returncode == 0, installed.stdout + installed.stderr
     dbt_vars = json.dumps({"dmesh_policy_tags": POLICY_TAGS})
     build = ("build", "--target", "prod", "--no-partial-parse", "--log-format-file", "json", "--vars", dbt_vars)
     run_dbt(project, *build, env=env)
@@ -167,8 +169,10 @@ def test_every_compiled_file_and_statement_run_is_valid_bigquery_sql(built: Buil
     assert [name for name, sql in sources.items() if not parses_as_bigquery(sql)] == []
 
 
-def test_masking_key_appears_in_no_file_under_target(built: BuiltDomain) -> None:
-    # BigQuery's dbt adapter takes no query parameters, so the key is a literal in the statement that fills the
-    # key table: dbt writes that statement to logs/dbt.log (docs/masking.md), but to nothing under target/.
-    files = [path for path in (built.project / "target").rglob("*") if path.is_file()]
-    assert [path for path in files if any(key in path.read_text(errors="replace") for key in KEYS_ENV.values())] == []
+def test_no_key_material_appears_in_any_file_under_the_project(built: BuiltDomain) -> None:
+    # `dmesh-dbt key install` loaded the pads through the client library; the build only read them, so neither
+    # logs/dbt.log (every statement sent to BigQuery) nor target/ holds a key or a pad.
+    material = [value for key in KEYS_ENV.values() for value in key_material(key).values()]
+    files = [path for path in built.project.rglob("*") if path.is_file() and "dbt_packages" not in path.parts]
+    assert any(path.name == "dbt.log" for path in files)
+    assert [str(path) for path in files if any(value in path.read_bytes() for value in material)] == []

@@ -18,6 +18,8 @@ pytestmark = pytest.mark.bigquery
 def test_payments_publishes_from_bigquery(bigquery_engine: BigQueryEngine, tmp_path: Path) -> None:
     env = bigquery_engine.dbt_env("payments") | masking_keys_env("publish")
     payments = init_domain(tmp_path, "payments")
+    installed = run_cli("key", "install", "--target", "prod", cwd=payments, env=env)
+    assert installed.returncode == 0, installed.stdout + installed.stderr
     run_dbt(payments, "build", "--target", "prod", env=env)
 
     published = run_cli("publish", "--target", "prod", cwd=payments, env=env)

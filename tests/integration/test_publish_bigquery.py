@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from dmesh_dbt.contracts import validation_errors
+from dmesh_dbt.registry import Registry
 from tests.engines import BigQueryEngine
 from tests.helpers import init_domain, masking_keys_env, run_cli, run_dbt
 
@@ -26,10 +27,11 @@ def test_payments_publishes_from_bigquery(bigquery_engine: BigQueryEngine, tmp_p
     assert published.returncode == 0, published.stdout + published.stderr
     assert f"{bigquery_engine.project}.payments_published.customers" in published.stdout
 
-    registry = tmp_path / "registry"
-    (release,) = [json.loads(p.read_text()) for p in (registry / "index" / "payments").glob("*.json")]
-    contract_file = next((registry / "releases" / "payments" / "1.0.0" / release["digest"]).glob("customers.odcs.yaml"))
-    contract = yaml.safe_load(contract_file.read_text())
+    registry = Registry.open(str(tmp_path / "registry"))
+    release = registry.release("payments", "1.0.0")
+    assert release is not None
+    [contract_name] = [name for name in release.files if name.endswith("customers.odcs.yaml")]
+    contract = yaml.safe_load(registry.read_file(release, contract_name))
     assert validation_errors(contract) == []
     assert contract["servers"] == [
         {
@@ -43,7 +45,8 @@ def test_payments_publishes_from_bigquery(bigquery_engine: BigQueryEngine, tmp_p
     types = {p["name"]: p["physicalType"] for p in contract["schema"][0]["properties"]}
     assert types["email"] == "string" and types["customer_id"] == "bigint"
 
-    manifest = json.loads((contract_file.parent / "manifest.json").read_text())
+    [manifest_name] = [name for name in release.files if name.endswith("manifest.json")]
+    manifest = json.loads(registry.read_file(release, manifest_name))
     node = manifest["nodes"]["model.payments.customers"]
     assert node["relation_name"] == f"`{bigquery_engine.project}`.`payments_published`.`customers`"
     rows = bigquery_engine.query(f"select email from `{bigquery_engine.project}.payments_published.customers`")

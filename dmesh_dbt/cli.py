@@ -225,6 +225,33 @@ _FORMAT = click.option(
 )
 
 
+@cli.group()
+def key() -> None:
+    """Masking keys: provision them where the build must not carry them in SQL (BigQuery)."""
+
+
+@key.command("install")
+@_PROJECT_DIR
+@_TARGET
+def key_install(project_dir: Path, target: str | None) -> None:
+    """Write the HMAC pads of DMESH_MASKING_KEY (and DMESH_MESH_KEY, when set) to the target's private key table.
+
+    For BigQuery targets, whose builds then read the table and never see a key: the pads travel as the data of a
+    load job of the client library, so no SQL text, dbt log or job's query holds them. Run it again after rotating
+    a key. Weak keys are refused outside the `dev` target, as the build refuses them.
+    """
+    import os
+
+    from dmesh_dbt.keys import install_keys, resolve_masking_keys
+    from dmesh_dbt.project import resolve_target
+
+    resolved = resolve_target(project_dir, target)
+    keys = resolve_masking_keys(resolved.name, os.environ)
+    table = install_keys(resolved, keys)
+    scopes = ", ".join(scope.value for scope in sorted(keys))
+    out.print(f"[green]Installed[/green] the {scopes} key(s) of target {resolved.name} in {escape(table)}")
+
+
 @cli.command()
 @_PROJECT_DIR
 @_REGISTRY

@@ -430,12 +430,11 @@ def _target_schema(target: Target) -> str:
     return str(schema or ("main" if target.type == "duckdb" else "public"))
 
 
-def _published_materialization(model: Model, project_vars: Mapping[str, Any]) -> str:
-    """``view`` or ``table``, as ``dmesh.published_materialization`` decides it."""
+def _published_materialization(model: Model, target: Target, project_vars: Mapping[str, Any]) -> str:
+    """``view`` or ``table``, as ``dmesh.published_materialization`` decides it (always a table on DuckDB)."""
     model_meta = model.meta.get("dmesh") or {}
-    return str(
-        model_meta.get("published_materialization") or project_vars.get("dmesh_published_materialization") or "view"
-    )
+    requested = model_meta.get("published_materialization") or project_vars.get("dmesh_published_materialization")
+    return masking.published_materialization(target.type, str(requested) if requested else None)
 
 
 def consumer_database(model: Model, target: Target, domain: str) -> str | None:
@@ -469,7 +468,7 @@ def published_model(model: Model, target: Target, project_vars: Mapping[str, Any
                 masking=None if not how.masked or how.strategy is None else how.strategy.value,
             )
         )
-    return PublishedModel(model, relation, tuple(columns), _published_materialization(model, project_vars))
+    return PublishedModel(model, relation, tuple(columns), _published_materialization(model, target, project_vars))
 
 
 def published_models(

@@ -10,7 +10,7 @@ contracted, typed, described, a tested key, the publish hook. An example changes
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
@@ -30,6 +30,8 @@ class Examples(Generic[T]):
 
     fails: tuple[T, ...]
     passes: tuple[T, ...]
+    #: Settings of the domain (``DomainConfig`` fields) the examples run under, when the rule reads them.
+    domain: Mapping[str, Any] = field(default_factory=dict)
 
 
 def column(

@@ -11,19 +11,25 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from dmesh_dbt.errors import ConfigError, PolicyViolation
 from dmesh_dbt.pii import NOT_PII, ForbiddenClass, MeshPolicy, PiiClass, Strategy, mesh_policy
 
-#: The environment variable that carries the masking key (the dbt var of the same role is ``dmesh_masking_key``).
-MASKING_KEY_ENV = "DMESH_MASKING_KEY"
-MASKING_KEY_VAR = "dmesh_masking_key"
-#: Public on purpose: the ``dev`` target hashes with it (and warns) when no key is set. Never protects anything.
-DEVELOPMENT_MASKING_KEY = "dmesh-development-key-not-secret"
 DEVELOPMENT_TARGET = "dev"
-#: The one-row table in the domain's private schema that holds the key (or its HMAC pads) for published views.
-KEY_TABLE = "dmesh_masking_key"
+#: The fewest bytes of key material a target other than ``dev`` accepts.
+MIN_KEY_BYTES = 32
+#: HMAC-SHA256 computations per second and core, measured in C on this project's 2-core machine (docs/masking.md):
+#: how fast anyone holding a key hashes every candidate value.
+ENUMERATION_HMACS_PER_SECOND = 3_000_000
+#: A command that prints a strong key, offered in every weak-key message.
+GENERATE_KEY = "`openssl rand -hex 32`"
+#: One row per key scope: DuckDB keeps it in a temporary table of the publishing connection (never in the file);
+#: Postgres and BigQuery in the domain's private schema.
+KEY_TABLE = "dmesh_masking_keys"
+#: The single-key table of earlier versions; every build drops it.
+LEGACY_KEY_TABLE = "dmesh_masking_key"
 PUBLISHED_SCHEMA_SUFFIX = "_published"
 REDACTED = "[REDACTED]"
 
@@ -43,6 +49,84 @@ class UnknownPiiClass(ConfigError):
 
 class IncompleteMaskException(ConfigError):
     """A column's ``mask_exception`` lacks its reason or its approver."""
+
+
+class KeyScope(StrEnum):
+    """Which key a ``hash`` uses: the producing domain's own, or the key every domain of the mesh shares."""
+
+    DOMAIN = "domain"
+    MESH = "mesh"
+
+
+@dataclass(frozen=True)
+class KeySource:
+    """Where the key of one scope comes from, as ``macros/masking/masking_key.sql`` reads it."""
+
+    env: str
+    var: str
+    #: Public on purpose: the ``dev`` target hashes with it (and says so) when no key is set. Protects nothing.
+    development_key: str
+
+
+KEY_SOURCES: dict[KeyScope, KeySource] = {
+    KeyScope.DOMAIN: KeySource("DMESH_MASKING_KEY", "dmesh_masking_key", "dmesh-development-key-not-secret"),
+    KeyScope.MESH: KeySource("DMESH_MESH_KEY", "dmesh_mesh_key", "dmesh-development-mesh-key-not-secret"),
+}
+MASKING_KEY_ENV = KEY_SOURCES[KeyScope.DOMAIN].env
+MESH_KEY_ENV = KEY_SOURCES[KeyScope.MESH].env
+DEVELOPMENT_MASKING_KEY = KEY_SOURCES[KeyScope.DOMAIN].development_key
+DEVELOPMENT_MESH_KEY = KEY_SOURCES[KeyScope.MESH].development_key
+
+
+@dataclass(frozen=True)
+class MaskingKeys:
+    """The two keys a domain hashes with."""
+
+    domain: str
+    mesh: str
+
+    def for_scope(self, scope: KeyScope) -> str:
+        return self.mesh if scope is KeyScope.MESH else self.domain
+
+
+#: What the ``dev`` target hashes with when no key is set.
+DEVELOPMENT_KEYS = MaskingKeys(domain=DEVELOPMENT_MASKING_KEY, mesh=DEVELOPMENT_MESH_KEY)
+
+
+def weak_key_problem(key: str, variable: str, target: str) -> str | None:
+    """Why ``key`` (the value of the environment variable ``variable``) must not mask data on ``target``, or None.
+
+    Applies to every target but ``dev``: fewer than 32 bytes, surrounding whitespace, or a public development key.
+    ``macros/masking/weak_key_problem.sql`` is the same rule with the same words.
+    """
+    fix = f"set {variable} to a random secret of {MIN_KEY_BYTES} bytes or more, e.g. the output of " + GENERATE_KEY
+    if key in {source.development_key for source in KEY_SOURCES.values()}:
+        return f"dmesh: {variable} is a public development key, which protects nothing on target '{target}': {fix}"
+    if key != key.strip():
+        return (
+            f"dmesh: {variable} starts or ends with whitespace (a pasted newline?) on target '{target}': "
+            f"{fix}, without surrounding whitespace"
+        )
+    size = len(key.encode())
+    if size < MIN_KEY_BYTES:
+        return f"dmesh: {variable} is too weak for target '{target}' ({size} bytes, fewer than {MIN_KEY_BYTES}): {fix}"
+    return None
+
+
+def enumeration_time(value_space_log10: int, cores: int = 2) -> str:
+    """How long hashing all 10^``value_space_log10`` candidate values takes on ``cores`` cores, in words."""
+    seconds = 10**value_space_log10 / (ENUMERATION_HMACS_PER_SECOND * cores)
+    for unit, size in (("days", 86_400), ("hours", 3_600), ("minutes", 60)):
+        if seconds >= 2 * size:
+            return f"about {round(seconds / size)} {unit}"
+    return "under 2 minutes" if seconds >= 1 else "under a second"
+
+
+def key_scope(pii_class: PiiClass, policy: MeshPolicy | None = None) -> KeyScope:
+    """The key a ``hash`` of a ``pii_class`` column uses: the mesh key for joinable classes, else the domain's own,
+    so no other domain can reverse the hash by hashing every candidate value (``macros/masking/key_scopes.sql``)."""
+    policy = policy or mesh_policy()
+    return KeyScope.MESH if pii_class in policy.joinable else KeyScope.DOMAIN
 
 
 @dataclass(frozen=True)
@@ -78,6 +162,7 @@ class ColumnMasking:
     pii_class: PiiClass | None
     strategy: Strategy | None
     exception: MaskException | None = None
+    key_scope: KeyScope = KeyScope.DOMAIN
 
     @property
     def masked(self) -> bool:
@@ -103,7 +188,8 @@ def column_masking(model: str, column: str, meta: Mapping[str, Any], policy: Mes
         )
     pii_class = _known_class(where, str(raw_class), policy)
     strategy = policy.strategy_for(pii_class, meta.get("mask"))
-    return ColumnMasking(column, pii_class, strategy, _mask_exception(where, meta.get("mask_exception")))
+    exception = _mask_exception(where, meta.get("mask_exception"))
+    return ColumnMasking(column, pii_class, strategy, exception, key_scope(pii_class, policy))
 
 
 def warehouse_column_name(name: str, adapter: str, quote: bool = False) -> str:
@@ -184,6 +270,7 @@ def dbt_vars(policy: MeshPolicy | None = None) -> dict[str, Any]:
     return {
         "dmesh_pii_classes": {c.value: s.value for c, s in policy.default_strategy.items()},
         "dmesh_forbidden_pii_classes": sorted(c.value for c in policy.forbidden),
+        "dmesh_joinable_pii_classes": sorted(c.value for c in policy.joinable),
     }
 
 
@@ -196,3 +283,31 @@ def hash_value(key: str, value: str) -> str:
     import hmac
 
     return hmac.new(key.encode(), value.encode(), hashlib.sha256).hexdigest()
+
+
+#: SHA-256's block size: HMAC pads the key to it.
+HMAC_BLOCK_SIZE = 64
+
+
+def hmac_pads(key: str) -> tuple[bytes, bytes]:
+    """HMAC-SHA256's inner and outer pads of ``key`` (RFC 2104), as the DuckDB and BigQuery macros derive them: the
+    key, hashed when longer than the block, zero-padded and XORed with 0x36 and 0x5c. Each gives the key back."""
+    import hashlib  # here, as in hmac_sha256: most commands hash nothing
+
+    raw = key.encode()
+    block = (hashlib.sha256(raw).digest() if len(raw) > HMAC_BLOCK_SIZE else raw).ljust(HMAC_BLOCK_SIZE, b"\0")
+    return bytes(b ^ 0x36 for b in block), bytes(b ^ 0x5C for b in block)
+
+
+def hash_column_value(masking: ColumnMasking, keys: MaskingKeys, value: str) -> str:
+    """What the ``hash`` strategy publishes for ``value`` in the column ``masking`` describes: keyed with the domain's
+    key, or the mesh key for a joinable class, as the macros choose it."""
+    return hash_value(keys.for_scope(masking.key_scope), value)
+
+
+def published_materialization(adapter: str, requested: str | None) -> str:
+    """``view`` or ``table``, as ``dmesh.published_materialization`` decides it: what the model's meta or the var
+    asks for (default view), except on DuckDB, which always publishes a table (no key is needed to read it)."""
+    if adapter == "duckdb":
+        return "table"
+    return requested or "view"

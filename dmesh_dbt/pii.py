@@ -6,7 +6,8 @@ test keeps the two equal.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cache
 from pathlib import Path
@@ -76,6 +77,10 @@ class MeshPolicy:
 
     default_strategy: dict[PiiClass, Strategy]
     forbidden: frozenset[ForbiddenClass]
+    #: Classes hashed with the shared mesh key, so their hashes join across domains; the rest use the domain's key.
+    joinable: frozenset[PiiClass] = frozenset()
+    #: Classes whose value space can be hashed in full, with its size as a power of ten.
+    enumerable: Mapping[PiiClass, int] = field(default_factory=dict)
 
     def strategy_for(self, pii_class: PiiClass, override: str | None = None) -> Strategy:
         """The strategy a column of ``pii_class`` gets, honouring a column-level ``mask:`` override."""
@@ -116,4 +121,6 @@ def mesh_policy() -> MeshPolicy:
     document = policy_document()
     defaults = {parse_pii_class(k): parse_strategy(v) for k, v in document["pii_classes"].items()}
     forbidden = frozenset(ForbiddenClass(c) for c in document["forbidden_classes"])
-    return MeshPolicy(default_strategy=defaults, forbidden=forbidden)
+    joinable = frozenset(parse_pii_class(c) for c in document.get("joinable") or [])
+    enumerable = {parse_pii_class(c): int(size) for c, size in (document.get("enumerable") or {}).items()}
+    return MeshPolicy(defaults, forbidden, joinable, enumerable)

@@ -108,6 +108,7 @@ def template_answers(options: InitOptions, owner: str) -> dict[str, object]:
         "dmesh_package_dir": str(dbt_package_dir()),
         "pii_classes": policy_document()["pii_classes"],
         "forbidden_pii_classes": policy_document()["forbidden_classes"],
+        "joinable_pii_classes": sorted(policy_document().get("joinable") or []),
     }
 
 

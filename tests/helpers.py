@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import os
+import secrets
 import subprocess
 import sys
 from collections.abc import Mapping
 from pathlib import Path
 
 VENV_BIN = Path(sys.executable).parent
+
+
+def masking_keys_env(label: str) -> dict[str, str]:
+    """Fresh, strong domain and mesh keys (as every target but `dev` demands them), named after the test."""
+    return {
+        "DMESH_MASKING_KEY": f"{label}-domain-{secrets.token_hex(16)}",
+        "DMESH_MESH_KEY": f"{label}-mesh-{secrets.token_hex(16)}",
+    }
 
 
 def _env(extra: Mapping[str, str] | None) -> dict[str, str]:

@@ -56,6 +56,9 @@ class DomainConfig:
     policy: Mapping[str, str] = field(default_factory=dict)  # rule id -> error | warning | off
     waivers: tuple[Waiver, ...] = ()
     path: Path | None = None
+    #: Classes the domain's build hashes with the shared mesh key: the dbt var ``dmesh_joinable_pii_classes`` of its
+    #: dbt_project.yml, which the macros read (none when it is not set).
+    joinable_pii_classes: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)

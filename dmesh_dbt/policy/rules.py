@@ -1,4 +1,4 @@
-"""The mesh policy's rules, one registered function each (``@rule``): DM001 to DM009.
+"""The mesh policy's rules, one registered function each (``@rule``): DM001 to DM009 and DM013.
 
 Each docstring's first line is the rule's summary and its body a failing and a fixed example; `dmesh-dbt check
 --list-rules` prints them. Each declaration carries ``examples``: minimal projects (``dmesh_dbt.examples``) the
@@ -14,8 +14,8 @@ from functools import cache
 from dmesh_dbt import examples as ex
 from dmesh_dbt.artifacts import Access, Column, Model, Project, Source
 from dmesh_dbt.errors import ConfigError, PolicyViolation
-from dmesh_dbt.masking import IncompleteMaskException, column_masking
-from dmesh_dbt.pii import NOT_PII, ForbiddenClass, PiiClass, Strategy
+from dmesh_dbt.masking import IncompleteMaskException, column_masking, enumeration_time
+from dmesh_dbt.pii import NOT_PII, ForbiddenClass, PiiClass, Strategy, mesh_policy
 from dmesh_dbt.policy.engine import DOMAIN_FILE, PolicyContext, Violation, rule
 
 #: The example model: public, contracted, typed, described, a tested key, published through the hook.
@@ -245,6 +245,69 @@ def public_pii_is_masked_when_published(ctx: PolicyContext) -> Iterator[Violatio
             problem = _masking_problem(model, column)
             if problem:
                 yield Violation(problem, model, column.name)
+
+
+@rule(
+    "DM013",
+    "joinable-hash-enumerable",
+    examples=ex.Examples(
+        fails=(_with(ex.column("ssn", meta={"pii": "national_id"})), _with(ex.column("phone", meta={"pii": "phone"}))),
+        passes=(
+            _with(ex.column("email", meta={"pii": "email"})),
+            _with(ex.column("phone", meta={"pii": "phone", "mask": "partial"})),
+        ),
+        domain={"joinable_pii_classes": frozenset({"email", "national_id", "phone"})},
+    ),
+)
+def joinable_hashes_cannot_be_enumerated(ctx: PolicyContext) -> Iterator[Violation]:
+    """No public column is hashed with the shared mesh key when its class's values can be enumerated.
+
+    Every domain holds the mesh key, and anyone holding a key reverses the hash of a small value space by hashing
+    every candidate (about 3 M HMAC-SHA256/s per core): all 10^9 SSNs in minutes. Only the classes the domain marks
+    joinable (dbt var ``dmesh_joinable_pii_classes``) use the mesh key; the others use the domain's own.
+
+    Fails::
+
+        vars:
+          dmesh_joinable_pii_classes: [email, national_id]   # national_id: 10^9 values
+        columns:
+          - name: ssn
+            meta: {pii: national_id}
+
+    Fixed::
+
+        vars:
+          dmesh_joinable_pii_classes: [email]   # ssn hashes with the domain's own key; join on customer_id
+    """
+    enumerable = mesh_policy().enumerable
+    for model in ctx.project.public_models:
+        for column in model.columns:
+            pii_class = _joinable_enumerable_hash(model, column, ctx.domain.joinable_pii_classes)
+            if pii_class is None:
+                continue
+            yield Violation(
+                f"{model.display_name}.{column.name} ({pii_class}) is hashed with the shared mesh key, since "
+                f"dmesh_joinable_pii_classes lists {pii_class}, but its ~10^{enumerable[pii_class]} values are "
+                f"enumerated in {enumeration_time(enumerable[pii_class])} by any domain holding that key: remove "
+                f"{pii_class} from dmesh_joinable_pii_classes (dbt_project.yml) so it hashes with the domain's own "
+                "key, and join across domains on a surrogate key the domain publishes (e.g. customer_id)",
+                model,
+                column.name,
+            )
+
+
+def _joinable_enumerable_hash(model: Model, column: Column, joinable: frozenset[str]) -> PiiClass | None:
+    """The class of ``column`` when it is hashed (unmasked exceptions aside) with the mesh key and enumerable."""
+    if column.pii is None or column.pii not in joinable or not _is_member(PiiClass, column.pii):
+        return None
+    pii_class = PiiClass(column.pii)
+    if pii_class not in mesh_policy().enumerable:
+        return None
+    try:
+        masking = column_masking(model.display_name, column.name, column.meta)
+    except (ConfigError, PolicyViolation):
+        return None  # DM005 and DM006 report what the macros would refuse
+    return pii_class if masking.masked and masking.strategy is Strategy.HASH else None
 
 
 def _masking_problem(model: Model, column: Column) -> str | None:

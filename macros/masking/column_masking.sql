@@ -2,6 +2,7 @@
       column     the column name
       pii_class  its PII class, or none when it is not PII (no `pii:` or `pii: none`)
       strategy   the masking strategy (`meta.mask`, else the class default), or none
+      key_scope  the key a `hash` of the column uses: 'mesh' for a joinable class, else 'domain' (dmesh.key_scope)
       exception  the approved `mask_exception` ({reason, approver}) that publishes it unmasked, or none
       problem    a one-line message when the column's meta breaks the policy, else none
     It never raises, so a caller can collect every problem of a project before failing. -#}
@@ -9,7 +10,8 @@
   {%- set meta = dmesh.column_meta(column) -%}
   {%- set policy = dmesh.pii_policy() -%}
   {%- set where = "column " ~ node_name ~ "." ~ column.name -%}
-  {%- set result = {'column': column.name, 'pii_class': none, 'strategy': none, 'exception': none, 'problem': none} -%}
+  {%- set result = {'column': column.name, 'pii_class': none, 'strategy': none, 'key_scope': none, 'exception': none,
+      'problem': none} -%}
   {%- set pii_class = meta.get('pii') -%}
   {%- if pii_class is none or pii_class == 'none' -%}
     {{ return(result) }}
@@ -33,7 +35,7 @@
         ~ (dmesh.masking_strategies().keys() | sort | join(', '))}) -%}
     {{ return(result) }}
   {%- endif -%}
-  {%- do result.update({'strategy': strategy}) -%}
+  {%- do result.update({'strategy': strategy, 'key_scope': dmesh.key_scope(pii_class)}) -%}
 
   {%- set exception = meta.get('mask_exception') -%}
   {%- if exception is not none -%}

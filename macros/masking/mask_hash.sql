@@ -1,35 +1,38 @@
 {#- hash: keyed HMAC-SHA256 of the value's text, lowercase hex (64 characters). Keyed, never a bare digest
-    (PCI DSS v4.0 req. 3.5.1.1), and deterministic, so equal values hash equally in every domain that shares the
-    masking key and masked keys still join. The key is read from the key table `install_masking_key` fills
-    at on-run-start, never spliced into the SQL; NULL stays NULL. -#}
-{% macro mask_hash(expression, data_type=none) -%}
-  {{ return(adapter.dispatch('mask_hash', 'dmesh')(expression)) }}
+    (PCI DSS v4.0 req. 3.5.1.1), and deterministic. `key_scope` picks the key (dmesh.key_scope): the domain's own
+    (default), or the mesh key for joinable classes, so equal values hash equally in every domain and masked keys
+    still join. The key is read from dmesh.masking_keys_relation(), never spliced into the SQL; NULL stays NULL. -#}
+{% macro mask_hash(expression, data_type=none, key_scope='domain') -%}
+  {{ return(adapter.dispatch('mask_hash', 'dmesh')(expression, key_scope)) }}
 {%- endmacro %}
 
-{% macro default__mask_hash(expression) -%}
+{% macro default__mask_hash(expression, key_scope='domain') -%}
   {{ dmesh.unsupported_adapter('mask_hash') }}
 {%- endmacro %}
 
-{#- DuckDB has sha256 but no hmac: HMAC = H(opad || H(ipad || m)) over BLOBs, the pads precomputed in the key table. -#}
-{% macro duckdb__mask_hash(expression) -%}
-  {%- set key = dmesh.masking_key_relation() -%}
+{#- The key row of `key_scope`, as a scalar subquery on `column`. -#}
+{% macro masking_key_column(column, key_scope) -%}
+  (select {{ column }} from {{ dmesh.masking_keys_relation() }} where scope = {{ dmesh.sql_string(key_scope) }})
+{%- endmacro %}
+
+{#- DuckDB has sha256 but no hmac: HMAC = H(opad || H(ipad || m)) over BLOBs, the pads precomputed per connection. -#}
+{% macro duckdb__mask_hash(expression, key_scope='domain') -%}
   sha256(
-    (select opad from {{ key }})
-    || unhex(sha256((select ipad from {{ key }}) || encode(cast({{ expression }} as varchar))))
+    {{ dmesh.masking_key_column('opad', key_scope) }}
+    || unhex(sha256({{ dmesh.masking_key_column('ipad', key_scope) }} || encode(cast({{ expression }} as varchar))))
   )
 {%- endmacro %}
 
-{#- pgcrypto's hmac(); install_masking_key creates the extension. -#}
-{% macro postgres__mask_hash(expression) -%}
-  {%- set key = dmesh.masking_key_relation() -%}
-  encode(hmac(convert_to(cast({{ expression }} as text), 'UTF8'), (select key from {{ key }}), 'sha256'), 'hex')
+{#- pgcrypto's hmac(); on_run_start creates the extension. -#}
+{% macro postgres__mask_hash(expression, key_scope='domain') -%}
+  encode(hmac(convert_to(cast({{ expression }} as text), 'UTF8'), {{ dmesh.masking_key_column('key', key_scope) }}, 'sha256'), 'hex')
 {%- endmacro %}
 
-{#- BigQuery: the same construction over BYTES (SHA256 and CONCAT only, which the emulator also runs). -#}
-{% macro bigquery__mask_hash(expression) -%}
-  {%- set key = dmesh.masking_key_relation() -%}
+{#- BigQuery: the same construction over BYTES (SHA256 and CONCAT only, which the emulator also runs); the pads are
+    stored in hex, as `dmesh-dbt key install` loads them. -#}
+{% macro bigquery__mask_hash(expression, key_scope='domain') -%}
   to_hex(sha256(concat(
-    (select opad from {{ key }}),
-    sha256(concat((select ipad from {{ key }}), cast(cast({{ expression }} as string) as bytes)))
+    from_hex({{ dmesh.masking_key_column('opad', key_scope) }}),
+    sha256(concat(from_hex({{ dmesh.masking_key_column('ipad', key_scope) }}), cast(cast({{ expression }} as string) as bytes)))
   )))
 {%- endmacro %}

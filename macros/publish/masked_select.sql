@@ -60,5 +60,5 @@ from {{ source }}
         ~ "exception approved by " ~ masking.exception.approver ~ ": " ~ masking.exception.reason, info=true) -%}
     {{ return(quoted) }}
   {%- endif -%}
-  {{ return(dmesh.mask_column(quoted, masking.strategy, column.data_type) | trim ~ " as " ~ quoted) }}
+  {{ return(dmesh.mask_column(quoted, masking.strategy, column.data_type, masking.key_scope) | trim ~ " as " ~ quoted) }}
 {% endmacro %}

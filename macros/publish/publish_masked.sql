@@ -7,6 +7,7 @@
   {%- endif -%}
   {%- set materialization = dmesh.published_materialization(model) -%}
   {%- set published = dmesh.published_relation(model).incorporate(type=materialization) -%}
+  {%- do dmesh.load_masking_keys(dmesh.used_key_scopes([model])) -%}
   {%- set select_sql = dmesh.masked_select(model, this) -%}
   {%- do dmesh.replace_published_relation(published, materialization, select_sql) -%}
   {%- do dmesh.grant_published(published, dmesh.consumer_roles()) -%}

@@ -15,14 +15,28 @@
 {% endmacro %}
 
 {#- `view` (always fresh; masking paid on every read) or `table` (masking paid once per build): the model's
-    `meta: {dmesh: {published_materialization: ...}}`, else the var `dmesh_published_materialization`, else view. -#}
+    `meta: {dmesh: {published_materialization: ...}}`, else the var `dmesh_published_materialization`, else view.
+    DuckDB always publishes a table: a view would need the key at read time, and DuckDB has no private place to keep
+    it (whoever opens the file reads all of it), so a requested view becomes a table, and the build says so. -#}
 {% macro published_materialization(node) %}
   {%- set model_meta = (node.config.get('meta') or {}).get('dmesh') or {} -%}
-  {%- set materialization = model_meta.get('published_materialization') or var('dmesh_published_materialization', 'view') -%}
-  {%- if materialization not in ['view', 'table'] -%}
+  {%- set requested = model_meta.get('published_materialization') or var('dmesh_published_materialization', none) -%}
+  {%- if requested is not none and requested not in ['view', 'table'] -%}
     {{ exceptions.raise_compiler_error(
-        "dmesh: model " ~ node.name ~ " asks for published_materialization '" ~ materialization ~ "': use view or table"
+        "dmesh: model " ~ node.name ~ " asks for published_materialization '" ~ requested ~ "': use view or table"
     ) }}
   {%- endif -%}
-  {{ return(materialization) }}
+  {{ return(adapter.dispatch('published_materialization', 'dmesh')(node, requested)) }}
+{% endmacro %}
+
+{% macro default__published_materialization(node, requested) %}
+  {{ return(requested or 'view') }}
+{% endmacro %}
+
+{% macro duckdb__published_materialization(node, requested) %}
+  {%- if requested == 'view' -%}
+    {%- do log("dmesh: " ~ node.name ~ " is published as a table, not the view it asks for: on DuckDB a view would "
+        ~ "need the masking key at read time", info=true) -%}
+  {%- endif -%}
+  {{ return('table') }}
 {% endmacro %}

@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from dmesh_dbt.masking import dbt_vars, hash_value
+from dmesh_dbt.masking import MaskingKeys, column_masking, dbt_vars, hash_column_value
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PROJECT_NAME = "masking_proof"
@@ -113,10 +113,11 @@ def people_rows(count: int = ROWS) -> list[dict[str, str]]:
     return rows
 
 
-def expected_published_person(row: dict[str, str], key: str) -> dict[str, object]:
-    """What the published relation must hold for one seed row of `people`, computed here in Python."""
+def expected_published_person(row: dict[str, str], keys: MaskingKeys) -> dict[str, object]:
+    """What the published relation must hold for one seed row of `people`, computed here in Python (a joinable class
+    hashed with the mesh key, every other with the domain's)."""
     published: dict[str, object] = {}
-    for column, (data_type, _) in PEOPLE_COLUMNS.items():
+    for column, (data_type, meta) in PEOPLE_COLUMNS.items():
         value = row[column] or None
         strategy = PEOPLE_STRATEGIES.get(column)
         if value is None:
@@ -124,7 +125,7 @@ def expected_published_person(row: dict[str, str], key: str) -> dict[str, object
         elif strategy is None:
             published[column] = _typed(data_type, value)
         elif strategy == "hash":
-            published[column] = hash_value(key, value)
+            published[column] = hash_column_value(column_masking("people", column, meta), keys, value)
         else:
             published[column] = _mask(strategy, value)
     return published

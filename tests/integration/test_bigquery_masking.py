@@ -9,7 +9,6 @@ enforce (NOT NULL, policy tags) is checked in the manifest and the compiled DDL 
 from __future__ import annotations
 
 import json
-import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,14 +18,15 @@ import pytest
 import sqlglot
 from sqlglot import exp
 
-from dmesh_dbt.masking import column_masking, hash_value, published_schema
+from dmesh_dbt.masking import MaskingKeys, column_masking, hash_column_value, published_schema
 from dmesh_dbt.pii import PiiClass, Strategy
 from tests.engines import BIGQUERY_PROJECT, BigQueryEngine
-from tests.helpers import init_domain, run_dbt
-from tests.integration.masking_leaks import find_leaks, raw_pii_values
+from tests.helpers import init_domain, masking_keys_env, run_cli, run_dbt
+from tests.integration.masking_leaks import find_leaks, key_material, raw_pii_values
 
 DOMAIN = "payments"
-KEY = f"bq-proof-{secrets.token_hex(12)}"
+KEYS_ENV = masking_keys_env("bq-proof")
+KEYS = MaskingKeys(domain=KEYS_ENV["DMESH_MASKING_KEY"], mesh=KEYS_ENV["DMESH_MESH_KEY"])
 # A platform team's taxonomy: one policy tag per PII class (the emulator accepts and drops them).
 POLICY_TAGS = {
     pii.value: [f"projects/{BIGQUERY_PROJECT}/locations/us/taxonomies/dmesh/policyTags/{pii.value}"] for pii in PiiClass
@@ -58,7 +58,9 @@ class BuiltDomain:
 @pytest.fixture(scope="module")
 def built(bigquery_engine: BigQueryEngine, tmp_path_factory: pytest.TempPathFactory) -> BuiltDomain:
     project = init_domain(tmp_path_factory.mktemp("bigquery"), DOMAIN)
-    env = {**bigquery_engine.dbt_env(dataset=DOMAIN), "DMESH_MASKING_KEY": KEY}
+    env = bigquery_engine.dbt_env(dataset=DOMAIN)
+    installed = run_cli("key", "install", "--target", "prod", cwd=project, env=env | KEYS_ENV)
+    assert installed.returncode == 0, installed.stdout + installed.stderr
     dbt_vars = json.dumps({"dmesh_policy_tags": POLICY_TAGS})
     build = ("build", "--target", "prod", "--no-partial-parse", "--log-format-file", "json", "--vars", dbt_vars)
     run_dbt(project, *build, env=env)
@@ -109,7 +111,9 @@ def test_hashed_columns_are_the_keyed_hmac_python_computes(built: BuiltDomain) -
         private = built.rows(built.private_table(model))
         published = built.rows(built.published_table(model))
         for column in hashed:
-            expected = {hash_value(KEY, str(row[column])) for row in private if row[column] is not None}
+            masking = column_masking(model["name"], column, model["columns"][column]["meta"])
+            raw = [str(row[column]) for row in private if row[column] is not None]
+            expected = {hash_column_value(masking, KEYS, value) for value in raw}
             assert {row[column] for row in published if row[column] is not None} == expected, column
 
 
@@ -165,8 +169,10 @@ def test_every_compiled_file_and_statement_run_is_valid_bigquery_sql(built: Buil
     assert [name for name, sql in sources.items() if not parses_as_bigquery(sql)] == []
 
 
-def test_masking_key_appears_in_no_file_under_target(built: BuiltDomain) -> None:
-    # BigQuery's dbt adapter takes no query parameters, so the key is a literal in the statement that fills the
-    # key table: dbt writes that statement to logs/dbt.log (docs/masking.md), but to nothing under target/.
-    files = [path for path in (built.project / "target").rglob("*") if path.is_file()]
-    assert [path for path in files if KEY in path.read_text(errors="replace")] == []
+def test_no_key_material_appears_in_any_file_under_the_project(built: BuiltDomain) -> None:
+    # `dmesh-dbt key install` loaded the pads through the client library; the build only read them, so neither
+    # logs/dbt.log (every statement sent to BigQuery) nor target/ holds a key or a pad.
+    material = [value for key in KEYS_ENV.values() for value in key_material(key).values()]
+    files = [path for path in built.project.rglob("*") if path.is_file() and "dbt_packages" not in path.parts]
+    assert any(path.name == "dbt.log" for path in files)
+    assert [str(path) for path in files if any(value in path.read_bytes() for value in material)] == []

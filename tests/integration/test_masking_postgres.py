@@ -15,9 +15,9 @@ from pathlib import Path
 import psycopg2.errors
 import pytest
 
-from dmesh_dbt.masking import hash_value
+from dmesh_dbt.masking import KEY_TABLE, MaskingKeys, hash_value
 from tests.engines import PostgresEngine
-from tests.helpers import init_domain, run_dbt
+from tests.helpers import init_domain, masking_keys_env, run_dbt
 from tests.integration.masking_leaks import files_containing, find_leaks, raw_pii_values
 from tests.integration.masking_project import (
     PEOPLE_COLUMNS,
@@ -28,7 +28,9 @@ from tests.integration.masking_project import (
 
 pytestmark = pytest.mark.postgres
 
-KEY = f"pg-{secrets.token_hex(12)}"
+KEYS_ENV = masking_keys_env("pg")
+KEYS = MaskingKeys(domain=KEYS_ENV["DMESH_MASKING_KEY"], mesh=KEYS_ENV["DMESH_MESH_KEY"])
+NO_KEYS = {"DMESH_MASKING_KEY": "", "DMESH_MESH_KEY": ""}
 BUILDER = "domain_builder"
 CONSUMER = "mesh_consumer"
 PASSWORDS = {BUILDER: secrets.token_hex(8), CONSUMER: secrets.token_hex(8)}
@@ -38,10 +40,10 @@ PASSWORDS = {BUILDER: secrets.token_hex(8), CONSUMER: secrets.token_hex(8)}
 class Warehouse:
     engine: PostgresEngine  # connected as the superuser, to look at what the build left
 
-    def dbt_env(self, schema: str, key: str = KEY) -> dict[str, str]:
-        """The domain's postgres target, as the non-superuser builder, with a masking key."""
+    def dbt_env(self, schema: str, keys: dict[str, str] = KEYS_ENV) -> dict[str, str]:
+        """The domain's postgres target, as the non-superuser builder, with its masking keys."""
         env = self.engine.dbt_env(schema)
-        env.update(DMESH_PG_USER=BUILDER, DMESH_PG_PASSWORD=PASSWORDS[BUILDER], DMESH_MASKING_KEY=key)
+        env.update(DMESH_PG_USER=BUILDER, DMESH_PG_PASSWORD=PASSWORDS[BUILDER], **keys)
         return env
 
     def as_consumer(self, sql: str) -> list[tuple[object, ...]]:
@@ -98,31 +100,53 @@ def test_every_strategy_publishes_what_python_computes(
     names = list(PEOPLE_COLUMNS)
     rows = warehouse.engine.run_sql(f"select {', '.join(names)} from proof_published.{relation} order by person_id")
     published = [dict(zip(names, row, strict=True)) for row in rows]
-    assert published == [expected_published_person(row, KEY) for row in proof.people]
+    assert published == [expected_published_person(row, KEYS) for row in proof.people]
 
 
-def test_the_key_is_in_no_file_the_build_wrote(proof: MaskingProject) -> None:
-    assert files_containing(proof.path, KEY) == []
+def test_the_keys_are_in_no_file_the_build_wrote(proof: MaskingProject) -> None:
+    assert files_containing(proof.path, KEYS.domain) == []
+    assert files_containing(proof.path, KEYS.mesh) == []
 
 
-def test_the_key_table_is_private_and_holds_the_key_only_as_bytes(warehouse: Warehouse, proof: MaskingProject) -> None:
-    assert warehouse.engine.run_sql("select convert_from(key, 'UTF8') from proof.dmesh_masking_key") == [(KEY,)]
+def test_the_key_table_is_private_and_holds_each_scope_s_key_as_bytes(
+    warehouse: Warehouse, proof: MaskingProject
+) -> None:
+    stored = warehouse.engine.run_sql(f"select scope, convert_from(key, 'UTF8') from proof.{KEY_TABLE} order by 1")
+    assert stored == [("domain", KEYS.domain), ("mesh", KEYS.mesh)]
     with pytest.raises(psycopg2.errors.InsufficientPrivilege, match="permission denied for schema proof"):
-        warehouse.as_consumer("select * from proof.dmesh_masking_key")
+        warehouse.as_consumer(f"select * from proof.{KEY_TABLE}")
 
 
 def test_a_consumer_reads_published_views_and_tables(warehouse: Warehouse, proof: MaskingProject) -> None:
     for relation in ("people", "people_snapshot"):  # a view and a table
-        [(email,)] = warehouse.as_consumer(f"select email from proof_published.{relation} where person_id = 1")
-        assert email == hash_value(KEY, proof.people[0]["email"])
+        [(email, ssn)] = warehouse.as_consumer(f"select email, ssn from proof_published.{relation} where person_id = 1")
+        assert email == hash_value(KEYS.mesh, proof.people[0]["email"])  # joinable: the mesh key
+        assert ssn == hash_value(KEYS.domain, proof.people[0]["ssn"])  # enumerable: the domain's own key
 
 
-def test_a_consumer_is_denied_the_private_schema(warehouse: Warehouse, domain: Path) -> None:
-    assert warehouse.as_consumer("select count(*) from payments_published.customers") != [(0,)]
-    assert warehouse.as_consumer("select count(*) from payments_published.payments") != [(0,)]
-    for private in ("payments.customers", "payments.raw_customers", "payments.dmesh_masking_key"):
+def test_a_consumer_role_is_denied_every_private_relation_and_reads_every_published_one(
+    warehouse: Warehouse, domain: Path
+) -> None:
+    # The consumer holds exactly what dmesh grants (var dmesh_consumer_roles): try everything the warehouse holds.
+    relations = warehouse.engine.run_sql(
+        "select n.nspname, c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace"
+        " where n.nspname in ('payments', 'payments_published') and c.relkind in ('r', 'v', 'm', 'p')"
+    )
+    private = sorted(name for schema, name in relations if schema == "payments")
+    published = sorted(name for schema, name in relations if schema == "payments_published")
+    assert {KEY_TABLE, "customers", "raw_customers", "payments"} <= set(private)
+    assert published == ["customers", "payments"]
+    for name in private:
         with pytest.raises(psycopg2.errors.InsufficientPrivilege, match="permission denied for schema payments"):
-            warehouse.as_consumer(f"select * from {private}")
+            warehouse.as_consumer(f'select * from payments."{name}"')
+    for name in published:
+        assert warehouse.as_consumer(f'select count(*) from payments_published."{name}"') != [(0,)]
+    # Not even through a grant to PUBLIC, should the schema ever be opened to the consumer.
+    [(can_use_schema, can_read_keys)] = warehouse.engine.run_sql(
+        f"select has_schema_privilege('{CONSUMER}', 'payments', 'usage'),"
+        f" has_table_privilege('{CONSUMER}', 'payments.{KEY_TABLE}', 'select')"
+    )
+    assert (can_use_schema, can_read_keys) == (False, False)
 
 
 def test_no_raw_pii_value_reaches_the_published_schema(warehouse: Warehouse, domain: Path) -> None:
@@ -147,12 +171,12 @@ def test_postgres_and_python_hash_alike(warehouse: Warehouse, domain: Path) -> N
         "select r.card_number, p.card_number from payments.payments r "
         "join payments_published.payments p using (payment_id)"
     )
-    assert rows and all(published == hash_value(KEY, str(raw)) for raw, published in rows)
+    assert rows and all(published == hash_value(KEYS.domain, str(raw)) for raw, published in rows)
 
 
 def test_a_missing_key_fails_the_postgres_target_loudly(warehouse: Warehouse, proof: MaskingProject) -> None:
     result = run_dbt(
-        proof.path, "build", "--target", "postgres", env=warehouse.dbt_env("proof_nokey", key=""), check=False
+        proof.path, "build", "--target", "postgres", env=warehouse.dbt_env("proof_nokey", NO_KEYS), check=False
     )
     assert result.returncode != 0
     assert "no masking key for target 'postgres': set the environment variable DMESH_MASKING_KEY" in result.stdout
@@ -179,4 +203,4 @@ def test_a_rebuild_can_switch_the_published_materialization_and_keeps_grants(
     )
     assert dict(kinds) == {name: "BASE TABLE" for name in ("people", "people_snapshot", "card_leak", "accounts_v2")}
     [(email,)] = warehouse.as_consumer("select email from proof_published.people where person_id = 1")
-    assert email == hash_value(KEY, proof.people[0]["email"])
+    assert email == hash_value(KEYS.mesh, proof.people[0]["email"])

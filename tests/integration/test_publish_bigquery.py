@@ -9,25 +9,29 @@ import pytest
 import yaml
 
 from dmesh_dbt.contracts import validation_errors
+from dmesh_dbt.registry import Registry
 from tests.engines import BigQueryEngine
-from tests.helpers import init_domain, run_cli, run_dbt
+from tests.helpers import init_domain, masking_keys_env, run_cli, run_dbt
 
 pytestmark = pytest.mark.bigquery
 
 
 def test_payments_publishes_from_bigquery(bigquery_engine: BigQueryEngine, tmp_path: Path) -> None:
-    env = bigquery_engine.dbt_env("payments") | {"DMESH_MASKING_KEY": "publish-test-key"}
+    env = bigquery_engine.dbt_env("payments") | masking_keys_env("publish")
     payments = init_domain(tmp_path, "payments")
+    installed = run_cli("key", "install", "--target", "prod", cwd=payments, env=env)
+    assert installed.returncode == 0, installed.stdout + installed.stderr
     run_dbt(payments, "build", "--target", "prod", env=env)
 
     published = run_cli("publish", "--target", "prod", cwd=payments, env=env)
     assert published.returncode == 0, published.stdout + published.stderr
     assert f"{bigquery_engine.project}.payments_published.customers" in published.stdout
 
-    registry = tmp_path / "registry"
-    (release,) = [json.loads(p.read_text()) for p in (registry / "index" / "payments").glob("*.json")]
-    contract_file = next((registry / "releases" / "payments" / "1.0.0" / release["digest"]).glob("customers.odcs.yaml"))
-    contract = yaml.safe_load(contract_file.read_text())
+    registry = Registry.open(str(tmp_path / "registry"))
+    release = registry.release("payments", "1.0.0")
+    assert release is not None
+    [contract_name] = [name for name in release.files if name.endswith("customers.odcs.yaml")]
+    contract = yaml.safe_load(registry.read_file(release, contract_name))
     assert validation_errors(contract) == []
     assert contract["servers"] == [
         {
@@ -41,7 +45,8 @@ def test_payments_publishes_from_bigquery(bigquery_engine: BigQueryEngine, tmp_p
     types = {p["name"]: p["physicalType"] for p in contract["schema"][0]["properties"]}
     assert types["email"] == "string" and types["customer_id"] == "bigint"
 
-    manifest = json.loads((contract_file.parent / "manifest.json").read_text())
+    [manifest_name] = [name for name in release.files if name.endswith("manifest.json")]
+    manifest = json.loads(registry.read_file(release, manifest_name))
     node = manifest["nodes"]["model.payments.customers"]
     assert node["relation_name"] == f"`{bigquery_engine.project}`.`payments_published`.`customers`"
     rows = bigquery_engine.query(f"select email from `{bigquery_engine.project}.payments_published.customers`")

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from tests.engines import PostgresEngine
-from tests.helpers import init_domain, run_cli, run_dbt
+from tests.helpers import init_domain, masking_keys_env, run_cli, run_dbt
 
 pytestmark = pytest.mark.postgres
 
@@ -22,7 +22,7 @@ def test_payments_publishes_from_postgres_and_risk_builds_on_it(
     engine = postgres_engine.create_database("publish_mesh")
     base = {
         "DMESH_TARGET": "postgres",
-        "DMESH_MASKING_KEY": "publish-test-key",
+        **masking_keys_env("publish"),
         "DMESH_REGISTRY": str(tmp_path / "registry"),
     }
     payments_env = base | engine.dbt_env("payments")

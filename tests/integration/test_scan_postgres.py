@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.engines import PostgresEngine
-from tests.helpers import init_domain, run_cli, run_dbt
+from tests.helpers import init_domain, masking_keys_env, run_cli, run_dbt
 
 pytestmark = pytest.mark.postgres
 
@@ -20,7 +20,7 @@ def test_scan_samples_postgres_through_dbt_and_confirms_classes_by_value(
     postgres_engine: PostgresEngine, tmp_path: Path
 ) -> None:
     env = postgres_engine.create_database("scan_mesh").dbt_env(schema="payments")
-    env["DMESH_MASKING_KEY"] = "scan-test-key"
+    env.update(masking_keys_env("scan"))
     project = init_domain(tmp_path, "payments")
     run_dbt(project, "seed", "--target", "postgres", env=env)
     seeds_yml = project / "seeds" / "_seeds.yml"

@@ -119,7 +119,9 @@ def test_the_published_relation_is_in_the_published_schema_with_the_version_suff
     published = published_model(model("customers", "2"), DUCKDB, {}, "payments")
     assert (published.relation.database, published.relation.schema) == ("payments", "main_published")
     assert published.relation.identifier == "customers_v2"
-    assert published.materialization == "view"
+    assert published.materialization == "table"  # DuckDB publishes tables only: no key is needed to read them
+    postgres = Target("postgres", "postgres", {"type": "postgres", "schema": "payments"})
+    assert published_model(model("customers"), postgres, {}, "payments").materialization == "view"
     custom = published_model(
         model("customers"),
         DUCKDB,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from pathlib import Path
 
@@ -10,20 +11,28 @@ import pytest
 from dmesh_dbt.errors import ConfigError, PolicyViolation
 from dmesh_dbt.masking import (
     DEVELOPMENT_MASKING_KEY,
+    DEVELOPMENT_MESH_KEY,
     IDENTIFIER_RULES,
+    KEY_SOURCES,
     IdentifierRules,
+    KeyScope,
     MaskException,
+    MaskingKeys,
     column_key,
     column_masking,
     dbt_vars,
+    hash_column_value,
     hash_value,
+    hmac_pads,
     published_data_type,
     published_identifier,
+    published_materialization,
     published_schema,
     warehouse_column_name,
+    weak_key_problem,
     yaml_column_key,
 )
-from dmesh_dbt.pii import PiiClass, Strategy, policy_document
+from dmesh_dbt.pii import PiiClass, Strategy, mesh_policy, policy_document
 
 MACROS = Path(__file__).resolve().parents[2] / "macros"
 
@@ -103,6 +112,7 @@ def test_dbt_vars_carry_the_mesh_policy_verbatim() -> None:
     assert dbt_vars() == {
         "dmesh_pii_classes": document["pii_classes"],
         "dmesh_forbidden_pii_classes": sorted(document["forbidden_classes"]),
+        "dmesh_joinable_pii_classes": sorted(document["joinable"]),
     }
 
 
@@ -178,3 +188,68 @@ def test_macros_and_python_share_the_identifier_rules() -> None:
         for adapter, quote, fold, sensitive in rules
     }
     assert in_macros == {"default": IdentifierRules(), **IDENTIFIER_RULES}
+
+
+def test_macros_and_python_share_the_key_sources() -> None:
+    text = (MACROS / "masking" / "masking_key.sql").read_text()
+    for scope, source in KEY_SOURCES.items():
+        assert f"'{scope.value}': {{'env': '{source.env}', 'var': '{source.var}'" in text
+        assert f"'development_key': '{source.development_key}'" in text
+
+
+@pytest.mark.parametrize(
+    ("key", "problem"),
+    [
+        ("k" * 31, "DMESH_MASKING_KEY is too weak for target 'prod' (31 bytes, fewer than 32)"),
+        ("é" * 16, None),  # 32 bytes of UTF-8
+        ("é" * 15, "(30 bytes, fewer than 32)"),
+        ("k" * 32 + "\n", "starts or ends with whitespace (a pasted newline?) on target 'prod'"),
+        (" " + "k" * 32, "starts or ends with whitespace"),
+        (DEVELOPMENT_MASKING_KEY, "DMESH_MASKING_KEY is a public development key, which protects nothing"),
+        (DEVELOPMENT_MESH_KEY, "is a public development key"),
+        ("k" * 32, None),
+    ],
+)
+def test_weak_keys_are_named_with_the_variable_and_the_fix(key: str, problem: str | None) -> None:
+    found = weak_key_problem(key, "DMESH_MASKING_KEY", "prod")
+    if problem is None:
+        assert found is None
+        return
+    assert found is not None and problem in found
+    assert "set DMESH_MASKING_KEY to a random secret of 32 bytes or more" in found and "\n" not in found
+
+
+def test_hash_uses_the_mesh_key_only_for_joinable_classes() -> None:
+    keys = MaskingKeys(domain="d" * 32, mesh="m" * 32)
+    email = column_masking("customers", "email", {"pii": "email"})
+    ssn = column_masking("customers", "ssn", {"pii": "national_id"})
+    assert (email.key_scope, ssn.key_scope) == (KeyScope.MESH, KeyScope.DOMAIN)
+    assert hash_column_value(email, keys, "a@b.com") == hash_value(keys.mesh, "a@b.com")
+    assert hash_column_value(ssn, keys, "123-45-6789") == hash_value(keys.domain, "123-45-6789")
+
+
+def test_the_shipped_policy_marks_no_enumerable_class_joinable() -> None:
+    policy = mesh_policy()
+    assert policy.joinable and policy.enumerable
+    assert policy.joinable.isdisjoint(policy.enumerable)
+    assert all(1 <= size <= 20 for size in policy.enumerable.values())
+
+
+@pytest.mark.parametrize(
+    ("adapter", "requested", "expected"),
+    [
+        ("duckdb", "view", "table"),
+        ("duckdb", None, "table"),
+        ("postgres", None, "view"),
+        ("bigquery", "table", "table"),
+    ],
+)
+def test_duckdb_always_publishes_a_table(adapter: str, requested: str | None, expected: str) -> None:
+    assert published_materialization(adapter, requested) == expected
+
+
+@pytest.mark.parametrize("key", ["Jefe", "k" * 64, "k" * 65])
+def test_hmac_pads_give_pythons_hmac(key: str) -> None:
+    ipad, opad = hmac_pads(key)
+    inner = hashlib.sha256(ipad + b"what do ya want for nothing?").digest()
+    assert hashlib.sha256(opad + inner).hexdigest() == hash_value(key, "what do ya want for nothing?")

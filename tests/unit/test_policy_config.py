@@ -24,7 +24,19 @@ def domain_file(tmp_path: Path, text: str) -> DomainConfig:
 
 
 def test_every_rule_has_an_id_a_summary_and_failing_and_fixed_examples() -> None:
-    assert sorted(RULES) == ["DM001", "DM002", "DM003", "DM004", "DM005", "DM006", "DM007", "DM008", "DM009", "DM011"]
+    assert sorted(RULES) == [
+        "DM001",
+        "DM002",
+        "DM003",
+        "DM004",
+        "DM005",
+        "DM006",
+        "DM007",
+        "DM008",
+        "DM009",
+        "DM011",
+        "DM013",
+    ]
     for rule in RULES.values():
         assert rule.summary.endswith(".") and "Fails" in rule.doc and "Fixed" in rule.doc, rule.id
 
@@ -150,3 +162,25 @@ def test_domain_owner_rule(owner: str | None, groups: tuple[Group, ...], violate
     domain = DomainConfig("payments", owner)
     findings = evaluate_policy(PolicyContext(_project(groups), domain, TODAY), resolve_severities(domain))
     assert [f.rule_id for f in findings] == (["DM004"] if violates else [])
+
+
+def test_the_domain_s_joinable_classes_come_from_the_dbt_var_the_macros_read(tmp_path: Path) -> None:
+    (tmp_path / "dbt_project.yml").write_text("name: payments\nvars:\n  dmesh_joinable_pii_classes: [email, phone]\n")
+    assert load_domain_config(tmp_path, "payments").joinable_pii_classes == {"email", "phone"}
+    (tmp_path / "dbt_project.yml").write_text("name: payments\n")
+    assert load_domain_config(tmp_path, "payments").joinable_pii_classes == frozenset()
+
+
+def test_a_joinable_hash_of_an_enumerable_class_says_what_to_use_instead() -> None:
+    [example] = [p for p in RULES["DM013"].examples.fails if "ssn" in str(p)]  # type: ignore[union-attr]
+    domain = DomainConfig(name="shop", joinable_pii_classes=frozenset({"national_id"}))
+    [violation] = RULES["DM013"].check(PolicyContext(example, domain, TODAY))
+    assert "ssn (national_id) is hashed with the shared mesh key" in violation.message
+    assert "~10^9 values are enumerated in about 3 minutes" in violation.message
+    assert "remove national_id from dmesh_joinable_pii_classes" in violation.message
+    assert "join across domains on a surrogate key" in violation.message
+
+
+def test_the_joinable_hash_rule_is_locked() -> None:
+    with pytest.raises(ConfigError, match="DM013, which the mesh policy locks"):
+        resolve_severities(DomainConfig(name="payments", policy={"DM013": "warning"}))

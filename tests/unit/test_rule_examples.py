@@ -21,8 +21,10 @@ TODAY = date(2026, 12, 1)
 
 
 def flagged(rule: Rule, project: Project) -> list[str]:
-    """The messages of ``rule``'s violations in ``project`` (a domain with no owner in dmesh.yml)."""
-    ctx = PolicyContext(project, DomainConfig(name=DOMAIN), TODAY)
+    """The messages of ``rule``'s violations in ``project`` (a domain with no owner in dmesh.yml, set as the rule's
+    examples ask)."""
+    settings = rule.examples.domain if rule.examples is not None else {}
+    ctx = PolicyContext(project, DomainConfig(name=DOMAIN, **settings), TODAY)
     return [violation.message for violation in rule.check(ctx)]
 
 

@@ -127,19 +127,24 @@ def write_source(project_dir: Path, contract: ProductContract, name: str, regist
 # ---------------------------------------------------------------------------------------- DuckDB: the snapshot
 
 
-def attach_snapshot(
+def fetch_snapshot(
     project_dir: Path, target: Target, store: Registry, release: Release, entry: ProductEntry, contract: ProductContract
 ) -> Path | None:
-    """Between DuckDB domains: fetch the release's verified snapshot of the product, point its view in the
-    producer's catalog at it (switching atomically from an older release), and attach the catalog, read only,
-    under the producer's domain to the consumer's DuckDB target. Returns the catalog file."""
+    """Between DuckDB domains: the release's snapshot of the product, fetched into ``.dmesh/snapshots/`` and
+    verified (a release already fetched is kept, so a consume that fails later has written nothing new)."""
     if contract.server.type != "duckdb" or target.type != "duckdb":
         return None
-    snapshot = store.fetch_snapshot(release, entry, release_dir(project_dir, release))
+    return store.fetch_snapshot(release, entry, inside_project(project_dir, release_dir(Path(), release)))
+
+
+def attach_snapshot(project_dir: Path, target: Target, contract: ProductContract, snapshot: Path) -> Path:
+    """Point the product's view in the producer's catalog at ``snapshot`` (switching atomically from an older
+    release), and attach the catalog, read only, under the producer's domain to the consumer's DuckDB target.
+    Returns the catalog file."""
     relation = contract.relation
-    catalog = install_view(catalog_path(project_dir, contract.domain), relation.schema, relation.identifier, snapshot)
-    catalog = catalog.resolve()  # dbt-duckdb would open a relative path from wherever dbt runs
-    profiles_path = project_dir / PROFILES_FILE
+    catalog = inside_project(project_dir, catalog_path(Path(), contract.domain))
+    install_view(catalog, relation.schema, relation.identifier, snapshot)
+    profiles_path = inside_project(project_dir, Path(PROFILES_FILE))
     document = load_round_trip(profiles_path)
     settings = document[target.profile]["outputs"][target.name]
     attach = settings.get("attach")
@@ -263,8 +268,9 @@ def consume(
     read = columns_read(project_dir, contract.domain, name, candidates)
     refuse_dropping_read_columns(store, release, contract, read)
     # The data first: a snapshot that fails verification leaves the consumer's files as they were.
-    attached = attach_snapshot(project_dir, resolved, store, release, entry, contract)
+    snapshot = fetch_snapshot(project_dir, resolved, store, release, entry, contract)
     sources_file = write_source(project_dir, contract, name, store.url)
+    attached = None if snapshot is None else attach_snapshot(project_dir, resolved, contract, snapshot)
     loom = write_loom_config(project_dir, store, release) if dbt_loom else None
     record = ConsumerRecord(
         consumer=consumer.domain,

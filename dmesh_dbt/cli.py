@@ -285,7 +285,9 @@ def publish(project_dir: Path, registry: str | None, target: str | None, inspect
     verb = "Published" if result.outcome == "published" else "Already published, unchanged:"
     out.print(f"[green]{verb}[/green] {release.domain} {release.version} to {escape(result.registry)}")
     for contract in result.contracts:
-        out.print(f"  {contract.ref:<28} {escape(str(contract.relation))}  ({len(contract.columns)} columns)")
+        entry = release.product(contract.product, contract.model_version)
+        rows = "" if entry is None or entry.rows is None else f", snapshot of {entry.rows:,} rows"
+        out.print(f"  {contract.ref:<28} {escape(str(contract.relation))}  ({len(contract.columns)} columns{rows})")
 
 
 @cli.command()
@@ -297,9 +299,11 @@ def publish(project_dir: Path, registry: str | None, target: str | None, inspect
 def consume(product: str, project_dir: Path, registry: str | None, target: str | None, dbt_loom: bool) -> None:
     """Read another domain's data product in this project, and record this domain as its consumer.
 
-    Writes models/consumed/DOMAIN.yml (a dbt source with the contract's columns, types and freshness), attaches
-    the producer's DuckDB file to the DuckDB target in profiles.yml, and records the columns this project's
-    models read (every column until they are compiled; `dmesh-dbt check` after each `dbt build` records them again).
+    Writes models/consumed/DOMAIN.yml (a dbt source with the contract's columns, types and freshness); between
+    DuckDB domains, fetches the release's verified data snapshot into .dmesh/ and attaches a read-only catalog of
+    views over it to the DuckDB target in profiles.yml (never the producer's warehouse); and records the columns
+    this project's models read (every column until they are compiled; `dmesh-dbt check` after each `dbt build`
+    records them again).
     Without @VERSION the latest model version is read; @VERSION pins one. It refuses to move a source to a
     version that lacks a column this project's models read.
     """
@@ -314,7 +318,8 @@ def consume(product: str, project_dir: Path, registry: str | None, target: str |
     )
     out.print(f"  sources:  {result.sources_file}")
     if result.attached is not None:
-        out.print(f"  attached: {result.attached} as {result.contract.domain} (read only)")
+        shown = escape(str(result.attached.relative_to(project_dir.resolve())))
+        out.print(f"  snapshot: {shown} attached as {result.contract.domain} (read only, release data)")
     if result.loom_config is not None:
         out.print(f"  dbt-loom: {result.loom_config}")
     if len(record.columns) == len(result.contract.columns):

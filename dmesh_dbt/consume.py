@@ -1,9 +1,11 @@
 """``dmesh-dbt consume``: read another domain's data product from the registry into this dbt project.
 
 It writes what dbt needs to read the product's *published* relation and nothing more: a sources YAML (columns,
-types, descriptions, freshness from the ODCS contract), the DuckDB ``attach`` entry for a producer's local file,
-and optionally a dbt-loom config (``loom.write_loom_config``). It records the consumer and the columns it reads
-in the registry, so the producer's ``dmesh-dbt check`` can name who a breaking change would hit.
+types, descriptions, freshness from the ODCS contract); between DuckDB domains, the release's verified data
+snapshot, a catalog of views over it and the ``attach`` entry for that catalog (never the producer's warehouse
+file: see ``snapshots``); and optionally a dbt-loom config (``loom.write_loom_config``). It records the consumer
+and the columns it reads in the registry, so the producer's ``dmesh-dbt check`` can name who a breaking change
+would hit.
 """
 
 from __future__ import annotations
@@ -31,8 +33,9 @@ from dmesh_dbt.files import (
 )
 from dmesh_dbt.inert import dbt_literal, dbt_literals
 from dmesh_dbt.loom import write_loom_config
-from dmesh_dbt.project import MANIFEST, Target, load_descriptor, registry_url, resolve_target
-from dmesh_dbt.registry import ConsumerRecord, CorruptEntry, Registry, Release, now_utc, version_sort_key
+from dmesh_dbt.project import MANIFEST, PROFILES_FILE, Target, load_descriptor, registry_url, resolve_target
+from dmesh_dbt.registry import ConsumerRecord, CorruptEntry, ProductEntry, Registry, Release, now_utc, version_sort_key
+from dmesh_dbt.snapshots import catalog_path, install_view, release_dir
 
 #: Where consumed sources are written, one file per producing domain.
 SOURCES_DIR = Path("models") / "consumed"
@@ -47,7 +50,7 @@ class ConsumeResult:
     source_name: str
     table_name: str
     sources_file: Path
-    attached: Path | None  # the producer's DuckDB file attached in profiles.yml, if any
+    attached: Path | None  # the snapshot catalog attached in profiles.yml (DuckDB to DuckDB), if any
     loom_config: Path | None
     record: ConsumerRecord
 
@@ -121,27 +124,39 @@ def write_source(project_dir: Path, contract: ProductContract, name: str, regist
     return path
 
 
-# --------------------------------------------------------------------------------------------- DuckDB attach
+# ---------------------------------------------------------------------------------------- DuckDB: the snapshot
 
 
-def attach_producer(project_dir: Path, target: Target, contract: ProductContract) -> Path | None:
-    """Attach the producer's DuckDB file (read only, under its domain's name) to the consumer's DuckDB target."""
+def fetch_snapshot(
+    project_dir: Path, target: Target, store: Registry, release: Release, entry: ProductEntry, contract: ProductContract
+) -> Path | None:
+    """Between DuckDB domains: the release's snapshot of the product, fetched into ``.dmesh/snapshots/`` and
+    verified (a release already fetched is kept, so a consume that fails later has written nothing new)."""
     if contract.server.type != "duckdb" or target.type != "duckdb":
         return None
-    producer_file = Path(contract.server.details["database"])
-    profiles_path = project_dir / "profiles.yml"
+    return store.fetch_snapshot(release, entry, inside_project(project_dir, release_dir(Path(), release)))
+
+
+def attach_snapshot(project_dir: Path, target: Target, contract: ProductContract, snapshot: Path) -> Path:
+    """Point the product's view in the producer's catalog at ``snapshot`` (switching atomically from an older
+    release), and attach the catalog, read only, under the producer's domain to the consumer's DuckDB target.
+    Returns the catalog file."""
+    relation = contract.relation
+    catalog = inside_project(project_dir, catalog_path(Path(), contract.domain))
+    install_view(catalog, relation.schema, relation.identifier, snapshot)
+    profiles_path = inside_project(project_dir, Path(PROFILES_FILE))
     document = load_round_trip(profiles_path)
-    outputs = document[target.profile]["outputs"]
-    settings = outputs[target.name]
+    settings = document[target.profile]["outputs"][target.name]
     attach = settings.get("attach")
     if not isinstance(attach, list):
         attach = CommentedSeq()
         settings["attach"] = attach
-    # dbt renders profiles.yml with Jinja too: the path comes from the registry.
-    entry = CommentedMap(path=dbt_literal(str(producer_file)), alias=contract.domain, read_only=True)
-    upsert(attach, "alias", contract.domain, entry)
+    # dbt renders profiles.yml with Jinja too: the path holds the project's directory, whatever it is named.
+    attached = CommentedMap(path=dbt_literal(str(catalog)), alias=contract.domain, read_only=True)
+    # Replaces, by alias, what an older consume attached under the domain (the producer's file, before snapshots).
+    upsert(attach, "alias", contract.domain, attached)
     dump_round_trip(profiles_path, document)
-    return producer_file
+    return catalog
 
 
 # ------------------------------------------------------------------------------------------------ columns used
@@ -252,8 +267,10 @@ def consume(
     candidates = [*_previous_columns(project_dir, contract.domain, name), *(c.name for c in contract.columns)]
     read = columns_read(project_dir, contract.domain, name, candidates)
     refuse_dropping_read_columns(store, release, contract, read)
+    # The data first: a snapshot that fails verification leaves the consumer's files as they were.
+    snapshot = fetch_snapshot(project_dir, resolved, store, release, entry, contract)
     sources_file = write_source(project_dir, contract, name, store.url)
-    attached = attach_producer(project_dir, resolved, contract)
+    attached = None if snapshot is None else attach_snapshot(project_dir, resolved, contract, snapshot)
     loom = write_loom_config(project_dir, store, release) if dbt_loom else None
     record = ConsumerRecord(
         consumer=consumer.domain,

@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
 from importlib.resources import files
-from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
@@ -477,13 +476,13 @@ def published_models(
     return [published_model(m, target, project_vars, domain) for m in project.public_models]
 
 
-def server_for(target: Target, project_dir: Path, relation: Relation) -> Server:
+def server_for(target: Target, relation: Relation) -> Server:
     """The ODCS server block a consumer connects to for ``relation`` on ``target``."""
     settings = target.settings
     if target.type == "duckdb":
-        path = Path(str(settings.get("path") or ":memory:"))
-        database = str(path if path.is_absolute() else (project_dir / path).resolve())
-        return Server(target.name, "duckdb", {"database": database, "schema": relation.schema})
+        # Not the producer's file, which no consumer may open: the release's snapshot catalog, which consume
+        # attaches under the producer's domain (the relation's database).
+        return Server(target.name, "duckdb", {"database": relation.database or "", "schema": relation.schema})
     if target.type == "bigquery":
         return Server(target.name, "bigquery", {"project": relation.database or "", "dataset": relation.schema})
     if target.type == "postgres":

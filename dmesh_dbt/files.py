@@ -11,10 +11,11 @@ from __future__ import annotations
 import io
 import os
 import re
+import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import orjson
 import yaml
@@ -26,6 +27,8 @@ if TYPE_CHECKING:  # ruamel.yaml loads when YAML is edited, not for every comman
 
 from dmesh_dbt.errors import ConfigError, UsageError
 
+#: Bytes copied at a time when a large file (a release's data snapshot) is copied.
+COPY_CHUNK = 1 << 20
 #: Mode of a new file when the process umask allows it (mkstemp alone would leave 0600).
 _NEW_FILE_MODE = 0o666
 
@@ -35,13 +38,18 @@ def stage_beside(path: Path, data: str | bytes) -> Path:
 
     The file gets ``path``'s mode when ``path`` exists, else the mode a plain ``open()`` would give it.
     """
+    content = data.encode("utf-8") if isinstance(data, str) else data
+    return _stage(path, lambda handle: handle.write(content))
+
+
+def _stage(path: Path, fill: Callable[[BinaryIO], object]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
 
     fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     staged = Path(name)
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data.encode("utf-8") if isinstance(data, str) else data)
+            fill(handle)
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(staged, _mode_for(path))
@@ -53,7 +61,20 @@ def stage_beside(path: Path, data: str | bytes) -> Path:
 
 def write_atomically(path: Path, data: str | bytes) -> None:
     """Replace ``path`` with ``data`` (text is written as UTF-8): readers see the old or the new content."""
-    staged = stage_beside(path, data)
+    _replace_with(stage_beside(path, data), path)
+
+
+def copy_atomically(source: Path, path: Path) -> None:
+    """Replace ``path`` with a copy of the file at ``source``, streamed: a large file never sits in memory."""
+
+    def copy(handle: BinaryIO) -> None:
+        with source.open("rb") as stream:
+            shutil.copyfileobj(stream, handle, COPY_CHUNK)
+
+    _replace_with(_stage(path, copy), path)
+
+
+def _replace_with(staged: Path, path: Path) -> None:
     try:
         os.replace(staged, path)
     except BaseException:

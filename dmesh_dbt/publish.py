@@ -2,18 +2,21 @@
 
 A release of a domain is its dbt project ``version`` and holds, per public model version, one ODCS v3 contract of
 its *published* (masked) relation, plus one manifest that dbt-loom can read whose public nodes point at those
-published relations. The raw relations never leave the domain.
+published relations; from a DuckDB target, also a Parquet snapshot of each published relation, which is all a
+DuckDB consumer ever reads. The raw relations never leave the domain.
 
 This module is the gate and the order of steps; the pieces live with their concepts: the project's files and
 target in ``project``, the published models and their contracts in ``contracts``, the dbt-loom manifest in
-``loom``, storage in ``registry``.
+``loom``, the data snapshots in ``snapshots``, storage in ``registry``.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+import tempfile
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +28,7 @@ from dmesh_dbt.loom import MANIFEST_FILE, published_manifest
 from dmesh_dbt.project import (
     MANIFEST,
     RUN_RESULTS,
+    Target,
     ensure_project_id,
     load_descriptor,
     newest_source_mtime,
@@ -34,6 +38,7 @@ from dmesh_dbt.project import (
     resolve_target,
 )
 from dmesh_dbt.registry import ProductEntry, PublishOutcome, Registry, Release
+from dmesh_dbt.snapshots import Snapshot, export_snapshot, open_warehouse, snapshot_file_name
 
 #: The gate a publish must pass: ``(project_dir, registry_url) -> None``, raising PolicyViolation to refuse.
 CheckGate = Callable[[Path, str], None]
@@ -110,6 +115,40 @@ def product_entries(contracts: list[ProductContract]) -> tuple[ProductEntry, ...
     return tuple(ProductEntry(c.product, c.model_version, c.latest_version, c.file_name) for c in contracts)
 
 
+def export_snapshots(warehouse: Path, contracts: list[ProductContract], staging: Path) -> list[Snapshot]:
+    """Each product version's published relation in the DuckDB file ``warehouse``, as Parquet in ``staging``."""
+    with open_warehouse(warehouse) as connection:
+        return [
+            export_snapshot(
+                connection,
+                c.relation.schema,
+                c.relation.identifier,
+                staging / snapshot_file_name(c.product, c.model_version),
+            )
+            for c in contracts
+        ]
+
+
+@contextmanager
+def staged_snapshots(
+    target: Target, contracts: list[ProductContract]
+) -> Iterator[tuple[tuple[ProductEntry, ...], dict[str, Path]]]:
+    """The release's product entries and the snapshot files to store with them, while the files exist: from a
+    DuckDB target one Parquet snapshot per product, staged beside the warehouse file (on its disk, not in
+    /tmp); elsewhere none, since same-warehouse consumers read the published relations under grants."""
+    entries = product_entries(contracts)
+    if target.duckdb_path is None:
+        yield entries, {}
+        return
+    with tempfile.TemporaryDirectory(dir=target.duckdb_path.parent, prefix=".dmesh-snapshots-") as staging:
+        snapshots = export_snapshots(target.duckdb_path, contracts, Path(staging))
+        entries = tuple(
+            replace(entry, snapshot=snapshot.file_name, rows=snapshot.rows)
+            for entry, snapshot in zip(entries, snapshots, strict=True)
+        )
+        yield entries, {s.file_name: s.path for s in snapshots}
+
+
 def publish(
     project_dir: Path,
     registry: str | None = None,
@@ -146,13 +185,12 @@ def publish(
     published = published_models(project, resolved, dbt_project.vars, descriptor.domain)
     inspection.refuse_leaks(inspection.inspect_published(project_dir, resolved, published, inspect_rows))
     version = dbt_project.require_version()
-    contracts = [
-        product_contract(p, descriptor, version, server_for(resolved, project_dir, p.relation)) for p in published
-    ]
+    contracts = [product_contract(p, descriptor, version, server_for(resolved, p.relation)) for p in published]
     manifest = published_manifest(load_manifest_document(manifest_path), published)
     files = release_files(contracts, manifest)
     project_id = ensure_project_id(project_dir)  # the only write to the project, once every check has passed
-    outcome, release = store.publish(
-        descriptor.domain, version, descriptor.owner, product_entries(contracts), files, project_id
-    )
+    with staged_snapshots(resolved, contracts) as (entries, snapshots):
+        outcome, release = store.publish(
+            descriptor.domain, version, descriptor.owner, entries, files, project_id, snapshots
+        )
     return PublishResult(outcome, release, store.url, tuple(contracts))

@@ -10,7 +10,8 @@ Layout, every file written whole::
     owners/<domain>.json                               the project id that owns the domain (first publisher)
     releases/<domain>/<version>/RELEASE.json           commit marker: each file's sha256 and size, and the
                                                        release's content digest over them
-    releases/<domain>/<version>/<digest>/<file>        the release's files (contracts, manifest.json, ...)
+    releases/<domain>/<version>/<digest>/<file>        the release's files (contracts, manifest.json, and from
+                                                       DuckDB a Parquet snapshot of each product's data)
     consumers/<domain>/<product>/<consumer>.json       one record per consuming domain
 
 Why this shape: object stores have no atomic rename, so a release becomes visible only when its commit marker
@@ -32,19 +33,20 @@ import hashlib
 import json
 import os
 import re
+import tempfile
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, BinaryIO, TypeVar
 from urllib.parse import urlparse
 
 from packaging.version import InvalidVersion, Version
 
 from dmesh_dbt.errors import RegistryError
-from dmesh_dbt.files import stage_beside, write_atomically
+from dmesh_dbt.files import COPY_CHUNK, copy_atomically, stage_beside, write_atomically
 from dmesh_dbt.identifiers import InvalidName, NameKind, is_valid, valid_name
 
 RELEASE_MARKER = "RELEASE.json"
@@ -86,6 +88,15 @@ class RegistryBackend(ABC):
     @abstractmethod
     def location(self, key: str) -> str:
         """Where a reader outside dmesh-dbt finds ``key``: a local path, or a URL such as ``s3://bucket/key``."""
+
+    @abstractmethod
+    def upload(self, key: str, source: Path) -> None:
+        """Store the file at ``source`` under ``key``, streamed (never whole in memory); atomic like ``write``."""
+
+    @abstractmethod
+    def download(self, key: str, destination: Path, limit: int) -> bool:
+        """Copy what is stored under ``key`` (at most ``limit + 1`` bytes, as ``read``) to ``destination``,
+        streamed; False when nothing is there."""
 
 
 class LocalBackend(RegistryBackend):
@@ -145,6 +156,22 @@ class LocalBackend(RegistryBackend):
             raise self._cannot_write(error) from None
         finally:
             staged.unlink(missing_ok=True)
+        return True
+
+    def upload(self, key: str, source: Path) -> None:
+        try:
+            copy_atomically(source, self._path(key))
+        except OSError as error:
+            raise self._cannot_write(error) from None
+
+    def download(self, key: str, destination: Path, limit: int) -> bool:
+        try:
+            with self._path(key).open("rb") as stream:
+                _copy_at_most(stream, destination, limit + 1)
+        except FileNotFoundError:
+            return False
+        except OSError as error:
+            raise RegistryError(f"cannot read {key} from registry {self.url}: {error.strerror}") from None
         return True
 
 
@@ -221,6 +248,32 @@ class FsspecBackend(RegistryBackend):
             raise self._unreachable(error, f"write {key} to") from None
         return True
 
+    def upload(self, key: str, source: Path) -> None:
+        # s3fs and gcsfs upload a large file in parts; the object appears whole when the upload completes.
+        try:
+            self.fs.put_file(str(source), self._path(key))
+        except Exception as error:  # each driver has its own errors (botocore's are not OSError)
+            raise self._unreachable(error, f"write {key} to") from None
+
+    def download(self, key: str, destination: Path, limit: int) -> bool:
+        try:
+            with self.fs.open(self._path(key), "rb") as stream:
+                _copy_at_most(stream, destination, limit + 1)
+        except FileNotFoundError:
+            return False
+        except Exception as error:  # each driver has its own errors (botocore's are not OSError)
+            raise self._unreachable(error, f"read {key} from") from None
+        return True
+
+
+def _copy_at_most(stream: BinaryIO, destination: Path, limit: int) -> None:
+    """Copy up to ``limit`` bytes of ``stream`` to ``destination`` in chunks: a hostile registry's endless
+    object (a symlink to ``/dev/zero``) stops at the limit, and a large one never sits in memory."""
+    with destination.open("wb") as out:
+        while limit > 0 and (chunk := stream.read(min(COPY_CHUNK, limit))):
+            out.write(chunk)
+            limit -= len(chunk)
+
 
 def open_backend(url: str, storage_options: Mapping[str, Any] | None = None) -> RegistryBackend:
     """The backend for ``url``: a local directory for a path or ``file://`` URL, fsspec for anything else."""
@@ -244,6 +297,10 @@ class ProductEntry:
     version: str | None
     latest_version: str | None
     contract: str  # file name within the release
+    #: The published relation's data as Parquet (file name within the release) and its row count: a release
+    #: pins data as well as contracts. None for releases of same-warehouse targets, and older ones.
+    snapshot: str | None = None
+    rows: int | None = None
 
     @property
     def ref(self) -> str:
@@ -354,6 +411,12 @@ def stream_digest(chunks: Iterable[bytes]) -> FileDigest:
     return FileDigest(digest.hexdigest(), size)
 
 
+def path_digest(path: Path) -> FileDigest:
+    """The digest of the file at ``path``, read in chunks."""
+    with path.open("rb") as stream:
+        return stream_digest(iter(lambda: stream.read(COPY_CHUNK), b""))
+
+
 def release_digest(files: Mapping[str, FileDigest]) -> str:
     """The release's content digest, from its files' digests, independent of their order."""
     digest = hashlib.sha256()
@@ -432,11 +495,16 @@ def _same(found: str, expected: str, what: str) -> None:
 def _product_entry(document: object) -> ProductEntry:
     if not isinstance(document, dict):
         raise _Corrupt("a product entry is not an object")
+    rows = document.get("rows")
+    if rows is not None and (not isinstance(rows, int) or isinstance(rows, bool) or rows < 0):
+        raise _Corrupt("a product entry's `rows` is not a count")
     return ProductEntry(
         name=_name(NameKind.PRODUCT, document, "name"),
         version=_name(NameKind.MODEL_VERSION, document, "version", optional=True),
         latest_version=_name(NameKind.MODEL_VERSION, document, "latest_version", optional=True),
         contract=_name(NameKind.FILE_NAME, document, "contract"),
+        snapshot=_name(NameKind.FILE_NAME, document, "snapshot", optional=True),
+        rows=rows,
     )
 
 
@@ -465,9 +533,9 @@ def release_from_marker(data: bytes, domain: str, version: str) -> Release:
     if not isinstance(products_document, list) or len(products_document) > 10_000:
         raise _Corrupt("`products` is not a list")
     products = tuple(_product_entry(p) for p in products_document)
-    unknown = [p.contract for p in products if p.contract not in files]
+    unknown = [name for p in products for name in (p.contract, p.snapshot) if name and name not in files]
     if unknown:
-        raise _Corrupt(f"products name contracts it does not hold: {', '.join(unknown[:3])}")
+        raise _Corrupt(f"products name files it does not hold: {', '.join(unknown[:3])}")
     return Release(
         domain=domain,
         version=version,
@@ -549,21 +617,29 @@ class Registry:
         products: tuple[ProductEntry, ...],
         files: Mapping[str, bytes],
         project_id: str | None = None,
+        snapshots: Mapping[str, Path] | None = None,
     ) -> tuple[PublishOutcome, Release]:
         """Publish ``files`` as ``version`` of ``domain``: atomically, idempotently, never overwriting.
 
+        ``snapshots`` are large local files (the products' Parquet data), hashed and copied in chunks, never
+        held in memory; the release's digest covers them like every other file.
         Writes, in order: the domain's ownership claim (first publish only), each file under the content
         digest, then the commit marker, created exclusively. A publish stopped between any two writes leaves
         nothing visible, and running it again completes it.
         """
+        snapshots = snapshots or {}
         check_name(NameKind.DOMAIN, domain)
         check_name(NameKind.RELEASE_VERSION, version)
-        for name in files:
+        for name in [*files, *snapshots]:
             check_name(NameKind.FILE_NAME, name)
-        missing = [p.contract for p in products if p.contract not in files]
-        if missing:
-            raise RegistryError(f"{domain} {version} names contracts it does not hold: {', '.join(missing)}")
+        for kind, missing in (
+            ("contracts", [p.contract for p in products if p.contract not in files]),
+            ("snapshots", [p.snapshot for p in products if p.snapshot is not None and p.snapshot not in snapshots]),
+        ):
+            if missing:
+                raise RegistryError(f"{domain} {version} names {kind} it does not hold: {', '.join(missing)}")
         digests = {name: file_digest(data) for name, data in files.items()}
+        digests |= {name: path_digest(path) for name, path in snapshots.items()}
         digest = release_digest(digests)
         if project_id is not None:
             self.claim_domain(domain, project_id)
@@ -571,8 +647,12 @@ class Registry:
         if existing is not None:
             return self._same_release_or_refuse(existing, digest), existing
         step = 1
-        for name, data in sorted(files.items()):
-            self.backend.write(f"releases/{domain}/{version}/{digest}/{name}", data)
+        for name in sorted(digests):
+            key = f"releases/{domain}/{version}/{digest}/{name}"
+            if name in files:
+                self.backend.write(key, files[name])
+            else:
+                self.backend.upload(key, snapshots[name])
             _written(step, f"file {name}")
             step += 1
         release = Release(
@@ -582,7 +662,7 @@ class Registry:
             now_utc(),
             owner,
             products,
-            tuple(sorted(files)),
+            tuple(sorted(digests)),
             tuple(sorted(digests.items())),
             project_id,
         )
@@ -772,6 +852,38 @@ class Registry:
         except (RegistryError, ValueError) as error:
             corrupt = CorruptEntry(f"{release.domain} {release.version}", self._release_key(release, name), str(error))
             raise RegistryError(f"{corrupt}; the producer publishes a new version") from None
+
+    def fetch_snapshot(self, release: Release, entry: ProductEntry, directory: Path) -> Path:
+        """The snapshot of ``entry``, streamed into ``directory`` under its name in the release and verified
+        against the digest the commit marker records (which the release's digest covers). A file already there
+        that passes is kept. RegistryError when the release has no snapshot of the product or the file differs;
+        nothing unverified is left at the destination."""
+        expected = None if entry.snapshot is None else release.file_digest(entry.snapshot)
+        if entry.snapshot is None or expected is None:
+            raise RegistryError(
+                f"{release.domain} {release.version} in {self.url} has no data snapshot of {entry.ref}; "
+                f"ask the {release.domain} team to publish a new version with dmesh-dbt publish"
+            )
+        destination = directory / entry.snapshot
+        if destination.is_file() and path_digest(destination) == expected:
+            return destination
+        key = self._release_key(release, entry.snapshot)
+        directory.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(dir=directory, prefix=f".{entry.snapshot}.", suffix=".tmp")
+        os.close(fd)
+        staged = Path(name)
+        try:
+            if not self.backend.download(key, staged, expected.size):
+                reason = f"its file {entry.snapshot} is missing"
+            elif path_digest(staged) != expected:
+                reason = f"its file {entry.snapshot} does not match the digest its commit marker records"
+            else:
+                os.replace(staged, destination)
+                return destination
+        finally:
+            staged.unlink(missing_ok=True)
+        corrupt = CorruptEntry(f"{release.domain} {release.version}", key, reason)
+        raise RegistryError(f"{corrupt}; the producer publishes a new version, or the platform restores the file")
 
     def find_product(
         self, domain: str, product: str, version: str | None = None, project_id: str | None = ANY_PROJECT

@@ -49,11 +49,27 @@ def init_domain(parent: Path, domain: str, *extra_cli_args: str, env: Mapping[st
     return project
 
 
+def _dbt_command(project: Path, *args: str) -> list[str]:
+    return [str(VENV_BIN / "dbt"), *args, "--project-dir", str(project), "--profiles-dir", str(project)]
+
+
+def start_dbt(project: Path, *args: str, env: Mapping[str, str] | None = None) -> subprocess.Popen[str]:
+    """Start real dbt in ``project`` without waiting for it (stderr folded into stdout), to run beside another."""
+    return subprocess.Popen(
+        _dbt_command(project, *args),
+        cwd=project,
+        env=_env(env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
 def run_dbt(
     project: Path, *args: str, env: Mapping[str, str] | None = None, check: bool = True
 ) -> subprocess.CompletedProcess[str]:
     """Run real dbt in ``project`` (cwd and profiles dir); with ``check`` a failure raises with dbt's output."""
-    command = [str(VENV_BIN / "dbt"), *args, "--project-dir", str(project), "--profiles-dir", str(project)]
+    command = _dbt_command(project, *args)
     result = subprocess.run(command, cwd=project, env=_env(env), capture_output=True, text=True, check=False)
     if check and result.returncode != 0:
         raise AssertionError(f"dbt {' '.join(args)} failed in {project}:\n{result.stdout[-6000:]}\n{result.stderr}")

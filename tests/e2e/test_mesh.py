@@ -3,6 +3,8 @@
 `payments` builds and publishes; `risk` consumes `payments.customers`, builds a model on it, and is recorded as a
 consumer. Dropping a column risk reads, without a new model version, makes payments' `check` fail naming risk;
 the same change as a new model version passes, publishes as a new release, and risk keeps building.
+Risk reads only release snapshots: nothing it can open holds a raw value or key material, a producer's build
+changes nothing it reads until published and consumed, and both domains build at the same time.
 The flow runs once (module fixture); each test asserts one thing a user would notice.
 """
 
@@ -20,7 +22,8 @@ import pytest
 from click.testing import CliRunner, Result
 
 from dmesh_dbt.cli import cli
-from tests.helpers import init_domain, run_cli, run_dbt
+from tests.consumer_reach import PRODUCER_ENV, attached_files, consumer_connection, leaks
+from tests.helpers import init_domain, run_cli, run_dbt, start_dbt
 
 RISK_MODEL = """{{ config(materialized='table') }}
 -- Risk band per customer, from the payments domain's published (masked) customers.
@@ -62,6 +65,8 @@ class Mesh:
     payments: Path
     risk: Path
     steps: dict[str, subprocess.CompletedProcess[str]] = field(default_factory=dict)
+    leaks: dict[str, list[str]] = field(default_factory=dict)  # what risk can open that it must not, per moment
+    reads: dict[str, list[tuple[object, ...]]] = field(default_factory=dict)  # what risk reads of customers
 
     def cli(self, step: str, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
         self.steps[step] = run_cli(*args, cwd=cwd)
@@ -71,6 +76,29 @@ class Mesh:
         result = self.steps[step]
         assert result.returncode == 0, f"{step} failed:\n{result.stdout}\n{result.stderr}"
         return result
+
+
+def _risk_reads(risk: Path) -> list[tuple[object, ...]]:
+    """payments.customers as risk's dbt session reads it (the source its model selects from)."""
+    with consumer_connection(risk) as connection:
+        return connection.execute(
+            "select customer_id, email from payments.main_published.customers order by customer_id"
+        ).fetchall()
+
+
+def _build_both(mesh: Mesh) -> None:
+    """The producer's full build and the consumer's build, started together as two teams' jobs would be."""
+    started = [
+        ("payments build", start_dbt(mesh.payments, "build", env=PRODUCER_ENV)),
+        ("risk concurrent build", start_dbt(mesh.risk, "build", "--select", "customer_risk")),
+    ]
+    for name, process in started:
+        output, _ = process.communicate(timeout=600)
+        mesh.steps[name] = subprocess.CompletedProcess(process.args, process.returncode, output, "")
+
+
+#: The first customer's email in payments' seed, and what the last release changes it to.
+OLD_EMAIL, NEW_EMAIL = "ada.knuth1@example.com", "ada.knuth1@example.org"
 
 
 def _drop_email(payments: Path, sql_name: str) -> None:
@@ -84,11 +112,13 @@ def mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mesh]:
     mesh = Mesh(root, init_domain(root, "payments"), init_domain(root, "risk", "--no-examples"))
     payments, risk = mesh.payments, mesh.risk
 
-    run_dbt(payments, "build")
+    run_dbt(payments, "build", env=PRODUCER_ENV)
     mesh.cli("publish", "publish", cwd=payments)
     mesh.cli("consume", "consume", "payments.customers", cwd=risk)
     (risk / "models" / "customer_risk.sql").write_text(RISK_MODEL)
     mesh.steps["risk build"] = run_dbt(risk, "build", "--select", "customer_risk")
+    mesh.leaks["unpinned"] = leaks(risk, payments)
+    mesh.reads["release 1.0.0"] = _risk_reads(risk)
     mesh.cli("risk check", "check", cwd=risk)  # records the columns risk's compiled model reads
     mesh.cli("show", "registry", "show", "payments.customers", "--format", "json", cwd=risk)
 
@@ -98,7 +128,10 @@ def mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mesh]:
     original_sql = (marts / "customers.sql").read_text()
     _drop_email(payments, "customers.sql")
     (marts / "_marts.yml").write_text(original_yaml.replace(EMAIL_COLUMN_YAML, "", 1))
-    run_dbt(payments, "build")  # dbt itself lets it pass: it flags breaking changes only against --state
+    run_dbt(
+        payments, "build", env=PRODUCER_ENV
+    )  # dbt itself lets it pass: it flags breaking changes only against --state
+    mesh.reads["after an unpublished build"] = _risk_reads(risk)
     registry = str(root / "registry")  # where both domains' dmesh.yml point (`registry: ../registry`)
     mesh.cli("check unversioned", "check", "--registry", registry, cwd=payments)
     mesh.cli("publish unversioned", "publish", cwd=payments)
@@ -109,14 +142,28 @@ def mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mesh]:
     (marts / "_marts.yml").write_text(original_yaml.replace(CUSTOMERS_HEADER, CUSTOMERS_HEADER + CUSTOMERS_VERSIONS))
     project_file = payments / "dbt_project.yml"
     project_file.write_text(project_file.read_text().replace('version: "1.0.0"', 'version: "1.1.0"'))
-    run_dbt(payments, "build")
+    run_dbt(payments, "build", env=PRODUCER_ENV)
     mesh.cli("check versioned", "check", "--registry", registry, cwd=payments)
     mesh.cli("publish versioned", "publish", cwd=payments)
     mesh.cli("consume latest", "consume", "payments.customers", cwd=risk)  # v2 lacks email, which risk reads
     mesh.cli("consume v1", "consume", "payments.customers@1", "--dbt-loom", cwd=risk)
     mesh.steps["risk rebuild"] = run_dbt(risk, "build", "--select", "customer_risk")
+    mesh.leaks["pinned"] = leaks(risk, payments)
     mesh.cli("list", "registry", "list", "--format", "json", cwd=risk)
     mesh.cli("show v1", "registry", "show", "payments.customers@1", "--format", "json", cwd=risk)
+
+    # New data as release 1.2.0: built while risk builds, invisible to risk until published and consumed.
+    seed = payments / "seeds" / "raw_customers.csv"
+    seed.write_text(seed.read_text().replace(OLD_EMAIL, NEW_EMAIL, 1))
+    project_file.write_text(project_file.read_text().replace('version: "1.1.0"', 'version: "1.2.0"'))
+    mesh.reads["before the concurrent builds"] = _risk_reads(risk)
+    _build_both(mesh)
+    mesh.reads["after the producer's build"] = _risk_reads(risk)
+    mesh.cli("publish new data", "publish", cwd=payments)
+    mesh.reads["after publish"] = _risk_reads(risk)
+    mesh.cli("consume new data", "consume", "payments.customers@1", cwd=risk)
+    mesh.reads["after consume"] = _risk_reads(risk)
+    mesh.leaks["switched"] = leaks(risk, payments)
     yield mesh
 
 
@@ -126,14 +173,42 @@ def test_payments_publishes_its_first_release(mesh: Mesh) -> None:
     assert "payments.customers" in out and "main_published.customers" in out
 
 
-def test_risk_consumes_payments_customers_through_a_source_and_an_attach(mesh: Mesh) -> None:
+def test_risk_consumes_payments_customers_through_a_source_and_the_release_snapshot(mesh: Mesh) -> None:
     out = mesh.ok("consume").stdout
     assert "source('payments', 'customers')" in out
+    assert "snapshot: .dmesh/catalog/payments.duckdb attached as payments (read only, release data)" in out
     sources = (mesh.risk / "models" / "consumed" / "payments.yml").read_text()
     assert "identifier: customers" in sources and "schema: main_published" in sources
+    assert attached_files(mesh.risk) == {"payments": (mesh.risk / ".dmesh" / "catalog" / "payments.duckdb").resolve()}
     profiles = (mesh.risk / "profiles.yml").read_text()
-    assert f"path: {mesh.payments.resolve() / 'warehouse.duckdb'}" in profiles
-    assert "alias: payments" in profiles and "read_only: true" in profiles
+    assert "read_only: true" in profiles and str(mesh.payments.resolve()) not in profiles
+
+
+@pytest.mark.parametrize("moment", ["unpinned", "pinned", "switched"])
+def test_nothing_risk_can_open_holds_a_raw_value_or_key_material(mesh: Mesh, moment: str) -> None:
+    assert mesh.leaks[moment] == []
+
+
+def test_a_producer_build_changes_nothing_risk_reads_until_published_and_consumed(mesh: Mesh) -> None:
+    first = mesh.reads["release 1.0.0"]
+    assert first and all(re.fullmatch(r"[0-9a-f]{64}", str(email)) for _, email in first)
+    # payments rebuilt without email (refused at publish): risk still reads release 1.0.0, email and all.
+    assert mesh.reads["after an unpublished build"] == first
+    # New data built and even published: risk reads what it consumed until it consumes again.
+    before = mesh.reads["before the concurrent builds"]
+    assert mesh.reads["after the producer's build"] == before == mesh.reads["after publish"]
+    assert "Published payments 1.2.0" in mesh.ok("publish new data").stdout
+    assert "Consuming payments.customers@1 (release 1.2.0)" in mesh.ok("consume new data").stdout
+    after = mesh.reads["after consume"]
+    changed = [(old, new) for old, new in zip(before, after, strict=True) if old != new]
+    assert len(changed) == 1 and changed[0][0][0] == 1  # customer 1, whose email the seed changed
+
+
+def test_producer_and_consumer_build_at_the_same_time(mesh: Mesh) -> None:
+    for name in ("payments build", "risk concurrent build"):
+        step = mesh.steps[name]
+        assert step.returncode == 0, f"{name} failed:\n{step.stdout[-3000:]}"
+        assert "could not set lock" not in step.stdout.lower()  # DuckDB's words when another process holds a file
 
 
 def test_risk_builds_on_the_masked_product(mesh: Mesh) -> None:

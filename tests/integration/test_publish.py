@@ -59,10 +59,9 @@ def test_contracts_point_at_the_masked_published_relation(published: tuple[Regis
     contract = parse_contract(registry.read_file(release, entry.contract))
     assert contract.relation.schema == "main_published"
     assert contract.server.type == "duckdb"
-    assert contract.server.details == {
-        "database": str((project / "warehouse.duckdb").resolve()),
-        "schema": "main_published",
-    }
+    # The name consumers attach the release's snapshot catalog under; never the producer's own file.
+    assert contract.server.details == {"database": "payments", "schema": "main_published"}
+    assert "warehouse.duckdb" not in registry.read_file(release, entry.contract).decode()
     email, key = contract.column("email"), contract.column("customer_id")
     assert email is not None and (email.pii, email.masking, email.physical_type) == ("email", "hash", "varchar")
     assert key is not None and key.primary_key and key.required and key.unique
@@ -109,6 +108,25 @@ def test_the_dbt_loom_manifest_holds_only_public_nodes_at_published_relations(
     assert manifest["metadata"]["dbt_schema_version"] == raw["metadata"]["dbt_schema_version"]
     tests = {v["name"] for v in manifest["nodes"].values() if v["resource_type"] == "test"}
     assert "unique_customers_customer_id" in tests and "not_null_customers_customer_id" in tests
+
+
+def test_the_release_holds_a_parquet_snapshot_of_each_published_relation(
+    published: tuple[Registry, Path], tmp_path: Path
+) -> None:
+    registry, project = published
+    release = registry.latest_release("payments")
+    assert release is not None
+    assert sorted(p.snapshot or "" for p in release.products) == ["customers.parquet", "payments.parquet"]
+    assert {"customers.parquet", "payments.parquet"} <= set(release.files)  # covered by the release's digest
+    entry = release.product("customers")
+    assert entry is not None
+    snapshot = registry.fetch_snapshot(release, entry, tmp_path)
+    with duckdb.connect(str(project / "warehouse.duckdb"), read_only=True) as connection:
+        published_rows = connection.execute("select * from main_published.customers order by all").fetchall()
+        raw_emails = {e for (e,) in connection.execute("select email from main.customers").fetchall()}
+        snapshot_rows = connection.execute(f"select * from read_parquet('{snapshot}')").fetchall()
+    assert snapshot_rows == published_rows and entry.rows == len(published_rows)
+    assert not raw_emails & {value for row in snapshot_rows for value in row}
 
 
 def test_republishing_the_same_build_is_a_no_op(published: tuple[Registry, Path]) -> None:

@@ -6,6 +6,7 @@ import itertools
 import json
 import multiprocessing
 import os
+import re
 import subprocess
 import sys
 import time
@@ -19,6 +20,7 @@ import yaml
 
 from dmesh_dbt.errors import RegistryError
 from dmesh_dbt.registry import ConsumerRecord, FsspecBackend, ProductEntry, PublishOutcome, Registry, open_backend
+from tests.consumer_reach import PRODUCER_ENV, consumer_connection, leaks
 from tests.engines import LOCALHOST, free_port
 from tests.helpers import init_domain, run_cli, run_dbt
 from tests.registry_faults import check_every_kill_point
@@ -106,6 +108,20 @@ def test_republishing_over_s3_is_idempotent_and_never_overwrites(registry: Regis
     assert release is not None and registry.read_file(release, "manifest.json") == b'{"tag": "a"}'
 
 
+def test_a_snapshot_streams_into_s3_and_back_verified(registry: Registry, tmp_path: Path) -> None:
+    data = tmp_path / "customers.parquet"
+    data.write_bytes(b"PAR1" + bytes(range(256)) * 40_000)  # 10 MB: s3fs uploads it in parts
+    entry = ProductEntry("customers", None, None, "customers.odcs.yaml", "customers.parquet", 1)
+    _, release = registry.publish("payments", "1.0.0", "o", (entry,), files_of("a"), snapshots={data.name: data})
+    (listed,) = release.products
+    fetched = registry.fetch_snapshot(release, listed, tmp_path / "consumer")
+    assert fetched.read_bytes() == data.read_bytes()
+    key = f"{registry.url.split('/', 3)[3]}/releases/payments/1.0.0/{release.digest}/customers.parquet"
+    boto3.client("s3").put_object(Bucket=BUCKET, Key=key, Body=b"other rows")
+    with pytest.raises(RegistryError, match=r"payments 1\.0\.0 is corrupt: its file customers\.parquet does not"):
+        registry.fetch_snapshot(release, listed, tmp_path / "other consumer")
+
+
 def test_the_commit_marker_is_created_exclusively_by_the_server(registry: Registry) -> None:
     backend = registry.backend
     assert backend.create("probe/marker", b"first") is True
@@ -157,7 +173,7 @@ def test_a_domain_publishes_to_s3_and_another_consumes_from_it(s3_endpoint: str,
     env = {"DMESH_REGISTRY": url}  # the AWS_* variables come from the fixture's environment
     payments = init_domain(tmp_path, "payments")
     risk = init_domain(tmp_path, "risk", "--no-examples")
-    run_dbt(payments, "build")
+    run_dbt(payments, "build", env=PRODUCER_ENV)
 
     published = run_cli("publish", cwd=payments, env=env)
     assert published.returncode == 0, published.stderr
@@ -173,6 +189,20 @@ def test_a_domain_publishes_to_s3_and_another_consumes_from_it(s3_endpoint: str,
     shown = run_cli("registry", "show", "payments.customers", "--format", "json", cwd=risk, env=env)
     assert shown.returncode == 0, shown.stderr
     assert [c["consumer"] for c in json.loads(shown.stdout)["consumers"]] == ["risk"]
+
+    # The data came from the release's snapshot in the bucket, fetched and verified; risk builds on it alone.
+    release = Registry.open(url).latest_release("payments")
+    assert release is not None
+    key = f"mesh/releases/payments/1.0.0/{release.digest}/customers.parquet"
+    assert boto3.client("s3").head_object(Bucket=BUCKET, Key=key)["ContentLength"] > 0
+    (risk / "models" / "emails.sql").write_text(
+        "select customer_id, email from {{ source('payments', 'customers') }}\n"
+    )
+    run_dbt(risk, "build", "--select", "emails")
+    with consumer_connection(risk) as connection:
+        emails = connection.execute("select email from main.emails").fetchall()
+    assert emails and all(re.fullmatch(r"[0-9a-f]{64}", email) for (email,) in emails)
+    assert leaks(risk, payments) == []
 
 
 def test_every_kill_point_of_a_publish_over_s3_is_invisible_then_completed(s3_endpoint: str) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import duckdb
 import pytest
 import yaml
 
@@ -13,6 +14,7 @@ from dmesh_dbt.contracts import ContractColumn, ProductContract, ProductRef, Rel
 from dmesh_dbt.errors import RegistryError, UsageError
 from dmesh_dbt.loom import loom_reference
 from dmesh_dbt.registry import ProductEntry, Registry
+from dmesh_dbt.snapshots import snapshot_file_name
 
 PROFILES = """# Connection profiles of the risk domain; comments survive consume.
 risk:
@@ -45,7 +47,7 @@ def contract(
         tier="gold",
         relation=Relation("payments", "main_published", product if version is None else f"{product}_v{version}"),
         materialization="view",
-        server=Server("dev", "duckdb", {"database": "/data/payments/warehouse.duckdb", "schema": "main_published"}),
+        server=Server("dev", "duckdb", {"database": "payments", "schema": "main_published"}),
         columns=tuple(
             ContractColumn(
                 name,
@@ -60,15 +62,29 @@ def contract(
     )
 
 
+def snapshot(directory: Path, published: ProductContract) -> Path:
+    """The product's data as its producer's publish would export it: one row per column of the contract."""
+    path = directory / snapshot_file_name(published.product, published.model_version)
+    values = ", ".join(f"'{published.relation.identifier} {c.name}' as {c.name}" for c in published.columns)
+    with duckdb.connect() as connection:
+        connection.execute(f"copy (select {values}) to '{path}' (format parquet)")
+    return path
+
+
 @pytest.fixture
 def registry(tmp_path: Path) -> Registry:
     store = Registry.open(str(tmp_path / "registry"))
     contracts = [contract("customers", "1"), contract("customers", "2", ("customer_id",)), contract("payments")]
+    staging = tmp_path / "staging"
+    staging.mkdir()
+    snapshots = {c.file_name: snapshot(staging, c) for c in contracts}
     entries = tuple(
-        ProductEntry(c.product, c.model_version, "2" if c.model_version else None, c.file_name) for c in contracts
+        ProductEntry(c.product, c.model_version, "2" if c.model_version else None, c.file_name, path.name, 1)
+        for c, path in zip(contracts, snapshots.values(), strict=True)
     )
     files = {c.file_name: render_contract(c).encode() for c in contracts} | {"manifest.json": b'{"nodes": {}}'}
-    store.publish("payments", "1.0.0", "payments-team@example.com", entries, files)
+    paths = {path.name: path for path in snapshots.values()}
+    store.publish("payments", "1.0.0", "payments-team@example.com", entries, files, snapshots=paths)
     return store
 
 
@@ -128,17 +144,61 @@ def test_moving_to_a_version_without_a_column_the_models_read_is_refused(risk: P
     assert record.version == "1"
 
 
-def test_the_producer_file_is_attached_read_only_and_comments_survive(risk: Path, registry: Registry) -> None:
+def test_the_release_snapshot_catalog_is_attached_read_only_and_comments_survive(
+    risk: Path, registry: Registry
+) -> None:
+    profiles = risk / "profiles.yml"
+    # What consume attached before snapshots: the producer's own file. It must go.
+    profiles.write_text(
+        PROFILES.replace(
+            "      threads: 4\n",
+            "      threads: 4\n      attach:\n        - path: "
+            "/data/payments/warehouse.duckdb\n          alias: payments\n",
+            1,
+        )
+    )
     result = consume(risk, ProductRef("payments", "payments"))
     consume(risk, ProductRef("payments", "customers"))
-    text = (risk / "profiles.yml").read_text()
+    text = profiles.read_text()
     assert "# Connection profiles of the risk domain; comments survive consume." in text
     assert "# the domain's own file" in text
     assert "{{ env_var('DMESH_DUCKDB_PATH', 'warehouse.duckdb') }}" in text
+    assert "/data/payments" not in text
     dev = yaml.safe_load(text)["risk"]["outputs"]["dev"]
-    assert dev["attach"] == [{"path": "/data/payments/warehouse.duckdb", "alias": "payments", "read_only": True}]
-    assert result.attached == Path("/data/payments/warehouse.duckdb")
+    catalog = (risk / ".dmesh" / "catalog" / "payments.duckdb").resolve()
+    assert dev["attach"] == [{"path": str(catalog), "alias": "payments", "read_only": True}]
+    assert result.attached == catalog
     assert "attach" not in yaml.safe_load(text)["risk"]["outputs"]["prod"]
+    with duckdb.connect() as connection:
+        connection.execute(f"attach '{catalog}' as payments (read_only)")
+        for relation in ("payments", "customers_v2"):
+            read = connection.execute(f"select customer_id from payments.main_published.{relation}").fetchall()
+            assert read == [(f"{relation} customer_id",)]
+
+
+def test_pinning_a_version_switches_the_catalog_view_to_its_snapshot(risk: Path, registry: Registry) -> None:
+    consume(risk, ProductRef("payments", "customers", "1"))
+    catalog = risk / ".dmesh" / "catalog" / "payments.duckdb"
+    with duckdb.connect() as connection:
+        connection.execute(f"attach '{catalog}' as payments (read_only)")
+        assert connection.execute("select email from payments.main_published.customers_v1").fetchall() == [
+            ("customers_v1 email",)
+        ]
+    release = registry.latest_release("payments")
+    assert release is not None
+    fetched = risk / ".dmesh" / "snapshots" / "payments" / f"1.0.0-{release.digest[:12]}"
+    assert sorted(p.name for p in fetched.iterdir()) == ["customers_v1.parquet"]
+
+
+def test_a_duckdb_release_without_snapshots_is_refused_not_attached(risk: Path, tmp_path: Path) -> None:
+    store = Registry.open(str(tmp_path / "registry"))
+    published = contract("payments")
+    entry = ProductEntry("payments", None, None, published.file_name)
+    store.publish("payments", "1.0.0", "team", (entry,), {published.file_name: render_contract(published).encode()})
+    with pytest.raises(RegistryError, match="has no data snapshot of payments; ask the payments team to publish"):
+        consume(risk, ProductRef("payments", "payments"))
+    assert "attach" not in (risk / "profiles.yml").read_text()
+    assert not (risk / "models" / "consumed").exists()
 
 
 def test_no_attach_for_a_warehouse_target(risk: Path, registry: Registry) -> None:

@@ -42,6 +42,7 @@ from dmesh_dbt.policy.mesh import load_mesh_policy
 from dmesh_dbt.project import MANIFEST, domain_name, ensure_manifest, project_id
 from dmesh_dbt.registry import Registry
 from dmesh_dbt.report import Finding, Report, Severity, apply_waivers, sort_findings
+from dmesh_dbt.toolkit import DBT_DEFAULTS, DbtFlags
 
 if TYPE_CHECKING:
     from dmesh_dbt.inspection import Leak
@@ -76,6 +77,7 @@ def run_check(
     policy_file: Path | None = None,
     verbose: bool = False,
     no_baseline: str = NO_BASELINE,
+    flags: DbtFlags = DBT_DEFAULTS,
 ) -> Report:
     """Check a domain project: policy rules, breaking changes against ``baseline``, waivers.
 
@@ -84,10 +86,10 @@ def run_check(
     published relations (DM012). ``policy_file`` is the platform's mesh policy (else ``$DMESH_POLICY_FILE``,
     else the shipped one); the report names it and its digest. ``verbose`` lists every change from the
     baseline, additive ones too; ``no_baseline`` is the report's line about the baseline when there is none
-    (it says why).
+    (it says why). ``flags`` (the user's profiles directory and --vars) go to every dbt run, the parse too.
     """
     today = today or date.today()
-    manifest_path = ensure_manifest(project_dir) if parse else project_dir / MANIFEST
+    manifest_path = ensure_manifest(project_dir, flags, target) if parse else project_dir / MANIFEST
     project = load_manifest(manifest_path)
     domain = load_domain_config(project_dir, project.name)
     mesh = load_mesh_policy(project_dir, policy_file)
@@ -97,7 +99,7 @@ def run_check(
     if sample_rows > 0:
         from dmesh_dbt.scan.scanner import scan_values
 
-        scanned = scan_values(project, project_dir, sample_rows, target)
+        scanned = scan_values(project, project_dir, sample_rows, target, flags)
         sampled, leaks = scanned.suspects, scanned.leaks
     findings = evaluate_policy(PolicyContext(project, domain, today, sampled), severities)
     findings.extend(_leak_findings(leaks, severities))

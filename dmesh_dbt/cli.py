@@ -215,6 +215,15 @@ _REGISTRY = click.option(
     help="Registry directory or s3:// / gs:// URL (default: $DMESH_REGISTRY, else `registry:` in dmesh.yml).",
 )
 _TARGET = click.option("--target", metavar="T", help="dbt target in profiles.yml (default: the profile's default).")
+_PROFILES_DIR = click.option(
+    "--profiles-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where dbt's profiles.yml is (default, as dbt: $DBT_PROFILES_DIR, else the project if it has one, "
+    "else ~/.dbt).",
+)
+_VARS = click.option(
+    "--vars", "dbt_vars", metavar="YAML", help="dbt variables as a YAML mapping, passed to every dbt run (as dbt's)."
+)
 _FORMAT = click.option(
     "--format",
     "output_format",
@@ -229,6 +238,8 @@ _FORMAT = click.option(
 @_PROJECT_DIR
 @_REGISTRY
 @_TARGET
+@_PROFILES_DIR
+@_VARS
 @click.option(
     "--inspect-rows",
     type=click.IntRange(min=1),
@@ -238,7 +249,14 @@ _FORMAT = click.option(
     help="Rows sampled from each published relation for the release inspection (all rows when it has fewer; "
     "on DuckDB also the rarest values of each column).",
 )
-def publish(project_dir: Path, registry: str | None, target: str | None, inspect_rows: int) -> None:
+def publish(
+    project_dir: Path,
+    registry: str | None,
+    target: str | None,
+    profiles_dir: Path | None,
+    dbt_vars: str | None,
+    inspect_rows: int,
+) -> None:
     """Publish the domain's public models to the registry as release `version` (from dbt_project.yml).
 
     Refuses unless the last `dbt build` built every public model and passed its tests, `dmesh-dbt check`
@@ -249,10 +267,12 @@ def publish(project_dir: Path, registry: str | None, target: str | None, inspect
     something else).
     """
     from dmesh_dbt.check import require_passing_check
+    from dmesh_dbt.project import dbt_flags
     from dmesh_dbt.publish import publish as publish_release
 
+    flags = dbt_flags(project_dir, profiles_dir, dbt_vars)
     result = publish_release(
-        project_dir, registry, target, passing_check=require_passing_check, inspect_rows=inspect_rows
+        project_dir, registry, target, passing_check=require_passing_check, inspect_rows=inspect_rows, flags=flags
     )
     release = result.release
     verb = "Published" if result.outcome == "published" else "Already published, unchanged:"
@@ -456,7 +476,9 @@ def report_options(command: Callable[..., None]) -> Callable[..., None]:
     "look like unclassified PII. Default 0: names only.",
 )
 @click.option("--sample", "sample_alias", type=click.IntRange(min=0), hidden=True, help="Old name of --sample-rows.")
-@click.option("--target", metavar="T", help="dbt target to sample with --sample-rows (default: the profile's default).")
+@click.option("--target", metavar="T", help="dbt target to parse and sample with (default: the profile's default).")
+@_PROFILES_DIR
+@_VARS
 @click.option(
     "--policy",
     "policy_file",
@@ -478,6 +500,8 @@ def check(
     sample_rows: int,
     sample_alias: int | None,
     target: str | None,
+    profiles_dir: Path | None,
+    dbt_vars: str | None,
     policy_file: Path | None,
     list_rules: bool,
     verbose: bool,
@@ -499,7 +523,7 @@ def check(
         run_check,
     )
     from dmesh_dbt.consume import record_reads
-    from dmesh_dbt.project import find_registry_url, resolve_target
+    from dmesh_dbt.project import dbt_flags, find_registry_url, resolve_target
 
     if list_rules:
         click.echo(rules_listing(), nl=False)
@@ -508,8 +532,9 @@ def check(
         raise UsageError("pass either --state or --registry, not both")
     if sample_alias is not None and ctx.get_parameter_source("sample_rows") is ParameterSource.DEFAULT:
         sample_rows = sample_alias
+    flags = dbt_flags(project_dir, profiles_dir, dbt_vars)
     if target is not None:
-        resolve_target(project_dir, target)  # an unknown --target is an error even without --sample-rows
+        resolve_target(project_dir, target, flags)  # an unknown --target is an error even without --sample-rows
     baseline = baseline_from_state(state) if state is not None else None
     # An explicit --state wins over $DMESH_REGISTRY and dmesh.yml.
     registry = None if state is not None else find_registry_url(project_dir, registry)
@@ -519,7 +544,7 @@ def check(
         no_baseline = no_release_yet(registry, project_dir)
     report = run_check(
         project_dir, baseline, sample_rows=sample_rows, target=target, verbose=verbose,
-        no_baseline=no_baseline, policy_file=policy_file,
+        no_baseline=no_baseline, policy_file=policy_file, flags=flags,
     )
     # A consumer's check after its build records the columns its models now read, for its producers' checks.
     for record in record_reads(project_dir):
@@ -548,6 +573,8 @@ def diff(ctx: click.Context, old: Path, new: Path, output_format: str, output: P
 @cli.command()
 @_PROJECT_DIR
 @_TARGET
+@_PROFILES_DIR
+@_VARS
 @click.option(
     "--sample-rows",
     type=click.IntRange(min=0),
@@ -564,6 +591,8 @@ def scan(
     ctx: click.Context,
     project_dir: Path,
     target: str | None,
+    profiles_dir: Path | None,
+    dbt_vars: str | None,
     sample_rows: int,
     selector: str | None,
     write: bool,
@@ -576,15 +605,16 @@ def scan(
     and rates, never values. Exit 1 while unclassified suspects remain, else 0.
     """
     from dmesh_dbt.artifacts import load_manifest
-    from dmesh_dbt.project import ensure_manifest, resolve_target
+    from dmesh_dbt.project import dbt_flags, ensure_manifest, resolve_target
     from dmesh_dbt.scan.report import as_json, print_text
     from dmesh_dbt.scan.scanner import ScanOptions, scan_project
     from dmesh_dbt.scan.write import write_classifications
 
+    flags = dbt_flags(project_dir, profiles_dir, dbt_vars)
     if target is not None:
-        resolve_target(project_dir, target)  # an unknown --target is an error even when nothing is sampled
-    project = load_manifest(ensure_manifest(project_dir))
-    options = ScanOptions(project_dir=project_dir, target=target, sample_rows=sample_rows, select=selector)
+        resolve_target(project_dir, target, flags)  # an unknown --target is an error even when nothing is sampled
+    project = load_manifest(ensure_manifest(project_dir, flags, target))
+    options = ScanOptions(project_dir, target, sample_rows, selector, flags)
     result = scan_project(project, options)
     written = write_classifications(project_dir, result.suspects) if write else None
     if output_format == "json":

@@ -5,8 +5,9 @@ Each file is read here, once, by one set of rules, so every command sees the sam
 - ``dmesh.yml``: ``load_descriptor`` (what publish and consume need: domain and owner required),
   ``policy_sections`` (the raw ``policy:`` and ``waivers:`` the policy reads), ``domain_name``;
 - ``dbt_project.yml``: ``read_dbt_project`` (name, profile, version, vars, resource paths);
-- ``profiles.yml``: ``resolve_target``, as dbt resolves it: the target name is rendered first, then only the
-  chosen output, so an ``env_var`` of another target need not be set;
+- ``profiles.yml``: found by ``find_profiles_dir`` and read by ``resolve_target``, as dbt finds and resolves it:
+  the target name is rendered first, then only the chosen output, so an ``env_var`` of another target need not
+  be set; ``dbt_flags`` carries the same profiles directory and ``--vars`` to every dbt run;
 - ``target/manifest.json``: ``newest_source_mtime`` and ``ensure_manifest`` (``dbt parse`` when stale);
 - the registry URL: ``registry_url``: ``--registry``, else ``$DMESH_REGISTRY``, else ``registry:`` in dmesh.yml.
 """
@@ -24,10 +25,10 @@ import jinja2
 from ruamel.yaml.comments import CommentedMap
 
 from dmesh_dbt.errors import ConfigError, UsageError
-from dmesh_dbt.files import dump_round_trip, load_round_trip, load_yaml_file, round_trip_yaml_for
+from dmesh_dbt.files import dump_round_trip, load_round_trip, load_yaml_file, load_yaml_text, round_trip_yaml_for
 from dmesh_dbt.identifiers import InvalidName, NameKind, valid_name
 from dmesh_dbt.registry import REGISTRY_ENV
-from dmesh_dbt.toolkit import run_dbt
+from dmesh_dbt.toolkit import DBT_DEFAULTS, DbtFlags, run_dbt
 
 #: The domain descriptor beside dbt_project.yml.
 DMESH_FILE = "dmesh.yml"
@@ -35,6 +36,8 @@ DMESH_FILE = "dmesh.yml"
 PROJECT_ID_KEY = "project_id"
 DBT_PROJECT_FILE = "dbt_project.yml"
 PROFILES_FILE = "profiles.yml"
+#: dbt's environment variable for the profiles directory.
+PROFILES_DIR_ENV = "DBT_PROFILES_DIR"
 MANIFEST = Path("target") / "manifest.json"
 RUN_RESULTS = Path("target") / "run_results.json"
 
@@ -304,6 +307,7 @@ class Target:
     settings: Mapping[str, Any]
     profile: str = ""
     duckdb_path: Path | None = None  # a DuckDB target's database file, resolved against the project
+    flags: DbtFlags = DBT_DEFAULTS  # what a dbt run on this target carries (profiles directory, --vars)
 
 
 def _env_var(name: str, default: str | None = None) -> str:
@@ -354,17 +358,42 @@ class _RenderedSettings(Mapping[str, Any]):
         return len(self._raw)
 
 
-def resolve_target(project_dir: Path, explicit: str | None = None) -> Target:
-    """The target ``explicit`` (--target) names, else the profile's ``target:``, from the project's profiles.yml.
+def find_profiles_dir(project_dir: Path, explicit: Path | None = None) -> Path:
+    """The directory dbt reads profiles.yml from, by dbt's precedence: ``explicit`` (--profiles-dir), else
+    ``$DBT_PROFILES_DIR``, else the project directory when it holds profiles.yml, else ``~/.dbt``."""
+    configured = explicit or os.environ.get(PROFILES_DIR_ENV)
+    if configured:
+        return Path(configured).expanduser().resolve()
+    if (project_dir / PROFILES_FILE).is_file():
+        return project_dir.resolve()
+    return Path.home() / ".dbt"
+
+
+def dbt_flags(project_dir: Path, profiles_dir: Path | None = None, dbt_vars: str | None = None) -> DbtFlags:
+    """What every dbt run for ``project_dir`` carries: the profiles directory ``find_profiles_dir`` finds and the
+    ``--vars`` (a YAML mapping; UsageError when it is not one)."""
+    if dbt_vars is not None:
+        parsed = load_yaml_text(dbt_vars, "--vars", UsageError)
+        if not isinstance(parsed, dict):
+            raise UsageError(f"--vars {dbt_vars!r} is not a YAML mapping; pass e.g. --vars '{{name: value}}'")
+    return DbtFlags(find_profiles_dir(project_dir, profiles_dir), dbt_vars)
+
+
+def resolve_target(project_dir: Path, explicit: str | None = None, flags: DbtFlags = DBT_DEFAULTS) -> Target:
+    """The target ``explicit`` (--target) names, else the profile's ``target:``, from the profiles.yml dbt reads
+    (``find_profiles_dir``, with ``flags.profiles_dir`` as --profiles-dir).
 
     As dbt does, the target name is rendered first and then only that target's settings (each when read), so an
     unset ``env_var`` of another target, or of a setting dmesh-dbt does not read, is no error.
     """
     profile_name = read_dbt_project(project_dir).profile_name()
-    path = project_dir / PROFILES_FILE
+    path = find_profiles_dir(project_dir, flags.profiles_dir) / PROFILES_FILE
     profiles = _load_mapping(path)
     if profiles is None:
-        raise ConfigError(f"no profiles.yml in {project_dir}; dmesh-dbt reads the target from the project's own")
+        raise ConfigError(
+            f"no profiles.yml at {path}; pass --profiles-dir, set {PROFILES_DIR_ENV}, or put it in the project "
+            "or in ~/.dbt (as dbt looks for it)"
+        )
     profile = profiles.get(profile_name)
     if not isinstance(profile, dict) or not isinstance(profile.get("outputs"), dict):
         raise ConfigError(f"profile {profile_name!r} is not in {path} (with outputs); add it or fix dbt_project.yml")
@@ -376,7 +405,7 @@ def resolve_target(project_dir: Path, explicit: str | None = None) -> Target:
         raise ConfigError(f"target {name!r} is not in profile {profile_name!r} (targets: {known}); use --target")
     settings = _RenderedSettings(outputs[name], environment, path)
     adapter = str(settings.get("type", ""))
-    return Target(name, adapter, settings, profile_name, _duckdb_path(project_dir, adapter, settings))
+    return Target(name, adapter, settings, profile_name, _duckdb_path(project_dir, adapter, settings), flags)
 
 
 def _duckdb_path(project_dir: Path, adapter: str, settings: Mapping[str, Any]) -> Path | None:
@@ -390,15 +419,17 @@ def _duckdb_path(project_dir: Path, adapter: str, settings: Mapping[str, Any]) -
 # ----------------------------------------------------------------------------------------------- the manifest
 
 
-def ensure_manifest(project_dir: Path) -> Path:
-    """``target/manifest.json``, after running ``dbt parse`` if it is missing or older than a project file."""
+def ensure_manifest(project_dir: Path, flags: DbtFlags = DBT_DEFAULTS, target: str | None = None) -> Path:
+    """``target/manifest.json``, after running ``dbt parse`` (with the user's ``flags`` and ``target``) if it is
+    missing or older than a project file."""
     if not (project_dir / DBT_PROJECT_FILE).is_file():
         raise UsageError(f"{project_dir} is not a dbt project (no dbt_project.yml); pass --project-dir")
     manifest = project_dir / MANIFEST
     if manifest.is_file() and manifest.stat().st_mtime >= newest_source_mtime(project_dir):
         return manifest
     # No partial parsing: it served stale manifests after file deletions (see shared/facts.md).
-    run_dbt(project_dir.resolve(), "parse", "--no-partial-parse", "--quiet")
+    chosen = ("--target", target) if target else ()
+    run_dbt(project_dir.resolve(), "parse", "--no-partial-parse", "--quiet", *chosen, flags=flags)
     return manifest
 
 

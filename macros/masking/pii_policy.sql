@@ -1,13 +1,14 @@
-{#- The mesh policy as the domain's dbt vars carry it: `dmesh_pii_classes` (class -> default strategy) and
-    `dmesh_forbidden_pii_classes`. `dmesh-dbt init` renders both from the toolkit's mesh_policy.yml, so the
-    macros and the Python tools read one vocabulary. -#}
+{#- The mesh policy the masking macros apply: `dmesh_pii_classes` (class -> default strategy) and
+    `dmesh_forbidden_pii_classes` when the project (or the platform, through --vars) sets them, else the mesh
+    vocabulary the package carries (mesh_vocabulary), so the macros and the Python tools read one vocabulary. -#}
 {% macro pii_policy() %}
-  {%- set classes = var('dmesh_pii_classes', none) -%}
+  {%- set vocabulary = dmesh.mesh_vocabulary() -%}
+  {%- set classes = var('dmesh_pii_classes', vocabulary['classes']) -%}
   {%- if classes is not mapping -%}
     {{ exceptions.raise_compiler_error(
-        "dmesh: the dbt var dmesh_pii_classes (PII class -> masking strategy) is not set: add it to the vars of "
-        ~ "dbt_project.yml (dmesh-dbt init renders it from the mesh policy)"
+        "dmesh: the dbt var dmesh_pii_classes must map each PII class to a masking strategy; fix it in the vars "
+        ~ "of dbt_project.yml, or remove it to use the mesh vocabulary"
     ) }}
   {%- endif -%}
-  {{ return({'classes': classes, 'forbidden': var('dmesh_forbidden_pii_classes', [])}) }}
+  {{ return({'classes': classes, 'forbidden': var('dmesh_forbidden_pii_classes', vocabulary['forbidden'])}) }}
 {% endmacro %}

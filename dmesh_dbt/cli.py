@@ -19,6 +19,7 @@ from dmesh_dbt import __version__
 from dmesh_dbt.errors import DmeshError, UsageError
 from dmesh_dbt.render import color_wanted, make_console
 from dmesh_dbt.report import Report
+from dmesh_dbt.toolkit import DbtFlags
 
 # Made again by the group once --no-color is known; plain whenever they do not write to a terminal.
 console = make_console(color=color_wanted())
@@ -623,6 +624,70 @@ def scan(
         print_text(console, result, written)
     unresolved = len(written.skipped) if written is not None else len(result.suspects)
     ctx.exit(1 if unresolved or result.leaks else 0)
+
+
+@cli.command()
+@_PROJECT_DIR
+@click.option(
+    "--public", metavar="SELECTOR", help="dbt selector of the models to publish (default: those already public)."
+)
+@click.option("--owner", metavar="EMAIL", help="Email address of the owning team, written to dmesh.yml.")
+@click.option("--dry-run", is_flag=True, help="Print the changes as a unified diff and write nothing.")
+@_TARGET
+@_PROFILES_DIR
+@_VARS
+def adopt(
+    project_dir: Path,
+    public: str | None,
+    owner: str | None,
+    dry_run: bool,
+    target: str | None,
+    profiles_dir: Path | None,
+    dbt_vars: str | None,
+) -> None:
+    """Turn an existing dbt project into a mesh domain, editing only what it must.
+
+    Writes dmesh.yml (the domain is the dbt project's name), adds the dmesh package and its on-run-start hook,
+    and on each model --public selects: access public, an enforced contract, the publish post-hook, every
+    column's data_type from the warehouse (`dbt docs generate`; run `dbt build` first) and, fail-closed,
+    `meta: {pii: <class>}` on columns whose names look like PII. Then prints what still blocks `check`.
+    Running it again changes nothing.
+    """
+    from dmesh_dbt.adopt import AdoptOptions, apply_adoption, plan_adoption
+    from dmesh_dbt.project import dbt_flags
+
+    options = AdoptOptions(project_dir, public, owner, target, dbt_flags(project_dir, profiles_dir, dbt_vars))
+    plan = plan_adoption(options)
+    for change in plan.changes:
+        if dry_run:
+            click.echo(change.diff(project_dir.resolve()), nl=False)
+        else:
+            out.print(f"adopt: wrote {escape(str(change.path.relative_to(project_dir.resolve())))}", highlight=False)
+    if not plan.changes:
+        out.print("adopt: nothing to change", highlight=False)
+    if not dry_run:
+        apply_adoption(plan, options)
+    out.print(f"Domain {plan.domain}; public models: {', '.join(plan.public_models) or 'none'}", highlight=False)
+    blockers = list(plan.blockers)
+    if not dry_run and plan.public_models:
+        blockers.extend(_check_blockers(project_dir, options.flags, target))
+    if not blockers:
+        out.print("[green]Ready:[/green] nothing blocks `dmesh-dbt check`; run `dbt build`, then check and publish")
+        return
+    out.print("Still blocking `dmesh-dbt check` (in this order):")
+    for blocker in blockers:
+        out.print(f"  - {escape(blocker)}", highlight=False, soft_wrap=True)
+
+
+def _check_blockers(project_dir: Path, flags: DbtFlags, target: str | None) -> list[str]:
+    """What `check` would fail on now, as lines: the readiness half of adopt's report."""
+    from dmesh_dbt.check import run_check
+
+    try:
+        report = run_check(project_dir, target=target, flags=flags)
+    except DmeshError as error:
+        return [str(error)]
+    return [f"{f.rule_id} {f.message}" for f in report.failures]
 
 
 def main() -> None:

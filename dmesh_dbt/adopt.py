@@ -292,7 +292,10 @@ def _pii_lines(indent: int, name: str, column: Mapping[str, Any]) -> list[str]:
     found = match_name(name)
     if found is None:
         return []
-    evidence = f"dmesh adopt: the name matches {found.pattern!r} ({found.confidence:.2f}); masked until reviewed"
+    evidence = (
+        f"dmesh adopt: name matches {found.pattern!r} ({found.confidence:.2f}); masked until a reviewer "
+        "sets {pii: none, pii_reason: ...}"
+    )
     return [" " * indent + f"meta: {{pii: {found.pii_class.value}}}  # {evidence}"]
 
 

@@ -669,7 +669,9 @@ def adopt(
         apply_adoption(plan, options)
     out.print(f"Domain {plan.domain}; public models: {', '.join(plan.public_models) or 'none'}", highlight=False)
     blockers = list(plan.blockers)
-    if not dry_run and plan.public_models:
+    if dry_run:
+        blockers.append("dry run: what `check` says is known once the changes are written (run without --dry-run)")
+    elif plan.public_models:
         blockers.extend(_check_blockers(project_dir, options.flags, target))
     if not blockers:
         out.print("[green]Ready:[/green] nothing blocks `dmesh-dbt check`; run `dbt build`, then check and publish")

@@ -14,6 +14,7 @@ Each file is read here, once, by one set of rules, so every command sees the sam
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
 from collections.abc import Iterator, Mapping
@@ -25,7 +26,14 @@ import jinja2
 from ruamel.yaml.comments import CommentedMap
 
 from dmesh_dbt.errors import ConfigError, UsageError
-from dmesh_dbt.files import dump_round_trip, load_round_trip, load_yaml_file, load_yaml_text, round_trip_yaml_for
+from dmesh_dbt.files import (
+    dump_round_trip,
+    load_round_trip,
+    load_yaml_file,
+    load_yaml_text,
+    round_trip_yaml_for,
+    write_atomically,
+)
 from dmesh_dbt.identifiers import InvalidName, NameKind, valid_name
 from dmesh_dbt.registry import REGISTRY_ENV
 from dmesh_dbt.toolkit import DBT_DEFAULTS, DbtFlags, run_dbt
@@ -376,7 +384,12 @@ def dbt_flags(project_dir: Path, profiles_dir: Path | None = None, dbt_vars: str
         parsed = load_yaml_text(dbt_vars, "--vars", UsageError)
         if not isinstance(parsed, dict):
             raise UsageError(f"--vars {dbt_vars!r} is not a YAML mapping; pass e.g. --vars '{{name: value}}'")
-    return DbtFlags(find_profiles_dir(project_dir, profiles_dir), dbt_vars)
+    found = find_profiles_dir(project_dir, profiles_dir)
+    from_env = f"${PROFILES_DIR_ENV}" if os.environ.get(PROFILES_DIR_ENV) else None
+    named_by = "--profiles-dir" if profiles_dir else from_env
+    if named_by and not found.is_dir():
+        raise ConfigError(f"{named_by} names {found}, which is not a directory; dbt reads profiles.yml from there")
+    return DbtFlags(found, dbt_vars)
 
 
 def resolve_target(project_dir: Path, explicit: str | None = None, flags: DbtFlags = DBT_DEFAULTS) -> Target:
@@ -421,16 +434,42 @@ def _duckdb_path(project_dir: Path, adapter: str, settings: Mapping[str, Any]) -
 
 def ensure_manifest(project_dir: Path, flags: DbtFlags = DBT_DEFAULTS, target: str | None = None) -> Path:
     """``target/manifest.json``, after running ``dbt parse`` (with the user's ``flags`` and ``target``) if it is
-    missing or older than a project file."""
+    missing, older than a project file, or was parsed by us with other ``--vars`` or ``--target`` than these
+    (vars and targets can enable, disable and rename models)."""
     if not (project_dir / DBT_PROJECT_FILE).is_file():
         raise UsageError(f"{project_dir} is not a dbt project (no dbt_project.yml); pass --project-dir")
     manifest = project_dir / MANIFEST
+    wanted = _parse_stamp(flags, target)
     if manifest.is_file() and manifest.stat().st_mtime >= newest_source_mtime(project_dir):
-        return manifest
+        recorded = _recorded_stamp(project_dir)
+        # A manifest dbt wrote (a build) is trusted as today when no --vars or --target asks for another one.
+        if recorded == wanted or (recorded is None and wanted == _parse_stamp(DBT_DEFAULTS, None)):
+            return manifest
     # No partial parsing: it served stale manifests after file deletions (see shared/facts.md).
     chosen = ("--target", target) if target else ()
     run_dbt(project_dir.resolve(), "parse", "--no-partial-parse", "--quiet", *chosen, flags=flags)
+    write_atomically(project_dir / PARSE_STAMP, json.dumps(wanted, sort_keys=True) + "\n")
     return manifest
+
+
+#: What dmesh-dbt's last ``dbt parse`` was given, beside the manifest it wrote.
+PARSE_STAMP = Path("target") / "dmesh_parse.json"
+
+
+def _parse_stamp(flags: DbtFlags, target: str | None) -> dict[str, str | None]:
+    return {"vars": flags.vars, "target": target}
+
+
+def _recorded_stamp(project_dir: Path) -> dict[str, str | None] | None:
+    """The stamp of dmesh-dbt's last parse; None when dbt (a build, say) wrote the manifest since, or never we."""
+    stamp, manifest = project_dir / PARSE_STAMP, project_dir / MANIFEST
+    if not stamp.is_file() or stamp.stat().st_mtime < manifest.stat().st_mtime:
+        return None
+    try:
+        recorded = json.loads(stamp.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return recorded if isinstance(recorded, dict) else None
 
 
 def newest_source_mtime(project_dir: Path) -> float:

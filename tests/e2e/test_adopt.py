@@ -5,11 +5,13 @@ and `publish` pass and the published relation is masked."""
 from __future__ import annotations
 
 import difflib
+import re
 from pathlib import Path
 
 import duckdb
 import pytest
 
+from dmesh_dbt.toolkit import dbt_package_dir
 from tests.helpers import run_cli, run_dbt
 
 SEED = """id,full_name,email,ssn,signup_date
@@ -104,6 +106,14 @@ def test_dry_run_prints_the_diff_and_writes_nothing(adopted: tuple[Path, str, st
     _, dry, _ = adopted
     assert "+++ b/models/schema.yml" in dry and "+++ b/dmesh.yml" in dry
     assert "+        data_type: varchar" in dry
+
+
+def test_docs_show_the_real_dry_run(adopted: tuple[Path, str, str]) -> None:
+    _, dry, _ = adopted
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "adopt.md").read_text()
+    shown_bundle = re.search(r"env_var\('DMESH_PACKAGE_DIR', '([^']+)'\)", doc)
+    assert shown_bundle is not None
+    assert dry.replace(str(dbt_package_dir()), shown_bundle.group(1)) in doc
 
 
 def test_the_user_yaml_only_gains_lines(adopted: tuple[Path, str, str]) -> None:

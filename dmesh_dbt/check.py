@@ -43,6 +43,7 @@ from dmesh_dbt.policy import (
 from dmesh_dbt.policy.mesh import load_mesh_policy
 from dmesh_dbt.project import MANIFEST, compile_manifest, domain_name, ensure_manifest, project_id
 from dmesh_dbt.report import Finding, Report, Severity, apply_waivers, sort_findings
+from dmesh_dbt.toolkit import DBT_DEFAULTS, DbtFlags
 
 if TYPE_CHECKING:
     from dmesh_dbt.inspection import Leak
@@ -78,6 +79,7 @@ def run_check(
     verbose: bool = False,
     no_baseline: str = NO_BASELINE,
     announce: Callable[[str], None] | None = None,
+    flags: DbtFlags = DBT_DEFAULTS,
 ) -> Report:
     """Check a domain project: policy rules, breaking changes against ``baseline``, waivers.
 
@@ -86,14 +88,18 @@ def run_check(
     published relations (DM012). ``policy_file`` is the platform's mesh policy (else ``$DMESH_POLICY_FILE``,
     else the shipped one); the report names it and its digest. ``verbose`` lists every change from the
     baseline, additive ones too; ``no_baseline`` is the report's line about the baseline when there is none
-    (it says why).
-    ``announce`` hears why ``dbt parse`` runs first, when it must.
+    (it says why). ``announce`` hears why ``dbt compile`` runs first, when it must. ``flags`` (the user's
+    profiles directory and --vars) go to every dbt run, the compile too.
     """
     today = today or date.today()
-    manifest_path = ensure_manifest(project_dir, announce, compiled=True) if parse else project_dir / MANIFEST
+    manifest_path = (
+        ensure_manifest(project_dir, announce, compiled=True, flags=flags, target=target)
+        if parse
+        else project_dir / MANIFEST
+    )
     project = load_manifest(manifest_path)
     if parse and uncompiled_models(project):  # e.g. the manifest of `dbt parse` or of a partial build
-        project = load_manifest(compile_manifest(project_dir))
+        project = load_manifest(compile_manifest(project_dir, flags, target))
     domain = load_domain_config(project_dir, project.name)
     mesh = load_mesh_policy(project_dir, policy_file)
     severities = resolve_severities(domain, mesh)
@@ -102,7 +108,7 @@ def run_check(
     if sample_rows > 0:
         from dmesh_dbt.scan.scanner import scan_values
 
-        scanned = scan_values(project, project_dir, sample_rows, target)
+        scanned = scan_values(project, project_dir, sample_rows, target, flags)
         sampled, leaks = scanned.suspects, scanned.leaks
     findings = evaluate_policy(PolicyContext(project, domain, today, sampled), severities)
     findings.extend(_leak_findings(leaks, severities))

@@ -19,6 +19,7 @@ from dmesh_dbt import __version__
 from dmesh_dbt.errors import DmeshError, UsageError
 from dmesh_dbt.render import color_wanted, make_console
 from dmesh_dbt.report import Report
+from dmesh_dbt.toolkit import DbtFlags
 
 # Made again by the group once --no-color is known; plain whenever they do not write to a terminal.
 console = make_console(color=color_wanted())
@@ -215,6 +216,15 @@ _REGISTRY = click.option(
     help="Registry directory or s3:// / gs:// URL (default: $DMESH_REGISTRY, else `registry:` in dmesh.yml).",
 )
 _TARGET = click.option("--target", metavar="T", help="dbt target in profiles.yml (default: the profile's default).")
+_PROFILES_DIR = click.option(
+    "--profiles-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where dbt's profiles.yml is (default, as dbt: $DBT_PROFILES_DIR, else the project if it has one, "
+    "else ~/.dbt).",
+)
+_VARS = click.option(
+    "--vars", "dbt_vars", metavar="YAML", help="dbt variables as a YAML mapping, passed to every dbt run (as dbt's)."
+)
 _FORMAT = click.option(
     "--format",
     "output_format",
@@ -256,6 +266,8 @@ def key_install(project_dir: Path, target: str | None) -> None:
 @_PROJECT_DIR
 @_REGISTRY
 @_TARGET
+@_PROFILES_DIR
+@_VARS
 @click.option(
     "--inspect-rows",
     type=click.IntRange(min=1),
@@ -265,7 +277,14 @@ def key_install(project_dir: Path, target: str | None) -> None:
     help="Rows sampled from each published relation for the release inspection (all rows when it has fewer; "
     "on DuckDB also the rarest values of each column).",
 )
-def publish(project_dir: Path, registry: str | None, target: str | None, inspect_rows: int) -> None:
+def publish(
+    project_dir: Path,
+    registry: str | None,
+    target: str | None,
+    profiles_dir: Path | None,
+    dbt_vars: str | None,
+    inspect_rows: int,
+) -> None:
     """Publish the domain's public models to the registry as release `version` (from dbt_project.yml).
 
     Refuses unless the last `dbt build` built every public model and passed its tests, `dmesh-dbt check`
@@ -276,10 +295,12 @@ def publish(project_dir: Path, registry: str | None, target: str | None, inspect
     something else).
     """
     from dmesh_dbt.check import require_passing_check
+    from dmesh_dbt.project import dbt_flags
     from dmesh_dbt.publish import publish as publish_release
 
+    flags = dbt_flags(project_dir, profiles_dir, dbt_vars)
     result = publish_release(
-        project_dir, registry, target, passing_check=require_passing_check, inspect_rows=inspect_rows
+        project_dir, registry, target, passing_check=require_passing_check, inspect_rows=inspect_rows, flags=flags
     )
     release = result.release
     verb = "Published" if result.outcome == "published" else "Already published, unchanged:"
@@ -493,7 +514,9 @@ def report_options(command: Callable[..., None]) -> Callable[..., None]:
     "look like unclassified PII. Default 0: names only.",
 )
 @click.option("--sample", "sample_alias", type=click.IntRange(min=0), hidden=True, help="Old name of --sample-rows.")
-@click.option("--target", metavar="T", help="dbt target to sample with --sample-rows (default: the profile's default).")
+@click.option("--target", metavar="T", help="dbt target to parse and sample with (default: the profile's default).")
+@_PROFILES_DIR
+@_VARS
 @click.option(
     "--policy",
     "policy_file",
@@ -515,6 +538,8 @@ def check(
     sample_rows: int,
     sample_alias: int | None,
     target: str | None,
+    profiles_dir: Path | None,
+    dbt_vars: str | None,
     policy_file: Path | None,
     list_rules: bool,
     verbose: bool,
@@ -536,7 +561,7 @@ def check(
         run_check,
     )
     from dmesh_dbt.consume import record_reads
-    from dmesh_dbt.project import find_registry_url, resolve_target
+    from dmesh_dbt.project import dbt_flags, find_registry_url, resolve_target
 
     if list_rules:
         click.echo(rules_listing(), nl=False)
@@ -545,8 +570,9 @@ def check(
         raise UsageError("pass either --state or --registry, not both")
     if sample_alias is not None and ctx.get_parameter_source("sample_rows") is ParameterSource.DEFAULT:
         sample_rows = sample_alias
+    flags = dbt_flags(project_dir, profiles_dir, dbt_vars)
     if target is not None:
-        resolve_target(project_dir, target)  # an unknown --target is an error even without --sample-rows
+        resolve_target(project_dir, target, flags)  # an unknown --target is an error even without --sample-rows
     baseline = baseline_from_state(state) if state is not None else None
     # An explicit --state wins over $DMESH_REGISTRY and dmesh.yml.
     registry = None if state is not None else find_registry_url(project_dir, registry)
@@ -556,7 +582,7 @@ def check(
         no_baseline = no_release_yet(registry, project_dir)
     report = run_check(
         project_dir, baseline, sample_rows=sample_rows, target=target, verbose=verbose,
-        no_baseline=no_baseline, policy_file=policy_file, announce=_announcer("check"),
+        no_baseline=no_baseline, policy_file=policy_file, announce=_announcer("check"), flags=flags,
     )
     # A consumer's check after its build records the columns its models now read, for its producers' checks.
     for record in record_reads(project_dir):
@@ -585,6 +611,8 @@ def diff(ctx: click.Context, old: Path, new: Path, output_format: str, output: P
 @cli.command()
 @_PROJECT_DIR
 @_TARGET
+@_PROFILES_DIR
+@_VARS
 @click.option(
     "--sample-rows",
     type=click.IntRange(min=0),
@@ -601,6 +629,8 @@ def scan(
     ctx: click.Context,
     project_dir: Path,
     target: str | None,
+    profiles_dir: Path | None,
+    dbt_vars: str | None,
     sample_rows: int,
     selector: str | None,
     write: bool,
@@ -613,16 +643,19 @@ def scan(
     and rates, never values. Exit 1 while unclassified suspects remain, else 0.
     """
     from dmesh_dbt.artifacts import load_manifest
-    from dmesh_dbt.project import ensure_manifest, resolve_target
+    from dmesh_dbt.project import dbt_flags, ensure_manifest, resolve_target
     from dmesh_dbt.scan.report import as_json, print_text
     from dmesh_dbt.scan.scanner import ScanOptions, scan_project
     from dmesh_dbt.scan.write import write_classifications
 
+    flags = dbt_flags(project_dir, profiles_dir, dbt_vars)
     if target is not None:
-        resolve_target(project_dir, target)  # an unknown --target is an error even when nothing is sampled
+        resolve_target(project_dir, target, flags)  # an unknown --target is an error even when nothing is sampled
     # Compiled, when stale: the classes public columns inherit through lineage are suspects too.
-    project = load_manifest(ensure_manifest(project_dir, _announcer("scan"), compiled=True))
-    options = ScanOptions(project_dir=project_dir, target=target, sample_rows=sample_rows, select=selector)
+    project = load_manifest(
+        ensure_manifest(project_dir, _announcer("scan"), compiled=True, flags=flags, target=target)
+    )
+    options = ScanOptions(project_dir, target, sample_rows, selector, flags)
     result = scan_project(project, options)
     written = write_classifications(project_dir, result.suspects) if write else None
     if output_format == "json":
@@ -631,6 +664,72 @@ def scan(
         print_text(console, result, written)
     unresolved = len(written.skipped) if written is not None else len(result.suspects)
     ctx.exit(1 if unresolved or result.leaks else 0)
+
+
+@cli.command()
+@_PROJECT_DIR
+@click.option(
+    "--public", metavar="SELECTOR", help="dbt selector of the models to publish (default: those already public)."
+)
+@click.option("--owner", metavar="EMAIL", help="Email address of the owning team, written to dmesh.yml.")
+@click.option("--dry-run", is_flag=True, help="Print the changes as a unified diff and write nothing.")
+@_TARGET
+@_PROFILES_DIR
+@_VARS
+def adopt(
+    project_dir: Path,
+    public: str | None,
+    owner: str | None,
+    dry_run: bool,
+    target: str | None,
+    profiles_dir: Path | None,
+    dbt_vars: str | None,
+) -> None:
+    """Turn an existing dbt project into a mesh domain, editing only what it must.
+
+    Writes dmesh.yml (the domain is the dbt project's name), adds the dmesh package and its on-run-start hook,
+    and on each model --public selects: access public, an enforced contract, the publish post-hook, every
+    column's data_type from the warehouse (`dbt docs generate`; run `dbt build` first) and, fail-closed,
+    `meta: {pii: <class>}` on columns whose names look like PII. Then prints what still blocks `check`.
+    Running it again changes nothing.
+    """
+    from dmesh_dbt.adopt import AdoptOptions, apply_adoption, plan_adoption
+    from dmesh_dbt.project import dbt_flags
+
+    options = AdoptOptions(project_dir, public, owner, target, dbt_flags(project_dir, profiles_dir, dbt_vars))
+    plan = plan_adoption(options)
+    for change in plan.changes:
+        if dry_run:
+            click.echo(change.diff(project_dir.resolve()), nl=False)
+        else:
+            out.print(f"adopt: wrote {escape(str(change.path.relative_to(project_dir.resolve())))}", highlight=False)
+    if not plan.changes:
+        out.print("adopt: nothing to change", highlight=False)
+    if not dry_run:
+        apply_adoption(plan, options)
+    out.print(f"Domain {plan.domain}; public models: {', '.join(plan.public_models) or 'none'}", highlight=False)
+    blockers = list(plan.blockers)
+    if dry_run:
+        blockers.append("dry run: what `check` says is known once the changes are written (run without --dry-run)")
+    elif plan.public_models:
+        blockers.extend(_check_blockers(project_dir, options.flags, target))
+    if not blockers:
+        out.print("[green]Ready:[/green] nothing blocks `dmesh-dbt check`; run `dbt build`, then check and publish")
+        return
+    out.print("Still blocking `dmesh-dbt check` (in this order):")
+    for blocker in blockers:
+        out.print(f"  - {escape(blocker)}", highlight=False, soft_wrap=True)
+
+
+def _check_blockers(project_dir: Path, flags: DbtFlags, target: str | None) -> list[str]:
+    """What `check` would fail on now, as lines: the readiness half of adopt's report."""
+    from dmesh_dbt.check import run_check
+
+    try:
+        report = run_check(project_dir, target=target, flags=flags)
+    except DmeshError as error:
+        return [str(error)]
+    return [f"{f.rule_id} {f.message}" for f in report.failures]
 
 
 def main() -> None:

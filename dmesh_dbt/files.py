@@ -8,12 +8,13 @@ dbt-loom config, model documentation) is edited in round-trip mode, so comments,
 
 from __future__ import annotations
 
+import difflib
 import io
 import os
 import re
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -356,3 +357,47 @@ def load_yaml_text(text: str | bytes, origin: str, error: Callable[[str], Except
         raise error(f"{origin} is not valid YAML{where}; fix the syntax") from None
     except RecursionError:
         raise error(f"{origin} is nested too deeply; simplify it") from None
+
+
+# --------------------------------------------------------------------------------- minimal edits of user files
+
+
+def insert_lines(text: str, insertions: Sequence[tuple[int, Sequence[str]]]) -> str:
+    """``text`` with each ``(line index, lines)`` inserted before that (0-based) line, and nothing else moved.
+
+    Where a round-trip dump would re-wrap a description or respace ``key :``, an edit found with ruamel's line
+    marks and applied as inserted lines leaves every byte the user wrote where it was. Insertions at one index
+    keep their given order.
+    """
+    lines = text.splitlines(keepends=True)
+    if lines and not lines[-1].endswith("\n"):
+        lines[-1] += "\n"
+    by_index: dict[int, list[str]] = {}
+    for index, added in insertions:
+        by_index.setdefault(min(index, len(lines)), []).extend(f"{line}\n" for line in added)
+    for index in sorted(by_index, reverse=True):
+        lines[index:index] = by_index[index]
+    return "".join(lines)
+
+
+def sequence_end(lines: Sequence[str], first: int, dash: int) -> int:
+    """The index after the last line of the YAML block list whose first item (its dash at column ``dash``) is
+    on line ``first``; trailing blank lines and comments stay after it."""
+    end = first + 1
+    for index in range(first + 1, len(lines)):
+        stripped = lines[index].strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        indent = len(lines[index]) - len(lines[index].lstrip(" "))
+        if indent < dash or (indent == dash and not stripped.startswith("-")):
+            break
+        end = index + 1
+    return end
+
+
+def unified_diff(path: str, before: str, after: str) -> str:
+    """The change from ``before`` to ``after`` of ``path`` as a unified diff (a new file diffs from /dev/null)."""
+    old = "/dev/null" if not before else f"a/{path}"
+    return "".join(
+        difflib.unified_diff(before.splitlines(keepends=True), after.splitlines(keepends=True), old, f"b/{path}")
+    )

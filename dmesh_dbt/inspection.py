@@ -309,7 +309,7 @@ def inspect_published(
     if target.duckdb_path is not None:
         return inspect_duckdb(target.duckdb_path, names, rows)
     columns = {names[p.model.display_name]: [c.name for c in p.columns] for p in published}
-    samples = sample_through_dbt(project_dir, target.name, columns, rows)
+    samples = sample_through_dbt(project_dir, target.name, columns, rows, flags=target.flags)
     leaks: list[Leak] = []
     for product, sql_name in names.items():
         values: Mapping[str, Sequence[object]] = samples.get(sql_name, {})

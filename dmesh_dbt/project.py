@@ -5,8 +5,9 @@ Each file is read here, once, by one set of rules, so every command sees the sam
 - ``dmesh.yml``: ``load_descriptor`` (what publish and consume need: domain and owner required),
   ``policy_sections`` (the raw ``policy:`` and ``waivers:`` the policy reads), ``domain_name``;
 - ``dbt_project.yml``: ``read_dbt_project`` (name, profile, version, vars, resource paths);
-- ``profiles.yml``: ``resolve_target``, as dbt resolves it: the target name is rendered first, then only the
-  chosen output, so an ``env_var`` of another target need not be set;
+- ``profiles.yml``: found by ``find_profiles_dir`` and read by ``resolve_target``, as dbt finds and resolves it:
+  the target name is rendered first, then only the chosen output, so an ``env_var`` of another target need not
+  be set; ``dbt_flags`` carries the same profiles directory and ``--vars`` to every dbt run;
 - ``target/manifest.json``: ``newest_source``, ``manifest_staleness``, ``vanished_source``, ``ensure_manifest``
   (``dbt parse`` when stale, saying why; partial unless a file it was built from is gone) and ``compile_manifest``
   (``dbt compile`` of models and snapshots, for column lineage);
@@ -15,6 +16,7 @@ Each file is read here, once, by one set of rules, so every command sees the sam
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
 from collections.abc import Callable, Iterator, Mapping
@@ -27,12 +29,15 @@ from dmesh_dbt.files import (
     dump_round_trip,
     load_round_trip,
     load_yaml_file,
+    load_yaml_text,
     loads_json,
     max_json_bytes,
     read_bounded,
     round_trip_yaml_for,
+    write_atomically,
 )
 from dmesh_dbt.identifiers import InvalidName, NameKind, valid_name
+from dmesh_dbt.toolkit import DBT_DEFAULTS, DbtFlags, run_dbt
 
 if TYPE_CHECKING:  # jinja2 loads only to render profiles.yml (resolve_target), which check does not read
     import jinja2
@@ -46,6 +51,8 @@ DMESH_FILE = "dmesh.yml"
 PROJECT_ID_KEY = "project_id"
 DBT_PROJECT_FILE = "dbt_project.yml"
 PROFILES_FILE = "profiles.yml"
+#: dbt's environment variable for the profiles directory.
+PROFILES_DIR_ENV = "DBT_PROFILES_DIR"
 MANIFEST = Path("target") / "manifest.json"
 RUN_RESULTS = Path("target") / "run_results.json"
 
@@ -317,6 +324,7 @@ class Target:
     settings: Mapping[str, Any]
     profile: str = ""
     duckdb_path: Path | None = None  # a DuckDB target's database file, resolved against the project
+    flags: DbtFlags = DBT_DEFAULTS  # what a dbt run on this target carries (profiles directory, --vars)
 
 
 def _env_var(name: str, default: str | None = None) -> str:
@@ -371,17 +379,47 @@ class _RenderedSettings(Mapping[str, Any]):
         return len(self._raw)
 
 
-def resolve_target(project_dir: Path, explicit: str | None = None) -> Target:
-    """The target ``explicit`` (--target) names, else the profile's ``target:``, from the project's profiles.yml.
+def find_profiles_dir(project_dir: Path, explicit: Path | None = None) -> Path:
+    """The directory dbt reads profiles.yml from, by dbt's precedence: ``explicit`` (--profiles-dir), else
+    ``$DBT_PROFILES_DIR``, else the project directory when it holds profiles.yml, else ``~/.dbt``."""
+    configured = explicit or os.environ.get(PROFILES_DIR_ENV)
+    if configured:
+        return Path(configured).expanduser().resolve()
+    if (project_dir / PROFILES_FILE).is_file():
+        return project_dir.resolve()
+    return Path.home() / ".dbt"
+
+
+def dbt_flags(project_dir: Path, profiles_dir: Path | None = None, dbt_vars: str | None = None) -> DbtFlags:
+    """What every dbt run for ``project_dir`` carries: the profiles directory ``find_profiles_dir`` finds and the
+    ``--vars`` (a YAML mapping; UsageError when it is not one)."""
+    if dbt_vars is not None:
+        parsed = load_yaml_text(dbt_vars, "--vars", UsageError)
+        if not isinstance(parsed, dict):
+            raise UsageError(f"--vars {dbt_vars!r} is not a YAML mapping; pass e.g. --vars '{{name: value}}'")
+    found = find_profiles_dir(project_dir, profiles_dir)
+    from_env = f"${PROFILES_DIR_ENV}" if os.environ.get(PROFILES_DIR_ENV) else None
+    named_by = "--profiles-dir" if profiles_dir else from_env
+    if named_by and not found.is_dir():
+        raise ConfigError(f"{named_by} names {found}, which is not a directory; dbt reads profiles.yml from there")
+    return DbtFlags(found, dbt_vars)
+
+
+def resolve_target(project_dir: Path, explicit: str | None = None, flags: DbtFlags = DBT_DEFAULTS) -> Target:
+    """The target ``explicit`` (--target) names, else the profile's ``target:``, from the profiles.yml dbt reads
+    (``find_profiles_dir``, with ``flags.profiles_dir`` as --profiles-dir).
 
     As dbt does, the target name is rendered first and then only that target's settings (each when read), so an
     unset ``env_var`` of another target, or of a setting dmesh-dbt does not read, is no error.
     """
     profile_name = read_dbt_project(project_dir).profile_name()
-    path = project_dir / PROFILES_FILE
+    path = find_profiles_dir(project_dir, flags.profiles_dir) / PROFILES_FILE
     profiles = _load_mapping(path)
     if profiles is None:
-        raise ConfigError(f"no profiles.yml in {project_dir}; dmesh-dbt reads the target from the project's own")
+        raise ConfigError(
+            f"no profiles.yml at {path}; pass --profiles-dir, set {PROFILES_DIR_ENV}, or put it in the project "
+            "or in ~/.dbt (as dbt looks for it)"
+        )
     profile = profiles.get(profile_name)
     if not isinstance(profile, dict) or not isinstance(profile.get("outputs"), dict):
         raise ConfigError(f"profile {profile_name!r} is not in {path} (with outputs); add it or fix dbt_project.yml")
@@ -393,7 +431,7 @@ def resolve_target(project_dir: Path, explicit: str | None = None) -> Target:
         raise ConfigError(f"target {name!r} is not in profile {profile_name!r} (targets: {known}); use --target")
     settings = _RenderedSettings(outputs[name], environment, path)
     adapter = str(settings.get("type", ""))
-    return Target(name, adapter, settings, profile_name, _duckdb_path(project_dir, adapter, settings))
+    return Target(name, adapter, settings, profile_name, _duckdb_path(project_dir, adapter, settings), flags)
 
 
 def _duckdb_path(project_dir: Path, adapter: str, settings: Mapping[str, Any]) -> Path | None:
@@ -408,18 +446,28 @@ def _duckdb_path(project_dir: Path, adapter: str, settings: Mapping[str, Any]) -
 
 
 def ensure_manifest(
-    project_dir: Path, announce: Callable[[str], None] | None = None, compiled: bool = False
+    project_dir: Path,
+    announce: Callable[[str], None] | None = None,
+    compiled: bool = False,
+    flags: DbtFlags = DBT_DEFAULTS,
+    target: str | None = None,
 ) -> Path:
-    """``target/manifest.json``, after running ``dbt parse`` (with ``compiled``: ``compile_manifest``) if it is
-    missing or older than a project file.
+    """``target/manifest.json``, after running ``dbt parse`` (with ``compiled``: ``compile_manifest``), with the
+    user's ``flags`` and ``target``, if it is missing, older than a project file, or was parsed by us with other
+    ``--vars`` or ``--target`` than these (vars and targets can enable, disable and rename models).
 
     ``announce`` hears, before dbt runs, why it must: one line naming the missing manifest or the newer file.
     """
     if not (project_dir / DBT_PROJECT_FILE).is_file():
         raise UsageError(f"{project_dir} is not a dbt project (no dbt_project.yml); pass --project-dir")
+    wanted = _parse_stamp(flags, target)
     reason = manifest_staleness(project_dir)
     if reason is None:
-        return project_dir / MANIFEST
+        recorded = _recorded_stamp(project_dir)
+        # A manifest dbt wrote (a build) is trusted as today when no --vars or --target asks for another one.
+        if recorded == wanted or (recorded is None and wanted == _parse_stamp(DBT_DEFAULTS, None)):
+            return project_dir / MANIFEST
+        reason = f"the last parse had other --vars or --target than {json.dumps(wanted, sort_keys=True)}"
     gone = vanished_source(project_dir)
     if gone is not None:
         # dbt's saved parse state still describes a file that is gone, and partial parsing once served a stale
@@ -429,12 +477,13 @@ def ensure_manifest(
         command = "dbt compile" if compiled else "dbt parse"
         announce(f"running `{command}` first: {reason}" + (f" ({gone} is gone: parsing in full)" if gone else ""))
     if compiled:
-        return compile_manifest(project_dir)
-    from dmesh_dbt.toolkit import run_dbt  # here: starting processes is only for a stale manifest
-
-    # Partial parsing took 0.74x the time of a full parse after a one-line edit (bench/parse.py, 204 models),
-    # and found the same nodes after a deletion; without saved state it is a full parse that saves one.
-    run_dbt(project_dir.resolve(), "parse", "--partial-parse", "--quiet")
+        compile_manifest(project_dir, flags, target)
+    else:
+        # Partial parsing took 0.74x the time of a full parse after a one-line edit (bench/parse.py, 204 models),
+        # and found the same nodes after a deletion; without saved state it is a full parse that saves one.
+        chosen = ("--target", target) if target else ()
+        run_dbt(project_dir.resolve(), "parse", "--partial-parse", "--quiet", *chosen, flags=flags)
+    write_atomically(project_dir / PARSE_STAMP, json.dumps(wanted, sort_keys=True) + "\n")
     return project_dir / MANIFEST
 
 
@@ -484,12 +533,11 @@ COMPILE_SELECTION = "resource_type:model resource_type:snapshot"
 COMPILE_TARGET = Path("target") / "dmesh-compile"
 
 
-def compile_manifest(project_dir: Path) -> Path:
+def compile_manifest(project_dir: Path, flags: DbtFlags = DBT_DEFAULTS, target: str | None = None) -> Path:
     """``dbt compile`` the models and snapshots, so the manifest carries the compiled SQL column lineage reads,
     and move its manifest to ``target/manifest.json``. On DuckDB it needs no server; elsewhere the target's."""
-    from dmesh_dbt.toolkit import run_dbt  # here: starting processes is only for a stale manifest
-
     project_dir = project_dir.resolve()
+    chosen = ("--target", target) if target else ()
     run_dbt(
         project_dir,
         "compile",
@@ -500,10 +548,32 @@ def compile_manifest(project_dir: Path) -> Path:
         COMPILE_SELECTION,
         "--target-path",
         str(COMPILE_TARGET),
+        *chosen,
+        flags=flags,
     )
     manifest = project_dir / MANIFEST
     os.replace(project_dir / COMPILE_TARGET / "manifest.json", manifest)  # one rename: readers see old or new
     return manifest
+
+
+#: What dmesh-dbt's last ``dbt parse`` was given, beside the manifest it wrote.
+PARSE_STAMP = Path("target") / "dmesh_parse.json"
+
+
+def _parse_stamp(flags: DbtFlags, target: str | None) -> dict[str, str | None]:
+    return {"vars": flags.vars, "target": target}
+
+
+def _recorded_stamp(project_dir: Path) -> dict[str, str | None] | None:
+    """The stamp of dmesh-dbt's last parse; None when dbt (a build, say) wrote the manifest since, or never we."""
+    stamp, manifest = project_dir / PARSE_STAMP, project_dir / MANIFEST
+    if not stamp.is_file() or stamp.stat().st_mtime < manifest.stat().st_mtime:
+        return None
+    try:
+        recorded = json.loads(stamp.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return recorded if isinstance(recorded, dict) else None
 
 
 def newest_source_mtime(project_dir: Path) -> float:

@@ -39,6 +39,7 @@ from dmesh_dbt.project import (
 )
 from dmesh_dbt.registry import ProductEntry, PublishOutcome, Registry, Release
 from dmesh_dbt.snapshots import Snapshot, export_snapshot, open_warehouse, snapshot_file_name
+from dmesh_dbt.toolkit import DBT_DEFAULTS, DbtFlags
 
 #: The gate a publish must pass: ``(project_dir, registry_url) -> None``, raising PolicyViolation to refuse.
 CheckGate = Callable[[Path, str], None]
@@ -156,13 +157,15 @@ def publish(
     *,
     passing_check: CheckGate,
     inspect_rows: int = inspection.DEFAULT_ROWS,
+    flags: DbtFlags = DBT_DEFAULTS,
 ) -> PublishResult:
     """Publish the project's public models as release ``version`` of its domain.
 
     Refuses (PolicyViolation) unless the last ``dbt build`` built every public model and passed its tests,
     ``passing_check`` passes and the release inspection finds no raw PII in ``inspect_rows`` sampled rows of
     each published relation (``dmesh_dbt.inspection``); then writes the contracts, the dbt-loom manifest and
-    the index entry at once.
+    the index entry at once. ``flags`` carry the user's profiles directory (and --vars) to the target's
+    resolution and every dbt run.
     ``passing_check`` is ``dmesh_dbt.check.require_passing_check`` (``dmesh-dbt check`` against the domain's
     last release and its consumers): passed in rather than imported, because one use case never imports
     another, and required (no default), so a library caller cannot publish without deciding on the check.
@@ -177,7 +180,7 @@ def publish(
     results_path = project_dir / RUN_RESULTS
     require_green_build(project, load_run_results(results_path))
     require_current_build(project_dir, results_path)
-    resolved = resolve_target(project_dir, target)
+    resolved = resolve_target(project_dir, target, flags)
     url = registry_url(project_dir, registry)
     store = Registry.open(url)  # an unreachable or malformed registry fails here, before the check runs
     passing_check(project_dir, url)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from dmesh_dbt.errors import ConfigError, DbtError
@@ -50,19 +51,43 @@ def dbt_executable() -> str:
     return found
 
 
-def dbt_process(project_dir: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """Run a dbt command in ``project_dir`` (profiles.yml is read from there) and return it, failed or not.
+@dataclass(frozen=True)
+class DbtFlags:
+    """The user's dbt set-up that every dbt run must carry: where profiles.yml is and the ``--vars``.
+
+    ``profiles_dir`` is resolved by ``dmesh_dbt.project.dbt_flags`` as dbt resolves it; None leaves dbt to its
+    own lookup (the project directory, which is dbt's working directory, then ~/.dbt), which is the same one.
+    """
+
+    profiles_dir: Path | None = None
+    vars: str | None = None  # a YAML mapping, as dbt's --vars takes it
+
+    def args(self) -> list[str]:
+        flags = [] if self.profiles_dir is None else ["--profiles-dir", str(self.profiles_dir)]
+        return flags if self.vars is None else [*flags, "--vars", self.vars]
+
+
+#: No flag: dbt finds profiles.yml itself (in the project, its working directory, then ~/.dbt), no --vars.
+DBT_DEFAULTS = DbtFlags()
+
+
+def dbt_process(
+    project_dir: Path, *args: str, env: dict[str, str] | None = None, flags: DbtFlags = DBT_DEFAULTS
+) -> subprocess.CompletedProcess[str]:
+    """Run a dbt command in ``project_dir`` with the user's ``flags`` and return it, failed or not.
 
     For callers that read dbt's output to explain a failure themselves; ``run_dbt`` raises instead.
     """
     project_dir = project_dir.resolve()  # dbt runs with cwd set to it, so a relative path would resolve twice
-    command = [dbt_executable(), *args, "--project-dir", str(project_dir), "--profiles-dir", str(project_dir)]
+    command = [dbt_executable(), *args, "--project-dir", str(project_dir), *flags.args()]
     return subprocess.run(command, cwd=project_dir, env=env, capture_output=True, text=True, check=False)
 
 
-def run_dbt(project_dir: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """Run a dbt command in ``project_dir`` (profiles.yml is read from there); raise DbtError when it fails."""
-    result = dbt_process(project_dir, *args, env=env)
+def run_dbt(
+    project_dir: Path, *args: str, env: dict[str, str] | None = None, flags: DbtFlags = DBT_DEFAULTS
+) -> subprocess.CompletedProcess[str]:
+    """Run a dbt command in ``project_dir`` with the user's ``flags``; raise DbtError when it fails."""
+    result = dbt_process(project_dir, *args, env=env, flags=flags)
     if result.returncode != 0:
         tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-15:])
         raise DbtError(f"`dbt {' '.join(args)}` failed in {project_dir.resolve()}:\n{tail}")

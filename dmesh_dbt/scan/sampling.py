@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from dmesh_dbt.errors import ConfigError, DbtError
-from dmesh_dbt.toolkit import dbt_process
+from dmesh_dbt.toolkit import DBT_DEFAULTS, DbtFlags, dbt_process
 from dmesh_dbt.warehouse import explain_failure
 
 #: relation name -> column name -> sampled values (None for NULL)
@@ -88,13 +88,15 @@ def sample_through_dbt(
     rows: int,
     sql_names: Mapping[str, str] | None = None,
     adapter: str = "",
+    flags: DbtFlags = DBT_DEFAULTS,
 ) -> Samples:
     """Sample through ``dbt show`` on ``target``: one query, every relation's columns cast to the adapter's string.
 
     ``columns`` maps each relation to the columns to read (from the manifest: dbt show cannot describe a
     relation); ``sql_names`` gives the SQL for a relation where it differs from its key, e.g. ``{{ ref('x') }}``
     so dbt resolves it for ``target`` (the manifest's relation names are those of the target it was parsed for).
-    ``adapter`` (the target's type) lets a failed connection be explained by its cause and fix.
+    ``adapter`` (the target's type) lets a failed connection be explained by its cause and fix; ``flags`` are the
+    user's profiles directory and --vars.
     One dbt invocation for the whole scan: each costs seconds of start-up.
     """
     sql_names = sql_names or {}
@@ -115,7 +117,7 @@ def sample_through_dbt(
     limit = rows * len(parts)
     result = dbt_process(
         project_dir, "show", "--inline", inline, "--limit", str(limit),
-        "--output", "json", "--log-format", "json", "--target", target,
+        "--output", "json", "--log-format", "json", "--target", target, flags=flags,
     )  # fmt: skip
     if result.returncode != 0:
         error = _last_error(result.stdout)

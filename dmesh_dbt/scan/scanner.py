@@ -23,7 +23,7 @@ from dmesh_dbt.masking import PUBLISHED_SCHEMA_SUFFIX, published_identifier
 from dmesh_dbt.project import Target, domain_name, read_dbt_project, resolve_target
 from dmesh_dbt.scan.detect import ColumnRef, Suspect, classify, find_suspects, is_unmarked
 from dmesh_dbt.scan.sampling import Samples, duckdb_relations_in_schemas, sample_duckdb, sample_through_dbt
-from dmesh_dbt.toolkit import dbt_process
+from dmesh_dbt.toolkit import DBT_DEFAULTS, DbtFlags, dbt_process
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,7 @@ class ScanOptions:
     target: str | None = None
     sample_rows: int = 0  # 0: name signal only
     select: str | None = None
+    flags: DbtFlags = DBT_DEFAULTS  # the user's profiles directory and --vars, for every dbt run
 
 
 @dataclass(frozen=True)
@@ -127,17 +128,19 @@ def _catalog_columns(
     return extra
 
 
-def scan_values(project: Project, project_dir: Path, sample_rows: int, target: str | None = None) -> ScanResult:
+def scan_values(
+    project: Project, project_dir: Path, sample_rows: int, target: str | None = None, flags: DbtFlags = DBT_DEFAULTS
+) -> ScanResult:
     """Suspects by name *and* sampled values (``check --sample``), published (masked) relations included, and
     the inspector's leaks in those."""
-    options = ScanOptions(project_dir=project_dir, target=target, sample_rows=max(sample_rows, 1))
+    options = ScanOptions(project_dir=project_dir, target=target, sample_rows=max(sample_rows, 1), flags=flags)
     return scan_project(project, options)
 
 
 def scan_project(project: Project, options: ScanOptions) -> ScanResult:
     """Name signal on every column; with ``sample_rows`` also the value signal, and the published relations."""
     started = time.monotonic()
-    only = select_nodes(options.project_dir, options.select, options.target) if options.select else None
+    only = select_nodes(options.project_dir, options.select, options.target, options.flags) if options.select else None
     columns = project_columns(project, options.project_dir, only)
     if options.sample_rows <= 0:
         suspects = with_lineage(project, find_suspects(columns), only)
@@ -182,7 +185,7 @@ def with_lineage(project: Project, suspects: list[Suspect], only: set[str] | Non
 def _scan_with_values(
     project: Project, options: ScanOptions, columns: list[ColumnRef], only: set[str] | None, started: float
 ) -> ScanResult:
-    target = resolve_target(options.project_dir, options.target)
+    target = resolve_target(options.project_dir, options.target, options.flags)
     relations = sorted({c.relation for c in columns if c.relation})
     published: dict[str, Model] = {}
     if target.duckdb_path is not None:
@@ -193,7 +196,7 @@ def _scan_with_values(
         wanted = {r: [c.name for c in columns if c.relation == r] for r in relations}
         sql_names = {c.relation: dbt_reference(c.node_id) for c in columns if c.relation}
         samples = sample_through_dbt(
-            options.project_dir, target.name, wanted, options.sample_rows, sql_names, adapter=target.type
+            options.project_dir, target.name, wanted, options.sample_rows, sql_names, target.type, target.flags
         )
         inspected = {model.unique_id for model in project.public_models if only is None or model.unique_id in only}
     leaks = _inspect_published(project, options, target, inspected)
@@ -269,7 +272,7 @@ def _undocumented_columns(
     return extra
 
 
-def select_nodes(project_dir: Path, selector: str, target: str | None) -> set[str]:
+def select_nodes(project_dir: Path, selector: str, target: str | None, flags: DbtFlags = DBT_DEFAULTS) -> set[str]:
     """Unique ids of the models, seeds and sources ``dbt ls --select SELECTOR`` lists."""
     args = [
         "ls", "--select", selector, "--output", "json",
@@ -277,7 +280,7 @@ def select_nodes(project_dir: Path, selector: str, target: str | None) -> set[st
     ]  # fmt: skip
     if target:
         args += ["--target", target]
-    result = dbt_process(project_dir, *args)
+    result = dbt_process(project_dir, *args, flags=flags)
     if result.returncode != 0:
         raise DbtError(f"dbt ls --select {selector!r} failed: {(result.stdout + result.stderr).strip()[-300:]}")
     ids = {_unique_id(line) for line in result.stdout.splitlines()} - {None}

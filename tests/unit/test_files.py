@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from dmesh_dbt.files import write_atomically
+from dmesh_dbt.files import insert_lines, sequence_end, write_atomically
 
 
 def test_a_file_is_replaced_whole_and_keeps_its_mode(tmp_path: Path) -> None:
@@ -37,3 +37,18 @@ def test_a_failed_write_leaves_the_old_file_and_no_temp_file(tmp_path: Path) -> 
         write_atomically(tmp_path / "models", "new\n")  # a directory cannot be replaced by a file
     assert path.read_text() == "old\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["models", "profiles.yml"], "the temp file is removed"
+
+
+def test_inserted_lines_leave_every_other_byte_in_place() -> None:
+    text = "a :  1\nb: >\n  wrapped\n  text\n"
+    assert insert_lines(text, [(1, ["x: 2"]), (4, ["z: 3"]), (1, ["y: 4"])]) == (
+        "a :  1\nx: 2\ny: 4\nb: >\n  wrapped\n  text\nz: 3\n"
+    )
+    assert insert_lines("a: 1", [(1, ["b: 2"])]) == "a: 1\nb: 2\n"  # a last line without newline gets one
+
+
+def test_a_block_list_ends_before_its_parent_s_next_key_and_trailing_comments() -> None:
+    lines = ["columns:", "- name: a", "  data_type: int", "- name: b", "", "# about c", "other: 1"]
+    assert sequence_end(lines, 1, 0) == 4
+    nested = ["    columns:", "      - name: a", "        x: 1", "  - name: next_model"]
+    assert sequence_end(nested, 1, 6) == 3

@@ -107,3 +107,60 @@ def test_a_description_of_masked_or_counted_pii_is_no_signal() -> None:
     assert match_description("SHA-256 hash of the user's email address.") is None
     assert match_description("Count of distinct IP addresses seen in the session.") is None
     assert match_description("") is None
+
+
+@pytest.mark.parametrize(
+    ("name", "tokens"),
+    [
+        ("contact_emails", ("contact", "email")),
+        ("Secondary_Email__c", ("secondary", "email")),
+        ("Home_Phone__pc", ("home", "phone")),
+        ("Email Address", ("email", "address")),
+        ("mailing_cities", ("mailing", "city")),
+        ("ip_addresses", ("ip", "address")),
+        ("status", ("status",)),  # not a plural
+        ("ids", ("ids",)),  # too short to tell
+    ],
+)
+def test_vendor_suffixes_go_spaces_split_and_plurals_become_singular(name: str, tokens: tuple[str, ...]) -> None:
+    assert tokenize(name) == tokens
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("contact_emails", PiiClass.EMAIL),
+        ("mobile_numbers", PiiClass.PHONE),
+        ("Secondary_Email__c", PiiClass.EMAIL),
+        ("secondaryEmail", PiiClass.EMAIL),
+        ("Email Address", PiiClass.EMAIL),
+        ("reviewer_full_name", PiiClass.PERSON_NAME),
+        ("agent_name", PiiClass.PERSON_NAME),
+        ("approver_display_name", PiiClass.PERSON_NAME),
+        ("bcc_address", PiiClass.EMAIL),
+        ("ip_with_port", PiiClass.IP_ADDRESS),
+        ("billing_city", PiiClass.ADDRESS),
+    ],
+)
+def test_names_as_people_write_them_match(name: str, expected: PiiClass) -> None:
+    match = match_name(name)
+    assert match is not None and match.pii_class == expected
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "comment_count",  # counts are numbers
+        "email_count",
+        "num_emails",
+        "has_comment",  # flags are booleans
+        "is_email_verified",
+        "mobile_subscriptions",
+        "product_nickname",  # a thing's name, not a person's
+        "plan_name",
+        "account_name",
+        "city",  # coarse on its own; part of an address only when qualified (billing_city)
+    ],
+)
+def test_counts_flags_and_things_names_are_not_pii(name: str) -> None:
+    assert match_name(name) is None

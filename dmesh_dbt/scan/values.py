@@ -239,6 +239,15 @@ def is_precise_longitude(value: str) -> bool:
     return _precise_coordinate(value, 180.0)
 
 
+_COARSE_COORDINATE = re.compile(r"-?\d{1,3}(\.\d)?")
+
+
+def is_coarse_coordinate(value: str) -> bool:
+    """A number in [-180, 180] with at most one decimal: what ``geo_coarse`` masking leaves of a coordinate."""
+    stripped = value.strip()
+    return _COARSE_COORDINATE.fullmatch(stripped) is not None and abs(float(stripped)) <= 180.0
+
+
 def is_lat_long_pair(value: str) -> bool:
     """A ``"lat,long"`` pair (as geo points are often stored) of precise coordinates."""
     parts = [p.strip() for p in value.strip().strip("()[]").split(",")]
@@ -258,6 +267,20 @@ VALIDATORS: dict[PiiClass, Callable[[str], bool]] = {
     PiiClass.IP_ADDRESS: is_ip_address,
     PiiClass.DATE_OF_BIRTH: is_plausible_date_of_birth,
     PiiClass.GEO: is_lat_long_pair,
+}
+
+#: What each validator checks, as a reviewer reads it: "0 of 200 sampled values are Luhn-valid card numbers".
+VALIDATED_AS: dict[PiiClass, str] = {
+    PiiClass.CARD_NUMBER: "Luhn-valid card numbers",
+    PiiClass.NATIONAL_ID: "SSNs the SSA could have issued",
+    PiiClass.TAX_ID: "ITINs the IRS could have issued",
+    PiiClass.IBAN: "IBANs with a valid mod-97 check",
+    PiiClass.ROUTING_NUMBER: "ABA routing numbers with a valid checksum",
+    PiiClass.EMAIL: "email addresses",
+    PiiClass.PHONE: "phone numbers valid in their numbering plan",
+    PiiClass.IP_ADDRESS: "IP addresses",
+    PiiClass.DATE_OF_BIRTH: "dates of birth of someone 13 to 120 years old",
+    PiiClass.GEO: "precise coordinates (4+ decimals)",
 }
 
 # --- masked outputs -------------------------------------------------------------------------------------

@@ -89,10 +89,38 @@ def test_coarse_coordinates_contradict_a_geo_name() -> None:
     assert suspect is not None and suspect.pii_class == PiiClass.GEO
 
 
-def test_a_name_whose_values_fail_the_validator_drops_below_the_report_threshold() -> None:
-    tokens = [f"tok_{i:08d}" for i in range(40)]
-    assert classify(column("card_number"), tokens) is None
-    assert classify(column("card_number")) is not None  # without values, the name alone is reported
+def test_values_that_fail_the_validator_lower_the_confidence_and_say_why_instead_of_hiding_the_column() -> None:
+    rng = random.Random(7)
+    test_cards = [str(rng.randrange(10**15, 10**16)) for _ in range(200)]
+    test_cards = [c for c in test_cards if not luhn_valid(c)][:200]
+    by_name = classify(column("card_number"))
+    by_values = classify(column("card_number"), test_cards)
+    assert by_name is not None and by_values is not None
+    assert by_values.pii_class == PiiClass.CARD_NUMBER and by_values.confidence < by_name.confidence
+    assert by_values.reasons == (
+        "name says card_number ('card number')",
+        f"0 of {len(test_cards)} sampled values are Luhn-valid card numbers (test data, tokens or ids?): "
+        "confidence lowered",
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "values"),
+    [
+        ("latitude", [f"{47 + i / 7:.3f}" for i in range(30)]),  # three decimals: not house-level
+        ("birth_year", [str(1950 + i) for i in range(30)]),  # years, not dates
+        ("date_of_birth", [f"2020-{1 + i % 12:02d}-{2 + i % 27:02d}" for i in range(30)]),  # too young
+    ],
+)
+def test_a_validator_rejecting_values_never_drops_a_named_column(name: str, values: list[str]) -> None:
+    suspect = classify(column(name), values)
+    assert suspect is not None and "confidence lowered" in suspect.reasons[-1]
+
+
+def test_values_confirming_a_name_raise_its_confidence_and_say_so() -> None:
+    suspect = classify(column("card_number"), luhn_cards(40))
+    assert suspect is not None and suspect.confidence >= 0.95
+    assert suspect.reasons[-1] == "40 of 40 sampled values are Luhn-valid card numbers: the values confirm it"
 
 
 def test_numeric_and_boolean_columns_are_not_text_classes_but_integers_can_be_card_numbers() -> None:

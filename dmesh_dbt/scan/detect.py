@@ -54,6 +54,8 @@ VALUE_CONFIDENCE: dict[PiiClass, float] = {
     PiiClass.GEO: 0.8,
     PiiClass.ROUTING_NUMBER: 0.6,
     PiiClass.DATE_OF_BIRTH: 0.55,
+    PiiClass.VEHICLE_ID: 0.9,
+    PiiClass.USER_AGENT: 0.85,
 }
 
 
@@ -162,8 +164,9 @@ def value_evidence(values: Sequence[str]) -> ValueEvidence:
 
 #: Classes whose values are text: a numeric or boolean column named ``comments`` holds a count, not comments.
 _TEXT_CLASSES = frozenset(
-    {PiiClass.EMAIL, PiiClass.PERSON_NAME, PiiClass.ADDRESS, PiiClass.FREE_TEXT, PiiClass.IBAN, PiiClass.IP_ADDRESS}
-)
+    {PiiClass.EMAIL, PiiClass.PERSON_NAME, PiiClass.ADDRESS, PiiClass.FREE_TEXT, PiiClass.IBAN, PiiClass.IP_ADDRESS,
+     PiiClass.USERNAME, PiiClass.USER_AGENT, PiiClass.VEHICLE_ID}
+)  # fmt: skip
 _NUMERIC_TYPE = re.compile(r"^(tiny|small|big|huge)?int|^integer|^numeric|^decimal|^float|^double|^real|^number")
 _BOOLEAN_TYPE = re.compile(r"^bool")
 

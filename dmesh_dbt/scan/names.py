@@ -128,6 +128,15 @@ ABBREVIATIONS: dict[str, tuple[str, ...]] = {
     "dvce": ("device",),
     "userid": ("user", "id"),
     "useragent": ("user", "agent"),
+    "screenname": ("screen", "name"),
+    "licence": ("license",),
+    "lic": ("license",),
+    "dod": ("date", "of", "death"),
+    "deathdate": ("death", "date"),
+    "dateofdeath": ("date", "of", "death"),
+    "yrs": ("year",),
+    "yr": ("year",),
+    "medicalrecordnumber": ("medical", "record", "number"),
     "ua": ("user", "agent"),
 }
 
@@ -201,10 +210,61 @@ PATTERNS: dict[DetectedClass, tuple[NamePattern, ...]] = {
         _p("national insurance"),
         _p("nino"),
         _p("passport", unless="type country"),
-        _p("driver license"),
-        _p("drivers license"),
-        _p("driving licence"),
     ),
+    PiiClass.DRIVERS_LICENSE: (
+        _p("driver license", unless=_DERIVED + " class expiry"),
+        _p("driving license", unless=_DERIVED + " class expiry"),
+        _p("dl number", WEAK),
+    ),
+    PiiClass.GENDER: (_p("gender", unless=_DERIVED), _p("sex", unless=_DERIVED)),
+    # An age is a person's only unqualified or qualified by a person's role: ``message_age`` is not.
+    PiiClass.AGE: (
+        _p("age", unless=_DERIVED),
+        *(_p(f"age {unit}", unless=_DERIVED) for unit in ("band", "group", "range", "bracket", "bucket")),
+        _p("year old"),
+    ),
+    PiiClass.ETHNICITY: (
+        _p("ethnicity", unless=_DERIVED),
+        _p("ethnic", unless=_DERIVED),
+        _p("race", WEAK, unless=_DERIVED),  # also a sports event: weaker than "ethnicity"
+        _p("ethnic origin"),
+        _p("racial origin"),
+    ),
+    PiiClass.DATE_OF_DEATH: (_p("death date"), _p("date of death"), _p("deceased date"), _p("died", WEAK)),
+    # HIPAA's identifiers: medical record, health plan beneficiary and member/subscriber numbers.
+    PiiClass.HEALTH_ID: (
+        _p("medical record number"),
+        _p("mrn"),
+        _p("health plan id"),
+        _p("health plan number"),
+        _p("insurance id", WEAK),
+        _p("insurance number", WEAK),
+        _p("member id", WEAK),
+        _p("subscriber id", WEAK),
+        _p("beneficiary id", WEAK),
+        _p("medicare number"),
+        _p("medicaid number"),
+        _p("medicare id"),
+        _p("medicaid id"),
+        _p("nhs number"),
+    ),
+    PiiClass.VEHICLE_ID: (
+        _p("vin", unless=_DERIVED),
+        _p("vehicle identification number"),
+        _p("chassis number"),
+        _p("license plate"),
+        _p("number plate"),
+        _p("plate number"),
+    ),
+    PiiClass.USERNAME: (
+        _p("username", unless=_DERIVED),
+        _p("user name", unless=_DERIVED),
+        _p("login name"),
+        _p("login id", WEAK),
+        _p("screen name"),
+        *(_p(f"{network} handle") for network in ("user", "social", "twitter", "instagram", "tiktok", "github")),
+    ),
+    PiiClass.USER_AGENT: (_p("user agent", unless=_DERIVED + " family version os"),),
     PiiClass.TAX_ID: (_p("tin"), _p("itin"), _p("ein"), _p("tax id"), _p("tax number"), _p("taxpayer")),
     PiiClass.CARD_NUMBER: (
         _p("card number", unless="last first bin " + _DERIVED),
@@ -418,12 +478,16 @@ def match_name(name: str) -> NameMatch | None:
     for pii_class, pattern in (entry for token in dict.fromkeys(tokens) for entry in index.get(token, ())):
         if not _ends_name(tokens, pattern.tokens) or pattern.unless.intersection(tokens):
             continue
-        if pii_class is PiiClass.PERSON_NAME and not _qualified_by_a_person(tokens, pattern.tokens):
+        if pii_class in _PERSONAL_PARTS and not _qualified_by_a_person(tokens, pattern.tokens):
             continue
         if best is None or pattern.confidence > best.confidence:
             best = NameMatch(pii_class, pattern.confidence, " ".join(pattern.tokens), "name")
     return best
 
+
+#: Classes whose words also describe things (a product's nickname, a message's age): a person's only unqualified
+#: or qualified by a person's role.
+_PERSONAL_PARTS = frozenset({PiiClass.PERSON_NAME, PiiClass.AGE})
 
 #: Roles people play in records: a ``<role>_name`` (``agent_name``, ``approver_display_name``) is a person's.
 PERSON_ROLES = frozenset(
@@ -450,6 +514,8 @@ def person_name_by_role(tokens: tuple[str, ...]) -> NameMatch | None:
         start -= 1
     if start == 0 or tokens[start - 1] not in PERSON_ROLES:
         return None
+    if start == end and tokens[start - 1] == "user":
+        return None  # a bare user_name is a login, not a person's name (see USERNAME)
     return NameMatch(PiiClass.PERSON_NAME, STRONG, " ".join((tokens[start - 1], *tokens[start : end + 1])), "name")
 
 

@@ -144,3 +144,11 @@ def test_value_evidence_counts_nulls_out_and_every_class() -> None:
     evidence = value_evidence(["a@example.com", "", "b@example.com", "203.0.113.9"])
     assert evidence.sampled == 3 and evidence.distinct == 3
     assert evidence.matches == {PiiClass.EMAIL: 2, PiiClass.IP_ADDRESS: 1}
+
+
+def test_vins_in_values_confirm_a_vehicle_name_and_alone_suggest_the_class() -> None:
+    vins = ["1M8GDM9AXKP042788", "1HGCM82633A004352", "JH4KA7561PC008269"] * 10
+    named = classify(column("vehicle_vin", "varchar"), vins)
+    assert named is not None and named.pii_class == PiiClass.VEHICLE_ID and named.confidence >= 0.95
+    unnamed = classify(column("ref", "varchar"), vins)
+    assert unnamed is not None and unnamed.pii_class == PiiClass.VEHICLE_ID and unnamed.reasons[0] == "no name signal"

@@ -164,3 +164,53 @@ def test_names_as_people_write_them_match(name: str, expected: PiiClass) -> None
 )
 def test_counts_flags_and_things_names_are_not_pii(name: str) -> None:
     assert match_name(name) is None
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("gender", PiiClass.GENDER),
+        ("birth_sex", PiiClass.GENDER),
+        ("patient_age", PiiClass.AGE),
+        ("age_band", PiiClass.AGE),
+        ("ethnicity", PiiClass.ETHNICITY),
+        ("ethnic_origin", PiiClass.ETHNICITY),
+        ("subscriber_id", PiiClass.HEALTH_ID),
+        ("medical_record_number", PiiClass.HEALTH_ID),
+        ("mrn", PiiClass.HEALTH_ID),
+        ("dod", PiiClass.DATE_OF_DEATH),
+        ("deceased_date", PiiClass.DATE_OF_DEATH),
+        ("vin", PiiClass.VEHICLE_ID),
+        ("license_plate", PiiClass.VEHICLE_ID),
+        ("drivers_license_number", PiiClass.DRIVERS_LICENSE),
+        ("DriversLicense__c", PiiClass.DRIVERS_LICENSE),
+        ("driving_licence", PiiClass.DRIVERS_LICENSE),
+        ("username", PiiClass.USERNAME),
+        ("user_name", PiiClass.USERNAME),  # a login; user_full_name is a person's name
+        ("login_name", PiiClass.USERNAME),
+        ("twitter_handle", PiiClass.USERNAME),
+        ("useragent", PiiClass.USER_AGENT),
+        ("http_user_agent", PiiClass.USER_AGENT),
+    ],
+)
+def test_the_new_classes_match_their_names(name: str, expected: PiiClass) -> None:
+    match = match_name(name)
+    assert match is not None and match.pii_class == expected
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "message_age",  # a thing's age
+        "account_age_days",
+        "race_id",
+        "driver_license_state",
+        "last_login",  # a timestamp
+        "handle",  # a URL slug as often as a person's handle
+        "user_agent_family",  # derived from the user agent, coarse
+        "is_deceased",
+        "gender_count",
+    ],
+)
+def test_look_alikes_of_the_new_classes_do_not_match(name: str) -> None:
+    assert match_name(name) is None

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from dmesh_dbt.pii import PiiClass
-from dmesh_dbt.scan.names import DetectedClass, NameMatch, match_description, match_name, tokenize
+from dmesh_dbt.scan.names import DetectedClass, NameMatch, match_description, match_in_context, tokenize
 from dmesh_dbt.scan.values import (
     VALIDATED_AS,
     VALIDATORS,
@@ -183,9 +183,17 @@ def type_allows(pii_class: DetectedClass, data_type: str | None) -> bool:
     return not (_NUMERIC_TYPE.match(kind) and pii_class in _TEXT_CLASSES)
 
 
+def table_name(node_id: str) -> str:
+    """The name dbt gives a node's table: ``customers`` for ``model.shop.customers(.v2)``, the table for sources."""
+    kind, _, rest = node_id.partition(".")
+    parts = rest.split(".")
+    return parts[-1] if kind == "source" or len(parts) < 2 else parts[1]
+
+
 def name_signal(column: ColumnRef) -> NameMatch | None:
-    """The class the column's name (or, weaker, its description) points at, if its type can hold it."""
-    match = match_name(column.name) or match_description(column.description)
+    """The class the column's name in its table's context (or, weaker, its description) points at, if its type
+    can hold it."""
+    match = match_in_context(column.name, table_name(column.node_id)) or match_description(column.description)
     if match is None or not type_allows(match.pii_class, column.data_type):
         return None
     return match

@@ -390,9 +390,15 @@ def tokenize(name: str) -> tuple[str, ...]:
     """Canonical tokens of a column name: ``cust_eml`` -> (customer, email); ``acctNo`` -> (account, number)."""
     tokens: list[str] = []
     for word in _joined_digits(split_words(_VENDOR_SUFFIX.sub("", name.strip()))):
-        word = singular(word)
-        tokens.extend(ABBREVIATIONS.get(word, (word,)))
+        tokens.extend(_canonical(word))
     return tuple(tokens)
+
+
+@cache
+def _canonical(word: str) -> tuple[str, ...]:
+    """One word's canonical tokens; cached because the words of a warehouse repeat far more than its names."""
+    word = singular(word)
+    return ABBREVIATIONS.get(word, (word,))
 
 
 def _contains_run(tokens: tuple[str, ...], run: tuple[str, ...]) -> bool:
@@ -517,6 +523,33 @@ def person_name_by_role(tokens: tuple[str, ...]) -> NameMatch | None:
     if start == end and tokens[start - 1] == "user":
         return None  # a bare user_name is a login, not a person's name (see USERNAME)
     return NameMatch(PiiClass.PERSON_NAME, STRONG, " ".join((tokens[start - 1], *tokens[start : end + 1])), "name")
+
+
+#: Tables whose rows are people: their last word (``dim_customers``, ``stg_crm__contacts``, ``people``).
+PEOPLE_TABLES = (PERSON_ROLES - {"billing", "shipping", "emergency", "holder", "account"}) | {"people", "lead"}
+
+
+def _is_bare_name(tokens: tuple[str, ...]) -> bool:
+    """``name``, ``display_name``, ``legal_name``: a name with nothing that says whose."""
+    return bool(tokens) and tokens[-1] == "name" and all(t in _NAME_PARTS for t in tokens[:-1])
+
+
+def rows_are_people(table: str) -> bool:
+    """Whether a table's name says each row is a person (``customers``, ``dim_users``), not a thing (``plans``)."""
+    tokens = tokenize(table)
+    return bool(tokens) and tokens[-1] in PEOPLE_TABLES
+
+
+@cache
+def match_in_context(name: str, table: str | None) -> NameMatch | None:
+    """``match_name``, and what only the table tells: a bare ``name`` is a person's on a table of people.
+
+    ``name`` on ``customers`` is the customer's name; on ``products``, ``plans`` or ``campaigns`` it is not PII.
+    """
+    match = match_name(name)
+    if match is not None or not table or not _is_bare_name(tokenize(name)) or not rows_are_people(table):
+        return match
+    return NameMatch(PiiClass.PERSON_NAME, STRONG, f"{' '.join(tokenize(name))} on a table of people", "context")
 
 
 def _qualified_by_a_person(tokens: tuple[str, ...], run: tuple[str, ...]) -> bool:

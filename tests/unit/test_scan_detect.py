@@ -152,3 +152,11 @@ def test_vins_in_values_confirm_a_vehicle_name_and_alone_suggest_the_class() -> 
     assert named is not None and named.pii_class == PiiClass.VEHICLE_ID and named.confidence >= 0.95
     unnamed = classify(column("ref", "varchar"), vins)
     assert unnamed is not None and unnamed.pii_class == PiiClass.VEHICLE_ID and unnamed.reasons[0] == "no name signal"
+
+
+def test_the_table_gives_a_bare_name_its_meaning() -> None:
+    on_people = classify(ColumnRef("model.crm.dim_customers", None, "name", data_type="varchar"))
+    assert on_people is not None and on_people.pii_class == PiiClass.PERSON_NAME
+    assert on_people.reasons[0] == "context says person_name ('name on a table of people')"
+    assert classify(ColumnRef("model.crm.dim_products", None, "name", data_type="varchar")) is None
+    assert classify(ColumnRef("source.crm.salesforce.contact", None, "Name", data_type="varchar")) is not None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from dmesh_dbt.pii import ForbiddenClass, PiiClass
-from dmesh_dbt.scan.names import match_description, match_name, tokenize
+from dmesh_dbt.scan.names import match_description, match_in_context, match_name, tokenize
 
 
 @pytest.mark.parametrize(
@@ -214,3 +214,24 @@ def test_the_new_classes_match_their_names(name: str, expected: PiiClass) -> Non
 )
 def test_look_alikes_of_the_new_classes_do_not_match(name: str) -> None:
     assert match_name(name) is None
+
+
+@pytest.mark.parametrize(
+    ("name", "table", "person"),
+    [
+        ("name", "customers", True),
+        ("name", "dim_users", True),
+        ("display_name", "stg_crm__contacts", True),
+        ("Name", "Contact", True),
+        ("name", "products", False),
+        ("name", "plans", False),
+        ("name", "campaigns", False),
+        ("name", "accounts", False),  # a company, as often as not
+        ("product_name", "customers", False),  # the name says whose
+    ],
+)
+def test_a_bare_name_is_a_persons_only_on_a_table_of_people(name: str, table: str, person: bool) -> None:
+    match = match_in_context(name, table)
+    assert (match is not None and match.pii_class == PiiClass.PERSON_NAME) is person
+    if match is not None:
+        assert match.source == "context"

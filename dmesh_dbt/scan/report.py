@@ -133,13 +133,20 @@ def explanation_lines(explanation: Explanation) -> list[str]:
     score = explanation.score
     for reason in score.reasons:
         lines.append(f"  because:    {reason}")
-    verdict = (
-        f"reported as {explanation.suspect.pii_class}, confidence {explanation.suspect.confidence:.2f}"
-        if explanation.suspect
-        else "not reported" + (f" (score {score.pii_class} {score.confidence:.2f})" if score.pii_class else "")
-    )
-    lines.append(f"  verdict:    {verdict}")
+    lines.append(f"  verdict:    {_verdict(explanation)}")
     return lines
+
+
+def _verdict(explanation: Explanation) -> str:
+    score, suspect, marked = explanation.score, explanation.suspect, explanation.column.pii
+    if suspect is not None:
+        return f"reported as {suspect.pii_class}, confidence {suspect.confidence:.2f}"
+    scored = f" (score: {score.pii_class} {score.confidence:.2f})" if score.pii_class else ""
+    if marked:
+        return f"not reported: classified in meta as pii: {marked}{scored}"
+    if explanation.masked:
+        return "not reported: masked output"
+    return f"not reported{scored}"
 
 
 def explanations_json(explanations: list[Explanation]) -> str:

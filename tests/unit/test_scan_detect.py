@@ -7,7 +7,8 @@ import random
 import pytest
 
 from dmesh_dbt.pii import PiiClass
-from dmesh_dbt.scan.detect import ColumnRef, classify, find_suspects, value_evidence
+from dmesh_dbt.scan.detect import ColumnRef, classify, explain, find_suspects, value_evidence
+from dmesh_dbt.scan.report import explanation_lines
 from dmesh_dbt.scan.values import luhn_valid
 
 
@@ -160,3 +161,11 @@ def test_the_table_gives_a_bare_name_its_meaning() -> None:
     assert on_people.reasons[0] == "context says person_name ('name on a table of people')"
     assert classify(ColumnRef("model.crm.dim_products", None, "name", data_type="varchar")) is None
     assert classify(ColumnRef("source.crm.salesforce.contact", None, "Name", data_type="varchar")) is not None
+
+
+def test_explain_says_why_a_classified_or_masked_column_is_not_reported() -> None:
+    classified = explanation_lines(explain(column("card_number", pii="card_number"), luhn_cards(20)))
+    assert classified[-1].endswith("not reported: classified in meta as pii: card_number (score: card_number 0.99)")
+    masked = explanation_lines(explain(column("email"), ["[REDACTED]"] * 20))
+    assert "  masked:     all 20 sampled values are masked (hash, redaction or partial mask)" in masked
+    assert masked[-1] == "  verdict:    not reported: masked output"

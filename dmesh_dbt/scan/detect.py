@@ -183,17 +183,22 @@ def type_allows(pii_class: DetectedClass, data_type: str | None) -> bool:
     return not (_NUMERIC_TYPE.match(kind) and pii_class in _TEXT_CLASSES)
 
 
-def table_name(node_id: str) -> str:
-    """The name dbt gives a node's table: ``customers`` for ``model.shop.customers(.v2)``, the table for sources."""
-    kind, _, rest = node_id.partition(".")
+def table_name(column: ColumnRef) -> str:
+    """The name dbt gives a column's table: ``customers`` for ``model.shop.customers(.v2)``, the table for sources;
+    the last part of the warehouse relation when the node id says nothing."""
+    kind, _, rest = column.node_id.partition(".")
     parts = rest.split(".")
-    return parts[-1] if kind == "source" or len(parts) < 2 else parts[1]
+    if kind == "source" and len(parts) > 2:
+        return parts[-1]
+    if len(parts) > 1:
+        return parts[1]
+    return (column.relation or "").rsplit(".", 1)[-1].strip('"`')
 
 
 def name_signal(column: ColumnRef) -> NameMatch | None:
     """The class the column's name in its table's context (or, weaker, its description) points at, if its type
     can hold it."""
-    match = match_in_context(column.name, table_name(column.node_id)) or match_description(column.description)
+    match = match_in_context(column.name, table_name(column)) or match_description(column.description)
     if match is None or not type_allows(match.pii_class, column.data_type):
         return None
     return match

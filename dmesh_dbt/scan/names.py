@@ -137,7 +137,6 @@ ABBREVIATIONS: dict[str, tuple[str, ...]] = {
     "yrs": ("year",),
     "yr": ("year",),
     "medicalrecordnumber": ("medical", "record", "number"),
-    "ua": ("user", "agent"),
 }
 
 
@@ -161,9 +160,8 @@ _DERIVED += " is has flag flags status source method consent opt preference pref
 PATTERNS: dict[DetectedClass, tuple[NamePattern, ...]] = {
     PiiClass.EMAIL: (
         _p("email", unless=_DERIVED + " template campaign sent open click"),
-        # Mail headers name people by their role in the message: a bcc or sender address is an email address.
+        # Mail headers name people by their role in the message: a bcc address is an email address.
         _p("bcc", unless=_DERIVED),
-        _p("sender", WEAK, unless=_DERIVED),
     ),
     PiiClass.PHONE: (
         _p("phone", unless=_DERIVED + " model brand"),
@@ -261,7 +259,6 @@ PATTERNS: dict[DetectedClass, tuple[NamePattern, ...]] = {
         _p("user name", unless=_DERIVED),
         _p("login name"),
         _p("login id", WEAK),
-        _p("screen name"),
         *(_p(f"{network} handle") for network in ("user", "social", "twitter", "instagram", "tiktok", "github")),
     ),
     PiiClass.USER_AGENT: (_p("user agent", unless=_DERIVED + " family version os"),),
@@ -497,7 +494,7 @@ _PERSONAL_PARTS = frozenset({PiiClass.PERSON_NAME, PiiClass.AGE})
 
 #: Roles people play in records: a ``<role>_name`` (``agent_name``, ``approver_display_name``) is a person's.
 PERSON_ROLES = frozenset(
-    {"customer", "client", "user", "member", "subscriber", "patient", "employee", "staff", "agent", "rep",
+    {"customer", "user", "member", "subscriber", "patient", "employee", "staff", "agent", "rep",
      "representative", "reviewer", "approver", "requester", "requestor", "assignee", "owner", "author", "creator",
      "editor", "sender", "recipient", "addressee", "payer", "payee", "beneficiary", "holder", "cardholder",
      "contact", "person", "guest", "passenger", "driver", "rider", "student", "teacher", "doctor", "physician",
@@ -505,6 +502,10 @@ PERSON_ROLES = frozenset(
      "guardian", "spouse", "emergency", "manager", "supervisor", "lead", "traveler", "traveller", "attendee",
      "participant", "player", "billing", "shipping", "mother", "father", "child", "insured"}
 )  # fmt: skip
+#: Roles software plays as well as people, and the words that say it is software (a user agent's agent name).
+_SOFTWARE_ROLES = frozenset({"agent"})
+_SOFTWARE_WORDS = frozenset({"yauaa", "browser", "ua", "useragent", "bot", "crawler", "spider", "robot", "os"})
+
 #: Words between a role and ``name`` that keep it a person's name (``reviewer_full_name``).
 _NAME_PARTS = frozenset({"full", "first", "last", "middle", "display", "legal", "preferred", "given", "family"})
 _NAME_PARTS |= frozenset({"nick", "short", "real", "maiden"})
@@ -522,6 +523,8 @@ def person_name_by_role(tokens: tuple[str, ...]) -> NameMatch | None:
         return None
     if start == end and tokens[start - 1] == "user":
         return None  # a bare user_name is a login, not a person's name (see USERNAME)
+    if tokens[start - 1] in _SOFTWARE_ROLES and _SOFTWARE_WORDS.intersection(tokens):
+        return None  # yauaa__agent_name: the browser a user agent names
     return NameMatch(PiiClass.PERSON_NAME, STRONG, " ".join((tokens[start - 1], *tokens[start : end + 1])), "name")
 
 
@@ -547,6 +550,8 @@ def match_in_context(name: str, table: str | None) -> NameMatch | None:
     ``name`` on ``customers`` is the customer's name; on ``products``, ``plans`` or ``campaigns`` it is not PII.
     """
     match = match_name(name)
+    if match is not None and table and match.pattern.split()[0] in _SOFTWARE_ROLES:
+        return None if _SOFTWARE_WORDS.intersection(tokenize(table)) else match
     if match is not None or not table or not _is_bare_name(tokenize(name)) or not rows_are_people(table):
         return match
     return NameMatch(PiiClass.PERSON_NAME, STRONG, f"{' '.join(tokenize(name))} on a table of people", "context")

@@ -235,3 +235,10 @@ def test_a_bare_name_is_a_persons_only_on_a_table_of_people(name: str, table: st
     assert (match is not None and match.pii_class == PiiClass.PERSON_NAME) is person
     if match is not None:
         assert match.source == "context"
+
+
+def test_an_agent_is_software_when_the_name_or_the_table_speaks_of_user_agents() -> None:
+    assert match_name("yauaa__agent_name") is None
+    assert match_in_context("agent_name", "snowplow_web_yauaa_context") is None
+    match = match_in_context("agent_name", "support_tickets")
+    assert match is not None and match.pii_class == PiiClass.PERSON_NAME

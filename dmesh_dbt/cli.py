@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from click.core import ParameterSource
@@ -20,6 +21,10 @@ from dmesh_dbt.errors import DmeshError, UsageError
 from dmesh_dbt.render import color_wanted, make_console
 from dmesh_dbt.report import Report
 from dmesh_dbt.toolkit import DbtFlags
+
+if TYPE_CHECKING:  # the CLI imports its use cases lazily, so that `--help` stays fast
+    from dmesh_dbt.artifacts import Project
+    from dmesh_dbt.scan.scanner import ScanOptions
 
 # Made again by the group once --no-color is known; plain whenever they do not write to a terminal.
 console = make_console(color=color_wanted())
@@ -623,6 +628,12 @@ def diff(ctx: click.Context, old: Path, new: Path, output_format: str, output: P
 )
 @click.option("--select", "selector", metavar="SELECTOR", help="Scan only the nodes this dbt selector picks.")
 @click.option("--write", is_flag=True, help="Add `meta: {pii: <class>}` for each suspect to the YAML documenting it.")
+@click.option(
+    "--explain",
+    "explain_spec",
+    metavar="RELATION.COLUMN",
+    help="Print the evidence and score for one column (e.g. customers.email) instead of scanning; exit 0.",
+)
 @_FORMAT
 @click.pass_context
 def scan(
@@ -634,6 +645,7 @@ def scan(
     sample_rows: int,
     selector: str | None,
     write: bool,
+    explain_spec: str | None,
     output_format: str,
 ) -> None:
     """Find PII columns that no `meta: {pii: ...}` classifies, by name and (with --sample-rows) by value.
@@ -655,7 +667,12 @@ def scan(
     project = load_manifest(
         ensure_manifest(project_dir, _announcer("scan"), compiled=True, flags=flags, target=target)
     )
+    if explain_spec is not None and (write or selector):
+        raise click.UsageError("--explain shows one column: it takes neither --write nor --select")
     options = ScanOptions(project_dir, target, sample_rows, selector, flags)
+    if explain_spec is not None:
+        _explain(project, options, explain_spec, output_format)
+        return
     result = scan_project(project, options)
     written = write_classifications(project_dir, result.suspects) if write else None
     if output_format == "json":
@@ -730,6 +747,19 @@ def _check_blockers(project_dir: Path, flags: DbtFlags, target: str | None) -> l
     except DmeshError as error:
         return [str(error)]
     return [f"{f.rule_id} {f.message}" for f in report.failures]
+
+
+def _explain(project: Project, options: ScanOptions, spec: str, output_format: str) -> None:
+    from dmesh_dbt.scan.report import explanation_lines, explanations_json
+    from dmesh_dbt.scan.scanner import explain_column
+
+    explanations = explain_column(project, options, spec)
+    if output_format == "json":
+        click.echo(explanations_json(explanations))
+        return
+    for explanation in explanations:
+        for line in explanation_lines(explanation):
+            console.print(line, highlight=False, soft_wrap=True, markup=False)
 
 
 def main() -> None:

@@ -37,6 +37,15 @@ class PiiClass(StrEnum):
     GEO = "geo"
     DEVICE_ID = "device_id"
     FREE_TEXT = "free_text"
+    GENDER = "gender"
+    AGE = "age"
+    ETHNICITY = "ethnicity"
+    DATE_OF_DEATH = "date_of_death"
+    USER_AGENT = "user_agent"
+    HEALTH_ID = "health_id"
+    VEHICLE_ID = "vehicle_id"
+    DRIVERS_LICENSE = "drivers_license"
+    USERNAME = "username"
 
 
 class ForbiddenClass(StrEnum):

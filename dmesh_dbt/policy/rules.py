@@ -512,9 +512,8 @@ def public_columns_named_like_pii_are_classified(ctx: PolicyContext) -> Iterator
           - name: contact_email
             meta: {pii: none, pii_reason: a shared support mailbox, not a person's}
     """
-    from dmesh_dbt.scan.names import match_name
+    from dmesh_dbt.scan.names import match_in_context
 
-    matches = {}  # column names repeat across models (customer_id, email): match each once
     reported_by_name: set[tuple[str, str]] = set()
     for model in ctx.project.public_models:
         for column in model.columns:
@@ -526,9 +525,7 @@ def public_columns_named_like_pii_are_classified(ctx: PolicyContext) -> Iterator
                 continue
             if column.pii is not None:
                 continue
-            if column.name not in matches:
-                matches[column.name] = match_name(column.name)
-            match = matches[column.name]
+            match = match_in_context(column.name, model.name)  # cached: names repeat across models
             if match is not None:
                 reported_by_name.add((model.unique_id, column.name))
                 yield Violation(

@@ -1,7 +1,11 @@
 """Evidence combined into suspects: which unmarked columns hold PII, of which class, how sure, and why.
 
 A suspect carries counts and rates, never the sampled values themselves: the report of a PII scan must not be
-a PII leak of its own.
+a PII leak of its own. Values are evidence, never a silent veto: a column whose name points at a class stays a
+suspect whatever its values show; values that fail the class's validator lower its confidence and say so
+("name says card_number; 0 of 200 sampled values are Luhn-valid card numbers (test data?)"). Only values that
+are recognisably *masked output* (keyed hashes, redactions, partial masks, truncated dates, coarse coordinates)
+end a suspicion: the column is protected, whatever its name says.
 """
 
 from __future__ import annotations
@@ -12,11 +16,21 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from dmesh_dbt.pii import PiiClass
-from dmesh_dbt.scan.names import DetectedClass, NameMatch, match_description, match_name
-from dmesh_dbt.scan.values import VALIDATORS, is_precise_latitude, is_precise_longitude, masking_of, parse_date
+from dmesh_dbt.scan.names import DetectedClass, NameMatch, match_description, match_in_context, tokenize
+from dmesh_dbt.scan.values import (
+    VALIDATED_AS,
+    VALIDATORS,
+    is_coarse_coordinate,
+    is_precise_latitude,
+    is_precise_longitude,
+    masking_of,
+    parse_date,
+)
 
-#: Suspects below this confidence are not reported.
+#: Suspects found by values alone below this confidence are not reported (a name's suspects always are).
 REPORT_THRESHOLD = 0.5
+#: How much values that contradict a name lower its confidence (a factor, so a strong name stays above a weak one).
+CONTRADICTED = 0.5
 #: Share of sampled values that must pass a class's validator for the values to confirm (or alone suggest) it.
 CONFIRMING_RATE = 0.8
 #: Below this share, sampled values contradict a name that points at a class with a validator.
@@ -40,6 +54,8 @@ VALUE_CONFIDENCE: dict[PiiClass, float] = {
     PiiClass.GEO: 0.8,
     PiiClass.ROUTING_NUMBER: 0.6,
     PiiClass.DATE_OF_BIRTH: 0.55,
+    PiiClass.VEHICLE_ID: 0.9,
+    PiiClass.USER_AGENT: 0.85,
 }
 
 
@@ -68,6 +84,7 @@ class ValueEvidence:
     coordinates: int = 0  # values that are precise latitudes or longitudes
     masked: int = 0
     first_of_month: int = 0  # dates on the 1st: what date_year / date_month masking leaves
+    coarse: int = 0  # numbers with at most one decimal: what geo_coarse masking leaves of a coordinate
 
     def rate(self, pii_class: PiiClass) -> float:
         if not self.sampled:
@@ -110,6 +127,8 @@ class Suspect:
     values: ValueEvidence | None
     public: bool = False
     published: bool = False  # found in the published (masked) relation of ``node_id``, not in the node itself
+    #: Why this class and this confidence, one sentence per piece of evidence (counts, never values).
+    reasons: tuple[str, ...] = ()
 
     @property
     def evidence(self) -> str:
@@ -139,13 +158,15 @@ def value_evidence(values: Sequence[str]) -> ValueEvidence:
     coordinates = sum(n for v, n in counts.items() if is_precise_latitude(v) or is_precise_longitude(v))
     masked = sum(n for v, n in counts.items() if masking_of(v) is not None)
     first_of_month = sum(n for v, n in counts.items() if (d := parse_date(v)) is not None and d.day == 1)
-    return ValueEvidence(sampled, len(counts), matches, coordinates, masked, first_of_month)
+    coarse = sum(n for v, n in counts.items() if is_coarse_coordinate(v))
+    return ValueEvidence(sampled, len(counts), matches, coordinates, masked, first_of_month, coarse)
 
 
 #: Classes whose values are text: a numeric or boolean column named ``comments`` holds a count, not comments.
 _TEXT_CLASSES = frozenset(
-    {PiiClass.EMAIL, PiiClass.PERSON_NAME, PiiClass.ADDRESS, PiiClass.FREE_TEXT, PiiClass.IBAN, PiiClass.IP_ADDRESS}
-)
+    {PiiClass.EMAIL, PiiClass.PERSON_NAME, PiiClass.ADDRESS, PiiClass.FREE_TEXT, PiiClass.IBAN, PiiClass.IP_ADDRESS,
+     PiiClass.USERNAME, PiiClass.USER_AGENT, PiiClass.VEHICLE_ID}
+)  # fmt: skip
 _NUMERIC_TYPE = re.compile(r"^(tiny|small|big|huge)?int|^integer|^numeric|^decimal|^float|^double|^real|^number")
 _BOOLEAN_TYPE = re.compile(r"^bool")
 
@@ -162,65 +183,128 @@ def type_allows(pii_class: DetectedClass, data_type: str | None) -> bool:
     return not (_NUMERIC_TYPE.match(kind) and pii_class in _TEXT_CLASSES)
 
 
+def table_name(column: ColumnRef) -> str:
+    """The name dbt gives a column's table: ``customers`` for ``model.shop.customers(.v2)``, the table for sources;
+    the last part of the warehouse relation when the node id says nothing."""
+    kind, _, rest = column.node_id.partition(".")
+    parts = rest.split(".")
+    if kind == "source" and len(parts) > 2:
+        return parts[-1]
+    if len(parts) > 1:
+        return parts[1]
+    return (column.relation or "").rsplit(".", 1)[-1].strip('"`')
+
+
 def name_signal(column: ColumnRef) -> NameMatch | None:
-    """The class the column's name (or, weaker, its description) points at, if its type can hold it."""
-    match = match_name(column.name) or match_description(column.description)
+    """The class the column's name in its table's context (or, weaker, its description) points at, if its type
+    can hold it."""
+    match = match_in_context(column.name, table_name(column)) or match_description(column.description)
     if match is None or not type_allows(match.pii_class, column.data_type):
         return None
     return match
+
+
+@dataclass(frozen=True)
+class Score:
+    """The class the evidence points at, how sure it makes us, and why (one sentence per piece of evidence)."""
+
+    pii_class: DetectedClass | None
+    confidence: float
+    reasons: tuple[str, ...]
 
 
 def classify(column: ColumnRef, values: Sequence[str] | None = None) -> Suspect | None:
     """The suspect ``column`` is, from its name and (if sampled) its values; None if it does not look like PII."""
     by_name = name_signal(column)
     evidence = value_evidence(values) if values is not None else None
-    if evidence is not None and _is_masked_output(evidence):
-        return None  # masked output (hash, redaction, partial): protected, whatever its name says
-    pii_class, confidence = _combine(by_name, evidence)
-    if pii_class is None or confidence < REPORT_THRESHOLD:
+    if evidence is not None and masked_output(evidence, by_name):
+        return None  # masked output (hash, redaction, partial, truncation): protected, whatever its name says
+    score = score_column(by_name, evidence)
+    if score.pii_class is None:
         return None
-    named = by_name is not None and by_name.pii_class == pii_class
+    if by_name is None and score.confidence < REPORT_THRESHOLD:
+        return None
+    named = by_name is not None and by_name.pii_class == score.pii_class
     return Suspect(
         node_id=column.node_id,
         relation=column.relation,
         column=column.name,
-        pii_class=pii_class,
-        confidence=round(confidence, 2),
+        pii_class=score.pii_class,
+        confidence=round(score.confidence, 2),
         name_pattern=by_name.pattern if named and by_name else None,
         name_source=by_name.source if named and by_name else None,
         values=evidence,
         public=column.public,
         published=column.published,
+        reasons=score.reasons,
     )
 
 
-def _is_masked_output(evidence: ValueEvidence) -> bool:
-    # A handful of values, all masked, is as clear as many mostly masked.
-    if evidence.sampled and evidence.masked == evidence.sampled:
-        return True
-    if evidence.sampled >= MIN_VALUES and evidence.first_of_month == evidence.sampled:
-        return True  # dates truncated to their year or month: one real date in thirty falls on the 1st
-    return evidence.sampled >= MIN_VALUES and evidence.masked_rate >= MASKED_RATE
+def masked_output(evidence: ValueEvidence, by_name: NameMatch | None = None) -> str | None:
+    """Why the sampled values are the output of a masking strategy, or None if they are not."""
+    if not evidence.sampled:
+        return None
+    if evidence.masked == evidence.sampled:  # a handful of values, all masked, is as clear as many mostly masked
+        return f"all {evidence.sampled} sampled values are masked (hash, redaction or partial mask)"
+    if evidence.sampled < MIN_VALUES:
+        return None
+    if evidence.masked_rate >= MASKED_RATE:
+        return f"{evidence.masked} of {evidence.sampled} sampled values are masked (hash, redaction or partial mask)"
+    if evidence.first_of_month == evidence.sampled:
+        # Dates truncated to their year or month: one real date in thirty falls on the 1st.
+        return f"all {evidence.sampled} sampled dates fall on the 1st of a month (date_year or date_month masking)"
+    if by_name is not None and by_name.pii_class is PiiClass.GEO and evidence.coarse == evidence.sampled:
+        return f"all {evidence.sampled} sampled coordinates have at most one decimal (geo_coarse masking)"
+    return None
 
 
-def _combine(by_name: NameMatch | None, evidence: ValueEvidence | None) -> tuple[DetectedClass | None, float]:
+def score_column(by_name: NameMatch | None, evidence: ValueEvidence | None) -> Score:
+    """Name and value evidence weighed into one class and confidence, with a reason for each."""
     by_value = evidence.best_class() if evidence is not None else None
-    value_confidence = VALUE_CONFIDENCE[by_value] if by_value is not None else 0.0
     if by_name is None:
-        return by_value, value_confidence
-    if evidence is None or evidence.sampled < MIN_VALUES:
-        return by_name.pii_class, by_name.confidence
-    if by_value is not None and by_value == by_name.pii_class:
-        return by_name.pii_class, min(0.99, max(by_name.confidence, value_confidence) + 0.05)
-    confirmable = isinstance(by_name.pii_class, PiiClass) and by_name.pii_class in VALIDATORS
-    if confirmable and evidence.rate(by_name.pii_class) >= CONFIRMING_RATE:  # type: ignore[arg-type]
-        return by_name.pii_class, min(0.99, by_name.confidence + 0.05)
-    if by_value is not None and value_confidence > by_name.confidence:
-        return by_value, value_confidence
-    if confirmable and evidence.rate(by_name.pii_class) < CONTRADICTING_RATE:  # type: ignore[arg-type]
-        # The name says e.g. card_number but no value passes Luhn: tokens, ids or masked leftovers.
-        return by_name.pii_class, by_name.confidence * 0.5
-    return by_name.pii_class, by_name.confidence
+        if by_value is None or evidence is None:
+            return Score(None, 0.0, ())
+        return Score(by_value, VALUE_CONFIDENCE[by_value], ("no name signal", _value_reason(evidence, by_value)))
+    said = f"{by_name.source} says {by_name.pii_class} ({by_name.pattern!r})"
+    if evidence is None:
+        return Score(by_name.pii_class, by_name.confidence, (said, "values not sampled"))
+    if evidence.sampled < MIN_VALUES:
+        few = f"only {evidence.sampled} non-null sampled values: too few to weigh"
+        return Score(by_name.pii_class, by_name.confidence, (said, few))
+    named_class = by_name.pii_class
+    if not isinstance(named_class, PiiClass) or named_class not in VALIDATORS:
+        return _unconfirmable(by_name, said, evidence, by_value)
+    return _weighed(by_name, named_class, said, evidence, by_value)
+
+
+def _unconfirmable(by_name: NameMatch, said: str, evidence: ValueEvidence, by_value: PiiClass | None) -> Score:
+    """A name whose class has no validator (names, addresses, free text): values can only point elsewhere."""
+    if by_value is not None and VALUE_CONFIDENCE[by_value] > by_name.confidence:
+        return Score(by_value, VALUE_CONFIDENCE[by_value], (said, f"but {_value_reason(evidence, by_value)}"))
+    no_check = f"no validator for {by_name.pii_class}: {evidence.sampled} sampled values neither confirm nor deny it"
+    return Score(by_name.pii_class, by_name.confidence, (said, no_check))
+
+
+def _weighed(
+    by_name: NameMatch, named: PiiClass, said: str, evidence: ValueEvidence, by_value: PiiClass | None
+) -> Score:
+    """A name whose class has a validator: the share of values that pass it raises or lowers the confidence."""
+    rate = evidence.rate(named)
+    if rate >= CONFIRMING_RATE:
+        confidence = min(0.99, max(by_name.confidence, VALUE_CONFIDENCE[named]) + 0.05)
+        return Score(named, confidence, (said, f"{_value_reason(evidence, named)}: the values confirm it"))
+    if by_value is not None and VALUE_CONFIDENCE[by_value] > by_name.confidence:
+        return Score(by_value, VALUE_CONFIDENCE[by_value], (said, f"but {_value_reason(evidence, by_value)}"))
+    if rate < CONTRADICTING_RATE:
+        # Test data, tokens and surrogate ids fail the check while the column still means the class.
+        lowered = f"{_value_reason(evidence, named)} (test data, tokens or ids?): confidence lowered"
+        return Score(named, by_name.confidence * CONTRADICTED, (said, lowered))
+    return Score(named, by_name.confidence, (said, f"{_value_reason(evidence, named)}: neither confirms nor denies"))
+
+
+def _value_reason(evidence: ValueEvidence, pii_class: PiiClass) -> str:
+    matched = round(evidence.rate(pii_class) * evidence.sampled)
+    return f"{matched} of {evidence.sampled} sampled values are {VALIDATED_AS[pii_class]}"
 
 
 def is_unmarked(column: ColumnRef) -> bool:
@@ -241,3 +325,26 @@ def find_suspects(
         if suspect is not None:
             suspects.append(suspect)
     return sorted(suspects, key=lambda s: (s.published, s.node_id, s.column))
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """Everything ``scan --explain`` shows about one column: tokens, signals, score and the verdict."""
+
+    column: ColumnRef
+    tokens: tuple[str, ...]
+    name: NameMatch | None
+    values: ValueEvidence | None
+    masked: str | None  # why the values are masked output, if they are
+    score: Score
+    suspect: Suspect | None  # what the scan reports for the column (None: nothing)
+
+
+def explain(column: ColumnRef, values: Sequence[str] | None = None) -> Explanation:
+    """The evidence and the score behind ``classify(column, values)``."""
+    by_name = name_signal(column)
+    evidence = value_evidence(values) if values is not None else None
+    masked = masked_output(evidence, by_name) if evidence is not None else None
+    score = score_column(by_name, evidence)
+    suspect = classify(column, values) if is_unmarked(column) else None
+    return Explanation(column, tokenize(column.name), by_name, evidence, masked, score, suspect)

@@ -1,9 +1,14 @@
 """The name signal: a column's name (and its description) scored against token patterns per PII class.
 
 Names are matched by *tokens*, never by substring: ``domain`` must not read as ``dob`` and ``Unnamed: 0`` is
-not a person's name. A name is split on separators, camelCase and letter/digit boundaries, each token is
+not a person's name. A name loses its vendor suffix (Salesforce's ``__c``), is split on separators, spaces,
+camelCase and letter/digit boundaries, each word is singularised (``contact_emails`` -> contact, email) and
 expanded from its usual abbreviation (``eml`` -> ``email``, ``acct`` -> ``account``), and a class matches when
-one of its patterns occurs as a contiguous run of tokens.
+one of its patterns occurs as the head of the name (only neutral words follow it).
+
+General rules, not lists of column names, keep look-alikes out: a name that counts something (``comment_count``,
+``num_emails``) or asks a yes/no question (``has_comment``, ``is_mobile``) holds no PII, and a name part that is
+qualified (``product_nickname``, ``agent_name``) is a person's only when the qualifier is a person's role.
 """
 
 from __future__ import annotations
@@ -26,6 +31,8 @@ DESCRIPTION = 0.5
 _CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 _LETTER_DIGIT_BOUNDARY = re.compile(r"(?<=[a-zA-Z])(?=[0-9])|(?<=[0-9])(?=[a-zA-Z])")
 _SEPARATORS = re.compile(r"[^A-Za-z0-9]+")
+#: Salesforce marks custom fields ``__c`` and person-account fields ``__pc``: a suffix, not a word of the name.
+_VENDOR_SUFFIX = re.compile(r"__(c|pc)$", re.IGNORECASE)
 
 #: Abbreviations and synonyms, token -> canonical token(s). Why a table: the same forms recur in every
 #: warehouse (``acct_no``, ``cust_eml``, ``ip_addr``) and a table is easier to review than regexes.
@@ -108,7 +115,7 @@ ABBREVIATIONS: dict[str, tuple[str, ...]] = {
     "exp": ("expiry",),
     "expiration": ("expiry",),
     "expiry": ("expiry",),
-    "expires": ("expiry",),
+    "expire": ("expiry",),
     "expdate": ("expiry", "date"),
     "idfa": ("advertising", "id"),
     "idfv": ("device", "id"),
@@ -121,10 +128,15 @@ ABBREVIATIONS: dict[str, tuple[str, ...]] = {
     "dvce": ("device",),
     "userid": ("user", "id"),
     "useragent": ("user", "agent"),
-    "ua": ("user", "agent"),
-    "comments": ("comment",),
-    "notes": ("note",),
-    "remarks": ("remark",),
+    "screenname": ("screen", "name"),
+    "licence": ("license",),
+    "lic": ("license",),
+    "dod": ("date", "of", "death"),
+    "deathdate": ("death", "date"),
+    "dateofdeath": ("date", "of", "death"),
+    "yrs": ("year",),
+    "yr": ("year",),
+    "medicalrecordnumber": ("medical", "record", "number"),
 }
 
 
@@ -146,7 +158,11 @@ _DERIVED = "count hash hashed hmac sha sha256 md5 masked redacted domain country
 _DERIVED += " is has flag flags status source method consent opt preference preferences"
 
 PATTERNS: dict[DetectedClass, tuple[NamePattern, ...]] = {
-    PiiClass.EMAIL: (_p("email", unless=_DERIVED + " template campaign sent open opens click clicks"),),
+    PiiClass.EMAIL: (
+        _p("email", unless=_DERIVED + " template campaign sent open click"),
+        # Mail headers name people by their role in the message: a bcc address is an email address.
+        _p("bcc", unless=_DERIVED),
+    ),
     PiiClass.PHONE: (
         _p("phone", unless=_DERIVED + " model brand"),
         _p("mobile number", unless=_DERIVED),
@@ -178,7 +194,9 @@ PATTERNS: dict[DetectedClass, tuple[NamePattern, ...]] = {
     ),
     PiiClass.ADDRESS: (
         _p("street"),
-        _p("address", unless="email ip mac url web wallet server host network " + _DERIVED),
+        _p("address", unless="email ip mac url web wallet server host network bcc reply sender " + _DERIVED),
+        # A bare city is coarse; a city that is part of someone's postal address is that address.
+        *(_p(f"{part} city", WEAK) for part in ("address", "billing", "shipping", "mailing", "home", "residence")),
         _p("zip", unless=_DERIVED + " file"),
         _p("postal"),
         _p("house number"),
@@ -190,10 +208,60 @@ PATTERNS: dict[DetectedClass, tuple[NamePattern, ...]] = {
         _p("national insurance"),
         _p("nino"),
         _p("passport", unless="type country"),
-        _p("driver license"),
-        _p("drivers license"),
-        _p("driving licence"),
     ),
+    PiiClass.DRIVERS_LICENSE: (
+        _p("driver license", unless=_DERIVED + " class expiry"),
+        _p("driving license", unless=_DERIVED + " class expiry"),
+        _p("dl number", WEAK),
+    ),
+    PiiClass.GENDER: (_p("gender", unless=_DERIVED), _p("sex", unless=_DERIVED)),
+    # An age is a person's only unqualified or qualified by a person's role: ``message_age`` is not.
+    PiiClass.AGE: (
+        _p("age", unless=_DERIVED),
+        *(_p(f"age {unit}", unless=_DERIVED) for unit in ("band", "group", "range", "bracket", "bucket")),
+        _p("year old"),
+    ),
+    PiiClass.ETHNICITY: (
+        _p("ethnicity", unless=_DERIVED),
+        _p("ethnic", unless=_DERIVED),
+        _p("race", WEAK, unless=_DERIVED),  # also a sports event: weaker than "ethnicity"
+        _p("ethnic origin"),
+        _p("racial origin"),
+    ),
+    PiiClass.DATE_OF_DEATH: (_p("death date"), _p("date of death"), _p("deceased date"), _p("died", WEAK)),
+    # HIPAA's identifiers: medical record, health plan beneficiary and member/subscriber numbers.
+    PiiClass.HEALTH_ID: (
+        _p("medical record number"),
+        _p("mrn"),
+        _p("health plan id"),
+        _p("health plan number"),
+        _p("insurance id", WEAK),
+        _p("insurance number", WEAK),
+        _p("member id", WEAK),
+        _p("subscriber id", WEAK),
+        _p("beneficiary id", WEAK),
+        _p("medicare number"),
+        _p("medicaid number"),
+        _p("medicare id"),
+        _p("medicaid id"),
+        _p("nhs number"),
+    ),
+    PiiClass.VEHICLE_ID: (
+        _p("vin", unless=_DERIVED),
+        _p("vehicle identification number"),
+        _p("chassis number"),
+        _p("license plate"),
+        _p("number plate"),
+        _p("plate number"),
+    ),
+    PiiClass.USERNAME: (
+        _p("username", unless=_DERIVED),
+        _p("user name", unless=_DERIVED),
+        _p("login name"),
+        _p("login id", WEAK),
+        *(_p(f"{network} handle") for network in ("user", "social", "twitter", "instagram", "tiktok", "github")),
+    ),
+    PiiClass.USER_AGENT: (_p("user agent", unless=_DERIVED + " family version os"),),
     PiiClass.TAX_ID: (_p("tin"), _p("itin"), _p("ein"), _p("tax id"), _p("tax number"), _p("taxpayer")),
     PiiClass.CARD_NUMBER: (
         _p("card number", unless="last first bin " + _DERIVED),
@@ -206,14 +274,14 @@ PATTERNS: dict[DetectedClass, tuple[NamePattern, ...]] = {
     ),
     PiiClass.IBAN: (_p("iban", unless=_DERIVED),),
     PiiClass.ROUTING_NUMBER: (_p("routing"), _p("transit number")),
-    PiiClass.IP_ADDRESS: (_p("ip", unless=_DERIVED + " range block port"), _p("remote address")),
+    PiiClass.IP_ADDRESS: (_p("ip", unless=_DERIVED + " range block"), _p("remote address")),
     PiiClass.DATE_OF_BIRTH: (_p("birth date"), _p("date of birth"), _p("birth year", WEAK), _p("born", WEAK)),
     PiiClass.GEO: (
         _p("latitude", unless="bucket rounded coarse"),
         _p("longitude", unless="bucket rounded coarse"),
         _p("geo point"),
         _p("geo location"),
-        _p("coordinates"),
+        _p("coordinate"),
         _p("gps"),
     ),
     PiiClass.DEVICE_ID: (
@@ -228,9 +296,9 @@ PATTERNS: dict[DetectedClass, tuple[NamePattern, ...]] = {
         _p("cookie id", WEAK),
     ),
     PiiClass.FREE_TEXT: (
-        _p("comment", WEAK, unless="count id"),
-        _p("note", WEAK, unless="count id"),
-        _p("remark", WEAK, unless="count id"),
+        _p("comment", WEAK, unless="id"),
+        _p("note", WEAK, unless="id"),
+        _p("remark", WEAK, unless="id"),
         _p("free text"),
         _p("feedback text", WEAK),
     ),
@@ -295,13 +363,39 @@ def _joined_digits(words: list[str]) -> list[str]:
 _DIGIT_WORDS = frozenset({"track1", "track2", "cvv2", "cvc2", "ipv4", "ipv6", "ip4", "ip6", "zip5", "ssn4"})
 
 
+#: Words whose final ``s`` is not a plural (``address``, ``status``, ``gps``, ``alias``).
+_NOT_PLURAL_ENDINGS = ("ss", "us", "is", "as", "os", "ps")
+
+
+def singular(word: str) -> str:
+    """``word`` without a regular English plural ending: emails -> email, addresses -> address, cities -> city.
+
+    Only regular forms: identifiers rarely carry irregular plurals, and words of three letters or fewer
+    (``ids``, ``sms``) are left alone because their ``s`` is as often part of an abbreviation.
+    """
+    if len(word) <= 3 or not word.endswith("s") or word.endswith(_NOT_PLURAL_ENDINGS):
+        return word
+    if word.endswith("ies"):
+        return word[:-3] + "y"
+    if word.endswith(("sses", "xes", "ches", "shes", "zzes")):
+        return word[:-2]
+    return word[:-1]
+
+
 @cache
 def tokenize(name: str) -> tuple[str, ...]:
     """Canonical tokens of a column name: ``cust_eml`` -> (customer, email); ``acctNo`` -> (account, number)."""
     tokens: list[str] = []
-    for word in _joined_digits(split_words(name)):
-        tokens.extend(ABBREVIATIONS.get(word, (word,)))
+    for word in _joined_digits(split_words(_VENDOR_SUFFIX.sub("", name.strip()))):
+        tokens.extend(_canonical(word))
     return tuple(tokens)
+
+
+@cache
+def _canonical(word: str) -> tuple[str, ...]:
+    """One word's canonical tokens; cached because the words of a warehouse repeat far more than its names."""
+    word = singular(word)
+    return ABBREVIATIONS.get(word, (word,))
 
 
 def _contains_run(tokens: tuple[str, ...], run: tuple[str, ...]) -> bool:
@@ -350,18 +444,129 @@ def _patterns_by_token() -> dict[str, list[tuple[DetectedClass, NamePattern]]]:
     return index
 
 
+#: First words that make a name a yes/no question (``has_comment``, ``is_mobile``): a flag holds no PII.
+_FLAG_PREFIXES = frozenset({"is", "has", "was", "were", "did", "does", "can", "should", "will", "allow", "allows"})
+#: Words that make a name a count or an aggregate of the PII it names (``comment_count``, ``num_emails``).
+_COUNT_WORDS = frozenset({"count", "cnt", "counts", "total", "tally"})
+
+
+def holds_no_pii_value(tokens: tuple[str, ...]) -> bool:
+    """A name that asks a yes/no question or counts something: its values are booleans or numbers.
+
+    ``number`` first (``num_emails``, ``number_of_phones``) counts; ``number`` elsewhere is the PII's own
+    number (``phone_number``).
+    """
+    if not tokens:
+        return False
+    if tokens[0] in _FLAG_PREFIXES or _COUNT_WORDS.intersection(tokens):
+        return True
+    return len(tokens) > 1 and tokens[0] == "number"
+
+
+def _head(tokens: tuple[str, ...]) -> tuple[str, ...]:
+    """The name without a trailing ``with ...`` clause: ``ip_with_port`` holds an IP address (and a port)."""
+    if "with" in tokens[1:]:
+        return tokens[: tokens.index("with", 1)]
+    return tokens
+
+
 @cache
 def match_name(name: str) -> NameMatch | None:
     """The strongest class the column name points at, or None."""
-    tokens = tokenize(name)
+    tokens = _head(tokenize(name))
+    if holds_no_pii_value(tokens):
+        return None
     index = _patterns_by_token()
-    best: NameMatch | None = None
+    best = person_name_by_role(tokens)
     for pii_class, pattern in (entry for token in dict.fromkeys(tokens) for entry in index.get(token, ())):
         if not _ends_name(tokens, pattern.tokens) or pattern.unless.intersection(tokens):
+            continue
+        if pii_class in _PERSONAL_PARTS and not _qualified_by_a_person(tokens, pattern.tokens):
             continue
         if best is None or pattern.confidence > best.confidence:
             best = NameMatch(pii_class, pattern.confidence, " ".join(pattern.tokens), "name")
     return best
+
+
+#: Classes whose words also describe things (a product's nickname, a message's age): a person's only unqualified
+#: or qualified by a person's role.
+_PERSONAL_PARTS = frozenset({PiiClass.PERSON_NAME, PiiClass.AGE})
+
+#: Roles people play in records: a ``<role>_name`` (``agent_name``, ``approver_display_name``) is a person's.
+PERSON_ROLES = frozenset(
+    {"customer", "user", "member", "subscriber", "patient", "employee", "staff", "agent", "rep",
+     "representative", "reviewer", "approver", "requester", "requestor", "assignee", "owner", "author", "creator",
+     "editor", "sender", "recipient", "addressee", "payer", "payee", "beneficiary", "holder", "cardholder",
+     "contact", "person", "guest", "passenger", "driver", "rider", "student", "teacher", "doctor", "physician",
+     "nurse", "applicant", "candidate", "buyer", "seller", "signer", "signatory", "witness", "parent",
+     "guardian", "spouse", "emergency", "manager", "supervisor", "lead", "traveler", "traveller", "attendee",
+     "participant", "player", "billing", "shipping", "mother", "father", "child", "insured"}
+)  # fmt: skip
+#: Roles software plays as well as people, and the words that say it is software (a user agent's agent name).
+_SOFTWARE_ROLES = frozenset({"agent"})
+_SOFTWARE_WORDS = frozenset({"yauaa", "browser", "ua", "useragent", "bot", "crawler", "spider", "robot", "os"})
+
+#: Words between a role and ``name`` that keep it a person's name (``reviewer_full_name``).
+_NAME_PARTS = frozenset({"full", "first", "last", "middle", "display", "legal", "preferred", "given", "family"})
+_NAME_PARTS |= frozenset({"nick", "short", "real", "maiden"})
+
+
+def person_name_by_role(tokens: tuple[str, ...]) -> NameMatch | None:
+    """``<role> [name parts] name``: a person's name, whatever name parts sit between role and ``name``."""
+    if "name" not in tokens or not _ends_name(tokens, ("name",)):
+        return None
+    end = len(tokens) - 1 - tokens[::-1].index("name")
+    start = end
+    while start > 0 and tokens[start - 1] in _NAME_PARTS:
+        start -= 1
+    if start == 0 or tokens[start - 1] not in PERSON_ROLES:
+        return None
+    if start == end and tokens[start - 1] == "user":
+        return None  # a bare user_name is a login, not a person's name (see USERNAME)
+    if tokens[start - 1] in _SOFTWARE_ROLES and _SOFTWARE_WORDS.intersection(tokens):
+        return None  # yauaa__agent_name: the browser a user agent names
+    return NameMatch(PiiClass.PERSON_NAME, STRONG, " ".join((tokens[start - 1], *tokens[start : end + 1])), "name")
+
+
+#: Tables whose rows are people: their last word (``dim_customers``, ``stg_crm__contacts``, ``people``).
+PEOPLE_TABLES = (PERSON_ROLES - {"billing", "shipping", "emergency", "holder", "account"}) | {"people", "lead"}
+
+
+def _is_bare_name(tokens: tuple[str, ...]) -> bool:
+    """``name``, ``display_name``, ``legal_name``: a name with nothing that says whose."""
+    return bool(tokens) and tokens[-1] == "name" and all(t in _NAME_PARTS for t in tokens[:-1])
+
+
+def rows_are_people(table: str) -> bool:
+    """Whether a table's name says each row is a person (``customers``, ``dim_users``), not a thing (``plans``)."""
+    tokens = tokenize(table)
+    return bool(tokens) and tokens[-1] in PEOPLE_TABLES
+
+
+@cache
+def match_in_context(name: str, table: str | None) -> NameMatch | None:
+    """``match_name``, and what only the table tells: a bare ``name`` is a person's on a table of people.
+
+    ``name`` on ``customers`` is the customer's name; on ``products``, ``plans`` or ``campaigns`` it is not PII.
+    """
+    match = match_name(name)
+    if match is not None and table and match.pattern.split()[0] in _SOFTWARE_ROLES:
+        return None if _SOFTWARE_WORDS.intersection(tokenize(table)) else match
+    if match is not None or not table or not _is_bare_name(tokenize(name)) or not rows_are_people(table):
+        return match
+    return NameMatch(PiiClass.PERSON_NAME, STRONG, f"{' '.join(tokenize(name))} on a table of people", "context")
+
+
+def _qualified_by_a_person(tokens: tuple[str, ...], run: tuple[str, ...]) -> bool:
+    """A name part qualified by something other than a person's role is a thing's name (``product_nickname``).
+
+    Parts that only people have (first, last, middle, maiden names) need no role.
+    """
+    if run[0] in {"first", "last", "middle", "maiden", "full"}:
+        return True
+    width = len(run)
+    starts = [i for i in range(len(tokens) - width + 1) if tokens[i : i + width] == run]
+    return any(i == 0 or tokens[i - 1] in PERSON_ROLES or tokens[i - 1] in _NAME_PARTS for i in starts)
 
 
 def match_description(description: str) -> NameMatch | None:

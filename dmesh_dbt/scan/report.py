@@ -11,7 +11,7 @@ from rich.table import Table
 
 from dmesh_dbt.pii import PiiClass
 from dmesh_dbt.render import print_block
-from dmesh_dbt.scan.detect import Suspect
+from dmesh_dbt.scan.detect import Explanation, Suspect
 from dmesh_dbt.scan.scanner import ScanResult
 from dmesh_dbt.scan.write import WriteResult
 
@@ -107,4 +107,66 @@ def _suspect(suspect: Suspect) -> dict[str, Any]:
             else None,
             "summary": suspect.evidence,
         },
+        "reasons": list(suspect.reasons),
     }
+
+
+def explanation_lines(explanation: Explanation) -> list[str]:
+    """``scan --explain``: the column, its tokens, each signal, the score and the verdict, one fact a line."""
+    column, name, values = explanation.column, explanation.name, explanation.values
+    lines = [
+        f"{column.node_id}.{column.name}" + (f" ({column.data_type})" if column.data_type else ""),
+        f"  tokens:     {' '.join(explanation.tokens) or '(none)'}",
+        f"  marked:     {column.pii}" if column.pii else "  marked:     no (meta has no pii)",
+        f"  name:       {name.pii_class} ({name.source} matches {name.pattern!r}, {name.confidence:.2f})"
+        if name
+        else "  name:       no class (name and description match no pattern)",
+    ]
+    if values is None:
+        lines.append("  values:     not sampled (add --sample-rows N)")
+    else:
+        matched = ", ".join(f"{k} {v}" for k, v in sorted(values.matches.items())) or "none"
+        sampled = f"{values.sampled} sampled, {values.distinct} distinct"
+        lines.append(f"  values:     {sampled}; validators passed: {matched}")
+    if explanation.masked:
+        lines.append(f"  masked:     {explanation.masked}")
+    score = explanation.score
+    for reason in score.reasons:
+        lines.append(f"  because:    {reason}")
+    lines.append(f"  verdict:    {_verdict(explanation)}")
+    return lines
+
+
+def _verdict(explanation: Explanation) -> str:
+    score, suspect, marked = explanation.score, explanation.suspect, explanation.column.pii
+    if suspect is not None:
+        return f"reported as {suspect.pii_class}, confidence {suspect.confidence:.2f}"
+    scored = f" (score: {score.pii_class} {score.confidence:.2f})" if score.pii_class else ""
+    if marked:
+        return f"not reported: classified in meta as pii: {marked}{scored}"
+    if explanation.masked:
+        return "not reported: masked output"
+    return f"not reported{scored}"
+
+
+def explanations_json(explanations: list[Explanation]) -> str:
+    return json.dumps([_explanation(e) for e in explanations], indent=2)
+
+
+def _explanation(explanation: Explanation) -> dict[str, Any]:
+    name, values, suspect = explanation.name, explanation.values, explanation.suspect
+    return {
+        "node": explanation.column.node_id,
+        "column": explanation.column.name,
+        "marked": explanation.column.pii,
+        "tokens": list(explanation.tokens),
+        "name": {"class": str(name.pii_class), "pattern": name.pattern, "source": name.source,
+                 "confidence": name.confidence} if name else None,
+        "values": {"sampled": values.sampled, "distinct": values.distinct,
+                   "matched": {str(k): v for k, v in values.matches.items()}} if values else None,
+        "masked": explanation.masked,
+        "score": {"class": str(explanation.score.pii_class) if explanation.score.pii_class else None,
+                  "confidence": round(explanation.score.confidence, 2)},
+        "reasons": list(explanation.score.reasons),
+        "reported": _suspect(suspect) if suspect else None,
+    }  # fmt: skip

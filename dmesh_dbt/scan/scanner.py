@@ -21,7 +21,7 @@ from dmesh_dbt.files import loads_json, max_json_bytes, read_bounded
 from dmesh_dbt.inspection import Leak, inspect_published
 from dmesh_dbt.masking import PUBLISHED_SCHEMA_SUFFIX, published_identifier
 from dmesh_dbt.project import Target, domain_name, read_dbt_project, resolve_target
-from dmesh_dbt.scan.detect import ColumnRef, Suspect, classify, find_suspects, is_unmarked
+from dmesh_dbt.scan.detect import ColumnRef, Explanation, Suspect, classify, explain, find_suspects, is_unmarked
 from dmesh_dbt.scan.sampling import Samples, duckdb_relations_in_schemas, sample_duckdb, sample_through_dbt
 from dmesh_dbt.toolkit import DBT_DEFAULTS, DbtFlags, dbt_process
 
@@ -193,11 +193,7 @@ def _scan_with_values(
         samples = sample_duckdb(target.duckdb_path, [*relations, *published], options.sample_rows)
         inspected = {model.unique_id for model in published.values()}
     else:
-        wanted = {r: [c.name for c in columns if c.relation == r] for r in relations}
-        sql_names = {c.relation: dbt_reference(c.node_id) for c in columns if c.relation}
-        samples = sample_through_dbt(
-            options.project_dir, target.name, wanted, options.sample_rows, sql_names, target.type, target.flags
-        )
+        samples = _sample_through_dbt(options, target, columns)
         inspected = {model.unique_id for model in project.public_models if only is None or model.unique_id in only}
     leaks = _inspect_published(project, options, target, inspected)
     columns = columns + _undocumented_columns(columns, samples, published)
@@ -209,6 +205,51 @@ def _scan_with_values(
     return ScanResult(
         tuple(suspects), len(columns), len(samples), rows, target.name, seconds, published_columns, tuple(leaks)
     )
+
+
+def _sample_through_dbt(options: ScanOptions, target: Target, columns: Sequence[ColumnRef]) -> Samples:
+    relations = sorted({c.relation for c in columns if c.relation})
+    wanted = {r: [c.name for c in columns if c.relation == r] for r in relations}
+    sql_names = {c.relation: dbt_reference(c.node_id) for c in columns if c.relation}
+    return sample_through_dbt(
+        options.project_dir, target.name, wanted, options.sample_rows, sql_names, target.type, target.flags
+    )
+
+
+def explain_column(project: Project, options: ScanOptions, spec: str) -> list[Explanation]:
+    """``scan --explain RELATION.COLUMN``: the evidence and score of each column ``spec`` names (``customers.email``).
+
+    RELATION is a model, seed or source table name as written in dbt (or the last part of the warehouse relation).
+    """
+    relation, _, name = spec.strip().rpartition(".")
+    if not relation or not name:
+        raise UsageError(f"--explain {spec!r}: name the column as RELATION.COLUMN, e.g. customers.email")
+    columns = [
+        c
+        for c in project_columns(project, options.project_dir)
+        if c.name.lower() == name.lower() and relation.lower() in _relation_names(c)
+    ]
+    if not columns:
+        raise UsageError(f"--explain {spec!r} names no documented column of this project's models, seeds or sources")
+    samples: Samples = {}
+    if options.sample_rows > 0:
+        target = resolve_target(options.project_dir, options.target)
+        relations = sorted({c.relation for c in columns if c.relation})
+        if target.duckdb_path is not None:
+            samples = sample_duckdb(target.duckdb_path, relations, options.sample_rows)
+        else:
+            samples = _sample_through_dbt(options, target, columns)
+    return [explain(c, _values(samples, c.relation, c.name) if c.relation in samples else None) for c in columns]
+
+
+def _relation_names(column: ColumnRef) -> set[str]:
+    """What a user may call the column's relation: its dbt name (``customers``) or its warehouse identifier."""
+    kind, _, rest = column.node_id.partition(".")
+    parts = rest.split(".")
+    names = {parts[-1].lower()} if kind == "source" else {parts[1].lower()} if len(parts) > 1 else set()
+    if column.relation:
+        names.add(column.relation.rsplit(".", 1)[-1].strip('"`').lower())
+    return names
 
 
 def _inspect_published(project: Project, options: ScanOptions, target: Target, model_ids: set[str]) -> list[Leak]:
@@ -301,6 +342,7 @@ __all__ = [
     "ScanOptions",
     "ScanResult",
     "Suspect",
+    "explain_column",
     "classify",
     "scan_values",
     "is_unmarked",

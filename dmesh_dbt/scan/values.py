@@ -15,6 +15,8 @@ from collections.abc import Callable
 from datetime import date, datetime
 
 import phonenumbers
+from stdnum import iban as stdnum_iban
+from stdnum import luhn as stdnum_luhn
 
 from dmesh_dbt.pii import PiiClass
 
@@ -29,14 +31,8 @@ def _digits_only(value: str) -> str | None:
 
 
 def luhn_valid(digits: str) -> bool:
-    """The Luhn (mod 10) check digit of a digit string is right."""
-    total = 0
-    for position, char in enumerate(reversed(digits)):
-        digit = int(char)
-        if position % 2 == 1:
-            digit = digit * 2 - 9 if digit > 4 else digit * 2
-        total += digit
-    return total % 10 == 0
+    """The Luhn (mod 10) check digit of a digit string is right (python-stdnum's implementation)."""
+    return bool(stdnum_luhn.is_valid(digits))
 
 
 #: Issuer prefixes (IIN ranges) and lengths of the card networks a payments domain sees.
@@ -109,9 +105,38 @@ def is_iban(value: str) -> bool:
     compact = value.replace(" ", "").upper()
     if not _IBAN.fullmatch(compact) or IBAN_LENGTHS.get(compact[:2]) != len(compact):
         return False
-    rearranged = compact[4:] + compact[:4]
-    as_number = "".join(str(int(char, 36)) for char in rearranged)
-    return int(as_number) % 97 == 1
+    # python-stdnum checks the mod-97 digits and, for most countries, the national BBAN format as well.
+    return bool(stdnum_iban.is_valid(compact))
+
+
+#: ISO 3779 transliteration of VIN letters to digits (I, O and Q never occur in a VIN) and position weights.
+_VIN_VALUES = {**{str(d): d for d in range(10)}, **dict(zip("ABCDEFGH", range(1, 9), strict=True))}
+_VIN_VALUES |= {**dict(zip("JKLMN", range(1, 6), strict=True)), "P": 7, "R": 9}
+_VIN_VALUES |= dict(zip("STUVWXYZ", range(2, 10), strict=True))
+_VIN_WEIGHTS = (8, 7, 6, 5, 4, 3, 2, 10, 0, 9, 8, 7, 6, 5, 4, 3, 2)
+_VIN = re.compile(r"[A-HJ-NPR-Z0-9]{17}")
+
+
+def is_vin(value: str) -> bool:
+    """A 17-character vehicle identification number whose 9th character is its check digit (mod 11, 10 -> X).
+
+    The check digit is mandatory in North America and common elsewhere; python-stdnum has no VIN module, so
+    this is ISO 3779's published table. Seventeen digits alone (an id) do not count: a VIN has letters.
+    """
+    vin = value.strip().upper()
+    if _VIN.fullmatch(vin) is None or vin.isdigit():
+        return False
+    remainder = sum(_VIN_VALUES[char] * weight for char, weight in zip(vin, _VIN_WEIGHTS, strict=True)) % 11
+    return vin[8] == ("X" if remainder == 10 else str(remainder))
+
+
+_USER_AGENT = re.compile(r"[A-Za-z][\w.\-]*/[\w.\-]+(?: .*)?")
+
+
+def is_user_agent(value: str) -> bool:
+    """An HTTP User-Agent header: ``Product/version`` followed by comments in brackets (``Mozilla/5.0 (...)``)."""
+    stripped = value.strip()
+    return "(" in stripped and ")" in stripped and _USER_AGENT.fullmatch(stripped) is not None
 
 
 #: Federal Reserve routing symbol prefixes: 00 (US government), 01-12 (districts), 21-32 (thrifts),
@@ -239,6 +264,15 @@ def is_precise_longitude(value: str) -> bool:
     return _precise_coordinate(value, 180.0)
 
 
+_COARSE_COORDINATE = re.compile(r"-?\d{1,3}(\.\d)?")
+
+
+def is_coarse_coordinate(value: str) -> bool:
+    """A number in [-180, 180] with at most one decimal: what ``geo_coarse`` masking leaves of a coordinate."""
+    stripped = value.strip()
+    return _COARSE_COORDINATE.fullmatch(stripped) is not None and abs(float(stripped)) <= 180.0
+
+
 def is_lat_long_pair(value: str) -> bool:
     """A ``"lat,long"`` pair (as geo points are often stored) of precise coordinates."""
     parts = [p.strip() for p in value.strip().strip("()[]").split(",")]
@@ -258,6 +292,24 @@ VALIDATORS: dict[PiiClass, Callable[[str], bool]] = {
     PiiClass.IP_ADDRESS: is_ip_address,
     PiiClass.DATE_OF_BIRTH: is_plausible_date_of_birth,
     PiiClass.GEO: is_lat_long_pair,
+    PiiClass.VEHICLE_ID: is_vin,
+    PiiClass.USER_AGENT: is_user_agent,
+}
+
+#: What each validator checks, as a reviewer reads it: "0 of 200 sampled values are Luhn-valid card numbers".
+VALIDATED_AS: dict[PiiClass, str] = {
+    PiiClass.CARD_NUMBER: "Luhn-valid card numbers",
+    PiiClass.NATIONAL_ID: "SSNs the SSA could have issued",
+    PiiClass.TAX_ID: "ITINs the IRS could have issued",
+    PiiClass.IBAN: "IBANs with a valid mod-97 check",
+    PiiClass.ROUTING_NUMBER: "ABA routing numbers with a valid checksum",
+    PiiClass.EMAIL: "email addresses",
+    PiiClass.PHONE: "phone numbers valid in their numbering plan",
+    PiiClass.IP_ADDRESS: "IP addresses",
+    PiiClass.DATE_OF_BIRTH: "dates of birth of someone 13 to 120 years old",
+    PiiClass.GEO: "precise coordinates (4+ decimals)",
+    PiiClass.VEHICLE_ID: "VINs with a valid check digit",
+    PiiClass.USER_AGENT: "browser user-agent strings",
 }
 
 # --- masked outputs -------------------------------------------------------------------------------------

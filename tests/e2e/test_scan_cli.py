@@ -26,7 +26,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_help_documents_every_option() -> None:
     result = run_cli("scan", "--help")
     assert result.returncode == 0
-    for option in ("--project-dir", "--target", "--sample-rows", "--select", "--write", "--format"):
+    for option in ("--project-dir", "--target", "--sample-rows", "--select", "--write", "--explain", "--format"):
         assert option in result.stdout
 
 
@@ -49,9 +49,35 @@ def test_text_output_ends_with_a_summary(project: Path) -> None:
     assert "1 unmarked PII suspects in" in result.stdout and "names only" in result.stdout
 
 
+def test_explain_prints_the_evidence_and_the_score_of_one_column(project: Path) -> None:
+    result = run_cli("scan", "--project-dir", str(project), "--explain", "raw_payments.card_number")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("seed.payments.raw_payments.card_number")
+    assert "  tokens:     card number" in lines
+    assert "  because:    name says card_number ('card number')" in lines
+    assert "  values:     not sampled (add --sample-rows N)" in lines
+    assert lines[-1] == "  verdict:    reported as card_number, confidence 0.90"
+    upper = "RAW_PAYMENTS.CARD_NUMBER"  # names match as the warehouse matches them: case-insensitively
+    as_json = run_cli("scan", "--project-dir", str(project), "--explain", upper, "--format", "json")
+    explained = json.loads(as_json.stdout)
+    assert [(e["column"], e["score"]["class"], e["reported"]["confidence"]) for e in explained] == [
+        ("card_number", "card_number", 0.9)
+    ]
+
+
+def test_json_suspects_carry_their_reasons(project: Path) -> None:
+    report = json.loads(run_cli("scan", "--project-dir", str(project), "--format", "json").stdout)
+    ssn = next(s for s in report["suspects"] if s["column"] == "ssn")
+    assert ssn["reasons"] == ["name says national_id ('ssn')", "values not sampled"]
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
+        (["--explain", "raw_payments.no_such_column"], "names no documented column"),
+        (["--explain", "card_number"], "name the column as RELATION.COLUMN"),
+        (["--explain", "raw_payments.card_number", "--write"], "takes neither --write nor --select"),
         (["--project-dir", "{missing}"], "is not a dbt project"),
         (["--sample-rows", "5", "--target", "nope"], "target 'nope' is not in profile 'payments'"),
         (["--sample-rows", "5"], "DuckDB database"),  # not built yet

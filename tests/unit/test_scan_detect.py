@@ -7,7 +7,8 @@ import random
 import pytest
 
 from dmesh_dbt.pii import PiiClass
-from dmesh_dbt.scan.detect import ColumnRef, classify, find_suspects, value_evidence
+from dmesh_dbt.scan.detect import ColumnRef, classify, explain, find_suspects, value_evidence
+from dmesh_dbt.scan.report import explanation_lines
 from dmesh_dbt.scan.values import luhn_valid
 
 
@@ -89,10 +90,38 @@ def test_coarse_coordinates_contradict_a_geo_name() -> None:
     assert suspect is not None and suspect.pii_class == PiiClass.GEO
 
 
-def test_a_name_whose_values_fail_the_validator_drops_below_the_report_threshold() -> None:
-    tokens = [f"tok_{i:08d}" for i in range(40)]
-    assert classify(column("card_number"), tokens) is None
-    assert classify(column("card_number")) is not None  # without values, the name alone is reported
+def test_values_that_fail_the_validator_lower_the_confidence_and_say_why_instead_of_hiding_the_column() -> None:
+    rng = random.Random(7)
+    test_cards = [str(rng.randrange(10**15, 10**16)) for _ in range(200)]
+    test_cards = [c for c in test_cards if not luhn_valid(c)][:200]
+    by_name = classify(column("card_number"))
+    by_values = classify(column("card_number"), test_cards)
+    assert by_name is not None and by_values is not None
+    assert by_values.pii_class == PiiClass.CARD_NUMBER and by_values.confidence < by_name.confidence
+    assert by_values.reasons == (
+        "name says card_number ('card number')",
+        f"0 of {len(test_cards)} sampled values are Luhn-valid card numbers (test data, tokens or ids?): "
+        "confidence lowered",
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "values"),
+    [
+        ("latitude", [f"{47 + i / 7:.3f}" for i in range(30)]),  # three decimals: not house-level
+        ("birth_year", [str(1950 + i) for i in range(30)]),  # years, not dates
+        ("date_of_birth", [f"2020-{1 + i % 12:02d}-{2 + i % 27:02d}" for i in range(30)]),  # too young
+    ],
+)
+def test_a_validator_rejecting_values_never_drops_a_named_column(name: str, values: list[str]) -> None:
+    suspect = classify(column(name), values)
+    assert suspect is not None and "confidence lowered" in suspect.reasons[-1]
+
+
+def test_values_confirming_a_name_raise_its_confidence_and_say_so() -> None:
+    suspect = classify(column("card_number"), luhn_cards(40))
+    assert suspect is not None and suspect.confidence >= 0.95
+    assert suspect.reasons[-1] == "40 of 40 sampled values are Luhn-valid card numbers: the values confirm it"
 
 
 def test_numeric_and_boolean_columns_are_not_text_classes_but_integers_can_be_card_numbers() -> None:
@@ -116,3 +145,27 @@ def test_value_evidence_counts_nulls_out_and_every_class() -> None:
     evidence = value_evidence(["a@example.com", "", "b@example.com", "203.0.113.9"])
     assert evidence.sampled == 3 and evidence.distinct == 3
     assert evidence.matches == {PiiClass.EMAIL: 2, PiiClass.IP_ADDRESS: 1}
+
+
+def test_vins_in_values_confirm_a_vehicle_name_and_alone_suggest_the_class() -> None:
+    vins = ["1M8GDM9AXKP042788", "1HGCM82633A004352", "JH4KA7561PC008269"] * 10
+    named = classify(column("vehicle_vin", "varchar"), vins)
+    assert named is not None and named.pii_class == PiiClass.VEHICLE_ID and named.confidence >= 0.95
+    unnamed = classify(column("ref", "varchar"), vins)
+    assert unnamed is not None and unnamed.pii_class == PiiClass.VEHICLE_ID and unnamed.reasons[0] == "no name signal"
+
+
+def test_the_table_gives_a_bare_name_its_meaning() -> None:
+    on_people = classify(ColumnRef("model.crm.dim_customers", None, "name", data_type="varchar"))
+    assert on_people is not None and on_people.pii_class == PiiClass.PERSON_NAME
+    assert on_people.reasons[0] == "context says person_name ('name on a table of people')"
+    assert classify(ColumnRef("model.crm.dim_products", None, "name", data_type="varchar")) is None
+    assert classify(ColumnRef("source.crm.salesforce.contact", None, "Name", data_type="varchar")) is not None
+
+
+def test_explain_says_why_a_classified_or_masked_column_is_not_reported() -> None:
+    classified = explanation_lines(explain(column("card_number", pii="card_number"), luhn_cards(20)))
+    assert classified[-1].endswith("not reported: classified in meta as pii: card_number (score: card_number 0.99)")
+    masked = explanation_lines(explain(column("email"), ["[REDACTED]"] * 20))
+    assert "  masked:     all 20 sampled values are masked (hash, redaction or partial mask)" in masked
+    assert masked[-1] == "  verdict:    not reported: masked output"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from dmesh_dbt.pii import ForbiddenClass, PiiClass
-from dmesh_dbt.scan.names import match_description, match_name, tokenize
+from dmesh_dbt.scan.names import match_description, match_in_context, match_name, tokenize
 
 
 @pytest.mark.parametrize(
@@ -107,3 +107,138 @@ def test_a_description_of_masked_or_counted_pii_is_no_signal() -> None:
     assert match_description("SHA-256 hash of the user's email address.") is None
     assert match_description("Count of distinct IP addresses seen in the session.") is None
     assert match_description("") is None
+
+
+@pytest.mark.parametrize(
+    ("name", "tokens"),
+    [
+        ("contact_emails", ("contact", "email")),
+        ("Secondary_Email__c", ("secondary", "email")),
+        ("Home_Phone__pc", ("home", "phone")),
+        ("Email Address", ("email", "address")),
+        ("mailing_cities", ("mailing", "city")),
+        ("ip_addresses", ("ip", "address")),
+        ("status", ("status",)),  # not a plural
+        ("ids", ("ids",)),  # too short to tell
+    ],
+)
+def test_vendor_suffixes_go_spaces_split_and_plurals_become_singular(name: str, tokens: tuple[str, ...]) -> None:
+    assert tokenize(name) == tokens
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("contact_emails", PiiClass.EMAIL),
+        ("mobile_numbers", PiiClass.PHONE),
+        ("Secondary_Email__c", PiiClass.EMAIL),
+        ("secondaryEmail", PiiClass.EMAIL),
+        ("Email Address", PiiClass.EMAIL),
+        ("reviewer_full_name", PiiClass.PERSON_NAME),
+        ("agent_name", PiiClass.PERSON_NAME),
+        ("approver_display_name", PiiClass.PERSON_NAME),
+        ("bcc_address", PiiClass.EMAIL),
+        ("ip_with_port", PiiClass.IP_ADDRESS),
+        ("billing_city", PiiClass.ADDRESS),
+    ],
+)
+def test_names_as_people_write_them_match(name: str, expected: PiiClass) -> None:
+    match = match_name(name)
+    assert match is not None and match.pii_class == expected
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "comment_count",  # counts are numbers
+        "email_count",
+        "num_emails",
+        "has_comment",  # flags are booleans
+        "is_email_verified",
+        "mobile_subscriptions",
+        "product_nickname",  # a thing's name, not a person's
+        "plan_name",
+        "account_name",
+        "city",  # coarse on its own; part of an address only when qualified (billing_city)
+    ],
+)
+def test_counts_flags_and_things_names_are_not_pii(name: str) -> None:
+    assert match_name(name) is None
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("gender", PiiClass.GENDER),
+        ("birth_sex", PiiClass.GENDER),
+        ("patient_age", PiiClass.AGE),
+        ("age_band", PiiClass.AGE),
+        ("ethnicity", PiiClass.ETHNICITY),
+        ("ethnic_origin", PiiClass.ETHNICITY),
+        ("subscriber_id", PiiClass.HEALTH_ID),
+        ("medical_record_number", PiiClass.HEALTH_ID),
+        ("mrn", PiiClass.HEALTH_ID),
+        ("dod", PiiClass.DATE_OF_DEATH),
+        ("deceased_date", PiiClass.DATE_OF_DEATH),
+        ("vin", PiiClass.VEHICLE_ID),
+        ("license_plate", PiiClass.VEHICLE_ID),
+        ("drivers_license_number", PiiClass.DRIVERS_LICENSE),
+        ("DriversLicense__c", PiiClass.DRIVERS_LICENSE),
+        ("driving_licence", PiiClass.DRIVERS_LICENSE),
+        ("username", PiiClass.USERNAME),
+        ("user_name", PiiClass.USERNAME),  # a login; user_full_name is a person's name
+        ("login_name", PiiClass.USERNAME),
+        ("twitter_handle", PiiClass.USERNAME),
+        ("useragent", PiiClass.USER_AGENT),
+        ("http_user_agent", PiiClass.USER_AGENT),
+    ],
+)
+def test_the_new_classes_match_their_names(name: str, expected: PiiClass) -> None:
+    match = match_name(name)
+    assert match is not None and match.pii_class == expected
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "message_age",  # a thing's age
+        "account_age_days",
+        "race_id",
+        "driver_license_state",
+        "last_login",  # a timestamp
+        "handle",  # a URL slug as often as a person's handle
+        "user_agent_family",  # derived from the user agent, coarse
+        "is_deceased",
+        "gender_count",
+    ],
+)
+def test_look_alikes_of_the_new_classes_do_not_match(name: str) -> None:
+    assert match_name(name) is None
+
+
+@pytest.mark.parametrize(
+    ("name", "table", "person"),
+    [
+        ("name", "customers", True),
+        ("name", "dim_users", True),
+        ("display_name", "stg_crm__contacts", True),
+        ("Name", "Contact", True),
+        ("name", "products", False),
+        ("name", "plans", False),
+        ("name", "campaigns", False),
+        ("name", "accounts", False),  # a company, as often as not
+        ("product_name", "customers", False),  # the name says whose
+    ],
+)
+def test_a_bare_name_is_a_persons_only_on_a_table_of_people(name: str, table: str, person: bool) -> None:
+    match = match_in_context(name, table)
+    assert (match is not None and match.pii_class == PiiClass.PERSON_NAME) is person
+    if match is not None:
+        assert match.source == "context"
+
+
+def test_an_agent_is_software_when_the_name_or_the_table_speaks_of_user_agents() -> None:
+    assert match_name("yauaa__agent_name") is None
+    assert match_in_context("agent_name", "snowplow_web_yauaa_context") is None
+    match = match_in_context("agent_name", "support_tickets")
+    assert match is not None and match.pii_class == PiiClass.PERSON_NAME

@@ -20,6 +20,8 @@ from dmesh_dbt.scan.values import (
     is_precise_latitude,
     is_precise_longitude,
     is_ssn,
+    is_user_agent,
+    is_vin,
     luhn_valid,
     masking_of,
 )
@@ -153,3 +155,23 @@ def test_coordinates_need_house_level_precision_and_range() -> None:
 )  # fmt: skip
 def test_masked_outputs_are_told_apart_from_raw_values(value: str, strategy: str | None) -> None:
     assert masking_of(value) == strategy
+
+
+@pytest.mark.parametrize("vin", ["1M8GDM9AXKP042788", "1HGCM82633A004352", "1hgcm82633a004352", "JH4KA7561PC008269"])
+def test_vins_with_a_valid_check_digit_are_accepted(vin: str) -> None:
+    assert is_vin(vin)
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["1M8GDM9A1KP042788", "11111111111111111", "1HGCM82633A00435", "1HGCM82633A0043I2", "WVWZZZ1JZXW000001"],
+    ids=["wrong check digit", "digits only", "16 characters", "letter I", "european, no check digit"],
+)
+def test_look_alike_vins_are_refused(value: str) -> None:
+    assert not is_vin(value)
+
+
+def test_browser_user_agents_are_recognised_and_bare_product_tokens_are_not() -> None:
+    chrome = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0"
+    assert is_user_agent(chrome) and is_user_agent("Dalvik/2.1.0 (Linux; U; Android 13; Pixel 7 Build/TQ3A)")
+    assert not is_user_agent("curl/8.0") and not is_user_agent("a note (with brackets)")

@@ -27,10 +27,6 @@ show dmesh-dbt init risk --dir "$demo/risk" --owner risk-team@acme.test --no-exa
 step "2. payments: plain dbt build on DuckDB (marts are published masked into main_published)"
 cd "$demo/payments"
 show dbt build --no-partial-parse --quiet
-if [ -z "${DMESH_MASKING_KEY:-}" ]; then
-  # --quiet hides dbt's warnings, so say it here: real data needs a key of its own.
-  echo "masked with the public development key (DMESH_MASKING_KEY is not set; only the dev target allows that)"
-fi
 python - <<'PY'
 import duckdb
 con = duckdb.connect("warehouse.duckdb", read_only=True)

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dmesh_dbt.errors import ConfigError, DmeshError, UsageError
+from dmesh_dbt.errors import ConfigError, DbtError, DmeshError, UsageError
 from dmesh_dbt.files import (
     dump_round_trip,
     load_round_trip,
@@ -38,6 +38,7 @@ from dmesh_dbt.files import (
 )
 from dmesh_dbt.identifiers import InvalidName, NameKind, valid_name
 from dmesh_dbt.toolkit import DBT_DEFAULTS, DbtFlags, run_dbt
+from dmesh_dbt.warehouse import explain_failure
 
 if TYPE_CHECKING:  # jinja2 loads only to render profiles.yml (resolve_target), which check does not read
     import jinja2
@@ -538,19 +539,24 @@ def compile_manifest(project_dir: Path, flags: DbtFlags = DBT_DEFAULTS, target: 
     and move its manifest to ``target/manifest.json``. On DuckDB it needs no server; elsewhere the target's."""
     project_dir = project_dir.resolve()
     chosen = ("--target", target) if target else ()
-    run_dbt(
-        project_dir,
-        "compile",
-        "--no-partial-parse",
-        "--quiet",
-        "--no-populate-cache",
-        "--select",
-        COMPILE_SELECTION,
-        "--target-path",
-        str(COMPILE_TARGET),
-        *chosen,
-        flags=flags,
-    )
+    try:
+        run_dbt(
+            project_dir,
+            "compile",
+            "--no-partial-parse",
+            "--quiet",
+            "--no-populate-cache",
+            "--select",
+            COMPILE_SELECTION,
+            "--target-path",
+            str(COMPILE_TARGET),
+            *chosen,
+            flags=flags,
+        )
+    except DbtError as error:
+        # Compiling opens the target's connection: name a connection problem's cause and fix, as sampling does.
+        resolved = resolve_target(project_dir, target, flags)
+        raise explain_failure(str(error), resolved.name, resolved.type) or error from None
     manifest = project_dir / MANIFEST
     os.replace(project_dir / COMPILE_TARGET / "manifest.json", manifest)  # one rename: readers see old or new
     return manifest

@@ -21,7 +21,8 @@ def masking_keys_env(label: str) -> dict[str, str]:
 
 
 def _env(extra: Mapping[str, str] | None) -> dict[str, str]:
-    env = dict(os.environ)
+    # Piped output never wraps unless COLUMNS asks for a width: a COLUMNS the test runner inherited must not.
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
     env["DO_NOT_TRACK"] = "1"
     env.update(extra or {})
     return env

@@ -22,7 +22,7 @@ from tests.helpers import VENV_BIN, init_domain, run_cli, run_dbt
 
 ESCAPE = "\x1b["
 
-NEW_COLUMN_YAML = """      - name: home_city
+NEW_COLUMN_YAML = """      - name: region
         description: City of residence, as the customer gave it.
         data_type: *string
 """
@@ -81,7 +81,7 @@ def payments(tmp_path_factory: pytest.TempPathFactory) -> Domain:
     marts = domain.path / "models" / "marts"
     sql = marts / "customers.sql"
     city_sql = "    customers.city,\n"
-    sql.write_text(sql.read_text().replace(city_sql, city_sql + "    customers.city as home_city,\n"))
+    sql.write_text(sql.read_text().replace(city_sql, city_sql + "    customers.city as region,\n"))
     yml = marts / "_marts.yml"
     city = "      - name: city\n        description: City of residence.\n        data_type: *string\n"
     yml.write_text(yml.read_text().replace(city, city + NEW_COLUMN_YAML, 1))
@@ -179,7 +179,7 @@ def test_the_change_count_says_how_to_list_what_it_leaves_out(payments: Domain) 
     verbose = payments.steps["verbose check"]
     assert verbose.returncode == 0, verbose.stdout + verbose.stderr
     assert "1 change(s), 0 breaking\n" in verbose.stdout
-    assert re.search(r"^note\s+AC\d{3}\s.*home_city", verbose.stdout, re.MULTILINE), verbose.stdout
+    assert re.search(r"^note\s+AC\d{3}\s.*region", verbose.stdout, re.MULTILINE), verbose.stdout
 
 
 # ------------------------------------------------------------------------------------------------ owners

@@ -28,7 +28,8 @@ from tests.integration.names_cases import (
 
 pytestmark = pytest.mark.postgres
 
-KEY = "names-postgres-key"
+KEY = "names-postgres-domain-key-of-at-least-32-bytes"  # non-dev targets refuse weak keys
+MESH_KEY = "names-postgres-mesh-key-of-at-least-32-bytes"
 
 CASES = (
     *COMMON_CASES,
@@ -70,7 +71,7 @@ def test_a_yaml_name_masks_its_column_or_fails_the_build(
     project = copy_domain(template, tmp_path / "payments")
     apply(case, project)
     schema = "names_" + case.id.replace("-", "_")
-    env = {**engine.dbt_env(schema), "DMESH_MASKING_KEY": KEY}
+    env = {**engine.dbt_env(schema), "DMESH_MASKING_KEY": KEY, "DMESH_MESH_KEY": MESH_KEY}
     build = ("build", "--target", "postgres", "--resource-type", "seed", "--resource-type", "model")
     result = run_dbt(project, *build, env=env, check=case.error is None)
 

@@ -19,11 +19,11 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
 import yaml
+from timing import best_of  # bench/ is on sys.path when a benchmark runs
 
 from dmesh_dbt.masking import KEY_SOURCES, KeyScope, dbt_vars, hmac_pads
 
@@ -95,15 +95,6 @@ def dbt(project: Path, *args: str) -> tuple[float, str]:
     if result.returncode != 0:
         sys.exit(f"dbt {' '.join(args)} failed:\n{result.stdout[-4000:]}")
     return time.perf_counter() - started, result.stdout
-
-
-def best_of(repeat: int, run: Callable[[], object]) -> float:
-    timings = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        run()
-        timings.append(time.perf_counter() - started)
-    return min(timings)
 
 
 def full_scan(relation: str) -> str:

@@ -20,11 +20,10 @@ from __future__ import annotations
 import argparse
 import os
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
+from timing import best_of  # bench/ is on sys.path when a benchmark runs
 
 from dmesh_dbt.registry import ProductEntry, Registry
 from dmesh_dbt.snapshots import catalog_path, export_snapshot, install_view, open_warehouse, release_dir
@@ -52,15 +51,6 @@ def make_warehouse(path: Path, rows: int) -> None:
         connection.execute(RAW_SQL, [rows])
         connection.execute("create schema main_published")
         connection.execute(PUBLISHED_SQL)
-
-
-def best_of(repeat: int, run: Callable[[], object]) -> float:
-    timings = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        run()
-        timings.append(time.perf_counter() - started)
-    return min(timings)
 
 
 def full_scan(relation: str) -> str:

@@ -452,6 +452,64 @@ def registry_show(product: str, registry: str | None, project_dir: Path, output_
     out.print(f"  consumers: {'; '.join(readers) or 'none recorded'}")
 
 
+@cli.command()
+@_REGISTRY
+@_PROJECT_DIR
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("catalog"),
+    show_default=True,
+    help="Directory to write the site into (replaced whole once every page is written).",
+)
+@click.option("--serve", is_flag=True, help="Serve the site on 127.0.0.1 after building it, until Ctrl-C.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="Port for --serve.")
+@_FORMAT
+def catalog(
+    registry: str | None, project_dir: Path, out_dir: Path, serve: bool, port: int, output_format: str
+) -> None:
+    """Render the mesh catalog: a static site of every domain, product, contract, consumer and PII flow.
+
+    Built from the registry alone: a mesh page with a graph of domains, products and consuming domains, a page
+    per product version (contract, masking, consumers, how to consume it, release history with classified
+    changes), a PII map and search. Plain HTML with no network fetch: open index.html from disk or copy the
+    directory to any static host.
+    """
+    import json
+
+    from dmesh_dbt.catalog import build_catalog
+    from dmesh_dbt.project import registry_url
+    from dmesh_dbt.registry import Registry
+
+    store = Registry.open(registry_url(project_dir, registry))
+    summary = build_catalog(store, out_dir, _announcer("catalog"))
+    for corrupt in summary.corrupt:
+        warn(str(corrupt))
+    if output_format == "json":
+        click.echo(json.dumps(summary.to_json(), indent=2))
+    else:
+        out.print(
+            f"Catalog of {summary.domains} domain(s), {summary.products} product version(s) and "
+            f"{summary.pii_classes} PII class(es): {escape(str(summary.out / 'index.html'))}"
+        )
+    if serve:
+        _serve(summary.out, port)
+
+
+def _serve(directory: Path, port: int) -> None:
+    """Serve ``directory`` on 127.0.0.1 only, until interrupted."""
+    import contextlib
+    import functools
+    import http.server
+
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(directory))
+    with http.server.ThreadingHTTPServer(("127.0.0.1", port), handler) as server:
+        click.echo(f"Serving http://127.0.0.1:{server.server_address[1]}/ (Ctrl-C stops)", err=True)
+        with contextlib.suppress(KeyboardInterrupt):
+            server.serve_forever()
+
+
 _REPORT_FORMATS = ("text", "json", "github", "sarif", "junit")
 
 

@@ -91,12 +91,12 @@ def test_rendering_is_deterministic_so_republishing_is_a_no_op() -> None:
 @pytest.mark.parametrize(
     ("mutate", "problem"),
     [
-        (lambda d: d.update(apiVersion="v9"), "apiVersion: 'v9' is not one of"),
-        (lambda d: d.update(kind="Contract"), "kind: 'Contract' is not one of"),
-        (lambda d: d["servers"][0].update(type="excel"), "servers/0/type: 'excel' is not one of"),
-        (lambda d: d["servers"][0].pop("database"), "'database' is a required property"),
-        (lambda d: d["schema"][0]["properties"][0].update(required="yes"), "'yes' is not of type 'boolean'"),
-        (lambda d: d.pop("id"), "'id' is a required property"),
+        (lambda d: d.update(apiVersion="v9"), 'apiVersion: "v9" is not one of'),
+        (lambda d: d.update(kind="Contract"), 'kind: "Contract" is not one of'),
+        (lambda d: d["servers"][0].update(type="excel"), 'servers/0/type: "excel" is not one of'),
+        (lambda d: d["servers"][0].pop("database"), '"database" is a required property'),
+        (lambda d: d["schema"][0]["properties"][0].update(required="yes"), '"yes" is not of type "boolean"'),
+        (lambda d: d.pop("id"), '"id" is a required property'),
     ],
 )
 def test_documents_that_break_the_standard_are_refused_with_the_reason(mutate: object, problem: str) -> None:

@@ -73,6 +73,8 @@ def build_registry(path: Path, domains: int, products: int, releases: int, hosti
         producer = (d - 1) % domains
         if producer == d:
             continue
-        record = ConsumerRecord(domain_name(d), domain_name(producer), product_name(0), None, ("id", "customer_email"), now_utc())
+        record = ConsumerRecord(
+            domain_name(d), domain_name(producer), product_name(0), None, ("id", "customer_email"), now_utc()
+        )
         store.record_consumer(record)
     return store

@@ -48,9 +48,29 @@ install_bigquery_emulator() {
   "$DMESH_CRUCIBLE_VENV/bin/python" -m pip install --quiet "crucible-emulator[server]==$DMESH_CRUCIBLE_VERSION"
 }
 
+chromium_installed() {
+  command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1
+}
+
+# The catalog's page tests drive Debian's chromium through Playwright (never Playwright's own download).
+install_chromium() {
+  if chromium_installed; then
+    return 0
+  fi
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "engines.sh: Chromium is not installed; install it with: sudo apt-get install -y chromium" >&2
+    return 1
+  fi
+  echo "engines.sh: installing Chromium from Debian packages"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq chromium >/dev/null
+}
+
 start_engines() {
   install_postgres
   install_bigquery_emulator
+  install_chromium
   export DMESH_CRUCIBLE="$DMESH_CRUCIBLE_VENV/bin/crucible"
   export DMESH_REQUIRE_ENGINES=1
 }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import pytest
 
@@ -14,6 +14,7 @@ from tests.engines import (
     PostgresEngine,
     engines_required,
     running_bigquery_emulator,
+    running_chromium,
     running_postgres,
 )
 
@@ -42,3 +43,10 @@ def bigquery_engine() -> Iterator[BigQueryEngine]:
     """crucible's BigQuery emulator on 127.0.0.1, in memory, for the whole session."""
     with contextlib.ExitStack() as stack:
         yield _start_or_skip(stack, running_bigquery_emulator())
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Headless Chromium (Playwright over Debian's chromium package) for the catalog's page tests."""
+    with contextlib.ExitStack() as stack:
+        yield _start_or_skip(stack, running_chromium())

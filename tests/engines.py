@@ -324,3 +324,30 @@ def _wait_until_serving(server: subprocess.Popen[bytes], engine: BigQueryEngine,
                 return
         time.sleep(0.1)
     raise RuntimeError(f"crucible did not answer on {engine.endpoint} within {STARTUP_TIMEOUT_S:.0f} s")
+
+
+# ------------------------------------------------------------------------------------------------- Chromium
+
+CHROMIUM_ENV = "DMESH_CHROMIUM"
+
+
+def chromium_path() -> str | None:
+    """Debian's `chromium` (scripts/engines.sh installs it), or the binary DMESH_CHROMIUM names."""
+    return os.environ.get(CHROMIUM_ENV) or shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@contextlib.contextmanager
+def running_chromium() -> Iterator[Any]:
+    """Headless Chromium driven by Playwright: the system binary, never a download (no network here)."""
+    executable = chromium_path()
+    if executable is None:
+        raise EngineUnavailable("Chromium is not installed; install it with: apt-get install -y chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        # --no-sandbox: CI runs as root, where Chromium's sandbox refuses to start.
+        browser = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox"], headless=True)
+        try:
+            yield browser
+        finally:
+            browser.close()

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from dmesh_dbt.catalog.model import Mesh, read_mesh
-from dmesh_dbt.catalog.site import SiteSummary, render_site
+from dmesh_dbt.catalog.site import SiteSummary, check_out_dir, render_site
 from dmesh_dbt.registry import Registry
 
 __all__ = ["Mesh", "SiteSummary", "build_catalog", "read_mesh", "render_site"]
@@ -18,6 +18,7 @@ __all__ = ["Mesh", "SiteSummary", "build_catalog", "read_mesh", "render_site"]
 
 def build_catalog(store: Registry, out: Path, announce: Callable[[str], None] = lambda _: None) -> SiteSummary:
     """Read the whole mesh from ``store`` and write its catalog into ``out`` (replaced whole, never half)."""
+    check_out_dir(out)
     mesh = read_mesh(store, announce)
     announce(f"rendering {len(mesh.products)} product page(s)")
     return render_site(mesh, out)

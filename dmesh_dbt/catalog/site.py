@@ -22,6 +22,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from dmesh_dbt import __version__
 from dmesh_dbt.catalog.graph import mesh_svg
 from dmesh_dbt.catalog.model import Mesh
+from dmesh_dbt.errors import UsageError
 
 _ASSETS = ("catalog.css", "search.js")
 
@@ -133,19 +134,19 @@ def _page(env: Environment, path: Path, template: str, **context: Any) -> None:
     path.write_text(env.get_template(template).render(**context), encoding="utf-8")
 
 
+def check_out_dir(out: Path) -> None:
+    """Refuse (before any work) an ``--out`` that exists and is not a catalog: no index and not empty, so a
+    mistyped path cannot replace someone's files."""
+    if not out.exists():
+        return
+    if not out.is_dir() or (any(out.iterdir()) and not (out / "assets" / "search-index.js").exists()):
+        raise UsageError(f"--out {out} exists and is not a catalog dmesh-dbt wrote; choose a new or empty directory")
+
+
 def _replace_directory(staging: Path, out: Path) -> None:
-    """Swap the new site in with renames: a reader sees the old site or the new one, never half of one.
-
-    Refuses to replace a directory that is not a catalog (no ``index.html`` and not empty), so a mistyped
-    ``--out`` cannot delete someone's files.
-    """
+    """Swap the new site in with renames: a reader sees the old site or the new one, never half of one."""
+    check_out_dir(out)
     if out.exists():
-        if not out.is_dir() or (any(out.iterdir()) and not (out / "assets" / "search-index.js").exists()):
-            from dmesh_dbt.errors import UsageError
-
-            raise UsageError(
-                f"--out {out} exists and is not a catalog dmesh-dbt wrote; choose an empty or new directory"
-            )
         old = out.with_name(f".{out.name}.old")
         shutil.rmtree(old, ignore_errors=True)
         os.replace(out, old)

@@ -16,6 +16,7 @@ import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
@@ -327,3 +328,21 @@ def test_dbt_loom_reads_the_published_manifest_and_refs_the_masked_relation(mesh
     assert "customers.v1, which is slated for deprecation on '2027-06-30" in built.stdout
     compiled = (mesh.risk / "target" / "compiled" / "risk" / "models" / "loom_customers.sql").read_text()
     assert '"payments"."main_published"."customers"' in compiled
+
+
+def test_the_catalog_of_the_mesh_shows_risk_reading_payments_customers(mesh: Mesh, browser: Any) -> None:
+    # The demo's flow, rendered: what a platform team would browse after this session's publishes.
+    site = mesh.root / "catalog"
+    built = run_cli("catalog", "--registry", str(mesh.root / "registry"), "--out", str(site))
+    assert built.returncode == 0, built.stderr
+    page = browser.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto((site / "products" / "payments" / "customers.v1.html").as_uri())
+    consumers = page.locator("tr.consumer").all_inner_texts()
+    assert len(consumers) == 1 and "risk" in consumers[0] and "email" in consumers[0]
+    assert "hash" in page.inner_text("#col-email")
+    page.goto((site / "products" / "payments" / "customers.v2.html").as_uri())
+    assert "BC003" in page.inner_text("ol.history")  # v2 dropped email: breaking against the v1 it supersedes
+    page.close()
+    assert errors == []

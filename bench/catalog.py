@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import resource
 import statistics
 import subprocess
 import sys
@@ -27,18 +28,15 @@ from tests.catalog_registry import build_registry  # noqa: E402
 GOAL_S = 10.0
 
 
-def timed_build(registry: Path, out: Path) -> float:
-    command = [
-        str(Path(sys.executable).parent / "dmesh-dbt"),
-        "catalog",
-        "--registry",
-        str(registry),
-        "--out",
-        str(out),
-    ]
+def timed_build(registry: Path, out: Path) -> tuple[float, float]:
+    """Wall and CPU seconds (user + system) of one whole `dmesh-dbt catalog` process."""
+    command = [str(Path(sys.executable).parent / "dmesh-dbt"), "catalog", "--registry", str(registry)]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    subprocess.run(command, check=True, capture_output=True)
-    return time.perf_counter() - started
+    subprocess.run([*command, "--out", str(out)], check=True, capture_output=True)
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def main() -> None:
@@ -52,9 +50,11 @@ def main() -> None:
         registry = Path(scratch) / "registry"
         build_registry(registry, args.domains, args.products, args.releases)
         contracts = args.domains * args.products * args.releases
-        timings = [timed_build(registry, Path(scratch) / "site") for _ in range(args.runs)]
+        runs = [timed_build(registry, Path(scratch) / "site") for _ in range(args.runs)]
         pages = sum(1 for _ in (Path(scratch) / "site").rglob("*.html"))
+    timings = [wall for wall, _ in runs]
     median = statistics.median(timings)
+    cpu = statistics.median(cpu for _, cpu in runs)
     print(f"dmesh-dbt catalog benchmark, {date.today()}, {platform.machine()} with {_cores()} cores")
     print(
         f"registry: {args.domains} domains x {args.products} products x {args.releases} releases "
@@ -62,7 +62,7 @@ def main() -> None:
     )
     print(
         f"site: {pages} pages; build (whole process) median of {args.runs}: {median:.2f} s "
-        f"(min {min(timings):.2f} s, max {max(timings):.2f} s); goal < {GOAL_S:.0f} s: "
+        f"(min {min(timings):.2f} s, max {max(timings):.2f} s; CPU {cpu:.2f} s); goal < {GOAL_S:.0f} s: "
         f"{'met' if median < GOAL_S else 'NOT met'}"
     )
 

@@ -105,4 +105,7 @@ show dmesh-dbt consume payments.customers@1
 show dbt build --no-partial-parse --quiet
 show dmesh-dbt registry list
 
-step "Done: the mesh lives in $demo (registry in $demo/registry)"
+step "8. the mesh catalog: one static site of every domain, product, consumer and PII flow"
+show dmesh-dbt catalog --out "$demo/catalog"
+
+step "Done: the mesh lives in $demo (registry in $demo/registry; open $demo/catalog/index.html in a browser)"

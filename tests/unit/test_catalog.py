@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import replace
 
 import pytest
 
 from dmesh_dbt.catalog.graph import mesh_svg
-from dmesh_dbt.catalog.model import Mesh, classify_changes, read_mesh
+from dmesh_dbt.catalog.model import DomainView, Mesh, ProductView, Reader, classify_changes, read_mesh
 from dmesh_dbt.catalog.site import search_index_script
+from dmesh_dbt.registry import Release
 from tests.catalog_registry import INJECTION, build_registry, contract, domain_name, product_name
 
 
@@ -79,3 +81,44 @@ def test_the_graph_has_a_node_per_product_and_an_edge_per_read(mesh: Mesh) -> No
     assert svg.count('class="node product') == 3 * 2
     assert svg.count('class="edge') == 3
     assert "<script" not in svg
+
+
+def _big_mesh(domains: int, products: int) -> tuple[DomainView, ...]:
+    """50 domains x 10 products in memory (no registry): each domain reads product 0 of the three before it."""
+    views = []
+    for d in range(domains):
+        release = Release(domain_name(d), "1.0.0", "0" * 64, "2026-12-01T00:00:00+00:00", "team@acme.test", (), ())
+        readers = tuple(Reader(domain_name((d + k) % domains), False, ("id",), "") for k in (1, 2, 3))
+        views.append(
+            DomainView(
+                name=domain_name(d),
+                release=release,
+                releases=("1.0.0",),
+                owner="team@acme.test",
+                team_description="",
+                tier=None,
+                freshness="",
+                products=tuple(
+                    ProductView(contract(d, p, 0), release, readers if p == 0 else (), ()) for p in range(products)
+                ),
+                reads=(),
+            )
+        )
+    return tuple(views)
+
+
+def _boxes(svg: str, css_class: str) -> list[tuple[float, float]]:
+    """(top, bottom) of every rect of the nodes with ``css_class``."""
+    pattern = rf'class="node {css_class}[^"]*"><rect x="[\d.]+" y="([\d.]+)" width="[\d.]+" height="([\d.]+)"'
+    return [(float(y), float(y) + float(h)) for y, h in re.findall(pattern, svg)]
+
+
+def test_the_graph_stays_readable_at_50_domains_and_500_products() -> None:
+    svg = str(mesh_svg(_big_mesh(50, 10)))
+    for css_class, count in (("domain", 50), ("product", 500), ("consumer", 50)):
+        boxes = sorted(_boxes(svg, css_class))
+        assert len(boxes) == count
+        # No two nodes of a column overlap, and each keeps the height its label needs.
+        assert all(below[0] >= above[1] for above, below in zip(boxes, boxes[1:], strict=False)), css_class
+        assert all(bottom - top >= 18 for top, bottom in boxes)
+    assert svg.count('class="edge') == 150

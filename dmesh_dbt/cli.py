@@ -25,6 +25,7 @@ from dmesh_dbt.toolkit import DbtFlags
 if TYPE_CHECKING:  # the CLI imports its use cases lazily, so that `--help` stays fast
     from dmesh_dbt.artifacts import Project
     from dmesh_dbt.scan.scanner import ScanOptions
+    from dmesh_dbt.upgrade import UpgradeResult
 
 # Made again by the group once --no-color is known; plain whenever they do not write to a terminal.
 console = make_console(color=color_wanted())
@@ -586,8 +587,15 @@ def check(
         baseline = baseline_from_registry(registry, project_dir)
         no_baseline = no_release_yet(registry, project_dir)
     report = run_check(
-        project_dir, baseline, sample_rows=sample_rows, target=target, verbose=verbose,
-        no_baseline=no_baseline, policy_file=policy_file, announce=_announcer("check"), flags=flags,
+        project_dir,
+        baseline,
+        sample_rows=sample_rows,
+        target=target,
+        verbose=verbose,
+        no_baseline=no_baseline,
+        policy_file=policy_file,
+        announce=_announcer("check"),
+        flags=flags,
     )
     # A consumer's check after its build records the columns its models now read, for its producers' checks.
     for record in record_reads(project_dir):
@@ -664,9 +672,7 @@ def scan(
     if target is not None:
         resolve_target(project_dir, target, flags)  # an unknown --target is an error even when nothing is sampled
     # Compiled, when stale: the classes public columns inherit through lineage are suspects too.
-    project = load_manifest(
-        ensure_manifest(project_dir, _announcer("scan"), compiled=True, flags=flags, target=target)
-    )
+    project = load_manifest(ensure_manifest(project_dir, _announcer("scan"), compiled=True, flags=flags, target=target))
     if explain_spec is not None and (write or selector):
         raise click.UsageError("--explain shows one column: it takes neither --write nor --select")
     options = ScanOptions(project_dir, target, sample_rows, selector, flags)
@@ -736,6 +742,56 @@ def adopt(
     out.print("Still blocking `dmesh-dbt check` (in this order):")
     for blocker in blockers:
         out.print(f"  - {escape(blocker)}", highlight=False, soft_wrap=True)
+
+
+@cli.command()
+@_PROJECT_DIR
+@click.option("--to", "to_version", metavar="VERSION", help="Template version to upgrade to (default: this toolkit's).")
+@click.option("--dry-run", is_flag=True, help="Print the diff the upgrade would make and write nothing.")
+@click.option(
+    "--force", is_flag=True, help="Upgrade despite uncommitted changes (files with uncommitted edits are refused)."
+)
+@_FORMAT
+def upgrade(project_dir: Path, to_version: str | None, dry_run: bool, force: bool, output_format: str) -> None:
+    """Bring the domain project to this toolkit's template version, keeping the domain's own edits.
+
+    Copier's three-way update: the template version the project was made from (`_commit` in
+    .copier-answers.yml), the target version, and the project as committed. Where both the domain and the
+    template changed the same lines, the file keeps both between conflict markers and is listed (exit 1).
+    The project must be a committed git work tree. Running it again changes nothing.
+    """
+    import json
+
+    from dmesh_dbt.upgrade import UpgradeOptions, upgrade_project
+
+    with err_console.status("Upgrading the domain project..."):
+        result = upgrade_project(UpgradeOptions(project_dir, to_version, dry_run, force))
+    if output_format == "json":
+        click.echo(json.dumps(result.to_json(), indent=2))
+    else:
+        _print_upgrade(result)
+    if result.conflicts:
+        raise click.exceptions.Exit(1)
+
+
+def _print_upgrade(result: UpgradeResult) -> None:
+    if result.up_to_date:
+        out.print(f"upgrade: already at template {result.to_version}; nothing to change", highlight=False)
+        return
+    if result.dry_run:
+        click.echo(result.diff, nl=False)
+    verb = "would change" if result.dry_run else "changed"
+    out.print(
+        f"upgrade: template {result.from_version} -> {result.to_version}, {verb} {len(result.changes)} file(s)",
+        highlight=False,
+    )
+    if not result.dry_run:
+        for change in result.changes:
+            out.print(f"  {change.status} {escape(change.path)}", highlight=False)
+    for conflict in result.conflicts:
+        out.print(f"[red]conflict[/red] {escape(conflict.path)}: {escape(conflict.hint)}", soft_wrap=True)
+    if not result.dry_run and not result.conflicts:
+        out.print("Review with `git diff`, run `dbt deps && dbt build`, then commit.", highlight=False)
 
 
 def _check_blockers(project_dir: Path, flags: DbtFlags, target: str | None) -> list[str]:

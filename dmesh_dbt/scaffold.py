@@ -18,7 +18,6 @@ from dmesh_dbt.errors import UsageError
 from dmesh_dbt.identifiers import MAX_DOMAIN_LENGTH, NameKind, is_valid
 from dmesh_dbt.project import new_project_id, placeholder_owner
 from dmesh_dbt.templates import (
-    SNAPSHOTS,
     TEMPLATE_SOURCE,
     record_answers,
     require_known,
@@ -116,15 +115,13 @@ def template_answers(options: InitOptions, owner: str) -> dict[str, object]:
     }
 
 
-def render_template(
-    destination: Path, answers: dict[str, object], version: str = __version__, snapshots: Path = SNAPSHOTS
-) -> None:
+def render_template(destination: Path, answers: dict[str, object], version: str = __version__) -> None:
     """Render template ``version`` into ``destination`` with copier, non-interactively, from a throwaway git
     repository of the template's versions, so the answers record the version (``_commit``) an upgrade starts from.
     """
     from copier import run_copy  # imported here: copier is slow to import and only `init` needs it
 
-    versions = template_versions(snapshots)
+    versions = template_versions()
     wanted = require_known(versions, version, "template version", "give one of those")
     with tempfile.TemporaryDirectory(prefix="dmesh-template-") as scratch:
         repository = template_repository([v for v in versions if v == wanted], Path(scratch) / "template")

@@ -63,8 +63,11 @@ def parse_version(text: str, origin: str) -> Version:
         raise ConfigError(f"{origin}: {text!r} is not a version (e.g. 0.1.0)") from None
 
 
-def template_versions(snapshots: Path = SNAPSHOTS) -> list[TemplateVersion]:
-    """Every template version this toolkit can render, oldest first; the current one (``project_template/``) last."""
+def template_versions() -> list[TemplateVersion]:
+    """Every template version this toolkit can render, oldest first; the current one (``project_template/``) last.
+
+    ``SNAPSHOTS`` is read at each call, so a test can give an older version of its own."""
+    snapshots = SNAPSHOTS
     current = Version(__version__)
     found = [TemplateVersion(__version__, template_dir())]
     if snapshots.is_dir():

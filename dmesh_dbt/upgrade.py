@@ -23,7 +23,6 @@ from dmesh_dbt.errors import ConfigError, UsageError
 from dmesh_dbt.files import copy_atomically, inside_project
 from dmesh_dbt.templates import (
     ANSWERS_FILE,
-    SNAPSHOTS,
     TEMPLATE_SOURCE,
     git,
     read_answers,
@@ -122,14 +121,14 @@ def target_version(options: UpgradeOptions, versions: list[str]) -> str:
     return options.to or versions[-1]
 
 
-def upgrade_project(options: UpgradeOptions, snapshots: Path = SNAPSHOTS) -> UpgradeResult:
+def upgrade_project(options: UpgradeOptions) -> UpgradeResult:
     """Upgrade the project to template ``options.to`` (default: the current one); see the module's docstring."""
     project_dir = options.project_dir.resolve()
     answers = read_answers(project_dir)
     top = git_top(project_dir)
     dirty = uncommitted(project_dir)
     refuse_dirty(project_dir, dirty, options.force)
-    versions = template_versions(snapshots)
+    versions = template_versions()
     base = recorded_version(answers, str(project_dir / ANSWERS_FILE))
     target = target_version(options, [v.version for v in versions])
     require_known(versions, target, "--to", "give one of those")

@@ -366,24 +366,36 @@ def registry() -> None:
 @_PROJECT_DIR
 @_FORMAT
 def registry_list(registry: str | None, project_dir: Path, output_format: str) -> None:
-    """List every domain's latest release and the products it publishes."""
+    """List every domain's latest release, the products it publishes, and the template and `dmesh` package
+    versions it was built with; a domain built with older ones than this toolkit's is marked `behind`
+    (`dmesh-dbt upgrade` brings it up to date)."""
     import json
 
     from dmesh_dbt.project import registry_url
-    from dmesh_dbt.registry import Registry
+    from dmesh_dbt.registry import BuiltWith, Registry
 
     store = Registry.open(registry_url(project_dir, registry))
     listing = store.listing()
     releases = listing.releases
     for corrupt in listing.corrupt:  # the rest of the registry is listed: only these entries are unreadable
         warn(str(corrupt))
+    behind = {r.domain: (r.built_with or BuiltWith()).behind(__version__) for r in releases}
     if output_format == "json":
-        click.echo(json.dumps({"registry": store.url, "releases": [r.to_json() for r in releases]}, indent=2))
+        documents = [{**r.to_json(), "behind": behind[r.domain]} for r in releases]
+        click.echo(
+            json.dumps({"registry": store.url, "platform_version": __version__, "releases": documents}, indent=2)
+        )
         return
-    out.print(f"Registry {escape(store.url)}: {len(releases)} domain(s)")
+    out.print(f"Registry {escape(store.url)}: {len(releases)} domain(s); platform version {__version__}")
     for release in releases:
         products = ", ".join(f"{release.domain}.{p.ref}" for p in release.products)
         out.print(f"  {release.domain:<16} {release.version:<10} {escape(release.owner)}  {products}")
+        built = release.built_with or BuiltWith()
+        versions = f"template {built.template or 'unknown'}, dmesh package {built.dmesh_package or 'unknown'}"
+        lag = (
+            f"  [yellow]behind: {escape(', '.join(behind[release.domain]))}[/yellow]" if behind[release.domain] else ""
+        )
+        out.print(f"  {'':<16} built with {versions}{lag}", highlight=False)
 
 
 @registry.command("transfer")

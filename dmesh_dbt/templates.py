@@ -151,6 +151,25 @@ def recorded_version(answers: dict[str, Any], origin: str) -> str:
     raise ConfigError(f"{origin} records no template version (_commit or dmesh_version); restore it from git")
 
 
+def project_template_version(project_dir: Path) -> str | None:
+    """The template version the project was last rendered from; None when it was not made from the template."""
+    if not (project_dir / ANSWERS_FILE).is_file():
+        return None
+    return recorded_version(read_answers(project_dir), str(project_dir / ANSWERS_FILE))
+
+
+def installed_package_version(project_dir: Path) -> str | None:
+    """The version of the `dmesh` dbt package `dbt deps` installed in the project; None when it is not installed
+    (or the project installs packages elsewhere); ConfigError when its dbt_project.yml has no valid version."""
+    path = project_dir / "dbt_packages" / "dmesh" / "dbt_project.yml"
+    if not path.is_file():
+        return None
+    document = parse_yaml(read_text_bounded(path, ConfigError))
+    version = document.get("version") if isinstance(document, dict) else None
+    parse_version(str(version), str(path))
+    return str(version)
+
+
 def record_answers(project_dir: Path, **values: str) -> None:
     """Set answers (e.g. ``_src_path``) in the project's answers file, keeping its comments and order."""
     path = project_dir / ANSWERS_FILE

@@ -86,7 +86,9 @@ def git(cwd: Path, *args: str) -> str:
     try:
         result = subprocess.run([*_GIT, *args], cwd=cwd, capture_output=True, text=True, check=False)
     except FileNotFoundError:
-        raise ConfigError("git is not installed; install git (copier's update needs it)") from None
+        raise ConfigError(
+            "git is not installed; install git: dmesh-dbt renders and upgrades the domain template with it"
+        ) from None
     if result.returncode != 0:
         last = (result.stderr.strip() or result.stdout.strip()).splitlines()[-1:] or ["no output"]
         raise ConfigError(f"`git {' '.join(args)}` failed in {cwd}: {last[0]}")

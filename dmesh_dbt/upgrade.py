@@ -126,8 +126,6 @@ def upgrade_project(options: UpgradeOptions) -> UpgradeResult:
     project_dir = options.project_dir.resolve()
     answers = read_answers(project_dir)
     top = git_top(project_dir)
-    dirty = uncommitted(project_dir)
-    refuse_dirty(project_dir, dirty, options.force)
     versions = template_versions()
     base = recorded_version(answers, str(project_dir / ANSWERS_FILE))
     target = target_version(options, [v.version for v in versions])
@@ -137,8 +135,10 @@ def upgrade_project(options: UpgradeOptions) -> UpgradeResult:
     )
     if Version(target) < Version(base):
         raise UsageError(f"--to {target} is older than the project's template {base}; upgrades only go forward")
-    if Version(target) == Version(base):
+    if Version(target) == Version(base):  # nothing to write, so uncommitted changes do not matter
         return UpgradeResult(project_dir, base, target, (), (), "", options.dry_run)
+    dirty = uncommitted(project_dir)
+    refuse_dirty(project_dir, dirty, options.force)
 
     history = [v for v in versions if Version(base_template.version) <= Version(v.version) <= Version(target)]
     with tempfile.TemporaryDirectory(prefix="dmesh-upgrade-") as scratch:

@@ -112,10 +112,14 @@ def test_upgrade_keeps_the_domains_edits_in_the_files_the_template_changes(tmp_p
 def test_upgrade_twice_changes_nothing(tmp_path: Path) -> None:
     project = old_domain(tmp_path)
     assert upgrade(project).exit_code == 0
+    upgraded = git(project, "diff")
+
+    before_commit = upgrade(project)  # the first upgrade's changes are not committed yet: still nothing to do
+    assert before_commit.exit_code == 0 and "nothing to change" in before_commit.output
+    assert git(project, "diff") == upgraded
+
     git(project, "commit", "-qam", "upgraded")
-
     again = upgrade(project)
-
     assert again.exit_code == 0 and "nothing to change" in again.output
     assert git(project, "status", "--porcelain") == ""
 
@@ -196,3 +200,20 @@ def test_outside_git_and_unknown_versions_are_one_line_errors(tmp_path: Path) ->
     shutil.rmtree(project / ".git")
     outside = upgrade(project)
     assert outside.exit_code == 2 and "not in a git work tree" in outside.output
+
+
+def test_a_domain_in_a_subdirectory_of_a_larger_repository_upgrades_in_place(tmp_path: Path) -> None:
+    monorepo = tmp_path / "mono"
+    project = old_domain(monorepo / "domains")
+    shutil.rmtree(project / ".git")
+    git(monorepo, "init", "-q")
+    (monorepo / "README.md").write_text("the data platform\n")
+    git(monorepo, "add", "-A")
+    git(monorepo, "commit", "-qm", "monorepo")
+
+    result = upgrade(project, "--format", "json")
+
+    assert result.exit_code == 0, result.output
+    assert ".sqlfluff" in [c["path"] for c in json.loads(result.stdout)["changes"]]
+    assert "max_line_length = 120" in (project / ".sqlfluff").read_text()
+    assert git(monorepo, "status", "--porcelain", "--", "README.md") == ""

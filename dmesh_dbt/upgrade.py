@@ -88,21 +88,26 @@ class UpgradeResult:
 
 
 def git_top(project_dir: Path) -> Path:
-    """The root of the git work tree holding the project; UsageError when it is not in one."""
+    """The root of the git work tree holding the project, which has a commit; UsageError otherwise."""
+    commit_first = "commit the project first (git init && git add -A && git commit -m 'domain project')"
     try:
-        return Path(git(project_dir, "rev-parse", "--show-toplevel").strip()).resolve()
+        top = Path(git(project_dir, "rev-parse", "--show-toplevel").strip()).resolve()
     except ConfigError:
         raise UsageError(
-            f"{project_dir} is not in a git work tree, and copier's update needs one; commit the project first "
-            "(git init && git add -A && git commit -m 'domain project')"
+            f"{project_dir} is not in a git work tree, and copier's update needs one; {commit_first}"
         ) from None
+    try:
+        git(top, "rev-parse", "--verify", "-q", "HEAD")
+    except ConfigError:
+        raise UsageError(f"the git repository at {top} has no commit yet; {commit_first}") from None
+    return top
 
 
-def uncommitted(project_dir: Path) -> list[str]:
+def uncommitted(project_dir: Path, top: Path) -> list[str]:
     """Paths under the project (relative to it) with uncommitted changes, untracked files included."""
-    lines = git(project_dir, "status", "--porcelain", "--untracked-files=all", "--no-renames", "--", ".")
-    top = git_top(project_dir)
-    return sorted(str((top / line[3:].strip('"')).relative_to(project_dir)) for line in lines.splitlines() if line)
+    # -z: NUL-separated and unquoted, so names with spaces, quotes or non-ASCII come back as they are.
+    entries = git(project_dir, "status", "--porcelain", "-z", "--untracked-files=all", "--no-renames", "--", ".")
+    return sorted(str((top / entry[3:]).relative_to(project_dir)) for entry in entries.split("\0") if entry)
 
 
 def refuse_dirty(project_dir: Path, dirty: list[str], force: bool) -> None:
@@ -137,7 +142,7 @@ def upgrade_project(options: UpgradeOptions) -> UpgradeResult:
         raise UsageError(f"--to {target} is older than the project's template {base}; upgrades only go forward")
     if Version(target) == Version(base):  # nothing to write, so uncommitted changes do not matter
         return UpgradeResult(project_dir, base, target, (), (), "", options.dry_run)
-    dirty = uncommitted(project_dir)
+    dirty = uncommitted(project_dir, top)
     refuse_dirty(project_dir, dirty, options.force)
 
     history = [v for v in versions if Version(base_template.version) <= Version(v.version) <= Version(target)]
@@ -189,8 +194,9 @@ def run_copier_update(work: Path, target: str) -> None:
 def staged_changes(work: Path) -> tuple[list[FileChange], str]:
     """What the update changed in the clone's project directory, and the diff of it."""
     git(work, "add", "-A", "--", ".")
-    status = git(work, "diff", "--cached", "--no-renames", "--name-status", "--relative", "HEAD~1", "--", ".")
-    changes = [FileChange(line[0], line.split("\t", 1)[1]) for line in status.splitlines() if line]
+    status = git(work, "diff", "--cached", "--no-renames", "--name-status", "-z", "--relative", "HEAD~1", "--", ".")
+    fields = status.split("\0")  # status, path, status, path, ... (-z: paths unquoted)
+    changes = [FileChange(fields[i][0], fields[i + 1]) for i in range(0, len(fields) - 1, 2)]
     diff = git(work, "diff", "--cached", "--no-renames", "--relative", "HEAD~1", "--", ".")
     return changes, diff
 

@@ -155,18 +155,18 @@ def test_dry_run_prints_the_diff_and_writes_nothing(tmp_path: Path) -> None:
 
 def test_a_dirty_work_tree_is_refused_unless_forced(tmp_path: Path) -> None:
     project = old_domain(tmp_path)
-    (project / "notes.txt").write_text("not committed\n")
+    (project / "my notes.txt").write_text("not committed\n")
 
     refused = upgrade(project)
 
     assert refused.exit_code == 2
-    assert refused.output.count("\n") == 1 and "uncommitted changes (notes.txt)" in refused.output
+    assert refused.output.count("\n") == 1 and "uncommitted changes (my notes.txt)" in refused.output
     assert answers(project)["_commit"] == OLD
 
     forced = upgrade(project, "--force")
     assert forced.exit_code == 0, forced.output
     assert answers(project)["_commit"] == __version__
-    assert (project / "notes.txt").read_text() == "not committed\n"
+    assert (project / "my notes.txt").read_text() == "not committed\n"
 
 
 def test_force_never_overwrites_uncommitted_edits_the_upgrade_would_change(tmp_path: Path) -> None:
@@ -200,6 +200,9 @@ def test_outside_git_and_unknown_versions_are_one_line_errors(tmp_path: Path) ->
     shutil.rmtree(project / ".git")
     outside = upgrade(project)
     assert outside.exit_code == 2 and "not in a git work tree" in outside.output
+    git(project, "init", "-q")
+    uncommitted = upgrade(project, "--force")
+    assert uncommitted.exit_code == 2 and "has no commit yet" in uncommitted.output
 
 
 def test_a_domain_in_a_subdirectory_of_a_larger_repository_upgrades_in_place(tmp_path: Path) -> None:

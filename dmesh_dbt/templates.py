@@ -128,15 +128,26 @@ def toolkit_answers(version: str) -> dict[str, object]:
 def read_answers(project_dir: Path) -> dict[str, Any]:
     """The project's recorded copier answers; ConfigError when the project was not made from the template."""
     path = project_dir / ANSWERS_FILE
+    not_ours = "so it has no dmesh-dbt template to upgrade (create one with `dmesh-dbt init` and move its files over)"
     if not path.is_file():
-        raise ConfigError(
-            f"{path} is missing: the project was not made by `dmesh-dbt init`, so it has no template to upgrade "
-            "(create one with `dmesh-dbt init` and move its files over)"
-        )
+        raise ConfigError(f"{path} is missing: the project was not made by `dmesh-dbt init`, {not_ours}")
+    answers = _load_answers(path)
+    if not is_from_template(answers):
+        raise ConfigError(f"{path} records the answers of another copier template, {not_ours}")
+    return answers
+
+
+def _load_answers(path: Path) -> dict[str, Any]:
     answers = parse_yaml(read_text_bounded(path, ConfigError))
     if not isinstance(answers, dict):
         raise ConfigError(f"{path} is not a mapping of answers; restore it from git")
     return answers
+
+
+def is_from_template(answers: dict[str, Any]) -> bool:
+    """Whether copier answers are this toolkit's: every version of its template asks ``dmesh_version``. A project
+    made from another copier template (and converted by `adopt`) keeps that template's answers file."""
+    return "dmesh_version" in answers
 
 
 def recorded_version(answers: dict[str, Any], origin: str) -> str:
@@ -155,9 +166,9 @@ def recorded_version(answers: dict[str, Any], origin: str) -> str:
 
 def project_template_version(project_dir: Path) -> str | None:
     """The template version the project was last rendered from; None when it was not made from the template."""
-    if not (project_dir / ANSWERS_FILE).is_file():
-        return None
-    return recorded_version(read_answers(project_dir), str(project_dir / ANSWERS_FILE))
+    path = project_dir / ANSWERS_FILE
+    answers = _load_answers(path) if path.is_file() else {}
+    return recorded_version(answers, str(path)) if is_from_template(answers) else None
 
 
 def installed_package_version(project_dir: Path) -> str | None:

@@ -220,3 +220,16 @@ def test_a_domain_in_a_subdirectory_of_a_larger_repository_upgrades_in_place(tmp
     assert ".sqlfluff" in [c["path"] for c in json.loads(result.stdout)["changes"]]
     assert "max_line_length = 120" in (project / ".sqlfluff").read_text()
     assert git(monorepo, "status", "--porcelain", "--", "README.md") == ""
+
+
+def test_a_project_from_another_copier_template_has_no_template_version_and_is_not_upgraded(tmp_path: Path) -> None:
+    project = tmp_path / "adopted"
+    project.mkdir()
+    (project / ".copier-answers.yml").write_text("_commit: g1a2b3c\n_src_path: gh:someone/dbt-template\nname: x\n")
+    git(project, "init", "-q")
+    git(project, "add", "-A")
+    git(project, "commit", "-qm", "adopted")
+
+    assert templates.project_template_version(project) is None  # so check's DM014 has no template to judge
+    result = upgrade(project)
+    assert result.exit_code == 2 and "answers of another copier template" in result.output

@@ -110,7 +110,7 @@ def run_check(
 
         scanned = scan_values(project, project_dir, sample_rows, target, flags)
         sampled, leaks = scanned.suspects, scanned.leaks
-    findings = evaluate_policy(PolicyContext(project, domain, today, sampled), severities)
+    findings = evaluate_policy(PolicyContext(project, domain, today, sampled, mesh), severities)
     findings.extend(_leak_findings(leaks, severities))
     rules = [r.info for r in RULES.values() if severities.of(r.id) is not None]
     notes = [f"manifest: {_display(manifest_path, project_dir)} ({len(project.own_models)} models)"]

@@ -25,6 +25,7 @@ from dmesh_dbt.toolkit import DbtFlags
 if TYPE_CHECKING:  # the CLI imports its use cases lazily, so that `--help` stays fast
     from dmesh_dbt.artifacts import Project
     from dmesh_dbt.scan.scanner import ScanOptions
+    from dmesh_dbt.upgrade import UpgradeResult
 
 # Made again by the group once --no-color is known; plain whenever they do not write to a terminal.
 console = make_console(color=color_wanted())
@@ -365,24 +366,36 @@ def registry() -> None:
 @_PROJECT_DIR
 @_FORMAT
 def registry_list(registry: str | None, project_dir: Path, output_format: str) -> None:
-    """List every domain's latest release and the products it publishes."""
+    """List every domain's latest release, the products it publishes, and the template and `dmesh` package
+    versions it was built with; a domain built with older ones than this toolkit's is marked `behind`
+    (`dmesh-dbt upgrade` brings it up to date)."""
     import json
 
     from dmesh_dbt.project import registry_url
-    from dmesh_dbt.registry import Registry
+    from dmesh_dbt.registry import BuiltWith, Registry
 
     store = Registry.open(registry_url(project_dir, registry))
     listing = store.listing()
     releases = listing.releases
     for corrupt in listing.corrupt:  # the rest of the registry is listed: only these entries are unreadable
         warn(str(corrupt))
+    behind = {r.domain: (r.built_with or BuiltWith()).behind(__version__) for r in releases}
     if output_format == "json":
-        click.echo(json.dumps({"registry": store.url, "releases": [r.to_json() for r in releases]}, indent=2))
+        documents = [{**r.to_json(), "behind": behind[r.domain]} for r in releases]
+        click.echo(
+            json.dumps({"registry": store.url, "platform_version": __version__, "releases": documents}, indent=2)
+        )
         return
-    out.print(f"Registry {escape(store.url)}: {len(releases)} domain(s)")
+    out.print(f"Registry {escape(store.url)}: {len(releases)} domain(s); platform version {__version__}")
     for release in releases:
         products = ", ".join(f"{release.domain}.{p.ref}" for p in release.products)
         out.print(f"  {release.domain:<16} {release.version:<10} {escape(release.owner)}  {products}")
+        built = release.built_with or BuiltWith()
+        versions = f"template {built.template or 'unknown'}, dmesh package {built.dmesh_package or 'unknown'}"
+        lag = (
+            f"  [yellow]behind: {escape(', '.join(behind[release.domain]))}[/yellow]" if behind[release.domain] else ""
+        )
+        out.print(f"  {'':<16} built with {versions}{lag}", highlight=False)
 
 
 @registry.command("transfer")
@@ -644,8 +657,15 @@ def check(
         baseline = baseline_from_registry(registry, project_dir)
         no_baseline = no_release_yet(registry, project_dir)
     report = run_check(
-        project_dir, baseline, sample_rows=sample_rows, target=target, verbose=verbose,
-        no_baseline=no_baseline, policy_file=policy_file, announce=_announcer("check"), flags=flags,
+        project_dir,
+        baseline,
+        sample_rows=sample_rows,
+        target=target,
+        verbose=verbose,
+        no_baseline=no_baseline,
+        policy_file=policy_file,
+        announce=_announcer("check"),
+        flags=flags,
     )
     # A consumer's check after its build records the columns its models now read, for its producers' checks.
     for record in record_reads(project_dir):
@@ -722,9 +742,7 @@ def scan(
     if target is not None:
         resolve_target(project_dir, target, flags)  # an unknown --target is an error even when nothing is sampled
     # Compiled, when stale: the classes public columns inherit through lineage are suspects too.
-    project = load_manifest(
-        ensure_manifest(project_dir, _announcer("scan"), compiled=True, flags=flags, target=target)
-    )
+    project = load_manifest(ensure_manifest(project_dir, _announcer("scan"), compiled=True, flags=flags, target=target))
     if explain_spec is not None and (write or selector):
         raise click.UsageError("--explain shows one column: it takes neither --write nor --select")
     options = ScanOptions(project_dir, target, sample_rows, selector, flags)
@@ -794,6 +812,56 @@ def adopt(
     out.print("Still blocking `dmesh-dbt check` (in this order):")
     for blocker in blockers:
         out.print(f"  - {escape(blocker)}", highlight=False, soft_wrap=True)
+
+
+@cli.command()
+@_PROJECT_DIR
+@click.option("--to", "to_version", metavar="VERSION", help="Template version to upgrade to (default: this toolkit's).")
+@click.option("--dry-run", is_flag=True, help="Print the diff the upgrade would make and write nothing.")
+@click.option(
+    "--force", is_flag=True, help="Upgrade despite uncommitted changes (files with uncommitted edits are refused)."
+)
+@_FORMAT
+def upgrade(project_dir: Path, to_version: str | None, dry_run: bool, force: bool, output_format: str) -> None:
+    """Bring the domain project to this toolkit's template version, keeping the domain's own edits.
+
+    Copier's three-way update: the template version the project was made from (`_commit` in
+    .copier-answers.yml), the target version, and the project as committed. Where both the domain and the
+    template changed the same lines, the file keeps both between conflict markers and is listed (exit 1).
+    The project must be a committed git work tree. Running it again changes nothing.
+    """
+    import json
+
+    from dmesh_dbt.upgrade import UpgradeOptions, upgrade_project
+
+    with err_console.status("Upgrading the domain project..."):
+        result = upgrade_project(UpgradeOptions(project_dir, to_version, dry_run, force))
+    if output_format == "json":
+        click.echo(json.dumps(result.to_json(), indent=2))
+    else:
+        _print_upgrade(result)
+    if result.conflicts:
+        raise click.exceptions.Exit(1)
+
+
+def _print_upgrade(result: UpgradeResult) -> None:
+    if result.up_to_date:
+        out.print(f"upgrade: already at template {result.to_version}; nothing to change", highlight=False)
+        return
+    if result.dry_run:
+        click.echo(result.diff, nl=False)
+    verb = "would change" if result.dry_run else "changed"
+    out.print(
+        f"upgrade: template {result.from_version} -> {result.to_version}, {verb} {len(result.changes)} file(s)",
+        highlight=False,
+    )
+    if not result.dry_run:
+        for change in result.changes:
+            out.print(f"  {change.status} {escape(change.path)}", highlight=False)
+    for conflict in result.conflicts:
+        out.print(f"[red]conflict[/red] {escape(conflict.path)}: {escape(conflict.hint)}", soft_wrap=True)
+    if not result.dry_run and not result.conflicts:
+        out.print("Review with `git diff`, run `dbt deps && dbt build`, then commit.", highlight=False)
 
 
 def _check_blockers(project_dir: Path, flags: DbtFlags, target: str | None) -> list[str]:

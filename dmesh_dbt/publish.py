@@ -37,8 +37,9 @@ from dmesh_dbt.project import (
     require_real_owner,
     resolve_target,
 )
-from dmesh_dbt.registry import ProductEntry, PublishOutcome, Registry, Release
+from dmesh_dbt.registry import BuiltWith, ProductEntry, PublishOutcome, Registry, Release
 from dmesh_dbt.snapshots import Snapshot, export_snapshot, open_warehouse, snapshot_file_name
+from dmesh_dbt.templates import installed_package_version, project_template_version
 from dmesh_dbt.toolkit import DBT_DEFAULTS, DbtFlags
 
 #: The gate a publish must pass: ``(project_dir, registry_url) -> None``, raising PolicyViolation to refuse.
@@ -164,8 +165,8 @@ def publish(
     Refuses (PolicyViolation) unless the last ``dbt build`` built every public model and passed its tests,
     ``passing_check`` passes and the release inspection finds no raw PII in ``inspect_rows`` sampled rows of
     each published relation (``dmesh_dbt.inspection``); then writes the contracts, the dbt-loom manifest and
-    the index entry at once. ``flags`` carry the user's profiles directory (and --vars) to the target's
-    resolution and every dbt run.
+    the index entry at once, with the template and `dmesh` package versions it was built with. ``flags``
+    carry the user's profiles directory (and --vars) to the target's resolution and every dbt run.
     ``passing_check`` is ``dmesh_dbt.check.require_passing_check`` (``dmesh-dbt check`` against the domain's
     last release and its consumers): passed in rather than imported, because one use case never imports
     another, and required (no default), so a library caller cannot publish without deciding on the check.
@@ -191,9 +192,10 @@ def publish(
     contracts = [product_contract(p, descriptor, version, server_for(resolved, p.relation)) for p in published]
     manifest = published_manifest(load_manifest_document(manifest_path), published)
     files = release_files(contracts, manifest)
+    built_with = BuiltWith(project_template_version(project_dir), installed_package_version(project_dir))
     project_id = ensure_project_id(project_dir)  # the only write to the project, once every check has passed
     with staged_snapshots(resolved, contracts) as (entries, snapshots):
         outcome, release = store.publish(
-            descriptor.domain, version, descriptor.owner, entries, files, project_id, snapshots
+            descriptor.domain, version, descriptor.owner, entries, files, project_id, snapshots, built_with
         )
     return PublishResult(outcome, release, store.url, tuple(contracts))

@@ -317,6 +317,27 @@ class FileDigest:
 
 
 @dataclass(frozen=True)
+class BuiltWith:
+    """The toolkit a release was built with: the domain's template version and its `dmesh` dbt package version.
+
+    Recorded in the commit marker beside the file digests, outside the content digest: it describes the build,
+    not the release's content, so the same content republished by a newer toolkit is still the same release.
+    None where a version is unknown (a project not made from the template, a marker from before this field).
+    """
+
+    template: str | None = None
+    dmesh_package: str | None = None
+
+    def behind(self, current: str) -> list[str]:
+        """What is older than version ``current`` (e.g. ``["template 0.1.0"]``); unknown versions count as behind."""
+        return [
+            f"{what} {version or 'unknown'}"
+            for what, version in (("template", self.template), ("dmesh package", self.dmesh_package))
+            if version is None or Version(version) < Version(current)
+        ]
+
+
+@dataclass(frozen=True)
 class Release:
     """One committed version of a domain, as its commit marker records it."""
 
@@ -329,6 +350,7 @@ class Release:
     files: tuple[str, ...]
     file_digests: tuple[tuple[str, FileDigest], ...] = ()
     project_id: str | None = None  # the publishing project (dmesh.yml `project_id`)
+    built_with: BuiltWith | None = None
 
     def product(self, name: str, version: str | None = None) -> ProductEntry | None:
         """The entry of ``name`` at model ``version``; the latest model version when ``version`` is None."""
@@ -344,6 +366,8 @@ class Release:
         document = asdict(self)
         document["files"] = {name: asdict(digest) for name, digest in self.file_digests}
         del document["file_digests"]
+        if self.built_with is None:  # a marker without it reads as before
+            del document["built_with"]
         return document
 
 
@@ -520,6 +544,18 @@ def _file_digests(document: object) -> dict[str, FileDigest]:
     return digests
 
 
+def _built_with(document: object) -> BuiltWith | None:
+    if document is None:
+        return None
+    if not isinstance(document, dict):
+        raise _Corrupt("`built_with` is not an object")
+    versions = {key: _text(document, key, optional=True) for key in ("template", "dmesh_package")}
+    for key, value in versions.items():
+        if value is not None and version_sort_key(value)[0] != 0:
+            raise _Corrupt(f"`built_with.{key}` {value!r} is not a version")
+    return BuiltWith(**versions)
+
+
 def release_from_marker(data: bytes, domain: str, version: str) -> Release:
     """The release a commit marker stored at ``releases/<domain>/<version>/`` records; _Corrupt otherwise."""
     document = _load_record(data)
@@ -546,6 +582,7 @@ def release_from_marker(data: bytes, domain: str, version: str) -> Release:
         files=tuple(sorted(files)),
         file_digests=tuple(sorted(files.items())),
         project_id=_name(NameKind.PROJECT_ID, document, "project_id", optional=True),
+        built_with=_built_with(document.get("built_with")),
     )
 
 
@@ -618,6 +655,7 @@ class Registry:
         files: Mapping[str, bytes],
         project_id: str | None = None,
         snapshots: Mapping[str, Path] | None = None,
+        built_with: BuiltWith | None = None,
     ) -> tuple[PublishOutcome, Release]:
         """Publish ``files`` as ``version`` of ``domain``: atomically, idempotently, never overwriting.
 
@@ -665,6 +703,7 @@ class Registry:
             tuple(sorted(digests)),
             tuple(sorted(digests.items())),
             project_id,
+            built_with,
         )
         committed = self.backend.create(self._marker_key(domain, version), _dumps(release.to_json()))
         _written(step, "commit marker")

@@ -16,9 +16,16 @@ from pathlib import Path
 from dmesh_dbt import __version__
 from dmesh_dbt.errors import UsageError
 from dmesh_dbt.identifiers import MAX_DOMAIN_LENGTH, NameKind, is_valid
-from dmesh_dbt.pii import policy_document
 from dmesh_dbt.project import new_project_id, placeholder_owner
-from dmesh_dbt.toolkit import dbt_package_dir, run_dbt, template_dir
+from dmesh_dbt.templates import (
+    TEMPLATE_SOURCE,
+    record_answers,
+    require_known,
+    template_repository,
+    template_versions,
+    toolkit_answers,
+)
+from dmesh_dbt.toolkit import run_dbt
 
 #: dbt project names, Postgres schemas and BigQuery datasets all accept this; the bound leaves room for
 #: suffixes such as `_published` within Postgres' 63-byte identifier limit.
@@ -96,7 +103,7 @@ def check_destination(path: Path, force: bool) -> None:
 
 
 def template_answers(options: InitOptions, owner: str) -> dict[str, object]:
-    """The copier answers for a new project (recorded in .copier-answers.yml, except the mesh policy)."""
+    """The copier answers for a new project (all recorded in .copier-answers.yml)."""
     return {
         "domain": options.domain,
         "owner": owner,
@@ -104,27 +111,31 @@ def template_answers(options: InitOptions, owner: str) -> dict[str, object]:
         "description": options.description or f"Data products of the {options.domain} domain.",
         "warehouse": options.warehouse,
         "examples": options.examples,
-        "dmesh_version": __version__,
-        "dmesh_package_dir": str(dbt_package_dir()),
-        "pii_classes": policy_document()["pii_classes"],
-        "forbidden_pii_classes": policy_document()["forbidden_classes"],
-        "joinable_pii_classes": sorted(policy_document().get("joinable") or []),
+        **toolkit_answers(__version__),
     }
 
 
-def render_template(destination: Path, answers: dict[str, object]) -> None:
-    """Render the domain template into ``destination`` with copier, non-interactively."""
+def render_template(destination: Path, answers: dict[str, object], version: str = __version__) -> None:
+    """Render template ``version`` into ``destination`` with copier, non-interactively, from a throwaway git
+    repository of the template's versions, so the answers record the version (``_commit``) an upgrade starts from.
+    """
     from copier import run_copy  # imported here: copier is slow to import and only `init` needs it
 
-    run_copy(
-        str(template_dir()),
-        str(destination),
-        data=answers,
-        defaults=True,
-        overwrite=True,
-        quiet=True,
-        unsafe=False,
-    )
+    versions = template_versions()
+    wanted = require_known(versions, version, "template version", "give one of those")
+    with tempfile.TemporaryDirectory(prefix="dmesh-template-") as scratch:
+        repository = template_repository([v for v in versions if v == wanted], Path(scratch) / "template")
+        run_copy(
+            str(repository),
+            str(destination),
+            data={**answers, "dmesh_version": version},
+            vcs_ref=version,
+            defaults=True,
+            overwrite=True,
+            quiet=True,
+            unsafe=False,
+        )
+    record_answers(destination, _src_path=TEMPLATE_SOURCE)
 
 
 def move_into_place(staging: Path, destination: Path) -> None:

@@ -13,6 +13,7 @@ from dmesh_dbt.errors import ConfigError
 from dmesh_dbt.policy.engine import DomainConfig, severity_word
 from dmesh_dbt.policy.waivers import parse_waivers
 from dmesh_dbt.project import DBT_PROJECT_FILE, policy_sections, read_dbt_project
+from dmesh_dbt.templates import installed_package_version, project_template_version
 
 #: The dbt var through which the macros learn the joinable classes (rendered from the mesh policy).
 JOINABLE_VAR = "dmesh_joinable_pii_classes"
@@ -22,8 +23,11 @@ def load_domain_config(project_dir: Path, project_name: str) -> DomainConfig:
     """The domain's ``dmesh.yml`` (policy overrides, waivers, owner); defaults when the project has none."""
     sections = policy_sections(project_dir)
     joinable = joinable_pii_classes(project_dir)
+    template, package = project_template_version(project_dir), installed_package_version(project_dir)
     if sections.path is None:
-        return DomainConfig(name=project_name, joinable_pii_classes=joinable)
+        return DomainConfig(
+            name=project_name, joinable_pii_classes=joinable, template_version=template, dmesh_package_version=package
+        )
     policy = sections.policy or {}
     if not isinstance(policy, Mapping):
         raise ConfigError(f"`policy:` in {sections.path} must map rule ids to error, warning or off")
@@ -34,6 +38,8 @@ def load_domain_config(project_dir: Path, project_name: str) -> DomainConfig:
         waivers=parse_waivers(sections.waivers or [], sections.path),
         path=sections.path,
         joinable_pii_classes=joinable,
+        template_version=template,
+        dmesh_package_version=package,
     )
 
 

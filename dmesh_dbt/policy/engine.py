@@ -59,6 +59,10 @@ class DomainConfig:
     #: Classes the domain's build hashes with the shared mesh key: the dbt var ``dmesh_joinable_pii_classes`` of its
     #: dbt_project.yml, which the macros read (none when it is not set).
     joinable_pii_classes: frozenset[str] = frozenset()
+    #: The template version the project was rendered from (.copier-answers.yml) and the `dmesh` dbt package
+    #: version `dbt deps` installed; None when not made from the template, or the package is not installed.
+    template_version: str | None = None
+    dmesh_package_version: str | None = None
 
 
 @dataclass(frozen=True)
@@ -70,6 +74,8 @@ class PolicyContext:
     today: date
     #: Suspects found by sampling values (`check --sample N`); empty when only names are checked.
     sampled_suspects: tuple[Suspect, ...] = ()
+    #: The mesh policy that applies (its ``minimum_versions``); the shipped one unless check loaded another.
+    mesh: MeshPolicyFile = field(default_factory=shipped_mesh_policy)
 
     @cached_property
     def lineage(self) -> Lineage:

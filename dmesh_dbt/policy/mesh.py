@@ -21,6 +21,7 @@ from types import MappingProxyType
 from typing import Any
 
 import yaml
+from packaging.version import InvalidVersion, Version
 
 from dmesh_dbt.errors import ConfigError
 from dmesh_dbt.report import PolicyStamp
@@ -43,6 +44,13 @@ class MeshPolicyFile:
     def rules(self) -> Mapping[str, object]:
         rules = self.document.get("rules") or {}
         return rules if isinstance(rules, Mapping) else {}
+
+    @property
+    def minimum_versions(self) -> Mapping[str, str]:
+        """The oldest template and `dmesh` package versions a domain may build with (``template``,
+        ``dmesh_package``), checked by DM014."""
+        minimums = self.document.get("minimum_versions") or {}
+        return minimums if isinstance(minimums, Mapping) else {}
 
     @property
     def locked(self) -> frozenset[str]:
@@ -94,4 +102,20 @@ def _parse(data: bytes, source: str) -> dict[str, Any]:
         raise ConfigError(f"mesh policy {source} must be a YAML mapping (rules:, locked:)")
     if not isinstance(document.get("rules", {}), Mapping) or not isinstance(document.get("locked", []), list):
         raise ConfigError(f"mesh policy {source}: `rules:` must map rule ids to severities and `locked:` be a list")
+    _check_minimum_versions(document.get("minimum_versions", {}), source)
     return document
+
+
+def _check_minimum_versions(minimums: object, source: str) -> None:
+    example = "e.g. minimum_versions: {template: 0.1.0, dmesh_package: 0.1.0}"
+    if not isinstance(minimums, Mapping) or not set(minimums) <= {"template", "dmesh_package"}:
+        raise ConfigError(
+            f"mesh policy {source}: `minimum_versions:` maps template and dmesh_package to versions, {example}"
+        )
+    for key, value in minimums.items():
+        try:
+            Version(str(value))
+        except InvalidVersion:
+            raise ConfigError(
+                f"mesh policy {source}: minimum_versions.{key} {value!r} is not a version; {example}"
+            ) from None

@@ -415,6 +415,8 @@ CASES: dict[str, Case] = {
     # ------------------------------------------------------------------------------------------------- scan
     "scan-unknown-target": Case(("scan", *P, "--target", "nope"), 2, "target 'nope'"),
     "scan-project-missing": Case(("scan", "--project-dir", "{ws}/nowhere"), 2, "nowhere"),
+    "upgrade-not-from-template": Case(("upgrade", "--project-dir", "{ws}"), 2, "not made by `dmesh-dbt init`"),
+    "upgrade-outside-git": Case(("upgrade", *P, "--to", PAYLOAD), 2, "not in a git work tree"),
 }
 
 
@@ -445,6 +447,7 @@ def test_the_table_covers_every_command_with_at_least_60_cases() -> None:
         "check",
         "diff",
         "scan",
+        "upgrade",
     }
 
 

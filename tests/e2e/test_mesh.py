@@ -22,6 +22,7 @@ import duckdb
 import pytest
 from click.testing import CliRunner, Result
 
+from dmesh_dbt import __version__
 from dmesh_dbt.cli import cli
 from tests.consumer_reach import PRODUCER_ENV, attached_files, consumer_connection, leaks
 from tests.helpers import init_domain, run_cli, run_dbt, start_dbt
@@ -296,7 +297,8 @@ def test_a_malformed_product_ref_is_a_usage_error(tmp_path: Path) -> None:
 def test_an_empty_registry_lists_nothing_and_shows_nothing(tmp_path: Path) -> None:
     listed = _invoke("registry", "list", "--registry", str(tmp_path), "--format", "json")
     assert listed.exit_code == 0
-    assert json.loads(listed.output) == {"registry": str(tmp_path.resolve()), "releases": []}
+    expected = {"registry": str(tmp_path.resolve()), "platform_version": __version__, "releases": []}
+    assert json.loads(listed.output) == expected
     shown = _invoke("registry", "show", "payments.customers", "--registry", str(tmp_path))
     assert shown.exit_code == 2
     assert "domain 'payments' has published nothing" in shown.output

@@ -9,12 +9,13 @@ import duckdb
 import pytest
 import yaml
 
+from dmesh_dbt import __version__
 from dmesh_dbt.check import require_passing_check
 from dmesh_dbt.contracts import parse_contract, validation_errors
 from dmesh_dbt.errors import ArtifactError, PolicyViolation, RegistryError
 from dmesh_dbt.project import registry_url
 from dmesh_dbt.publish import publish
-from dmesh_dbt.registry import PublishOutcome, Registry
+from dmesh_dbt.registry import BuiltWith, PublishOutcome, Registry
 from tests.helpers import init_domain, run_dbt
 
 
@@ -168,3 +169,13 @@ def test_publish_refuses_when_the_last_run_did_not_build_the_public_models(
     run_dbt(project, "test", "--select", "customers")
     with pytest.raises(PolicyViolation, match=r"not publishing: payments was not built by the last dbt run"):
         publish(project, registry.url, passing_check=require_passing_check)
+
+
+def test_the_release_records_the_template_and_package_versions_it_was_built_with(
+    published: tuple[Registry, Path],
+) -> None:
+    registry, _ = published
+    release = registry.latest_release("payments")
+    assert release is not None and release.built_with == BuiltWith(template=__version__, dmesh_package=__version__)
+    marker = json.loads((Path(registry.url) / "releases" / "payments" / "1.0.0" / "RELEASE.json").read_text())
+    assert marker["built_with"] == {"template": __version__, "dmesh_package": __version__}

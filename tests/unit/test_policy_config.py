@@ -36,6 +36,7 @@ def test_every_rule_has_an_id_a_summary_and_failing_and_fixed_examples() -> None
         "DM009",
         "DM011",
         "DM013",
+        "DM014",
     ]
     for rule in RULES.values():
         assert rule.summary.endswith(".") and "Fails" in rule.doc and "Fixed" in rule.doc, rule.id

@@ -20,10 +20,12 @@ from dmesh_dbt.policy.engine import RULES, DomainConfig, PolicyContext, Rule
 TODAY = date(2026, 12, 1)
 
 
-def flagged(rule: Rule, project: Project) -> list[str]:
+def flagged(rule: Rule, project: Project, failing: bool) -> list[str]:
     """The messages of ``rule``'s violations in ``project`` (a domain with no owner in dmesh.yml, set as the rule's
-    examples ask)."""
-    settings = rule.examples.domain if rule.examples is not None else {}
+    examples ask for its ``failing`` or passing side)."""
+    examples = rule.examples
+    side = {} if examples is None else examples.failing_domain if failing else examples.passing_domain
+    settings = {**(examples.domain if examples is not None else {}), **side}
     ctx = PolicyContext(project, DomainConfig(name=DOMAIN, **settings), TODAY)
     return [violation.message for violation in rule.check(ctx)]
 
@@ -36,9 +38,9 @@ def kinds_found(old: Project, new: Project) -> list[str]:
 def test_each_rule_flags_its_failing_examples_and_passes_its_passing_ones(rule: Rule) -> None:
     assert rule.examples is not None and rule.examples.fails and rule.examples.passes, f"{rule.id} lacks examples"
     for index, failing in enumerate(rule.examples.fails):
-        assert flagged(rule, failing), f"{rule.id} does not flag its failing example {index}"
+        assert flagged(rule, failing, True), f"{rule.id} does not flag its failing example {index}"
     for index, passing in enumerate(rule.examples.passes):
-        assert flagged(rule, passing) == [], f"{rule.id} flags its passing example {index}"
+        assert flagged(rule, passing, False) == [], f"{rule.id} flags its passing example {index}"
 
 
 @pytest.mark.parametrize("kind", CHANGE_KINDS, ids=lambda k: k.id)

@@ -1,6 +1,7 @@
 """A generated registry for the catalog's tests and benchmark: real releases through ``Registry.publish``.
 
-``domains`` x ``products`` x ``releases``: each release of a domain adds a column to every product (additive) and
+``domains`` x ``products`` x ``releases``: domain 0 lags behind the platform's version; each release of a domain
+adds a column to every product (additive) and
 the last one removes ``legacy_code`` from product 0 (breaking); every domain consumes product 0 of the domain
 before it. ``hostile`` puts an HTML/JS injection payload into a description, where registry text is untrusted.
 """
@@ -9,8 +10,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from dmesh_dbt import __version__
 from dmesh_dbt.contracts import ContractColumn, ProductContract, Relation, Server, render_contract
-from dmesh_dbt.registry import ConsumerRecord, ProductEntry, Registry, now_utc
+from dmesh_dbt.registry import BuiltWith, ConsumerRecord, ProductEntry, Registry, now_utc
 
 #: Rendered as text it proves nothing ran: the page must show it literally and never execute it.
 INJECTION = '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2"> "quoted" & </td>'
@@ -60,6 +62,11 @@ def contract(domain: int, product: int, release: int, hostile: bool = False) -> 
     )
 
 
+def built_with(domain: int) -> BuiltWith:
+    """Domain 0 was built with an older template and package than this toolkit: it lags behind the platform."""
+    return BuiltWith("0.0.9", "0.0.9") if domain == 0 else BuiltWith(__version__, __version__)
+
+
 def build_registry(path: Path, domains: int, products: int, releases: int, hostile: bool = False) -> Registry:
     """Publish the releases into a local registry at ``path`` and record every consumer."""
     store = Registry.open(str(path))
@@ -68,7 +75,15 @@ def build_registry(path: Path, domains: int, products: int, releases: int, hosti
             contracts = [contract(d, p, r, hostile and d == 0) for p in range(products)]
             files = {c.file_name: render_contract(c).encode() for c in contracts}
             entries = tuple(ProductEntry(c.product, None, None, c.file_name) for c in contracts)
-            store.publish(domain_name(d), f"1.{r}.0", f"team-{d}@acme.test", entries, files, f"project-{d}")
+            store.publish(
+                domain_name(d),
+                f"1.{r}.0",
+                f"team-{d}@acme.test",
+                entries,
+                files,
+                f"project-{d}",
+                built_with=built_with(d),
+            )
     for d in range(domains):
         producer = (d - 1) % domains
         if producer == d:

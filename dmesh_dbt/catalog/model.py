@@ -10,10 +10,19 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
+from dmesh_dbt import __version__
 from dmesh_dbt.changes.detect import compare_models
 from dmesh_dbt.contracts import ProductContract, project_from_contract, read_contract
 from dmesh_dbt.errors import RegistryError
-from dmesh_dbt.registry import ConsumerRecord, CorruptEntry, ProductEntry, Registry, Release, version_sort_key
+from dmesh_dbt.registry import (
+    BuiltWith,
+    ConsumerRecord,
+    CorruptEntry,
+    ProductEntry,
+    Registry,
+    Release,
+    version_sort_key,
+)
 
 
 @dataclass(frozen=True)
@@ -118,6 +127,15 @@ class DomainView:
     freshness: str  # the freshest SLA any of its products promises, as text; "" when none does
     products: tuple[ProductView, ...]
     reads: tuple[str, ...]  # product refs (domain.product[@v]) this domain consumes
+    behind: tuple[str, ...] = ()  # what its latest release was built with that is older than this toolkit
+
+    @property
+    def template_version(self) -> str:
+        return (self.release.built_with.template if self.release.built_with else None) or "unknown"
+
+    @property
+    def package_version(self) -> str:
+        return (self.release.built_with.dmesh_package if self.release.built_with else None) or "unknown"
 
 
 @dataclass(frozen=True)
@@ -223,6 +241,7 @@ def _domain_view(
         freshness=_freshest(products),
         products=products,
         reads=tuple(reads),
+        behind=tuple((latest.built_with or BuiltWith()).behind(__version__)),
     )
 
 

@@ -99,6 +99,12 @@ def test_every_product_is_reachable_from_the_mesh_page(site: Site, visit: Visit)
         assert page.inner_text("h1") == f"{domain}.{product}"
 
 
+def test_the_mesh_page_marks_the_domain_behind_the_platform(site: Site, visit: Visit) -> None:
+    visit.page.goto(_url(site, "index.html"))
+    assert "behind" in visit.page.inner_text(f"#domain-{domain_name(0)} td.built-with")
+    assert "behind" not in visit.page.inner_text(f"#domain-{domain_name(1)} td.built-with")
+
+
 def test_the_graph_joins_each_product_to_the_domains_that_read_it(site: Site, visit: Visit) -> None:
     visit.page.goto(_url(site, "index.html"))
     titles = visit.page.eval_on_selector_all("svg path.edge title", "ts => ts.map(t => t.textContent)")

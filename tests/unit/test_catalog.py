@@ -122,3 +122,10 @@ def test_the_graph_stays_readable_at_50_domains_and_500_products() -> None:
         assert all(below[0] >= above[1] for above, below in zip(boxes, boxes[1:], strict=False)), css_class
         assert all(bottom - top >= 18 for top, bottom in boxes)
     assert svg.count('class="edge') == 150
+
+
+def test_each_domain_shows_the_toolkit_it_was_built_with_and_whether_it_lags(mesh: Mesh) -> None:
+    lagging, current = mesh.domains[0], mesh.domains[1]
+    assert (lagging.template_version, lagging.package_version) == ("0.0.9", "0.0.9")
+    assert lagging.behind == ("template 0.0.9", "dmesh package 0.0.9")
+    assert current.behind == ()

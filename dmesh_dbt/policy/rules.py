@@ -237,7 +237,7 @@ def public_pii_is_masked_when_published(ctx: PolicyContext) -> Iterator[Violatio
             names = ", ".join(c.name for c in pii_columns)
             yield Violation(
                 f"public model {model.display_name} has PII columns ({names}) but no masked published relation; "
-                f'add `+post-hook: ["{{{{ dmesh.publish_masked() }}}}"]` to it (dbt_project.yml, marts)',
+                f"{_publish_hook_fix(model)}",
                 model,
             )
             continue
@@ -245,6 +245,23 @@ def public_pii_is_masked_when_published(ctx: PolicyContext) -> Iterator[Violatio
             problem = _masking_problem(model, column)
             if problem:
                 yield Violation(problem, model, column.name)
+
+
+_HOOK_CALL = "{{ dmesh.publish_masked() }}"
+
+
+def _publish_hook_fix(model: Model) -> str:
+    """Where to add the publish hook for ``model``, naming only the files and folders it really has: its own
+    YAML entry (else its SQL file), and its folder's key in dbt_project.yml when it sits in a subfolder."""
+    folders = model.original_file_path.split("/")[1:-1]  # below the model path (models/), without the file
+    folder_key = f"`models: {model.package_name}: {': '.join(folders)}:`" if folders else None
+    if model.patch_path:
+        fix = f'add `post_hook: ["{_HOOK_CALL}"]` under `config:` of {model.name} in {model.declared_in}'
+    else:
+        fix = f"add `{{{{ config(post_hook=\"{_HOOK_CALL}\") }}}}` at the top of {model.original_file_path}"
+    if folder_key:
+        fix += f' (or `+post-hook: ["{_HOOK_CALL}"]` for its whole folder under {folder_key} in dbt_project.yml)'
+    return fix
 
 
 @rule(

@@ -233,11 +233,17 @@ class Project:
     manifest_path: Path | None = None
     #: Snapshots, modelled like models (SQL, columns, dependencies); their access is never public.
     snapshots: tuple[Model, ...] = ()
+    #: Installed packages whose models count as the project's own (``check --include-packages``).
+    included_packages: frozenset[str] = frozenset()
 
     @property
     def own_models(self) -> tuple[Model, ...]:
-        """The models defined by this project, not by installed packages."""
-        return tuple(m for m in self.models if m.package_name == self.name)
+        """The models defined by this project (and by the packages it includes), not by other packages."""
+        return tuple(m for m in self.models if self.owns(m))
+
+    def owns(self, model: Model) -> bool:
+        """Whether ``model`` is the project's own: defined by it, or by a package it includes."""
+        return model.package_name == self.name or model.package_name in self.included_packages
 
     @property
     def public_models(self) -> tuple[Model, ...]:

@@ -537,6 +537,11 @@ def report_options(command: Callable[..., None]) -> Callable[..., None]:
     help="The repository root that github, sarif and junit paths are relative to (default: git's root of the "
     "project, else the project).",
 )
+@click.option(
+    "--include-packages",
+    is_flag=True,
+    help="Also check the models of installed packages (dbt deps) as the project's own; default: only its own.",
+)
 @click.option("--list-rules", is_flag=True, help="Print every rule and change kind with its id and exit.")
 @click.option("--verbose", is_flag=True, help="List every change from the baseline, additive ones too.")
 @click.pass_context
@@ -554,6 +559,7 @@ def check(
     dbt_vars: str | None,
     policy_file: Path | None,
     repo_root: Path | None,
+    include_packages: bool,
     list_rules: bool,
     verbose: bool,
 ) -> None:
@@ -598,6 +604,7 @@ def check(
     report = run_check(
         project_dir, baseline, sample_rows=sample_rows, target=target, verbose=verbose,
         no_baseline=no_baseline, policy_file=policy_file, announce=_announcer("check"), flags=flags,
+        include_packages=include_packages,
     )
     report = replace(report, source_root=source_root)
     # A consumer's check after its build records the columns its models now read, for its producers' checks.

@@ -14,7 +14,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from tests.helpers import init_domain, run_cli
+from tests.helpers import init_domain, run_cli, run_dbt
 
 SARIF_SCHEMA = Path(__file__).parent.parent / "data" / "sarif-schema-2.1.0.json"
 MARTS = "models/marts/_marts.yml"
@@ -75,3 +75,74 @@ def test_repo_root_names_the_root_where_git_cannot(project: Path) -> None:
     code, out, err = check(project, "--format", "github", "--repo-root", str(project / "models"))
     assert code == 2 and out == ""
     assert err.strip().endswith("pass the root of the repository that holds the dbt project")
+
+
+# ----------------------------------------------------------------------------------------------- not a domain yet
+
+
+def write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
+@pytest.fixture(scope="module")
+def plain(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A dbt project nobody made a domain: no dmesh.yml, no public model, an email column; it installs the
+    sources package `stripe` (a public model with no contract, types or PII classes) from packages.yml."""
+    root = tmp_path_factory.mktemp("plain")
+    shop, stripe = root / "shop", root / "stripe"
+    write(shop / "dbt_project.yml", 'name: shop\nversion: "1.0.0"\nconfig-version: 2\nprofile: shop\n')
+    write(
+        shop / "profiles.yml",
+        f"shop:\n  target: dev\n  outputs:\n    dev: {{type: duckdb, path: '{shop / 'shop.duckdb'}'}}\n",
+    )
+    write(shop / "packages.yml", "packages:\n  - local: ../stripe\n")
+    write(shop / "models" / "orders.sql", "select 1 as order_id, 'a@shop.test' as customer_email\n")
+    write(
+        shop / "models" / "_orders.yml",
+        "models:\n  - name: orders\n    columns:\n      - name: order_id\n        description: The order.\n"
+        "      - name: customer_email\n        description: Who to write to.\n",
+    )
+    write(stripe / "dbt_project.yml", 'name: stripe\nversion: "1.0.0"\nconfig-version: 2\n')
+    write(stripe / "models" / "stripe_customers.sql", "select 1 as customer_id, 'b@shop.test' as email\n")
+    write(
+        stripe / "models" / "_stripe.yml",
+        "models:\n  - name: stripe_customers\n    config:\n      access: public\n    columns:\n"
+        "      - name: customer_id\n        description: The customer.\n"
+        "      - name: email\n        description: Mail.\n",
+    )
+    run_dbt(shop, "deps")
+    return shop
+
+
+def test_a_project_with_no_public_model_warns_and_says_what_blocks_it(plain: Path) -> None:
+    result = run_cli("check", "--project-dir", str(plain), "--profiles-dir", str(plain))
+    out = result.stdout
+    # No dmesh.yml and no group: no owner, an error (DM004) as in any domain; no product, a warning (DM014).
+    assert result.returncode == 1, out + result.stderr
+    assert "error    DM004" in out and "warning  DM014" in out and "domain shop has no public model" in out
+    steps = out[out.index("not a mesh domain yet; in this order:") :]
+    assert steps.index("1. no dmesh.yml") < steps.index("2. the dmesh package") < steps.index("3. no public model")
+    assert "4. 1 documented column(s) look like PII and have no class (orders.customer_email)" in steps
+    assert "`dmesh-dbt scan`" in steps and "stripe" not in out  # installed packages' models are not checked
+    # With an owner, only the warning is left: exit 0, and the steps still say what blocks.
+    write(plain / "dmesh.yml", "domain: shop\nowner: shop-team@acme.test\n")
+    result = run_cli("check", "--project-dir", str(plain), "--profiles-dir", str(plain))
+    assert result.returncode == 0 and "PASS: 0 error(s), 1 warning(s)" in result.stdout
+    assert "1. the dmesh package is not in packages.yml" in result.stdout
+    # What check points at, scan finds.
+    scan = run_cli("scan", "--project-dir", str(plain), "--profiles-dir", str(plain))
+    assert scan.returncode == 1 and "customer_email" in scan.stdout
+
+
+def test_include_packages_checks_installed_packages_models(plain: Path) -> None:
+    args = ("--project-dir", str(plain), "--profiles-dir", str(plain), "--include-packages", "--format", "json")
+    result = run_cli("check", *args)
+    assert result.returncode == 1, result.stdout + result.stderr
+    document = json.loads(result.stdout)
+    assert "installed packages checked as the project's own: stripe" in document["notes"]
+    found = {(f["rule"], f["model"], f["column"]) for f in document["findings"]}
+    assert {("DM001", "stripe_customers", None), ("DM009", "stripe_customers", "email")} <= found
+    assert "DM014" not in {rule for rule, _, _ in found}  # the package's public model is a product now
+    contract = next(f for f in document["findings"] if f["rule"] == "DM001")
+    assert contract["path"] == "dbt_packages/stripe/models/_stripe.yml" and contract["line"] == 2

@@ -41,6 +41,7 @@ from dmesh_dbt.policy import (
     resolve_severities,
     split_waivers,
 )
+from dmesh_dbt.policy.drift import catalog_note, read_catalog
 from dmesh_dbt.policy.mesh import load_mesh_policy
 from dmesh_dbt.project import MANIFEST, compile_manifest, domain_name, ensure_manifest, project_id
 from dmesh_dbt.readiness import NO_PRODUCT, readiness_notes
@@ -117,13 +118,16 @@ def run_check(
 
         scanned = scan_values(project, project_dir, sample_rows, target, flags)
         sampled, leaks = scanned.suspects, scanned.leaks
-    findings = evaluate_policy(PolicyContext(project, domain, today, sampled), severities)
+    catalog = read_catalog(project_dir)  # DM015 compares the YAML's columns with the relations' when there is one
+    findings = evaluate_policy(PolicyContext(project, domain, today, sampled, catalog), severities)
     findings.extend(_leak_findings(leaks, severities))
     rules = [r.info for r in RULES.values() if severities.of(r.id) is not None]
     notes = [f"manifest: {_display(manifest_path, project_dir)} ({len(project.own_models)} models)"]
     if include_packages:
         notes.append(f"installed packages checked as the project's own: {', '.join(packages) or 'none with models'}")
     notes.extend(f"mask exception in force: {line}" for line in mask_exceptions(project))
+    if catalog is not None:
+        notes.append(catalog_note(catalog, project))
     if any(f.rule_id == NO_PRODUCT for f in findings):  # say what blocks being a domain, not pass vacuously
         notes.extend(readiness_notes(project, project_dir, domain))
     if baseline is not None:

@@ -32,6 +32,8 @@ class Examples(Generic[T]):
     passes: tuple[T, ...]
     #: Settings of the domain (``DomainConfig`` fields) the examples run under, when the rule reads them.
     domain: Mapping[str, Any] = field(default_factory=dict)
+    #: Other inputs of the check (``PolicyContext`` fields, e.g. a ``catalog``), when the rule reads them.
+    context: Mapping[str, Any] = field(default_factory=dict)
 
 
 def column(

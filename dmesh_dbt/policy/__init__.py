@@ -2,12 +2,13 @@
 
 ``policy/engine.py``: the rule registry (``@rule``, ``RULES``, ``known_rule_ids``), severities and
 ``evaluate_policy``; ``policy/rules.py``: the rules DM001 to DM009, each with its examples;
-``policy/pii_lineage.py``: DM011, PII classes following column lineage;
+``policy/pii_lineage.py``: DM011, PII classes following column lineage; ``policy/drift.py``: DM015, YAML
+columns against the warehouse's (catalog.json);
 ``policy/waivers.py``: waivers and DM010; ``policy/domain.py``: reading ``dmesh.yml``. Adding a rule touches one
 place: a new decorated function in ``policy/rules.py``.
 """
 
-from dmesh_dbt.policy import pii_lineage  # noqa: F401  (importing registers DM011)
+from dmesh_dbt.policy import drift, pii_lineage  # noqa: F401  (importing registers DM015 and DM011)
 from dmesh_dbt.policy.domain import load_domain_config
 from dmesh_dbt.policy.engine import (
     DOMAIN_FILE,

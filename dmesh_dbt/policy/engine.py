@@ -17,7 +17,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from dmesh_dbt.artifacts import Model, Project
+from dmesh_dbt.artifacts import Catalog, Model, Project
 from dmesh_dbt.changes.kinds import CHANGE_KINDS, KEPT_VERSION_NOT_DEPRECATED
 from dmesh_dbt.errors import ConfigError
 from dmesh_dbt.examples import Examples
@@ -70,6 +70,8 @@ class PolicyContext:
     today: date
     #: Suspects found by sampling values (`check --sample N`); empty when only names are checked.
     sampled_suspects: tuple[Suspect, ...] = ()
+    #: The relations' real columns (``target/catalog.json``, from ``dbt docs generate``); None without one.
+    catalog: Catalog | None = None
 
     @cached_property
     def lineage(self) -> Lineage:

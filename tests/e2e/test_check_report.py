@@ -77,6 +77,30 @@ def test_repo_root_names_the_root_where_git_cannot(project: Path) -> None:
     assert err.strip().endswith("pass the root of the repository that holds the dbt project")
 
 
+def test_drift_between_the_yaml_and_the_warehouse_is_reported_from_the_catalog(project: Path) -> None:
+    run_dbt(project, "build")
+    run_dbt(project, "docs", "generate")
+    document = json.loads(check(project, "--format", "json")[1])
+    assert [f for f in document["findings"] if f["rule"] == "DM015"] == []
+    (note,) = [n for n in document["notes"] if n.startswith("catalog: ")]
+    assert "dbt docs generate, generated " in note and "the columns of 2 public model(s) compared" in note
+    # A column documented that no relation has, and a real column (city) taken out of the YAML only.
+    marts = project / MARTS
+    text = marts.read_text()
+    text = text.replace("      - name: city\n        description: City of residence.\n        data_type: *string\n", "")
+    tier = "      - name: loyalty_tier\n        description: Loyalty tier.\n        data_type: *string\n"
+    marts.write_text(text.replace("      - name: customer_id\n", tier + "      - name: customer_id\n", 1))
+    code, out, err = check(project, "--format", "json")
+    assert code == 1, err
+    drift = {f["column"]: f for f in json.loads(out)["findings"] if f["rule"] == "DM015"}
+    assert set(drift) == {"loyalty_tier", "city"}
+    assert drift["loyalty_tier"]["message"].startswith("customers.loyalty_tier is documented but ")
+    assert "has no such column (target/catalog.json)" in drift["loyalty_tier"]["message"]
+    assert "has column city, which the YAML of customers does not list" in drift["city"]["message"]
+    documented = marts.read_text().splitlines()[drift["loyalty_tier"]["line"] - 1]
+    assert drift["loyalty_tier"]["path"] == MARTS and documented.strip() == "- name: loyalty_tier"
+
+
 # ----------------------------------------------------------------------------------------------- not a domain yet
 
 

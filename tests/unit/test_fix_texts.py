@@ -22,17 +22,18 @@ from dmesh_dbt.policy.mesh import shipped_mesh_policy
 
 TODAY = date(2026, 12, 1)
 LOCKED = shipped_mesh_policy().locked
-#: Files every domain project has, or that a fix may tell the user to create.
-PROJECT_FILES = {"dbt_project.yml", "dmesh.yml", "packages.yml"}
+#: Files every domain project has, that a fix may tell the user to create, or dbt's artifacts a rule read.
+PROJECT_FILES = {"dbt_project.yml", "dmesh.yml", "packages.yml", "target/manifest.json", "target/catalog.json"}
 #: A path-like word: at least one slash between name characters (``models/core/_core.yml``, ``models/core``).
 PATH_WORD = re.compile(r"[\w.-]+(?:/[\w.-]+)+")
 
 
 def rule_texts(rule: Rule) -> list[tuple[Project, str]]:
     settings = rule.examples.domain if rule.examples is not None else {}
+    context = rule.examples.context if rule.examples is not None else {}
     texts = []
     for project in rule.examples.fails if rule.examples is not None else ():
-        ctx = PolicyContext(project, DomainConfig(name=ex.DOMAIN, **settings), TODAY)
+        ctx = PolicyContext(project, DomainConfig(name=ex.DOMAIN, **settings), TODAY, **context)
         texts.extend((project, violation.message) for violation in rule.check(ctx))
     return texts
 

@@ -37,6 +37,7 @@ def test_every_rule_has_an_id_a_summary_and_failing_and_fixed_examples() -> None
         "DM011",
         "DM013",
         "DM014",
+        "DM015",
     ]
     for rule in RULES.values():
         assert rule.summary.endswith(".") and "Fails" in rule.doc and "Fixed" in rule.doc, rule.id

@@ -24,7 +24,8 @@ def flagged(rule: Rule, project: Project) -> list[str]:
     """The messages of ``rule``'s violations in ``project`` (a domain with no owner in dmesh.yml, set as the rule's
     examples ask)."""
     settings = rule.examples.domain if rule.examples is not None else {}
-    ctx = PolicyContext(project, DomainConfig(name=DOMAIN, **settings), TODAY)
+    context = rule.examples.context if rule.examples is not None else {}
+    ctx = PolicyContext(project, DomainConfig(name=DOMAIN, **settings), TODAY, **context)
     return [violation.message for violation in rule.check(ctx)]
 
 

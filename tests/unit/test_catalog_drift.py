@@ -1,0 +1,71 @@
+"""catalog.json (``dbt docs generate``) read as an artifact, and DM015's report line."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from types import MappingProxyType
+
+import pytest
+
+from dmesh_dbt import examples as ex
+from dmesh_dbt.artifacts import Catalog, load_catalog
+from dmesh_dbt.errors import ArtifactError
+from dmesh_dbt.policy.drift import catalog_note, read_catalog
+
+SCHEMA = "https://schemas.getdbt.com/dbt/catalog/v1.json"
+
+
+def catalog_document(columns: dict[str, list[str]], version: str = SCHEMA) -> dict[str, object]:
+    """A catalog in dbt's shape: columns keyed by name, each with its position."""
+    nodes = {
+        node: {"columns": {name: {"name": name, "index": i, "type": "VARCHAR"} for i, name in enumerate(names, 1)}}
+        for node, names in columns.items()
+    }
+    metadata = {"dbt_schema_version": version, "generated_at": "2026-12-01T09:50:12.5Z"}
+    return {"metadata": metadata, "nodes": nodes, "sources": {}, "errors": None}
+
+
+def test_a_catalog_gives_each_relation_s_columns_in_order(tmp_path: Path) -> None:
+    path = tmp_path / "target" / "catalog.json"
+    assert read_catalog(tmp_path) is None
+    path.parent.mkdir()
+    document = catalog_document({"model.shop.customers": ["customer_id", "email"]})
+    # dbt writes columns keyed by name, in no particular order: the index gives the relation's.
+    document["nodes"]["model.shop.customers"]["columns"] = dict(  # type: ignore[index]
+        reversed(list(document["nodes"]["model.shop.customers"]["columns"].items()))  # type: ignore[index]
+    )
+    path.write_text(json.dumps(document))
+    catalog = read_catalog(tmp_path)
+    assert catalog is not None and catalog.columns["model.shop.customers"] == ("customer_id", "email")
+    assert catalog.generated_at is not None and catalog.generated_at.year == 2026
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ('{"metadata": {', "is truncated or not JSON"),
+        (json.dumps(catalog_document({}, "https://schemas.getdbt.com/dbt/catalog/v9.json")), "has schema v9"),
+        (json.dumps({"metadata": {"dbt_schema_version": SCHEMA}, "nodes": {"m": {}}}), "is not a complete dbt catalog"),
+    ],
+)
+def test_a_broken_catalog_is_an_artifact_error_naming_the_fix(tmp_path: Path, text: str, problem: str) -> None:
+    path = tmp_path / "catalog.json"
+    path.write_text(text)
+    with pytest.raises(ArtifactError, match=problem) as raised:
+        load_catalog(path)
+    assert "dbt docs generate" in str(raised.value)
+
+
+def test_the_note_says_what_was_compared_and_what_the_catalog_lacks() -> None:
+    customers, orders = ex.model("customers"), ex.model("orders")
+    catalog = Catalog(
+        Path("target/catalog.json"),
+        datetime(2026, 12, 1, 9, 50),
+        MappingProxyType({customers.unique_id: ("customer_id",)}),
+    )
+    assert catalog_note(catalog, ex.project(customers, orders)) == (
+        "catalog: target/catalog.json (dbt docs generate, generated 2026-12-01 09:50 UTC): the columns of 1 public "
+        "model(s) compared with their relations; not in it (build them, then `dbt docs generate`): orders"
+    )

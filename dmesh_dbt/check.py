@@ -41,7 +41,7 @@ from dmesh_dbt.policy import (
     resolve_severities,
     split_waivers,
 )
-from dmesh_dbt.policy.drift import catalog_note, read_catalog
+from dmesh_dbt.policy.drift import read_catalog
 from dmesh_dbt.policy.mesh import load_mesh_policy
 from dmesh_dbt.project import MANIFEST, compile_manifest, domain_name, ensure_manifest, project_id
 from dmesh_dbt.readiness import NO_PRODUCT, readiness_notes
@@ -118,7 +118,7 @@ def run_check(
 
         scanned = scan_values(project, project_dir, sample_rows, target, flags)
         sampled, leaks = scanned.suspects, scanned.leaks
-    catalog = read_catalog(project_dir)  # DM015 compares the YAML's columns with the relations' when there is one
+    catalog, catalog_line = read_catalog(project_dir, project)  # DM015: the YAML's columns against the relations'
     findings = evaluate_policy(PolicyContext(project, domain, today, sampled, catalog), severities)
     findings.extend(_leak_findings(leaks, severities))
     rules = [r.info for r in RULES.values() if severities.of(r.id) is not None]
@@ -126,8 +126,7 @@ def run_check(
     if include_packages:
         notes.append(f"installed packages checked as the project's own: {', '.join(packages) or 'none with models'}")
     notes.extend(f"mask exception in force: {line}" for line in mask_exceptions(project))
-    if catalog is not None:
-        notes.append(catalog_note(catalog, project))
+    notes.extend([catalog_line] if catalog_line else [])
     if any(f.rule_id == NO_PRODUCT for f in findings):  # say what blocks being a domain, not pass vacuously
         notes.extend(readiness_notes(project, project_dir, domain))
     if baseline is not None:

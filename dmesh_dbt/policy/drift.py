@@ -4,12 +4,14 @@ The YAML is what contracts, the registry and consumers read; the relation is wha
 apart (a column renamed in SQL but not in YAML, a column added to SQL and never documented), dbt's contract catches
 it only at the next build, and a model without one never. With ``target/catalog.json`` (``dbt docs generate``
 after a build, read as an artifact) ``check`` compares them: a documented column the relation lacks, a real column
-the YAML lacks. Without a catalog, or for a model it does not list (not built), the rule says nothing.
+the YAML lacks. Without a catalog, for a model it does not list (not built), or for one whose SQL changed after
+the catalog was written (its relation is stale), the rule says nothing and the report's ``catalog:`` line says why.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from types import MappingProxyType
 
@@ -91,21 +93,42 @@ def _drift(model: Model, real: tuple[str, ...]) -> Iterator[Violation]:
             )
 
 
-def read_catalog(project_dir: Path) -> Catalog | None:
-    """The project's ``target/catalog.json``; None when there is none (DM015 then has nothing to compare)."""
+def read_catalog(project_dir: Path, project: Project) -> tuple[Catalog | None, str | None]:
+    """The catalog DM015 compares with, and the report's line on it; (None, None) when the project has none.
+
+    A relation older than its model's SQL (edited since the last ``dbt docs generate``) says nothing about what
+    the model returns now: it is left out, and the line names it, rather than judged on stale columns.
+    """
     path = project_dir / CATALOG_FILE
-    return load_catalog(path) if path.is_file() else None
+    if not path.is_file():
+        return None, None
+    catalog = load_catalog(path)
+    generated = path.stat().st_mtime
+    stale = [m for m in project.public_models if m.unique_id in catalog.columns and _newer(project_dir, m, generated)]
+    if stale:
+        kept = {node: columns for node, columns in catalog.columns.items() if node not in {m.unique_id for m in stale}}
+        catalog = replace(catalog, columns=MappingProxyType(kept))
+    return catalog, _note(catalog, project, [m.display_name for m in stale])
 
 
-def catalog_note(catalog: Catalog, project: Project) -> str:
-    """The report's line on what DM015 compared: the catalog's age, and public models it does not list."""
+def _newer(project_dir: Path, model: Model, than: float) -> bool:
+    try:
+        return (project_dir / model.original_file_path).stat().st_mtime > than
+    except OSError:  # a file dbt names but we cannot see (a package elsewhere): the catalog is all we have
+        return False
+
+
+def _note(catalog: Catalog, project: Project, stale: list[str]) -> str:
+    """What DM015 compared: the catalog's age, and the public models it could not judge, and why."""
     when = f", generated {catalog.generated_at:%Y-%m-%d %H:%M} UTC" if catalog.generated_at else ""
     public = project.public_models
-    missing = [m.display_name for m in public if m.unique_id not in catalog.columns]
+    absent = [m.display_name for m in public if m.unique_id not in catalog.columns and m.display_name not in stale]
     line = (
-        f"catalog: {CATALOG_FILE} (dbt docs generate{when}): the columns of {len(public) - len(missing)} public "
-        "model(s) compared with their relations"
+        f"catalog: {CATALOG_FILE} (dbt docs generate{when}): the columns of "
+        f"{len(public) - len(absent) - len(stale)} public model(s) compared with their relations"
     )
-    if missing:
-        line += f"; not in it (build them, then `dbt docs generate`): {', '.join(missing)}"
+    if stale:
+        line += f"; older than their SQL (rebuild, then `dbt docs generate`): {', '.join(stale)}"
+    if absent:
+        line += f"; not in it (build them, then `dbt docs generate`): {', '.join(absent)}"
     return line

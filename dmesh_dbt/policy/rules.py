@@ -628,7 +628,7 @@ def domain_publishes_a_product(ctx: PolicyContext) -> Iterator[Violation]:
     yield Violation(
         f"domain {ctx.domain.name} has no public model, so nothing is published and no mesh rule checks its "
         "columns; run `dmesh-dbt scan` for PII suspects, then choose the products with `dmesh-dbt adopt --public "
-        "SELECTOR` (the notes above list what else blocks)"
+        "SELECTOR` (the report's notes list what else blocks, in order)"
     )
 
 

@@ -99,6 +99,11 @@ def test_drift_between_the_yaml_and_the_warehouse_is_reported_from_the_catalog(p
     assert "has column city, which the YAML of customers does not list" in drift["city"]["message"]
     documented = marts.read_text().splitlines()[drift["loyalty_tier"]["line"] - 1]
     assert drift["loyalty_tier"]["path"] == MARTS and documented.strip() == "- name: loyalty_tier"
+    # A truncated catalog is corrupt input: exit 2, one line naming the file and the fix, no traceback.
+    (project / "target" / "catalog.json").write_text('{"metadata": {')
+    code, out, err = check(project)
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1
+    assert "catalog.json is truncated or not JSON" in err and "regenerate it with `dbt docs generate`" in err
 
 
 # ----------------------------------------------------------------------------------------------- not a domain yet

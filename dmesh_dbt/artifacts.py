@@ -29,6 +29,8 @@ from dmesh_dbt.masking import column_key, warehouse_column_name, yaml_column_key
 SUPPORTED_MANIFEST_VERSIONS = ("v12",)
 #: run_results.json schema versions this module reads (dbt-core 1.8+).
 SUPPORTED_RUN_RESULTS_VERSIONS = ("v6",)
+#: catalog.json (``dbt docs generate``) schema versions this module reads.
+SUPPORTED_CATALOG_VERSIONS = ("v1",)
 
 _SCHEMA_VERSION = re.compile(r"/(v\d+)\.json$")
 
@@ -233,11 +235,17 @@ class Project:
     manifest_path: Path | None = None
     #: Snapshots, modelled like models (SQL, columns, dependencies); their access is never public.
     snapshots: tuple[Model, ...] = ()
+    #: Installed packages whose models count as the project's own (``check --include-packages``).
+    included_packages: frozenset[str] = frozenset()
 
     @property
     def own_models(self) -> tuple[Model, ...]:
-        """The models defined by this project, not by installed packages."""
-        return tuple(m for m in self.models if m.package_name == self.name)
+        """The models defined by this project (and by the packages it includes), not by other packages."""
+        return tuple(m for m in self.models if self.owns(m))
+
+    def owns(self, model: Model) -> bool:
+        """Whether ``model`` is the project's own: defined by it, or by a package it includes."""
+        return model.package_name == self.name or model.package_name in self.included_packages
 
     @property
     def public_models(self) -> tuple[Model, ...]:
@@ -348,6 +356,39 @@ def load_run_results(path: Path | str) -> RunResults:
             f"{results_path} is not complete dbt run results ({type(error).__name__}: {error}); "
             "regenerate it with `dbt build`"
         ) from None
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """What the warehouse holds, as ``dbt docs generate`` read it into ``catalog.json``: each relation's columns."""
+
+    path: Path
+    generated_at: datetime | None
+    #: node unique_id -> the columns its relation has, as the warehouse names them, in their order.
+    columns: Mapping[str, tuple[str, ...]]
+
+
+def load_catalog(path: Path | str) -> Catalog:
+    """Read ``catalog.json``; ArtifactError if it is missing, truncated or not schema v1."""
+    catalog_path = Path(path)
+    regenerate = "regenerate it with `dbt docs generate`"
+    if not catalog_path.is_file():
+        raise ArtifactError(f"no dbt catalog at {catalog_path}; run `dbt docs generate` in the project first")
+    document = _parse_artifact(
+        _read_artifact(catalog_path, regenerate), str(catalog_path), "catalog", SUPPORTED_CATALOG_VERSIONS, regenerate
+    )
+    try:
+        nodes = document["nodes"]
+        columns = {
+            str(unique_id): tuple(str(c["name"]) for c in sorted(node["columns"].values(), key=lambda c: c["index"]))
+            for unique_id, node in nodes.items()
+        }
+        generated_at = _parse_datetime(document["metadata"].get("generated_at"))
+    except (KeyError, TypeError, AttributeError, ValueError) as error:
+        raise ArtifactError(
+            f"{catalog_path} is not a complete dbt catalog ({type(error).__name__}: {error}); {regenerate}"
+        ) from None
+    return Catalog(catalog_path, generated_at, MappingProxyType(columns))
 
 
 def schema_version(document: Mapping[str, Any]) -> str | None:

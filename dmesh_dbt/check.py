@@ -28,6 +28,7 @@ from dmesh_dbt.changes import (
 )
 from dmesh_dbt.errors import DmeshError, PolicyViolation, UsageError
 from dmesh_dbt.files import read_text_bounded
+from dmesh_dbt.packages import installed_packages, with_packages
 from dmesh_dbt.policy import (
     EXPIRED_WAIVER,
     PUBLISHED_PII,
@@ -40,8 +41,10 @@ from dmesh_dbt.policy import (
     resolve_severities,
     split_waivers,
 )
+from dmesh_dbt.policy.drift import read_catalog
 from dmesh_dbt.policy.mesh import load_mesh_policy
 from dmesh_dbt.project import MANIFEST, compile_manifest, domain_name, ensure_manifest, project_id
+from dmesh_dbt.readiness import NO_PRODUCT, readiness_notes
 from dmesh_dbt.report import Finding, Report, Severity, apply_waivers, sort_findings
 from dmesh_dbt.toolkit import DBT_DEFAULTS, DbtFlags
 
@@ -80,6 +83,7 @@ def run_check(
     no_baseline: str = NO_BASELINE,
     announce: Callable[[str], None] | None = None,
     flags: DbtFlags = DBT_DEFAULTS,
+    include_packages: bool = False,
 ) -> Report:
     """Check a domain project: policy rules, breaking changes against ``baseline``, waivers.
 
@@ -89,7 +93,8 @@ def run_check(
     else the shipped one); the report names it and its digest. ``verbose`` lists every change from the
     baseline, additive ones too; ``no_baseline`` is the report's line about the baseline when there is none
     (it says why). ``announce`` hears why ``dbt compile`` runs first, when it must. ``flags`` (the user's
-    profiles directory and --vars) go to every dbt run, the compile too.
+    profiles directory and --vars) go to every dbt run, the compile too. ``include_packages`` checks the models
+    of installed packages as the project's own.
     """
     today = today or date.today()
     manifest_path = (
@@ -100,6 +105,9 @@ def run_check(
     project = load_manifest(manifest_path)
     if parse and uncompiled_models(project):  # e.g. the manifest of `dbt parse` or of a partial build
         project = load_manifest(compile_manifest(project_dir, flags, target))
+    packages = installed_packages(project, project_dir) if include_packages else {}
+    if packages:
+        project = with_packages(project, packages)
     domain = load_domain_config(project_dir, project.name)
     mesh = load_mesh_policy(project_dir, policy_file)
     severities = resolve_severities(domain, mesh)
@@ -110,11 +118,17 @@ def run_check(
 
         scanned = scan_values(project, project_dir, sample_rows, target, flags)
         sampled, leaks = scanned.suspects, scanned.leaks
-    findings = evaluate_policy(PolicyContext(project, domain, today, sampled, mesh), severities)
+    catalog, catalog_line = read_catalog(project_dir, project)  # DM015: the YAML's columns against the relations'
+    findings = evaluate_policy(PolicyContext(project, domain, today, sampled, mesh, catalog), severities)
     findings.extend(_leak_findings(leaks, severities))
     rules = [r.info for r in RULES.values() if severities.of(r.id) is not None]
     notes = [f"manifest: {_display(manifest_path, project_dir)} ({len(project.own_models)} models)"]
+    if include_packages:
+        notes.append(f"installed packages checked as the project's own: {', '.join(packages) or 'none with models'}")
     notes.extend(f"mask exception in force: {line}" for line in mask_exceptions(project))
+    notes.extend([catalog_line] if catalog_line else [])
+    if any(f.rule_id == NO_PRODUCT for f in findings):  # say what blocks being a domain, not pass vacuously
+        notes.extend(readiness_notes(project, project_dir, domain))
     if baseline is not None:
         current = as_published(project) if baseline.published else project
         comparison = compare_projects(baseline.project, current, baseline.consumers, today)

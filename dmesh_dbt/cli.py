@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -601,6 +602,17 @@ def report_options(command: Callable[..., None]) -> Callable[..., None]:
     help="The platform's mesh policy file, outside the domain project (default: $DMESH_POLICY_FILE, else the "
     "policy shipped with dmesh-dbt). Only it can change the locked rules.",
 )
+@click.option(
+    "--repo-root",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="The repository root that github, sarif and junit paths are relative to (default: git's root of the "
+    "project, else the project).",
+)
+@click.option(
+    "--include-packages",
+    is_flag=True,
+    help="Also check the models of installed packages (dbt deps) as the project's own; default: only its own.",
+)
 @click.option("--list-rules", is_flag=True, help="Print every rule and change kind with its id and exit.")
 @click.option("--verbose", is_flag=True, help="List every change from the baseline, additive ones too.")
 @click.pass_context
@@ -617,6 +629,8 @@ def check(
     profiles_dir: Path | None,
     dbt_vars: str | None,
     policy_file: Path | None,
+    repo_root: Path | None,
+    include_packages: bool,
     list_rules: bool,
     verbose: bool,
 ) -> None:
@@ -638,6 +652,7 @@ def check(
     )
     from dmesh_dbt.consume import record_reads
     from dmesh_dbt.project import dbt_flags, find_registry_url, resolve_target
+    from dmesh_dbt.source_root import find_source_root
 
     if list_rules:
         click.echo(rules_listing(), nl=False)
@@ -649,6 +664,7 @@ def check(
     flags = dbt_flags(project_dir, profiles_dir, dbt_vars)
     if target is not None:
         resolve_target(project_dir, target, flags)  # an unknown --target is an error even without --sample-rows
+    source_root = find_source_root(project_dir, repo_root)  # before any dbt run: a bad --repo-root exits 2 at once
     baseline = baseline_from_state(state) if state is not None else None
     # An explicit --state wins over $DMESH_REGISTRY and dmesh.yml.
     registry = None if state is not None else find_registry_url(project_dir, registry)
@@ -666,7 +682,9 @@ def check(
         policy_file=policy_file,
         announce=_announcer("check"),
         flags=flags,
+        include_packages=include_packages,
     )
+    report = replace(report, source_root=source_root)
     # A consumer's check after its build records the columns its models now read, for its producers' checks.
     for record in record_reads(project_dir):
         product = f"{record.domain}.{record.product}" + (f"@{record.version}" if record.version else "")

@@ -366,10 +366,13 @@ def record_reads(project_dir: Path) -> list[ConsumerRecord]:
     """Record again the columns this project's models read from each product it consumes, from its last compiled
     manifest, where they differ from what the registry has: so a build followed by ``check`` keeps the producer's
     view of its consumers true without running ``consume`` again. Returns the records it changed."""
+    tables = consumed_tables(project_dir)
+    if not tables:  # nothing consumed (a project without dmesh.yml among them): nothing to record
+        return []
     consumer = load_descriptor(project_dir).domain
     stores: dict[str, Registry] = {}
     changed = []
-    for table in consumed_tables(project_dir):
+    for table in tables:
         read = columns_read(project_dir, table.domain, table.product, table.columns)
         if read is None:  # nothing compiled reads it, or a model selects *: the recorded columns stand
             continue

@@ -33,9 +33,11 @@ class Examples(Generic[T]):
     #: Settings of the domain (``DomainConfig`` fields) the examples run under, when the rule reads them.
     domain: Mapping[str, Any] = field(default_factory=dict)
     #: Settings over ``domain`` for the failing or the passing examples only: for rules that read the domain's
-    #: files rather than its manifest (DM014 reads the template and package versions), where only they differ.
+    #: files rather than its manifest (DM016 reads the template and package versions), where only they differ.
     failing_domain: Mapping[str, Any] = field(default_factory=dict)
     passing_domain: Mapping[str, Any] = field(default_factory=dict)
+    #: Other inputs of the check (``PolicyContext`` fields, e.g. a ``catalog``), when the rule reads them.
+    context: Mapping[str, Any] = field(default_factory=dict)
 
 
 def column(

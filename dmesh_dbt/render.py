@@ -5,12 +5,14 @@ Every renderer returns a string; the CLI prints it or writes it (atomically) to 
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
 import xml.etree.ElementTree as ET
 from collections import defaultdict
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, Literal
 
 from rich.console import Console
@@ -23,6 +25,10 @@ from dmesh_dbt.report import Finding, Report, Severity, Waiver
 FORMATS = ("text", "json", "github", "sarif", "junit")
 
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+#: The SARIF base id every artifact location is relative to: the repository root.
+SOURCE_ROOT = "%SRCROOT%"
+#: The name of dmesh-dbt's partial fingerprint (versioned: a new scheme gets a new name, so old alerts close cleanly).
+FINGERPRINT = "dmeshFinding/v1"
 
 _STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.NOTE: "cyan"}
 
@@ -194,8 +200,9 @@ def render_github(report: Report) -> str:
             continue
         command = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.NOTE: "notice"}[finding.severity]
         properties = {"title": f"{finding.rule_id} {_rule_name(report, finding.rule_id)}".strip()}
-        if finding.path:
-            properties["file"] = finding.path
+        path = report.repo_path(finding)
+        if path:
+            properties["file"] = path
             if finding.line:
                 properties["line"] = str(finding.line)
         message = finding.message + "".join(f"; hits consumer {i}" for i in finding.impacts)
@@ -229,6 +236,7 @@ def _rule_name(report: Report, rule_id: str) -> str:
 def render_sarif(report: Report) -> str:
     """SARIF 2.1.0: rules in ``tool.driver.rules``, waived findings as accepted external suppressions."""
     rule_index = {rule.id: index for index, rule in enumerate(report.rules)}
+    fingerprints = _fingerprints(report)
     run = {
         "tool": {
             "driver": {
@@ -245,23 +253,51 @@ def render_sarif(report: Report) -> str:
             }
         },
         "automationDetails": {"id": f"dmesh-dbt/{report.command}/{report.project}/"},
-        "results": [_sarif_result(f, rule_index) for f in report.findings],
+        "originalUriBaseIds": {SOURCE_ROOT: _source_root_location(report)},
+        "results": [
+            _sarif_result(report, finding, rule_index, fingerprint)
+            for finding, fingerprint in zip(report.findings, fingerprints, strict=True)
+        ],
         "invocations": [{"executionSuccessful": True, "exitCode": report.exit_code}],
     }
     return json.dumps({"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}, indent=2) + "\n"
 
 
-def _sarif_result(finding: Finding, rule_index: dict[str, int]) -> dict[str, Any]:
+def _source_root_location(report: Report) -> dict[str, Any]:
+    """What %SRCROOT% stands for: the repository root (a file URI ending in /) when the report knows it."""
+    location: dict[str, Any] = {"description": {"text": "The root of the repository holding the dbt project."}}
+    if report.source_root is not None:
+        location["uri"] = Path(report.source_root.root).as_uri().rstrip("/") + "/"
+    return location
+
+
+def _fingerprints(report: Report) -> list[str]:
+    """A fingerprint per finding that survives edits elsewhere: its rule, domain, model and column, never a line
+    number or message wording; findings sharing all four are told apart by their order (``:2``, ``:3``)."""
+    seen: dict[str, int] = defaultdict(int)
+    fingerprints = []
+    for finding in report.findings:
+        identity = "\0".join((finding.rule_id, report.project, finding.model or "", (finding.column or "").lower()))
+        digest = hashlib.sha256(identity.encode("utf-8")).hexdigest()[:32]
+        seen[digest] += 1
+        fingerprints.append(digest if seen[digest] == 1 else f"{digest}:{seen[digest]}")
+    return fingerprints
+
+
+def _sarif_result(report: Report, finding: Finding, rule_index: dict[str, int], fingerprint: str) -> dict[str, Any]:
     result: dict[str, Any] = {
         "ruleId": finding.rule_id,
         "level": finding.severity.value,  # SARIF levels are error / warning / note, as ours
         "message": {"text": finding.message},
+        # Code scanning tracks a result across commits by this, not by its line (which moves with every edit).
+        "partialFingerprints": {FINGERPRINT: fingerprint},
     }
     if finding.rule_id in rule_index:
         result["ruleIndex"] = rule_index[finding.rule_id]
     location: dict[str, Any] = {}
-    if finding.path:
-        physical: dict[str, Any] = {"artifactLocation": {"uri": finding.path, "uriBaseId": "%SRCROOT%"}}
+    path = report.repo_path(finding)
+    if path:
+        physical: dict[str, Any] = {"artifactLocation": {"uri": path, "uriBaseId": SOURCE_ROOT}}
         if finding.line:
             physical["region"] = {"startLine": finding.line}
         location["physicalLocation"] = physical
@@ -319,6 +355,11 @@ def _junit_suite(report: Report, rule_id: str, findings: list[Finding]) -> ET.El
     failures = skipped = 0
     for finding in findings:
         case = ET.SubElement(suite, "testcase", name=finding.subject or report.project, classname=f"dmesh.{rule_id}")
+        path = report.repo_path(finding)
+        if path:  # the attributes GitLab's and GitHub's JUnit readers link to a file with
+            case.set("file", path)
+            if finding.line:
+                case.set("line", str(finding.line))
         if finding.waived_by is not None:
             skipped += 1
             ET.SubElement(case, "skipped", message=f"waived: {finding.waived_by.reason}")

@@ -6,6 +6,7 @@ annotations, SARIF or JUnit and never decide anything. Whether a report fails a 
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -105,6 +106,19 @@ class Finding:
 
 
 @dataclass(frozen=True)
+class SourceRoot:
+    """The repository a project lives in (``dmesh_dbt.source_root`` finds it): its root, and the project's folder
+    inside it, so code-scanning formats name files as the repository does."""
+
+    root: str  # absolute path of the repository root
+    project: str = ""  # the dbt project's folder relative to ``root`` (posix); "" when the project is the root
+
+    def path(self, project_path: str) -> str:
+        """``project_path`` (relative to the dbt project) relative to the repository root."""
+        return posixpath.normpath(posixpath.join(self.project, project_path)) if self.project else project_path
+
+
+@dataclass(frozen=True)
 class Report:
     """Everything a command reports; renderers format it, ``exit_code`` decides the build."""
 
@@ -115,6 +129,8 @@ class Report:
     waivers: tuple[Waiver, ...] = ()  # the waivers in force (not expired), whether or not they matched
     notes: tuple[str, ...] = field(default=())  # context lines: which baseline was compared, what was skipped
     policy: PolicyStamp | None = None  # the mesh policy that set the severities (check)
+    #: Where the project sits in its repository; None: paths stay relative to the project (text, JSON, tests).
+    source_root: SourceRoot | None = None
 
     @property
     def failures(self) -> tuple[Finding, ...]:
@@ -133,6 +149,12 @@ class Report:
 
     def rule(self, rule_id: str) -> RuleInfo | None:
         return next((r for r in self.rules if r.id == rule_id), None)
+
+    def repo_path(self, finding: Finding) -> str | None:
+        """The finding's file relative to the repository root (code scanning's view), when it names one."""
+        if finding.path is None or self.source_root is None:
+            return finding.path
+        return self.source_root.path(finding.path)
 
 
 def apply_waivers(findings: Iterable[Finding], waivers: Iterable[Waiver]) -> tuple[Finding, ...]:

@@ -2,7 +2,8 @@
 
 ``domains`` x ``products`` x ``releases``: domain 0 lags behind the platform's version; each release of a domain
 adds a column to every product (additive) and the last one removes ``legacy_code`` from product 0 (breaking);
-every domain consumes product 0 of the domain before it. ``hostile`` puts an HTML/JS injection payload into a description, where registry text is untrusted.
+every domain consumes product 0 of the domain before it. ``hostile`` puts an HTML/JS injection payload into a
+description, where registry text is untrusted.
 """
 
 from __future__ import annotations

@@ -183,7 +183,9 @@ PII_UNMARKED: ChangeKind = ChangeKind(
     True,
     "A PII column lost its classification: it would be published unmasked.",
     leak=True,
-    fix="restore `meta: {pii: <class>}` on the column (or waive DM-rule with an approved exception)",
+    # Locked in the shipped policy, and a leak: neither a waiver nor a new model version lets it through.
+    fix="restore `meta: {pii: <class>}` on the column so its published relation masks it (a new model version "
+    "does not make a leak acceptable)",
     examples=Examples(
         fails=(change([_EMAIL_HASHED], [with_columns(_M, KEY, column("email"))]),),
         passes=(_unchanged(_EMAIL_HASHED),),
@@ -195,7 +197,8 @@ MASKING_WEAKENED: ChangeKind = ChangeKind(
     True,
     "A PII column's masking got weaker.",
     leak=True,
-    fix="restore the stronger `mask:` (a new model version does not make a leak acceptable)",
+    fix="restore the stronger `mask:`, or remove the added `mask_exception` (a new model version does not make a "
+    "leak acceptable)",
     examples=Examples(
         fails=(change([_EMAIL_HASHED], [_EMAIL_PARTIAL]),),
         passes=(change([_EMAIL_PARTIAL], [_EMAIL_HASHED]),),

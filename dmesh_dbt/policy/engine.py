@@ -17,7 +17,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from dmesh_dbt.artifacts import Model, Project
+from dmesh_dbt.artifacts import Catalog, Model, Project
 from dmesh_dbt.changes.kinds import CHANGE_KINDS, KEPT_VERSION_NOT_DEPRECATED
 from dmesh_dbt.errors import ConfigError
 from dmesh_dbt.examples import Examples
@@ -76,6 +76,8 @@ class PolicyContext:
     sampled_suspects: tuple[Suspect, ...] = ()
     #: The mesh policy that applies (its ``minimum_versions``); the shipped one unless check loaded another.
     mesh: MeshPolicyFile = field(default_factory=shipped_mesh_policy)
+    #: The relations' real columns (``target/catalog.json``, from ``dbt docs generate``); None without one.
+    catalog: Catalog | None = None
 
     @cached_property
     def lineage(self) -> Lineage:

@@ -48,7 +48,7 @@ class MeshPolicyFile:
     @property
     def minimum_versions(self) -> Mapping[str, str]:
         """The oldest template and `dmesh` package versions a domain may build with (``template``,
-        ``dmesh_package``), checked by DM014."""
+        ``dmesh_package``), checked by DM016."""
         minimums = self.document.get("minimum_versions") or {}
         return minimums if isinstance(minimums, Mapping) else {}
 

@@ -1,4 +1,4 @@
-"""The mesh policy's rules, one registered function each (``@rule``): DM001 to DM009 and DM013.
+"""The mesh policy's rules, one registered function each (``@rule``): DM001 to DM009, DM013 and DM014.
 
 Each docstring's first line is the rule's summary and its body a failing and a fixed example; `dmesh-dbt check
 --list-rules` prints them. Each declaration carries ``examples``: minimal projects (``dmesh_dbt.examples``) the
@@ -237,7 +237,7 @@ def public_pii_is_masked_when_published(ctx: PolicyContext) -> Iterator[Violatio
             names = ", ".join(c.name for c in pii_columns)
             yield Violation(
                 f"public model {model.display_name} has PII columns ({names}) but no masked published relation; "
-                f'add `+post-hook: ["{{{{ dmesh.publish_masked() }}}}"]` to it (dbt_project.yml, marts)',
+                f"{_publish_hook_fix(model)}",
                 model,
             )
             continue
@@ -245,6 +245,23 @@ def public_pii_is_masked_when_published(ctx: PolicyContext) -> Iterator[Violatio
             problem = _masking_problem(model, column)
             if problem:
                 yield Violation(problem, model, column.name)
+
+
+_HOOK_CALL = "{{ dmesh.publish_masked() }}"
+
+
+def _publish_hook_fix(model: Model) -> str:
+    """Where to add the publish hook for ``model``, naming only the files and folders it really has: its own
+    YAML entry (else its SQL file), and its folder's key in dbt_project.yml when it sits in a subfolder."""
+    folders = model.original_file_path.split("/")[1:-1]  # below the model path (models/), without the file
+    folder_key = f"`models: {model.package_name}: {': '.join(folders)}:`" if folders else None
+    if model.patch_path:
+        fix = f'add `post_hook: ["{_HOOK_CALL}"]` under `config:` of {model.name} in {model.declared_in}'
+    else:
+        fix = f'add `{{{{ config(post_hook="{_HOOK_CALL}") }}}}` at the top of {model.original_file_path}'
+    if folder_key:
+        fix += f' (or `+post-hook: ["{_HOOK_CALL}"]` for its whole folder under {folder_key} in dbt_project.yml)'
+    return fix
 
 
 @rule(
@@ -429,7 +446,7 @@ def _hard_coded_relations(ctx: PolicyContext) -> Iterator[Violation]:
 
 
 def _unpublished_model(ctx: PolicyContext, parent: Model) -> str | None:
-    if parent.package_name == ctx.project.name or parent.is_public:
+    if ctx.project.owns(parent) or parent.is_public:
         return None
     return (
         f"{parent.package_name}.{parent.display_name}, which is {parent.access}, not a published product; "
@@ -443,8 +460,7 @@ def _unpublished_source(ctx: PolicyContext, source: Source) -> str | None:
     domain = declared.get("domain") if isinstance(declared, Mapping) else None
     if not domain or domain == ctx.domain.name:
         return None
-    table_dmesh = source.meta.get("dmesh")
-    if isinstance(table_dmesh, Mapping) and table_dmesh.get("product"):
+    if _is_consumed_product(source):
         return None
     return (
         f"source {source.source_name}.{source.name} of domain {domain}, which is not a published product; "
@@ -577,3 +593,46 @@ def _is_member(enum: type[PiiClass] | type[Strategy], value: str) -> bool:
 def _values(enum: type[PiiClass] | type[Strategy]) -> frozenset[str]:
     # Cached: iterating an enum is slow, and DM005 asks for every classified column of every model.
     return frozenset(m.value for m in enum)
+
+
+@rule(
+    "DM014",
+    "domain-publishes-a-product",
+    examples=ex.Examples(
+        fails=(ex.project(ex.model(access=Access.PROTECTED)), ex.project()),
+        passes=(
+            ex.project(_M),
+            ex.project(  # a consumer domain: it reads a product another domain published
+                ex.model("risk_scores", access=Access.PROTECTED, depends_on=["source.shop.upstream.customers"]),
+                sources=[ex.source("customers", meta={"dmesh": {"product": "payments.customers"}})],
+            ),
+        ),
+    ),
+)
+def domain_publishes_a_product(ctx: PolicyContext) -> Iterator[Violation]:
+    """The domain has at least one public model; until it has, the mesh rules have nothing to judge.
+
+    A project nobody marked public passes every other rule vacuously while its PII goes unclassified, so this
+    warns, and `check` prints what still blocks the project from being a domain, in order. A consumer domain (it
+    reads products other domains published, through `dmesh-dbt consume`) need publish nothing.
+
+    Fails: a dbt project whose models are all protected or private.
+
+    Fixed::
+
+        dmesh-dbt scan                             # the PII to classify first
+        dmesh-dbt adopt --public customers         # the data products: public, contracted, typed, masked
+    """
+    if ctx.project.public_models or any(_is_consumed_product(s) for s in ctx.project.sources):
+        return
+    yield Violation(
+        f"domain {ctx.domain.name} has no public model, so nothing is published and no mesh rule checks its "
+        "columns; run `dmesh-dbt scan` for PII suspects, then choose the products with `dmesh-dbt adopt --public "
+        "SELECTOR` (the report's notes list what else blocks, in order)"
+    )
+
+
+def _is_consumed_product(source: Source) -> bool:
+    """Whether ``source`` is a product ``dmesh-dbt consume`` wrote from the registry."""
+    declared = source.meta.get("dmesh")
+    return isinstance(declared, Mapping) and bool(declared.get("product"))

@@ -1,4 +1,4 @@
-"""DM014: the domain builds with a template and a `dmesh` package no older than the mesh policy's minimum.
+"""DM016: the domain builds with a template and a `dmesh` package no older than the mesh policy's minimum.
 
 The platform raises ``minimum_versions`` in the mesh policy when a release must reach every domain (a new CI step,
 a masking fix in the package); a domain below it is told to run `dmesh-dbt upgrade`. A warning by default: an old
@@ -24,7 +24,7 @@ _NAMES = {"template": "template", "dmesh_package": "dmesh dbt package"}
 
 
 @rule(
-    "DM014",
+    "DM016",
     "toolkit-current",
     examples=ex.Examples(
         fails=(ex.project(ex.model()),),

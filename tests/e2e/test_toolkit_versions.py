@@ -1,5 +1,5 @@
 """Which toolkit each domain builds with: releases record their template and `dmesh` package versions,
-`registry list` marks the domains behind the platform, and `check` warns (DM014) below the mesh's minimum."""
+`registry list` marks the domains behind the platform, and `check` warns (DM016) below the mesh's minimum."""
 
 from __future__ import annotations
 
@@ -65,7 +65,7 @@ def test_a_marker_with_a_malformed_built_with_is_a_corrupt_entry(registry: Regis
 def test_check_warns_when_the_domain_is_older_than_the_mesh_minimum(tmp_path: Path) -> None:
     project = init_domain(tmp_path, "orders")
     current = run_cli("check", "--project-dir", str(project))
-    assert current.returncode == 0 and "DM014" not in current.stdout, current.stdout + current.stderr
+    assert current.returncode == 0 and "DM016" not in current.stdout, current.stdout + current.stderr
 
     policy = tmp_path / "mesh_policy.yml"  # the platform's, outside the project
     policy.write_text("minimum_versions: {template: 9.0.0, dmesh_package: 9.0.0}\n")

@@ -230,6 +230,6 @@ def test_a_project_from_another_copier_template_has_no_template_version_and_is_n
     git(project, "add", "-A")
     git(project, "commit", "-qm", "adopted")
 
-    assert templates.project_template_version(project) is None  # so check's DM014 has no template to judge
+    assert templates.project_template_version(project) is None  # so check's DM016 has no template to judge
     result = upgrade(project)
     assert result.exit_code == 2 and "answers of another copier template" in result.output

@@ -138,7 +138,12 @@ def test_public_pii_without_the_publishing_post_hook_is_unmasked(new: Project) -
     findings = [f for f in _policy_findings(replace(new, models=models)) if f.model == "p_clean"]
     assert [f.rule_id for f in findings] == ["DM006"]
     assert findings[0].message.startswith("public model p_clean has PII columns (full_name, email, phone,")
-    assert 'add `+post-hook: ["{{ dmesh.publish_masked() }}"]`' in findings[0].message
+    # The fix names the model's own YAML entry, and its folder's key in dbt_project.yml: files the project has.
+    assert (
+        f'add `post_hook: ["{{{{ dmesh.publish_masked() }}}}"]` under `config:` of p_clean in {findings[0].path}'
+        in (findings[0].message)
+    )
+    assert '`+post-hook: ["{{ dmesh.publish_masked() }}"]` for its whole folder' in findings[0].message
 
 
 def test_cross_domain_messages_say_what_to_use_instead(new: Project) -> None:

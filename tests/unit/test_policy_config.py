@@ -37,6 +37,8 @@ def test_every_rule_has_an_id_a_summary_and_failing_and_fixed_examples() -> None
         "DM011",
         "DM013",
         "DM014",
+        "DM015",
+        "DM016",
     ]
     for rule in RULES.values():
         assert rule.summary.endswith(".") and "Fails" in rule.doc and "Fixed" in rule.doc, rule.id
@@ -162,7 +164,8 @@ def _project(groups: tuple[Group, ...]) -> Project:
 def test_domain_owner_rule(owner: str | None, groups: tuple[Group, ...], violates: bool) -> None:
     domain = DomainConfig("payments", owner)
     findings = evaluate_policy(PolicyContext(_project(groups), domain, TODAY), resolve_severities(domain))
-    assert [f.rule_id for f in findings] == (["DM004"] if violates else [])
+    # The project has no model at all, which DM014 warns about: only the owner is at stake here.
+    assert [f.rule_id for f in findings if f.rule_id != "DM014"] == (["DM004"] if violates else [])
 
 
 def test_the_domain_s_joinable_classes_come_from_the_dbt_var_the_macros_read(tmp_path: Path) -> None:

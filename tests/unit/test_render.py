@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import jsonschema
 import pytest
 
 from dmesh_dbt.render import FORMATS, render, render_github, render_json, render_junit, render_sarif, render_text
-from dmesh_dbt.report import Finding, Impact, Report, RuleInfo, Severity, Waiver
+from dmesh_dbt.report import Finding, Impact, Report, RuleInfo, Severity, SourceRoot, Waiver
 
 SARIF_SCHEMA = Path(__file__).parent.parent / "data" / "sarif-schema-2.1.0.json"
 
@@ -136,3 +137,47 @@ def test_text_lists_findings_waivers_and_a_verdict() -> None:
 @pytest.mark.parametrize("output_format", FORMATS)
 def test_every_format_renders_through_one_entry_point(output_format: str) -> None:
     assert render(REPORT, output_format).endswith("\n")
+
+
+# ----------------------------------------------------------------------------------------------- repository paths
+
+#: The same report for a dbt project in the folder analytics/payments of a repository at /repo.
+IN_SUBFOLDER = replace(REPORT, source_root=SourceRoot("/repo", "analytics/payments"))
+
+
+def test_code_scanning_formats_name_files_from_the_repository_root() -> None:
+    run = json.loads(render_sarif(IN_SUBFOLDER))["runs"][0]
+    location = run["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]
+    assert location == {"uri": "analytics/payments/models/marts/_marts.yml", "uriBaseId": "%SRCROOT%"}
+    assert run["originalUriBaseIds"]["%SRCROOT%"]["uri"] == "file:///repo/"
+    jsonschema.validate(
+        json.loads(render_sarif(IN_SUBFOLDER)), json.loads(SARIF_SCHEMA.read_text()), cls=jsonschema.Draft4Validator
+    )
+    github = render_github(IN_SUBFOLDER).splitlines()
+    assert "file=analytics/payments/models/marts/_marts.yml,line=23" in github[0]
+    assert "file=analytics/payments/dmesh.yml::" in github[1]
+    cases = ET.fromstring(render_junit(IN_SUBFOLDER)).iter("testcase")
+    assert {(c.get("file"), c.get("line")) for c in cases if c.get("file")} == {
+        ("analytics/payments/models/marts/_marts.yml", "23"),
+        ("analytics/payments/dmesh.yml", None),
+        ("analytics/payments/models/x.yml", None),
+    }
+    # Text and JSON are read in the project: their paths stay relative to it.
+    assert json.loads(render_json(IN_SUBFOLDER))["findings"][0]["path"] == "models/marts/_marts.yml"
+
+
+def test_sarif_fingerprints_follow_rule_model_and_column_not_lines_or_wording() -> None:
+    def fingerprints(report: Report) -> list[str]:
+        results = json.loads(render_sarif(report))["runs"][0]["results"]
+        return [r["partialFingerprints"]["dmeshFinding/v1"] for r in results]
+
+    before = fingerprints(REPORT)
+    assert len(set(before)) == len(before)
+    moved = replace(REPORT, findings=(replace(REPORT.findings[0], line=99, message="reworded"), *REPORT.findings[1:]))
+    assert fingerprints(moved) == before
+    other_column = replace(REPORT, findings=(replace(REPORT.findings[0], column="email"), *REPORT.findings[1:]))
+    assert fingerprints(other_column)[0] != before[0]
+    twice = Finding("DM007", Severity.ERROR, "orders depends on a", "orders", path="models/o.yml")
+    same_subject = Report("check", "payments", (twice, replace(twice, message="orders depends on b")))
+    first, second = fingerprints(same_subject)
+    assert second == f"{first}:2"  # told apart, and still stable while their order holds

@@ -26,7 +26,8 @@ def flagged(rule: Rule, project: Project, failing: bool) -> list[str]:
     examples = rule.examples
     side = {} if examples is None else examples.failing_domain if failing else examples.passing_domain
     settings = {**(examples.domain if examples is not None else {}), **side}
-    ctx = PolicyContext(project, DomainConfig(name=DOMAIN, **settings), TODAY)
+    context = examples.context if examples is not None else {}
+    ctx = PolicyContext(project, DomainConfig(name=DOMAIN, **settings), TODAY, **context)
     return [violation.message for violation in rule.check(ctx)]
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import xml.etree.ElementTree as ET
 from collections import defaultdict
 from collections.abc import Callable
@@ -80,6 +81,10 @@ def render_text(report: Report, color: bool = False, width: int = UNWRAPPED) -> 
 
     Messages fold at ``width`` (a terminal's); by default nothing wraps, for files and pipes.
     """
+    if not color and width >= UNWRAPPED:
+        plain = _plain_text(report)
+        if plain is not None:
+            return plain
     buffer = io.StringIO()
     color_system: Literal["auto"] | None = "auto" if color else None
     console = Console(file=buffer, force_terminal=color, color_system=color_system, width=width, highlight=False)
@@ -112,6 +117,39 @@ def _findings_table(report: Report) -> Table:
         for impact in finding.impacts:
             table.add_row("", "", "", escape(f"hits consumer {impact}"))
     return table
+
+
+#: What rich would not print as written: markup-free text only differs from rich's rendering by these
+#: (tabs, control characters, line breaks, and ``:name:`` emoji codes).
+_RICH_REWRITES = re.compile(r"[\x00-\x1f\x7f]|:[\w+-]+:")
+
+
+def _plain_text(report: Report) -> str | None:
+    """The report as ``render_text`` prints it without colour or wrapping, line by line, without laying out a
+    rich table (whose cost grows with the findings faster than the output); None when some text holds what rich
+    would rewrite (then rich renders it)."""
+    from rich.cells import cell_len
+
+    lines = [f"dmesh-dbt {report.command}: {report.project}"]
+    if report.policy is not None:
+        lines.append(f"  policy: {report.policy}")
+    lines.extend(f"  {note}" for note in report.notes)
+    rows: list[tuple[str, str, str, str]] = []
+    for finding in report.findings:
+        label = "waived" if finding.waived_by else finding.severity.value
+        rows.append((label, finding.rule_id, _where(finding), finding.message))
+        rows.extend(("", "", "", f"hits consumer {impact}") for impact in finding.impacts)
+    widths = [max((cell_len(row[i]) for row in rows), default=0) for i in range(3)]
+    for row in rows:
+        cells = [cell + " " * (width - cell_len(cell)) for cell, width in zip(row, widths, strict=False)]
+        lines.append("  ".join((*cells, row[3])))
+    if report.waivers:
+        lines.append("Waivers in force")
+        lines.extend(f"  {_waiver_line(waiver)}" for waiver in report.waivers)
+    lines.append(_summary(report))
+    if any(_RICH_REWRITES.search(line) for line in lines):
+        return None
+    return "".join(line.rstrip() + "\n" for line in lines)
 
 
 def _where(finding: Finding) -> str:

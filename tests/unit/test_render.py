@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import xml.etree.ElementTree as ET
 from datetime import date
 from pathlib import Path
@@ -10,7 +11,16 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from dmesh_dbt.render import FORMATS, render, render_github, render_json, render_junit, render_sarif, render_text
+from dmesh_dbt.render import (
+    FORMATS,
+    UNWRAPPED,
+    render,
+    render_github,
+    render_json,
+    render_junit,
+    render_sarif,
+    render_text,
+)
 from dmesh_dbt.report import Finding, Impact, Report, RuleInfo, Severity, Waiver
 
 SARIF_SCHEMA = Path(__file__).parent.parent / "data" / "sarif-schema-2.1.0.json"
@@ -136,3 +146,40 @@ def test_text_lists_findings_waivers_and_a_verdict() -> None:
 @pytest.mark.parametrize("output_format", FORMATS)
 def test_every_format_renders_through_one_entry_point(output_format: str) -> None:
     assert render(REPORT, output_format).endswith("\n")
+
+
+NO_PATHS = Report(
+    "check",
+    "päyments",
+    (
+        Finding("DM004", Severity.ERROR, "domain has no owner: set `owner:` in dmesh.yml"),
+        Finding("DM002", Severity.WARNING, "客户.city has no data_type [bold]really[/bold]", "客户", "city"),
+    ),
+)
+REWRITTEN = Report("check", "payments", (Finding("DM004", Severity.ERROR, "tab\there :smile: and\nbreak"),))
+
+
+@pytest.mark.parametrize("report", [REPORT, CLEAN, NO_PATHS, REWRITTEN], ids=["full", "clean", "no paths", "rewritten"])
+def test_unwrapped_uncoloured_text_is_what_rich_prints(report: Report) -> None:
+    """A pipe's text skips rich's table layout; it must print the same lines (rich lays them out a column short
+    of the unwrapped width here, so it takes its own path)."""
+    assert render_text(report) == render_text(report, width=UNWRAPPED - 1)
+
+
+def test_unwrapped_text_of_many_findings_is_linear() -> None:
+    findings = tuple(
+        Finding(
+            "DM003",
+            Severity.ERROR,
+            f"orders_{i}.card_brand has no description",
+            f"orders_{i}",
+            "card_brand",
+            "models/marts/_marts.yml",
+            i,
+        )
+        for i in range(20_000)
+    )
+    started = time.perf_counter()
+    text = render_text(Report("check", "payments", findings))
+    assert time.perf_counter() - started < 2
+    assert text.count("\n") == 20_002  # the title, a line per finding, the verdict

@@ -24,6 +24,7 @@ from dmesh_dbt.toolkit import DbtFlags
 
 if TYPE_CHECKING:  # the CLI imports its use cases lazily, so that `--help` stays fast
     from dmesh_dbt.artifacts import Project
+    from dmesh_dbt.registry import ConsumerRecord
     from dmesh_dbt.scan.scanner import ScanOptions
 
 # Made again by the group once --no-color is known; plain whenever they do not write to a terminal.
@@ -565,7 +566,6 @@ def check(
         rules_listing,
         run_check,
     )
-    from dmesh_dbt.consume import record_reads
     from dmesh_dbt.project import dbt_flags, find_registry_url, resolve_target
 
     if list_rules:
@@ -590,11 +590,21 @@ def check(
         no_baseline=no_baseline, policy_file=policy_file, announce=_announcer("check"), flags=flags,
     )
     # A consumer's check after its build records the columns its models now read, for its producers' checks.
-    for record in record_reads(project_dir):
+    for record in _recorded_reads(project_dir):
         product = f"{record.domain}.{record.product}" + (f"@{record.version}" if record.version else "")
         line = f"check: recorded that {record.consumer} reads {', '.join(record.columns)} of {product}"
         err_console.print(line, highlight=False, soft_wrap=True)
     _emit_report(ctx, report, output_format, output)
+
+
+def _recorded_reads(project_dir: Path) -> list[ConsumerRecord]:
+    from dmesh_dbt.project import consumes_products
+
+    if not consumes_products(project_dir):
+        return []  # and the registry, contracts and snapshots it would load stay unloaded
+    from dmesh_dbt.consume import record_reads
+
+    return record_reads(project_dir)
 
 
 @cli.command()

@@ -55,6 +55,8 @@ PROFILES_FILE = "profiles.yml"
 #: dbt's environment variable for the profiles directory.
 PROFILES_DIR_ENV = "DBT_PROFILES_DIR"
 MANIFEST = Path("target") / "manifest.json"
+#: Where ``dmesh-dbt consume`` writes the sources of the products a domain consumes (one YAML file per domain).
+CONSUMED_SOURCES = Path("models") / "consumed"
 RUN_RESULTS = Path("target") / "run_results.json"
 
 #: Files at a project's root that dbt reads; with the resource paths, what makes a manifest stale.
@@ -627,3 +629,8 @@ def _newest_in(directory: Path) -> tuple[float, Path | None]:
             if modified > newest[0]:
                 newest = (modified, Path(entry.path))
     return newest
+
+
+def consumes_products(project_dir: Path) -> bool:
+    """Whether ``dmesh-dbt consume`` wrote any source into the project (a check only then records what it reads)."""
+    return any((project_dir / CONSUMED_SOURCES).glob("*.yml"))

@@ -14,11 +14,10 @@ from typing import TYPE_CHECKING
 
 import click
 from click.core import ParameterSource
-from rich.markup import escape
 
 from dmesh_dbt import __version__
 from dmesh_dbt.errors import DmeshError, UsageError
-from dmesh_dbt.render import color_wanted, make_console
+from dmesh_dbt.render import color_wanted, lazy_console
 from dmesh_dbt.report import Report
 from dmesh_dbt.toolkit import DbtFlags
 
@@ -28,8 +27,8 @@ if TYPE_CHECKING:  # the CLI imports its use cases lazily, so that `--help` stay
     from dmesh_dbt.scan.scanner import ScanOptions
 
 # Made again by the group once --no-color is known; plain whenever they do not write to a terminal.
-console = make_console(color=color_wanted())
-err_console = make_console(stderr=True, color=color_wanted())
+console = lazy_console(color=color_wanted())
+err_console = lazy_console(stderr=True, color=color_wanted())
 
 
 class DmeshCommand(click.Command):
@@ -41,6 +40,13 @@ class DmeshCommand(click.Command):
 
 #: Exit code of an unexpected exception: a bug, not the user's input.
 EXIT_BUG = 3
+
+
+def escape(text: str) -> str:
+    """rich's markup escape, imported when a line is printed (rich costs `--help` more than Python's start)."""
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(text)
 
 
 def _one_line(text: str) -> str:
@@ -119,9 +125,9 @@ def cli(no_color: bool) -> None:
     """Self-serve data mesh on dbt: create domain projects, mask PII, enforce contracts, publish products."""
     global console, err_console, out
     color = color_wanted(no_color)
-    console = make_console(color=color)
-    err_console = make_console(stderr=True, color=color)
-    out = make_console(color=color, soft_wrap=True)
+    console = lazy_console(color=color)
+    err_console = lazy_console(stderr=True, color=color)
+    out = lazy_console(color=color, soft_wrap=True)
 
 
 @cli.command()
@@ -207,7 +213,7 @@ def package_dir() -> None:
 
 
 #: Lines of product commands never wrap: they hold paths, relations and refs that users copy.
-out = make_console(color=color_wanted(), soft_wrap=True)
+out = lazy_console(color=color_wanted(), soft_wrap=True)
 
 _PROJECT_DIR = click.option(
     "--project-dir",

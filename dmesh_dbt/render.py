@@ -12,14 +12,14 @@ import re
 import xml.etree.ElementTree as ET
 from collections import defaultdict
 from collections.abc import Callable
-from typing import Any, Literal
-
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from dmesh_dbt import __version__
 from dmesh_dbt.report import Finding, Report, Severity, Waiver
+
+if TYPE_CHECKING:  # rich loads when something is printed through it: `--help` and the other formats need none
+    from rich.console import Console
+    from rich.table import Table
 
 FORMATS = ("text", "json", "github", "sarif", "junit")
 
@@ -39,6 +39,24 @@ def color_wanted(no_color_flag: bool = False) -> bool:
     return not no_color_flag and not os.environ.get("NO_COLOR")
 
 
+class _LazyConsole:
+    """``make_console``'s console, made on first use (importing rich costs more than a bare Python start)."""
+
+    def __init__(self, stderr: bool, color: bool, soft_wrap: bool) -> None:
+        self._options = {"stderr": stderr, "color": color, "soft_wrap": soft_wrap}
+        self._console: Console | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._console is None:
+            self._console = make_console(**self._options)
+        return getattr(self._console, name)
+
+
+def lazy_console(*, stderr: bool = False, color: bool = True, soft_wrap: bool = False) -> Console:
+    """``make_console(...)``, made when first used."""
+    return cast("Console", _LazyConsole(stderr, color, soft_wrap))
+
+
 def make_console(*, stderr: bool = False, color: bool = True, soft_wrap: bool = False) -> Console:
     """A console right for where it writes.
 
@@ -46,6 +64,8 @@ def make_console(*, stderr: bool = False, color: bool = True, soft_wrap: bool = 
     pipe, a file, a CI log): plain text without escapes, wrapped only at $COLUMNS when it is set, never at rich's
     default 80 columns, which cut paths and words mid-line. ``soft_wrap`` keeps long lines whole on a terminal too.
     """
+    from rich.console import Console
+
     probe = Console(stderr=stderr)
     color_system: Literal["auto"] | None = "auto" if color and probe.is_terminal else None
     if probe.is_terminal or os.environ.get("COLUMNS", "").isdigit():
@@ -85,6 +105,9 @@ def render_text(report: Report, color: bool = False, width: int = UNWRAPPED) -> 
         plain = _plain_text(report)
         if plain is not None:
             return plain
+    from rich.console import Console
+    from rich.markup import escape
+
     buffer = io.StringIO()
     color_system: Literal["auto"] | None = "auto" if color else None
     console = Console(file=buffer, force_terminal=color, color_system=color_system, width=width, highlight=False)
@@ -105,6 +128,9 @@ def render_text(report: Report, color: bool = False, width: int = UNWRAPPED) -> 
 
 
 def _findings_table(report: Report) -> Table:
+    from rich.markup import escape
+    from rich.table import Table
+
     table = Table(box=None, show_header=False, pad_edge=False, padding=(0, 1))
     table.add_column("severity", no_wrap=True)
     table.add_column("rule", no_wrap=True)

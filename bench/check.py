@@ -2,10 +2,12 @@
 
     python bench/check.py [--sizes 1000,5000] [--runs 5]
 
-Projects of each size are generated from a real `dbt parse` of the example domain (`dmesh-dbt init payments`):
+Projects of each size are generated from a real `dbt compile` of the example domain (`dmesh-dbt init payments`):
 one model in five is a clone of its public ``payments`` mart (contracted, typed, described, a unique test), the
 others clones of its private ``stg_payments``, so the manifest weighs what real ones do (about 3.5 KB per model;
-the table prints it). The YAML that declares the clones is written too, so findings are located in real files.
+the table prints it). The clones keep their compiled SQL and read one another in chains of five (seed -> four
+staging models -> a public one), so column lineage (DM011) parses every model and traces every public column.
+The YAML that declares the clones is written too, so findings are located in real files.
 Each size runs twice: with no findings, and with two per public model (a column without a description, a column
 without a data_type), in the manifest and in the YAML alike.
 
@@ -94,8 +96,11 @@ def parse_example_domain(workdir: Path) -> tuple[Path, dict[str, Any]]:
 
 
 def synthesize(seed: dict[str, Any], models: int, findings: bool) -> dict[str, Any]:
-    """A manifest of ``models`` models: clones of the seed's public ``payments`` (with its unique test) and
-    private ``stg_payments``; with ``findings``, each public clone has an undescribed and an untyped column."""
+    """A manifest of ``models`` models in chains of ``PUBLIC_EVERY``: a clone of the seed's private
+    ``stg_payments`` reading its seed, three more reading each the one before, and a clone of the public
+    ``payments`` (with its unique test) reading the last; each clone's compiled SQL and ``depends_on`` point at
+    its parent, so column lineage (DM011) follows every public column through four models to the seed. With
+    ``findings``, each public clone has an undescribed and an untyped column."""
     manifest = copy.deepcopy(seed)
     package = manifest["metadata"]["project_name"]
     nodes = seed["nodes"]
@@ -104,10 +109,15 @@ def synthesize(seed: dict[str, Any], models: int, findings: bool) -> dict[str, A
         n for n in nodes.values() if n.get("attached_node") == public["unique_id"] and _test_name(n) == "unique"
     )
     manifest["nodes"] = {k: v for k, v in nodes.items() if v["resource_type"] not in ("model", "test")}
+    parent = nodes[private["depends_on"]["nodes"][0]]  # the seed the first model of each chain reads
     for index in range(models):
-        is_public = index % PUBLIC_EVERY == 0
-        clone = _renamed(public if is_public else private, f"{'orders' if is_public else 'stg_orders'}_{index}")
+        is_public = index % PUBLIC_EVERY == PUBLIC_EVERY - 1
+        template = public if is_public else private
+        clone = _renamed(template, f"{'orders' if is_public else 'stg_orders'}_{index}")
+        upstream = nodes[template["depends_on"]["nodes"][0]] if index % PUBLIC_EVERY == 0 else parent
+        _reads(clone, nodes[template["depends_on"]["nodes"][0]], upstream)
         manifest["nodes"][clone["unique_id"]] = clone
+        parent = clone
         if not is_public:
             continue
         if findings:
@@ -119,6 +129,12 @@ def synthesize(seed: dict[str, Any], models: int, findings: bool) -> dict[str, A
         manifest["nodes"][test["unique_id"]] = test
     manifest["parent_map"], manifest["child_map"] = {}, {}
     return manifest
+
+
+def _reads(clone: dict[str, Any], was: dict[str, Any], now: dict[str, Any]) -> None:
+    """Point ``clone`` (compiled SQL and ``depends_on``) at ``now`` where its template read ``was``."""
+    clone["compiled_code"] = clone["compiled_code"].replace(was["relation_name"], now["relation_name"])
+    clone["depends_on"] = {**clone["depends_on"], "nodes": [now["unique_id"]]}
 
 
 def _test_name(node: dict[str, Any]) -> str | None:
@@ -276,7 +292,7 @@ def main() -> None:
         seed_project, seed = parse_example_domain(Path(tmp))
         print(HEADER)
         for size in (int(s) for s in args.sizes.split(",")):
-            public_models = len(range(0, size, PUBLIC_EVERY))
+            public_models = len(range(PUBLIC_EVERY - 1, size, PUBLIC_EVERY))
             for findings in (False, True):
                 project = write_project(seed_project, seed, Path(tmp), size, findings)
                 verify_check(project, findings, public_models)

@@ -15,22 +15,22 @@ from typing import TYPE_CHECKING
 
 import click
 from click.core import ParameterSource
-from rich.markup import escape
 
 from dmesh_dbt import __version__
 from dmesh_dbt.errors import DmeshError, UsageError
-from dmesh_dbt.render import color_wanted, make_console
+from dmesh_dbt.render import color_wanted, lazy_console
 from dmesh_dbt.report import Report
 from dmesh_dbt.toolkit import DbtFlags
 
 if TYPE_CHECKING:  # the CLI imports its use cases lazily, so that `--help` stays fast
     from dmesh_dbt.artifacts import Project
+    from dmesh_dbt.registry import ConsumerRecord
     from dmesh_dbt.scan.scanner import ScanOptions
     from dmesh_dbt.upgrade import UpgradeResult
 
 # Made again by the group once --no-color is known; plain whenever they do not write to a terminal.
-console = make_console(color=color_wanted())
-err_console = make_console(stderr=True, color=color_wanted())
+console = lazy_console(color=color_wanted())
+err_console = lazy_console(stderr=True, color=color_wanted())
 
 
 class DmeshCommand(click.Command):
@@ -42,6 +42,13 @@ class DmeshCommand(click.Command):
 
 #: Exit code of an unexpected exception: a bug, not the user's input.
 EXIT_BUG = 3
+
+
+def escape(text: str) -> str:
+    """rich's markup escape, imported when a line is printed (rich costs `--help` more than Python's start)."""
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(text)
 
 
 def _one_line(text: str) -> str:
@@ -120,9 +127,9 @@ def cli(no_color: bool) -> None:
     """Self-serve data mesh on dbt: create domain projects, mask PII, enforce contracts, publish products."""
     global console, err_console, out
     color = color_wanted(no_color)
-    console = make_console(color=color)
-    err_console = make_console(stderr=True, color=color)
-    out = make_console(color=color, soft_wrap=True)
+    console = lazy_console(color=color)
+    err_console = lazy_console(stderr=True, color=color)
+    out = lazy_console(color=color, soft_wrap=True)
 
 
 @cli.command()
@@ -208,7 +215,7 @@ def package_dir() -> None:
 
 
 #: Lines of product commands never wrap: they hold paths, relations and refs that users copy.
-out = make_console(color=color_wanted(), soft_wrap=True)
+out = lazy_console(color=color_wanted(), soft_wrap=True)
 
 _PROJECT_DIR = click.option(
     "--project-dir",
@@ -650,7 +657,6 @@ def check(
         rules_listing,
         run_check,
     )
-    from dmesh_dbt.consume import record_reads
     from dmesh_dbt.project import dbt_flags, find_registry_url, resolve_target
     from dmesh_dbt.source_root import find_source_root
 
@@ -686,11 +692,21 @@ def check(
     )
     report = replace(report, source_root=source_root)
     # A consumer's check after its build records the columns its models now read, for its producers' checks.
-    for record in record_reads(project_dir):
+    for record in _recorded_reads(project_dir):
         product = f"{record.domain}.{record.product}" + (f"@{record.version}" if record.version else "")
         line = f"check: recorded that {record.consumer} reads {', '.join(record.columns)} of {product}"
         err_console.print(line, highlight=False, soft_wrap=True)
     _emit_report(ctx, report, output_format, output)
+
+
+def _recorded_reads(project_dir: Path) -> list[ConsumerRecord]:
+    from dmesh_dbt.project import consumes_products
+
+    if not consumes_products(project_dir):
+        return []  # and the registry, contracts and snapshots it would load stay unloaded
+    from dmesh_dbt.consume import record_reads
+
+    return record_reads(project_dir)
 
 
 @cli.command()

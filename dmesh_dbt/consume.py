@@ -33,12 +33,20 @@ from dmesh_dbt.files import (
 )
 from dmesh_dbt.inert import dbt_literal, dbt_literals
 from dmesh_dbt.loom import write_loom_config
-from dmesh_dbt.project import MANIFEST, PROFILES_FILE, Target, load_descriptor, registry_url, resolve_target
+from dmesh_dbt.project import (
+    CONSUMED_SOURCES,
+    MANIFEST,
+    PROFILES_FILE,
+    Target,
+    load_descriptor,
+    registry_url,
+    resolve_target,
+)
 from dmesh_dbt.registry import ConsumerRecord, CorruptEntry, ProductEntry, Registry, Release, now_utc, version_sort_key
 from dmesh_dbt.snapshots import catalog_path, install_view, release_dir
 
 #: Where consumed sources are written, one file per producing domain.
-SOURCES_DIR = Path("models") / "consumed"
+SOURCES_DIR = CONSUMED_SOURCES
 
 _GENERATED = "Written by `dmesh-dbt consume`; re-run it to refresh. Edits to entries it manages are replaced."
 

@@ -1,10 +1,12 @@
 """Column-level lineage from the compiled SQL in dbt's manifest.
 
-Each model's and snapshot's ``compiled_code`` is parsed once, in the adapter's dialect, qualified against the
-output columns of the nodes it reads (so ``select *`` expands), and walked with ``sqlglot.lineage`` through CTEs,
-subqueries, unions, window functions and expressions. That gives one hop per node: which columns of which
-parent relation feed each output column. ``Lineage.trace`` chains the hops across nodes back to sources, seeds
-and snapshots.
+Each model's and snapshot's ``compiled_code`` is parsed once, in the adapter's dialect, and only when asked for
+(DM007 reads the relations of every model; columns are followed only upstream of the public ones). A plain
+select from one relation (most staging models) is read straight off its projections; anything else is qualified
+against the output columns of the nodes it reads (so ``select *`` expands) and walked with ``sqlglot.lineage``
+through CTEs, subqueries, unions, window functions and expressions. That gives one hop per node: which columns of
+which parent relation feed each output column. ``Lineage.trace`` chains the hops across nodes back to sources,
+seeds and snapshots.
 
 Fail closed: whatever cannot be resolved (a node without compiled SQL, SQL sqlglot cannot parse, a relation the
 manifest does not know, ``select *`` over unknown columns) is an ``Unresolved`` input, never a clean one.
@@ -14,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
@@ -123,6 +125,16 @@ class _Relation:
     extra_columns: frozenset[str] = frozenset()
 
 
+@dataclass(frozen=True)
+class _Parsed:
+    """A node's compiled SQL as one parsed query (None, and why not, when it is none), and the relations it reads
+    that the manifest does not know."""
+
+    query: exp.Query | None
+    problem: str
+    unknown_relations: tuple[str, ...]
+
+
 Stop = Callable[[ColumnRef], bool]
 
 
@@ -138,6 +150,8 @@ class Lineage:
             for size in range(1, len(relation.parts) + 1):
                 self._by_parts.setdefault(relation.parts[-size:], []).append(relation.node_id)
         self._nodes: dict[str, NodeLineage] = {}
+        self._parsed: dict[str, _Parsed] = {}
+        self._public_ancestry: frozenset[str] | None = None
         self._traces: dict[tuple[Stop, ColumnRef], tuple[Derivation, ...]] = {}
 
     def name(self, node_id: str) -> str:
@@ -160,6 +174,13 @@ class Lineage:
         if node_id not in self._nodes:  # a source, a seed, or no node of the manifest: no SQL to read
             return NodeLineage(node_id, unresolved=Unresolved(node_id, f"{self.name(node_id)} has no SQL"))
         return self._nodes[node_id]
+
+    def unknown_relations(self, node_id: str) -> tuple[str, ...]:
+        """Tables the node's SQL reads that are no relation of the manifest, read without following its columns."""
+        relation = self._relations.get(node_id)
+        if relation is None or not relation.has_sql:
+            return ()
+        return self._parsed_sql(relation).unknown_relations
 
     def trace(self, column: ColumnRef, stop: Stop | None = None) -> tuple[Derivation, ...]:
         """Every upstream column ``column`` derives from, with the path, back to columns of nodes without SQL
@@ -249,21 +270,49 @@ class Lineage:
 
     def _parse(self, node_id: str) -> NodeLineage:
         relation = self._relations[node_id]
-        if not relation.compiled_code:
-            reason = f"{relation.name} has no compiled SQL in the manifest; run `dbt compile` (or `dbt build`) first"
-            return NodeLineage(node_id, unresolved=Unresolved(node_id, reason))
-        query, problem = self._query_of(relation)
+        parsed = self._parsed_sql(relation, tree=True)
+        query, problem, unknown = parsed.query, parsed.problem, parsed.unknown_relations
+        self._parsed[node_id] = replace(parsed, query=None)  # walked (and qualified in place) once, then dropped
         if query is None:
-            return NodeLineage(node_id, unresolved=Unresolved(node_id, problem))
-        # Read before lineage: a relation the manifest does not know is often why lineage fails, and DM007
-        # must see it all the same.
-        unknown = self._unknown_relations(query, relation)
+            return NodeLineage(node_id, unresolved=Unresolved(node_id, problem), unknown_relations=unknown)
         try:
             columns = self._columns_from(query, relation)
         except Exception as error:  # noqa: BLE001 - sqlglot raises many types; any failure must fail closed
             reason = f"sqlglot cannot follow the SQL of {relation.name} ({type(error).__name__}: {error})"
             return NodeLineage(node_id, unresolved=Unresolved(node_id, reason[:300]), unknown_relations=unknown)
         return NodeLineage(node_id, MappingProxyType(columns), unknown_relations=unknown)
+
+    def _parsed_sql(self, relation: _Relation, tree: bool = False) -> _Parsed:
+        """The node's SQL parsed, with the unknown relations it reads (read before lineage: a relation the
+        manifest does not know is often why lineage fails, and DM007 must see it all the same). Parsed once, unless
+        ``tree`` asks again for a tree dropped since (only a node no public model reads drops it)."""
+        cached = self._parsed.get(relation.node_id)
+        if cached is not None and (cached.query is not None or cached.problem or not tree):
+            return cached
+        if not relation.compiled_code:
+            reason = f"{relation.name} has no compiled SQL in the manifest; run `dbt compile` (or `dbt build`) first"
+            return _Parsed(None, reason, ())
+        query, problem = self._query_of(relation)
+        unknown = self._unknown_relations(query, relation) if query is not None else ()
+        # Kept only for a node whose columns a public model may read: the others' trees would only fill memory.
+        keep = relation.node_id in self._upstream_of_public()
+        self._parsed[relation.node_id] = _Parsed(query if keep else None, problem, unknown)
+        return _Parsed(query, problem, unknown)
+
+    def _upstream_of_public(self) -> frozenset[str]:
+        """The public models and every node upstream of one: the nodes whose columns DM011 follows."""
+        if self._public_ancestry is None:
+            pending = [m.unique_id for m in self.project.public_models]
+            seen: set[str] = set()
+            while pending:
+                current = pending.pop()
+                if current in seen:
+                    continue
+                seen.add(current)
+                relation = self._relations.get(current)
+                pending.extend(relation.depends_on if relation is not None else ())
+            self._public_ancestry = frozenset(seen)
+        return self._public_ancestry
 
     def _query_of(self, relation: _Relation) -> tuple[exp.Query | None, str]:
         """The node's compiled SQL as one parsed query, or None and why not."""
@@ -279,6 +328,19 @@ class Lineage:
         return statements[0], ""
 
     def _columns_from(self, query: exp.Query, relation: _Relation) -> dict[str, tuple[Hop, ...]]:
+        table = _only_table(query)
+        columns = None if table is None else plain_select_columns(self, query, table, relation)
+        if columns is None and table is not None:
+            # plain_select_columns normalized the names in place: sqlglot's qualification starts from the SQL.
+            query = self._query_of(relation)[0] or query
+        if columns is None:
+            columns = self._sqlglot_columns(query, relation)
+        for extra in relation.extra_columns:
+            columns.setdefault(extra, ())
+        return columns
+
+    def _sqlglot_columns(self, query: exp.Query, relation: _Relation) -> dict[str, tuple[Hop, ...]]:
+        """Every output column's hops through ``sqlglot.lineage``: any query, at the cost of qualifying it."""
         from sqlglot.lineage import lineage
 
         schema = self._schema_for(relation)
@@ -287,10 +349,7 @@ class Lineage:
             lineage(None, query, schema, dialect=self.dialect, copy=False, trim_selects=False) if query.selects else {}
         )
         walker = _Walker(self, relation)
-        columns = {name: tuple(walker.hops(root)) for name, root in roots.items()}
-        for extra in relation.extra_columns:
-            columns.setdefault(extra, ())
-        return columns
+        return {name: tuple(walker.hops(root)) for name, root in roots.items()}
 
     def _schema_for(self, relation: _Relation) -> dict[str, object]:
         """The columns of the relations the node depends on, nested as sqlglot's MappingSchema wants them (every
@@ -334,6 +393,105 @@ class Lineage:
             if self.resolve(table, relation) is None:
                 unknown.append(".".join(p for p in (table.catalog, table.db, table.name) if p))
         return tuple(dict.fromkeys(unknown))
+
+
+def plain_select_columns(
+    lineage: Lineage, query: exp.Query, table: exp.Table, relation: _Relation
+) -> dict[str, tuple[Hop, ...]] | None:
+    """Each output column's hops for a plain select from ``table`` alone (``_only_table``: named projections of
+    expressions over its columns; no join, CTE, subquery, union, star or table function), read straight off the
+    projections as ``sqlglot.lineage`` finds them, without qualifying the query (most of its cost); None when a
+    name is ambiguous (a struct field, another projection's alias) or a projection unnamed. Normalizes the query's
+    names in place, as qualifying would: they resolve as the engine resolves them."""
+    from sqlglot import exp
+    from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
+
+    normalize_identifiers(query, dialect=lineage.dialect)
+    projections: dict[str, exp.Expr] = {}
+    for projection in query.selects:
+        name = projection.alias if isinstance(projection, exp.Alias) else projection.name
+        if not isinstance(projection, exp.Alias | exp.Column) or not name or name in projections:
+            return None  # unnamed (sqlglot names it _col_N) or output twice
+        projections[name] = projection
+    qualifiers = {table.name, table.alias_or_name}
+    node_id = lineage.resolve(table, relation)
+    written = ".".join(p for p in (table.catalog, table.db, table.name) if p)
+    unknown = Unresolved(relation.node_id, f"{relation.name} reads {written}, which is no relation of the manifest")
+    columns: dict[str, tuple[Hop, ...]] = {}
+    for name, projection in projections.items():
+        occurrences = _table_columns(projection, projections, qualifiers)
+        if occurrences is None:
+            return None
+        if occurrences and node_id is None:
+            columns[name] = (unknown,)
+            continue
+        columns[name] = tuple(
+            Input(ColumnRef(str(node_id), column), all(_is_reduced(c, projection) for c in found))
+            for column, found in occurrences.items()
+        )
+    return columns
+
+
+def _only_table(query: exp.Query) -> exp.Table | None:
+    """The one relation a plain select reads, or None when the query is not that simple."""
+    from sqlglot import exp
+
+    if not isinstance(query, exp.Select):
+        return None
+    not_plain = (
+        exp.Star,
+        exp.Subquery,
+        exp.SetOperation,
+        exp.Join,
+        exp.Lateral,
+        exp.Unnest,
+        exp.With,
+        exp.CTE,
+        exp.Values,
+        exp.Pivot,
+        exp.UDTF,
+        exp.Dot,
+        exp.Lambda,
+        exp.Placeholder,
+    )
+    tables = []
+    for node in query.walk():
+        if isinstance(node, not_plain) or (isinstance(node, exp.Select) and node is not query):
+            return None
+        if isinstance(node, exp.Table):
+            tables.append(node)
+    source = query.args.get("from_") or query.args.get("from")
+    if len(tables) != 1 or source is None or source.this is not tables[0]:
+        return None
+    return tables[0] if isinstance(tables[0].this, exp.Identifier) else None
+
+
+def _table_columns(
+    projection: exp.Expr, projections: Mapping[str, exp.Expr], qualifiers: set[str]
+) -> dict[str, list[exp.Column]] | None:
+    """The table's columns one projection reads, each with its occurrences; None when a column may name something
+    else (a struct field, another projection's alias)."""
+    from sqlglot import exp
+
+    occurrences: dict[str, list[exp.Column]] = {}
+    for column in projection.find_all(exp.Column):
+        if column.args.get("db") or column.args.get("catalog") or not isinstance(column.this, exp.Identifier):
+            return None
+        if column.table and column.table not in qualifiers:
+            return None
+        aliased = projections.get(column.name)
+        if not column.table and aliased is not None and aliased is not projection and not _passes(aliased):
+            return None  # may be that projection (a lateral alias reference), which qualifying expands
+        occurrences.setdefault(column.name, []).append(column)
+    return occurrences
+
+
+def _passes(projection: exp.Expr) -> bool:
+    """``x`` or ``x as x``: a projection that outputs a column of the table under its own name."""
+    from sqlglot import exp
+
+    inner = projection.this if isinstance(projection, exp.Alias) else projection
+    return isinstance(inner, exp.Column) and not inner.table and inner.name == projection.alias_or_name
 
 
 class _Walker:
@@ -494,9 +652,21 @@ def _typed_column(name: str) -> Column:
 
 
 def _parts(relation_name: str | None, dialect: str | None) -> tuple[str, ...]:
-    """``"db"."schema"."table"`` (or a backticked BigQuery name) as lowercased parts; () when it has none."""
+    """``"db"."schema"."table"`` (or a backticked BigQuery name) as lowercased parts; () when it has none.
+
+    Split as dbt quotes them, without a parse per relation (thousands of them); a name that does not split into
+    one to three parts that way is left to sqlglot."""
     if not relation_name:
         return ()
+    parts = _identifier_path(relation_name)
+    if dialect == "bigquery":  # BigQuery reads `project.dataset.table` in one pair of backticks as three parts
+        parts = [piece for part in parts for piece in part.split(".")]
+    if 1 <= len(parts) <= 3 and all(part and part == part.strip() for part in parts):
+        return tuple(part.lower() for part in parts)
+    return _parsed_parts(relation_name, dialect)
+
+
+def _parsed_parts(relation_name: str, dialect: str | None) -> tuple[str, ...]:
     from sqlglot import exp
     from sqlglot.errors import SqlglotError
 

@@ -9,8 +9,8 @@ Each file is read here, once, by one set of rules, so every command sees the sam
   the target name is rendered first, then only the chosen output, so an ``env_var`` of another target need not
   be set; ``dbt_flags`` carries the same profiles directory and ``--vars`` to every dbt run;
 - ``target/manifest.json``: ``newest_source``, ``manifest_staleness``, ``vanished_source``, ``ensure_manifest``
-  (``dbt parse`` when stale, saying why; partial unless a file it was built from is gone) and ``compile_manifest``
-  (``dbt compile`` of models and snapshots, for column lineage);
+  (``dbt parse`` when stale, saying why and how; partial unless a file it was built from is gone) and
+  ``compile_manifest`` (``dbt compile`` of models and snapshots, for column lineage; partial likewise);
 - the registry URL: ``registry_url``: ``--registry``, else ``$DMESH_REGISTRY``, else ``registry:`` in dmesh.yml.
 """
 
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -55,6 +56,8 @@ PROFILES_FILE = "profiles.yml"
 #: dbt's environment variable for the profiles directory.
 PROFILES_DIR_ENV = "DBT_PROFILES_DIR"
 MANIFEST = Path("target") / "manifest.json"
+#: Where ``dmesh-dbt consume`` writes the sources of the products a domain consumes (one YAML file per domain).
+CONSUMED_SOURCES = Path("models") / "consumed"
 RUN_RESULTS = Path("target") / "run_results.json"
 
 #: Files at a project's root that dbt reads; with the resource paths, what makes a manifest stale.
@@ -469,16 +472,12 @@ def ensure_manifest(
         if recorded == wanted or (recorded is None and wanted == _parse_stamp(DBT_DEFAULTS, None)):
             return project_dir / MANIFEST
         reason = f"the last parse had other --vars or --target than {json.dumps(wanted, sort_keys=True)}"
-    gone = vanished_source(project_dir)
-    if gone is not None:
-        # dbt's saved parse state still describes a file that is gone, and partial parsing once served a stale
-        # manifest after a deletion (shared/facts.md): without the state, dbt parses in full (and saves anew).
-        (project_dir / PARTIAL_PARSE_STATE).unlink(missing_ok=True)
+    saved = _usable_parse_state(project_dir, compiled)
     if announce is not None:
         command = "dbt compile" if compiled else "dbt parse"
-        announce(f"running `{command}` first: {reason}" + (f" ({gone} is gone: parsing in full)" if gone else ""))
+        announce(f"running `{command}` first: {reason} ({saved})")
     if compiled:
-        compile_manifest(project_dir, flags, target)
+        _compile(project_dir, flags, target)
     else:
         # Partial parsing took 0.74x the time of a full parse after a one-line edit (bench/parse.py, 204 models),
         # and found the same nodes after a deletion; without saved state it is a full parse that saves one.
@@ -490,6 +489,26 @@ def ensure_manifest(
 
 #: dbt's saved parse state, beside the manifest; partial parsing starts from it.
 PARTIAL_PARSE_STATE = Path("target") / "partial_parse.msgpack"
+
+
+def _usable_parse_state(project_dir: Path, compiled: bool) -> str:
+    """Drop dbt's saved parse states when a file they describe is gone, and say how dbt will parse.
+
+    Partial parsing is safe otherwise: dbt itself re-parses in full when the dbt version, --vars, the target,
+    the profile or the environment variables the project reads differ from the saved state's (docs.getdbt.com,
+    reference/parsing). It once served a stale manifest after a file deletion (shared/facts.md), hence the check.
+    """
+    states = [project_dir / p for p in (PARTIAL_PARSE_STATE, COMPILE_PARSE_STATE)]
+    if not any(state.is_file() for state in states):
+        return "no saved parse state: parsing in full"
+    gone = vanished_source(project_dir)
+    if gone is not None:
+        for state in states:
+            state.unlink(missing_ok=True)  # without the state, dbt parses in full (and saves anew)
+        return f"{gone} is gone: parsing in full"
+    if not (_seed_compile_state(project_dir) if compiled else states[0].is_file()):
+        return "no saved parse state: parsing in full"
+    return "partial parsing from dbt's saved state"
 
 
 def vanished_source(project_dir: Path) -> str | None:
@@ -534,16 +553,38 @@ COMPILE_SELECTION = "resource_type:model resource_type:snapshot"
 COMPILE_TARGET = Path("target") / "dmesh-compile"
 
 
+#: The saved parse state of ``compile_manifest``'s runs, in their target path.
+COMPILE_PARSE_STATE = COMPILE_TARGET / "partial_parse.msgpack"
+
+
+def _seed_compile_state(project_dir: Path) -> bool:
+    """Start the compile's partial parse from the newest saved state: its own, or the last dbt run's in target/
+    (a build's), copied over when newer. False when there is neither."""
+    build, own = project_dir / PARTIAL_PARSE_STATE, project_dir / COMPILE_PARSE_STATE
+    if build.is_file() and (not own.is_file() or build.stat().st_mtime > own.stat().st_mtime):
+        own.parent.mkdir(parents=True, exist_ok=True)
+        partial = own.with_name(f".{own.name}.tmp")
+        shutil.copy2(build, partial)
+        os.replace(partial, own)  # one rename: dbt reads the old state or the new, never half of one
+    return own.is_file()
+
+
 def compile_manifest(project_dir: Path, flags: DbtFlags = DBT_DEFAULTS, target: str | None = None) -> Path:
     """``dbt compile`` the models and snapshots, so the manifest carries the compiled SQL column lineage reads,
-    and move its manifest to ``target/manifest.json``. On DuckDB it needs no server; elsewhere the target's."""
+    and move its manifest to ``target/manifest.json``. On DuckDB it needs no server; elsewhere the target's.
+    Parses partially from dbt's saved state, unless a file the state describes is gone (``_usable_parse_state``)."""
+    _usable_parse_state(project_dir, compiled=True)
+    return _compile(project_dir, flags, target)
+
+
+def _compile(project_dir: Path, flags: DbtFlags, target: str | None) -> Path:
     project_dir = project_dir.resolve()
     chosen = ("--target", target) if target else ()
     try:
         run_dbt(
             project_dir,
             "compile",
-            "--no-partial-parse",
+            "--partial-parse",
             "--quiet",
             "--no-populate-cache",
             "--select",
@@ -627,3 +668,8 @@ def _newest_in(directory: Path) -> tuple[float, Path | None]:
             if modified > newest[0]:
                 newest = (modified, Path(entry.path))
     return newest
+
+
+def consumes_products(project_dir: Path) -> bool:
+    """Whether ``dmesh-dbt consume`` wrote any source into the project (a check only then records what it reads)."""
+    return any((project_dir / CONSUMED_SOURCES).glob("*.yml"))

@@ -9,18 +9,19 @@ import hashlib
 import io
 import json
 import os
+import re
 import xml.etree.ElementTree as ET
 from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal
-
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from dmesh_dbt import __version__
 from dmesh_dbt.report import Finding, Report, Severity, Waiver
+
+if TYPE_CHECKING:  # rich loads when something is printed through it: `--help` and the other formats need none
+    from rich.console import Console
+    from rich.table import Table
 
 FORMATS = ("text", "json", "github", "sarif", "junit")
 
@@ -44,6 +45,24 @@ def color_wanted(no_color_flag: bool = False) -> bool:
     return not no_color_flag and not os.environ.get("NO_COLOR")
 
 
+class _LazyConsole:
+    """``make_console``'s console, made on first use (importing rich costs more than a bare Python start)."""
+
+    def __init__(self, stderr: bool, color: bool, soft_wrap: bool) -> None:
+        self._options = {"stderr": stderr, "color": color, "soft_wrap": soft_wrap}
+        self._console: Console | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._console is None:
+            self._console = make_console(**self._options)
+        return getattr(self._console, name)
+
+
+def lazy_console(*, stderr: bool = False, color: bool = True, soft_wrap: bool = False) -> Console:
+    """``make_console(...)``, made when first used."""
+    return cast("Console", _LazyConsole(stderr, color, soft_wrap))
+
+
 def make_console(*, stderr: bool = False, color: bool = True, soft_wrap: bool = False) -> Console:
     """A console right for where it writes.
 
@@ -51,6 +70,8 @@ def make_console(*, stderr: bool = False, color: bool = True, soft_wrap: bool = 
     pipe, a file, a CI log): plain text without escapes, wrapped only at $COLUMNS when it is set, never at rich's
     default 80 columns, which cut paths and words mid-line. ``soft_wrap`` keeps long lines whole on a terminal too.
     """
+    from rich.console import Console
+
     probe = Console(stderr=stderr)
     color_system: Literal["auto"] | None = "auto" if color and probe.is_terminal else None
     if probe.is_terminal or os.environ.get("COLUMNS", "").isdigit():
@@ -86,6 +107,13 @@ def render_text(report: Report, color: bool = False, width: int = UNWRAPPED) -> 
 
     Messages fold at ``width`` (a terminal's); by default nothing wraps, for files and pipes.
     """
+    if not color and width >= UNWRAPPED:
+        plain = _plain_text(report)
+        if plain is not None:
+            return plain
+    from rich.console import Console
+    from rich.markup import escape
+
     buffer = io.StringIO()
     color_system: Literal["auto"] | None = "auto" if color else None
     console = Console(file=buffer, force_terminal=color, color_system=color_system, width=width, highlight=False)
@@ -106,6 +134,9 @@ def render_text(report: Report, color: bool = False, width: int = UNWRAPPED) -> 
 
 
 def _findings_table(report: Report) -> Table:
+    from rich.markup import escape
+    from rich.table import Table
+
     table = Table(box=None, show_header=False, pad_edge=False, padding=(0, 1))
     table.add_column("severity", no_wrap=True)
     table.add_column("rule", no_wrap=True)
@@ -118,6 +149,39 @@ def _findings_table(report: Report) -> Table:
         for impact in finding.impacts:
             table.add_row("", "", "", escape(f"hits consumer {impact}"))
     return table
+
+
+#: What rich would not print as written: markup-free text only differs from rich's rendering by these
+#: (tabs, control characters, line breaks, and ``:name:`` emoji codes).
+_RICH_REWRITES = re.compile(r"[\x00-\x1f\x7f]|:[\w+-]+:")
+
+
+def _plain_text(report: Report) -> str | None:
+    """The report as ``render_text`` prints it without colour or wrapping, line by line, without laying out a
+    rich table (whose cost grows with the findings faster than the output); None when some text holds what rich
+    would rewrite (then rich renders it)."""
+    from rich.cells import cell_len
+
+    lines = [f"dmesh-dbt {report.command}: {report.project}"]
+    if report.policy is not None:
+        lines.append(f"  policy: {report.policy}")
+    lines.extend(f"  {note}" for note in report.notes)
+    rows: list[tuple[str, str, str, str]] = []
+    for finding in report.findings:
+        label = "waived" if finding.waived_by else finding.severity.value
+        rows.append((label, finding.rule_id, _where(finding), finding.message))
+        rows.extend(("", "", "", f"hits consumer {impact}") for impact in finding.impacts)
+    widths = [max((cell_len(row[i]) for row in rows), default=0) for i in range(3)]
+    for row in rows:
+        cells = [cell + " " * (width - cell_len(cell)) for cell, width in zip(row, widths, strict=False)]
+        lines.append("  ".join((*cells, row[3])))
+    if report.waivers:
+        lines.append("Waivers in force")
+        lines.extend(f"  {_waiver_line(waiver)}" for waiver in report.waivers)
+    lines.append(_summary(report))
+    if any(_RICH_REWRITES.search(line) for line in lines):
+        return None
+    return "".join(line.rstrip() + "\n" for line in lines)
 
 
 def _where(finding: Finding) -> str:

@@ -32,6 +32,7 @@ class PiiInheritance:
     def __init__(self, lineage: Lineage) -> None:
         self.lineage = lineage
         self._memo: dict[ColumnRef, tuple[Taint, ...]] = {}
+        self._columns: dict[str, dict[str, Column]] = {}  # node id -> lower-cased name -> its declared column
         self._products = {s.unique_id for s in lineage.project.sources if _is_consumed_product(s)}
 
     def taints(self, ref: ColumnRef) -> tuple[Taint, ...]:
@@ -41,8 +42,11 @@ class PiiInheritance:
         return self._memo[ref]
 
     def declared(self, ref: ColumnRef) -> Column | None:
-        wanted = ref.column.lower()
-        return next((c for c in self.lineage.declared_columns(ref.node_id) if c.name.lower() == wanted), None)
+        if ref.node_id not in self._columns:
+            # Reversed: the first of two columns differing only in case wins, as a scan in order would find it.
+            columns = reversed(self.lineage.declared_columns(ref.node_id))
+            self._columns[ref.node_id] = {c.name.lower(): c for c in columns}
+        return self._columns[ref.node_id].get(ref.column.lower())
 
     def _declares(self, ref: ColumnRef) -> bool:
         column = self.declared(ref)

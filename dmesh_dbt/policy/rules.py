@@ -431,7 +431,7 @@ def _hard_coded_relations(ctx: PolicyContext) -> Iterator[Violation]:
     databases = {m.database.lower() for m in own if m.database}
     schemas = {m.schema.lower() for m in own} | {f"{m.schema.lower()}_published" for m in own}
     for model in own:
-        for relation in ctx.lineage.node(model.unique_id).unknown_relations:
+        for relation in ctx.lineage.unknown_relations(model.unique_id):
             parts = relation.lower().split(".")
             database, schema = (parts[-3] if len(parts) > 2 else None), (parts[-2] if len(parts) > 1 else None)
             foreign_database = database is not None and database not in databases

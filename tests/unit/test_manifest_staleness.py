@@ -6,7 +6,13 @@ import json
 import os
 from pathlib import Path
 
-from dmesh_dbt.project import manifest_staleness, vanished_source
+from dmesh_dbt.project import (
+    COMPILE_PARSE_STATE,
+    PARTIAL_PARSE_STATE,
+    _usable_parse_state,
+    manifest_staleness,
+    vanished_source,
+)
 
 
 def project(tmp_path: Path) -> Path:
@@ -65,3 +71,57 @@ def test_a_file_the_manifest_was_built_from_that_is_gone_is_named(tmp_path: Path
     assert vanished_source(root) is None
     (root / "models" / "marts" / "orders.sql").unlink()
     assert vanished_source(root) == "models/marts/orders.sql"
+
+
+def _built(root: Path) -> Path:
+    """A project after a `dbt build`: its manifest, and dbt's saved parse state beside it."""
+    document = {
+        "metadata": {"project_name": "payments"},
+        "nodes": {
+            "model.payments.orders": {"package_name": "payments", "original_file_path": "models/marts/orders.sql"}
+        },
+        "sources": {},
+        "macros": {},
+    }
+    write_manifest(root).write_text(json.dumps(document))
+    state = root / PARTIAL_PARSE_STATE
+    state.write_bytes(b"build state")
+    return state
+
+
+def test_a_compile_parses_partially_from_the_builds_saved_state(tmp_path: Path) -> None:
+    root = project(tmp_path)
+    _built(root)
+    assert _usable_parse_state(root, compiled=True) == "partial parsing from dbt's saved state"
+    assert (root / COMPILE_PARSE_STATE).read_bytes() == b"build state"
+
+
+def test_a_compile_keeps_its_own_state_unless_a_build_saved_a_newer_one(tmp_path: Path) -> None:
+    root = project(tmp_path)
+    build = _built(root)
+    age(build, 60)
+    (root / COMPILE_PARSE_STATE).parent.mkdir(parents=True)
+    (root / COMPILE_PARSE_STATE).write_bytes(b"compile state")
+    _usable_parse_state(root, compiled=True)
+    assert (root / COMPILE_PARSE_STATE).read_bytes() == b"compile state"
+    build.write_bytes(b"newer build state")
+    _usable_parse_state(root, compiled=True)
+    assert (root / COMPILE_PARSE_STATE).read_bytes() == b"newer build state"
+
+
+def test_every_saved_state_is_dropped_when_a_file_it_describes_is_gone(tmp_path: Path) -> None:
+    root = project(tmp_path)
+    _built(root)
+    _usable_parse_state(root, compiled=True)
+    (root / "models" / "marts" / "orders.sql").unlink()
+    assert _usable_parse_state(root, compiled=True) == "models/marts/orders.sql is gone: parsing in full"
+    assert not (root / PARTIAL_PARSE_STATE).exists() and not (root / COMPILE_PARSE_STATE).exists()
+
+
+def test_without_a_saved_state_dbt_parses_in_full(tmp_path: Path) -> None:
+    root = project(tmp_path)
+    assert _usable_parse_state(root, compiled=True) == "no saved parse state: parsing in full"
+    _built(root)
+    (root / COMPILE_PARSE_STATE).parent.mkdir(parents=True)
+    (root / PARTIAL_PARSE_STATE).rename(root / COMPILE_PARSE_STATE)
+    assert _usable_parse_state(root, compiled=False) == "no saved parse state: parsing in full"  # dbt parse's is gone

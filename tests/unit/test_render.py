@@ -11,7 +11,16 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from dmesh_dbt.render import FORMATS, render, render_github, render_json, render_junit, render_sarif, render_text
+from dmesh_dbt.render import (
+    FORMATS,
+    UNWRAPPED,
+    render,
+    render_github,
+    render_json,
+    render_junit,
+    render_sarif,
+    render_text,
+)
 from dmesh_dbt.report import Finding, Impact, Report, RuleInfo, Severity, SourceRoot, Waiver
 
 SARIF_SCHEMA = Path(__file__).parent.parent / "data" / "sarif-schema-2.1.0.json"
@@ -181,3 +190,38 @@ def test_sarif_fingerprints_follow_rule_model_and_column_not_lines_or_wording() 
     same_subject = Report("check", "payments", (twice, replace(twice, message="orders depends on b")))
     first, second = fingerprints(same_subject)
     assert second == f"{first}:2"  # told apart, and still stable while their order holds
+
+
+NO_PATHS = Report(
+    "check",
+    "päyments",
+    (
+        Finding("DM004", Severity.ERROR, "domain has no owner: set `owner:` in dmesh.yml"),
+        Finding("DM002", Severity.WARNING, "客户.city has no data_type [bold]really[/bold]", "客户", "city"),
+    ),
+)
+REWRITTEN = Report("check", "payments", (Finding("DM004", Severity.ERROR, "tab\there :smile: and\nbreak"),))
+
+
+@pytest.mark.parametrize("report", [REPORT, CLEAN, NO_PATHS, REWRITTEN], ids=["full", "clean", "no paths", "rewritten"])
+def test_unwrapped_uncoloured_text_is_what_rich_prints(report: Report) -> None:
+    """A pipe's text skips rich's table layout; it must print the same lines (rich lays them out a column short
+    of the unwrapped width here, so it takes its own path)."""
+    assert render_text(report) == render_text(report, width=UNWRAPPED - 1)
+
+
+def test_unwrapped_text_of_many_findings_has_a_line_each() -> None:
+    findings = tuple(
+        Finding(
+            "DM003",
+            Severity.ERROR,
+            f"orders_{i}.card_brand has no description",
+            f"orders_{i}",
+            "card_brand",
+            "models/marts/_marts.yml",
+            i,
+        )
+        for i in range(20_000)
+    )
+    text = render_text(Report("check", "payments", findings))  # bench/check.py measures its speed
+    assert text.count("\n") == 20_002  # the title, a line per finding, the verdict

@@ -674,7 +674,7 @@ def scan(
         _explain(project, options, explain_spec, output_format)
         return
     result = scan_project(project, options)
-    written = write_classifications(project_dir, result.suspects) if write else None
+    written = write_classifications(project_dir, project, result.suspects) if write else None
     if output_format == "json":
         click.echo(as_json(result, written))
     else:

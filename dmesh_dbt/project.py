@@ -484,8 +484,14 @@ def ensure_manifest(
         # and found the same nodes after a deletion; without saved state it is a full parse that saves one.
         chosen = ("--target", target) if target else ()
         run_dbt(project_dir.resolve(), "parse", "--partial-parse", "--quiet", *chosen, flags=flags)
-    write_atomically(project_dir / PARSE_STAMP, json.dumps(wanted, sort_keys=True) + "\n")
+    record_parse(project_dir, flags, target)
     return project_dir / MANIFEST
+
+
+def record_parse(project_dir: Path, flags: DbtFlags = DBT_DEFAULTS, target: str | None = None) -> None:
+    """Note the ``--vars`` and ``--target`` of the dbt run that just wrote the manifest (``ensure_manifest``
+    parses again when a later command asks for others)."""
+    write_atomically(project_dir / PARSE_STAMP, json.dumps(_parse_stamp(flags, target), sort_keys=True) + "\n")
 
 
 #: dbt's saved parse state, beside the manifest; partial parsing starts from it.

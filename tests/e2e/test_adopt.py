@@ -122,7 +122,7 @@ def test_the_user_yaml_only_gains_lines(adopted: tuple[Path, str, str]) -> None:
     text = "\n".join(added)
     assert "access: public" in text and "contract: {enforced: true}" in text
     assert "post_hook: [\"{{ dmesh.publish_masked() }}\"]" in text
-    assert "meta: {pii: email}  # dmesh adopt: name matches" in text
+    assert "meta: {pii: email}  # dmesh adopt: name 'email' (0.90)" in text
     assert "meta: {pii: national_id}" in text and "meta: {pii: person_name}" in text
     assert "- name: signed_up_on" in text  # in the warehouse, not in the YAML: added with its type
     assert "order_counts" not in text  # not selected: untouched

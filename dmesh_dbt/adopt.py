@@ -37,6 +37,7 @@ from dmesh_dbt.project import (
     DBT_PROJECT_FILE,
     DMESH_FILE,
     MANIFEST,
+    WRITE_JSON,
     placeholder_owner,
     read_dbt_project,
     record_parse,
@@ -258,7 +259,7 @@ def _selected(project_dir: Path, options: AdoptOptions) -> set[str]:
 def _catalog_types(project_dir: Path, options: AdoptOptions) -> dict[str, dict[str, str]]:
     """unique id -> column -> type, as the warehouse has them (``dbt docs generate``'s target/catalog.json)."""
     chosen = ("--target", options.target) if options.target else ()
-    run_dbt(project_dir, "docs", "generate", "--quiet", *chosen, flags=options.flags)
+    run_dbt(project_dir, "docs", "generate", WRITE_JSON, "--quiet", *chosen, flags=options.flags)
     path = project_dir / CATALOG
     try:
         document = loads_json(read_bounded(path, max_json_bytes()))

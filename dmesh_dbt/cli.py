@@ -321,22 +321,34 @@ def publish(
 @_PROJECT_DIR
 @_REGISTRY
 @_TARGET
+@_PROFILES_DIR
+@_VARS
 @click.option("--dbt-loom", is_flag=True, help="Also write dbt_loom.config.yml pointing at the producer's manifest.")
-def consume(product: str, project_dir: Path, registry: str | None, target: str | None, dbt_loom: bool) -> None:
+def consume(
+    product: str,
+    project_dir: Path,
+    registry: str | None,
+    target: str | None,
+    profiles_dir: Path | None,
+    dbt_vars: str | None,
+    dbt_loom: bool,
+) -> None:
     """Read another domain's data product in this project, and record this domain as its consumer.
 
     Writes models/consumed/DOMAIN.yml (a dbt source with the contract's columns, types and freshness); between
     DuckDB domains, fetches the release's verified data snapshot into .dmesh/ and attaches a read-only catalog of
-    views over it to the DuckDB target in profiles.yml (never the producer's warehouse); and records the columns
-    this project's models read (every column until they are compiled; `dmesh-dbt check` after each `dbt build`
-    records them again).
+    views over it to the DuckDB target in the profiles.yml dbt reads (never the producer's warehouse; --vars
+    render its var() calls, as dbt's do); and records the columns this project's models read (every column until
+    they are compiled; `dmesh-dbt check` after each `dbt build` records them again).
     Without @VERSION the latest model version is read; @VERSION pins one. It refuses to move a source to a
     version that lacks a column this project's models read.
     """
     from dmesh_dbt.consume import consume as consume_product
     from dmesh_dbt.contracts import parse_product_ref
+    from dmesh_dbt.project import dbt_flags
 
-    result = consume_product(project_dir, parse_product_ref(product), registry, target, dbt_loom)
+    flags = dbt_flags(project_dir, profiles_dir, dbt_vars)
+    result = consume_product(project_dir, parse_product_ref(product), registry, target, dbt_loom, flags)
     record = result.record
     out.print(
         f"[green]Consuming[/green] {result.contract.ref} (release {result.release.version}) "

@@ -122,11 +122,24 @@ class PropertiesEdit:
         if node is None:
             if edit.entry.section == "sources":
                 return f"{self.path.name} does not document source table {edit.entry.label}"
+            if not self._can_add_to(edit.entry.section):
+                return f"{self.path.name}: `{edit.entry.section}:` is not a block list; add {edit.entry.label} by hand"
             self._new_entries.setdefault(edit.entry, []).append(edit)
             return self._planned(edit)
         if node.fa.flow_style():
             return f"{self.path.name}: {edit.entry.label} is written in flow style ({{...}}); add the meta by hand"
         return self._classify_in(node, edit)
+
+    def _can_add_to(self, section: str) -> bool:
+        """Whether a new entry can be added to ``section`` by inserting lines: the section is absent, or a
+        non-empty block list."""
+        from ruamel.yaml.comments import CommentedSeq
+
+        document = self.document
+        if not isinstance(document, Mapping) or section not in document:
+            return document is None or isinstance(document, Mapping)
+        existing = document[section]
+        return isinstance(existing, CommentedSeq) and bool(existing) and not existing.fa.flow_style()
 
     def _planned(self, edit: ColumnEdit) -> str | None:
         """Record ``edit`` as planned; no reason against it."""

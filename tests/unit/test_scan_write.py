@@ -231,3 +231,14 @@ def test_invalid_yaml_is_a_config_error_naming_the_file(project: Path) -> None:
 )
 def test_indentation_is_guessed_from_the_file(text: str, expected: tuple[int, int]) -> None:
     assert guess_indentation(text) == expected
+
+
+def test_a_new_entry_joins_the_files_list_or_is_refused_where_the_section_is_not_a_block_list(project: Path) -> None:
+    (project / "seeds" / "_raw_people.yml").write_text("seeds:\n  - name: other   # kept\n    description: x\n")
+    result = write_classifications(project, _project(), [suspect("seed.shop.raw_people", "email", PiiClass.EMAIL)])
+    after = (project / "seeds" / "_raw_people.yml").read_text()
+    assert not result.skipped and pii_of(project / "seeds" / "_raw_people.yml", "seeds", "raw_people", "email")
+    assert after.startswith("seeds:\n  - name: other   # kept\n    description: x\n  - name: raw_people\n")
+    (project / "seeds" / "_raw_people.yml").write_text("seeds: []\n")
+    result = write_classifications(project, _project(), [suspect("seed.shop.raw_people", "email", PiiClass.EMAIL)])
+    assert "`seeds:` is not a block list" in result.skipped[0].reason

@@ -11,33 +11,40 @@ comment. Every edit of a user's file is found with ruamel.yaml's line marks and 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from dmesh_dbt.artifacts import Model, load_manifest
-from dmesh_dbt.errors import ConfigError, UsageError
+from dmesh_dbt.artifacts import Model, Project, load_manifest
+from dmesh_dbt.errors import ArtifactError, ConfigError, UsageError
 from dmesh_dbt.files import (
     guess_indentation,
     insert_lines,
+    loads_json,
+    max_json_bytes,
+    read_bounded,
     read_text_bounded,
     round_trip_yaml,
     sequence_end,
     unified_diff,
     write_atomically,
 )
+from dmesh_dbt.pii import PiiClass
 from dmesh_dbt.project import (
     DBT_PROJECT_FILE,
     DMESH_FILE,
-    ensure_manifest,
+    MANIFEST,
+    WRITE_JSON,
     placeholder_owner,
     read_dbt_project,
+    record_parse,
 )
+from dmesh_dbt.properties import ColumnEdit, NodeEntry, yaml_scalar
 from dmesh_dbt.scaffold import validate_domain_name, validate_owner
-from dmesh_dbt.scan.names import match_name
+from dmesh_dbt.scan.detect import Suspect
 from dmesh_dbt.toolkit import DBT_DEFAULTS, DbtFlags, dbt_package_dir, run_dbt
 
 ON_RUN_START = '"{{ dmesh.on_run_start() }}"'
@@ -96,8 +103,32 @@ class _Edits:
 # ----------------------------------------------------------------------------------------------- the plan
 
 
-def plan_adoption(options: AdoptOptions) -> AdoptPlan:
-    """Everything adopt would change, computed from the project and its warehouse catalog; nothing written."""
+@dataclass(frozen=True)
+class Adoptable:
+    """What adopt reads from dbt: the compiled project, the models to make public and the warehouse's types."""
+
+    project: Project
+    public_ids: frozenset[str]
+    types: Mapping[str, Mapping[str, str]]  # unique id -> column -> type (target/catalog.json)
+
+
+def read_adoptable(options: AdoptOptions) -> Adoptable:
+    """Run ``dbt ls`` (with ``--public``) and ``dbt docs generate`` (which compiles the project and reads the
+    warehouse's catalog) with the user's flags, and read what they wrote."""
+    project_dir = options.project_dir.resolve()
+    if not (project_dir / DBT_PROJECT_FILE).is_file():
+        raise UsageError(f"{project_dir} is not a dbt project (no dbt_project.yml); pass --project-dir")
+    chosen = _selected(project_dir, options) if options.public else None
+    types = _catalog_types(project_dir, options)
+    record_parse(project_dir, options.flags, options.target)
+    project = load_manifest(project_dir / MANIFEST)
+    own = {m.unique_id for m in project.own_models}
+    public = chosen if chosen is not None else {m.unique_id for m in project.public_models}
+    return Adoptable(project, frozenset(public & own), types)
+
+
+def plan_adoption(options: AdoptOptions, adoptable: Adoptable, suspects: Sequence[Suspect]) -> AdoptPlan:
+    """Everything adopt would change, from what dbt read (``adoptable``) and scan suspects; nothing written."""
     project_dir = options.project_dir.resolve()
     dbt_project = read_dbt_project(project_dir)
     domain = dbt_project.name or project_dir.name
@@ -109,15 +140,25 @@ def plan_adoption(options: AdoptOptions) -> AdoptPlan:
     changes.extend(_dmesh_file(project_dir, domain, options.owner, blockers))
     changes.extend(_package_entry(project_dir, blockers))
     changes.extend(_run_start_hook(project_dir, blockers))
-    project = load_manifest(ensure_manifest(project_dir, flags=options.flags, target=options.target))
-    chosen = _selected(project_dir, options) if options.public else {m.unique_id for m in project.public_models}
-    models = [m for m in project.own_models if m.unique_id in chosen]
+    models = [m for m in adoptable.project.own_models if m.unique_id in adoptable.public_ids]
     if not models:
         blockers.append("no public model: pass --public SELECTOR (e.g. --public customers) to choose the products")
-    catalog = _catalog_types(project_dir, options) if models else {}
-    changes.extend(_model_properties(project_dir, models, catalog, blockers))
+    classes = _classes(s for s in suspects if isinstance(s.pii_class, PiiClass))
+    for suspect in suspects:
+        if not isinstance(suspect.pii_class, PiiClass) and suspect.node_id in adoptable.public_ids:
+            blockers.append(f"{suspect.column} of {suspect.node_id.split('.')[-1]} looks like {suspect.pii_class}, "
+                            "which may not be stored at all (PCI DSS): drop it from the model")  # fmt: skip
+    changes.extend(_model_properties(project_dir, models, adoptable.types, classes, blockers))
     return AdoptPlan(domain, tuple(c for c in changes if c.before != c.after), tuple(m.name for m in models),
                      tuple(blockers))  # fmt: skip
+
+
+def _classes(suspects: Iterable[Suspect]) -> dict[str, dict[str, Suspect]]:
+    """unique id -> lower-cased column -> the suspect to write as its class."""
+    found: dict[str, dict[str, Suspect]] = {}
+    for suspect in suspects:
+        found.setdefault(suspect.node_id, {})[suspect.column.lower()] = suspect
+    return found
 
 
 def apply_adoption(plan: AdoptPlan, options: AdoptOptions) -> None:
@@ -218,16 +259,25 @@ def _selected(project_dir: Path, options: AdoptOptions) -> set[str]:
 def _catalog_types(project_dir: Path, options: AdoptOptions) -> dict[str, dict[str, str]]:
     """unique id -> column -> type, as the warehouse has them (``dbt docs generate``'s target/catalog.json)."""
     chosen = ("--target", options.target) if options.target else ()
-    run_dbt(project_dir, "docs", "generate", "--quiet", *chosen, flags=options.flags)
-    nodes = json.loads((project_dir / CATALOG).read_text(encoding="utf-8")).get("nodes") or {}
-    return {
-        uid: {str(c["name"]): str(c["type"]).lower() for c in (node.get("columns") or {}).values()}
-        for uid, node in nodes.items()
-    }
+    run_dbt(project_dir, "docs", "generate", WRITE_JSON, "--quiet", *chosen, flags=options.flags)
+    path = project_dir / CATALOG
+    try:
+        document = loads_json(read_bounded(path, max_json_bytes()))
+        nodes = document.get("nodes") or {}
+        return {
+            str(uid): {str(c["name"]): str(c["type"]).lower() for c in (node.get("columns") or {}).values()}
+            for uid, node in nodes.items()
+        }
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
+        raise ArtifactError(f"{path} is not a readable dbt catalog ({error}); run `dbt docs generate` again") from None
 
 
 def _model_properties(
-    project_dir: Path, models: Sequence[Model], catalog: Mapping[str, Mapping[str, str]], blockers: list[str]
+    project_dir: Path,
+    models: Sequence[Model],
+    catalog: Mapping[str, Mapping[str, str]],
+    classes: Mapping[str, Mapping[str, Suspect]],
+    blockers: list[str],
 ) -> list[FileChange]:
     """The properties YAML of each public model with its config, types and PII classes added; one change a file."""
     edits_by_file: dict[Path, _Edits] = {}
@@ -241,21 +291,23 @@ def _model_properties(
             path = project_dir / model.declared_in
             if path not in edits_by_file:
                 edits_by_file[path] = _Edits(read_text_bounded(path, ConfigError))
-            _edit_model_entry(edits_by_file[path], path, model.name, types, blockers)
+            suspected = classes.get(model.unique_id, {})
+            _edit_model_entry(edits_by_file[path], path, model.name, (types, suspected), blockers)
         else:
             path = (project_dir / model.original_file_path).with_name(f"_{model.name}.yml")
-            new_files.setdefault(path, ["version: 2", "", "models:"]).extend(_new_entry(model.name, types))
+            entry = _new_entry(model.name, types, classes.get(model.unique_id, {}))
+            new_files.setdefault(path, ["version: 2", "", "models:"]).extend(entry)
     changes = [FileChange(p, e.text, e.result()) for p, e in edits_by_file.items()]
     changes.extend(FileChange(p, "", "\n".join(lines) + "\n") for p, lines in new_files.items() if not p.exists())
     return changes
 
 
-def _new_entry(name: str, types: Mapping[str, str]) -> list[str]:
+def _new_entry(name: str, types: Mapping[str, str], suspected: Mapping[str, Suspect]) -> list[str]:
     lines = [f"  - name: {name}", *_config_lines(4, 2, {})]
     if types:
         lines.append("    columns:")
         for column, data_type in types.items():
-            lines.extend(_new_column(4, 2, column, data_type))
+            lines.extend(_new_column(4, 2, column, data_type, suspected))
     return lines
 
 
@@ -276,27 +328,28 @@ def _config_lines(indent: int, step: int, existing: Mapping[str, Any]) -> list[s
     ]
 
 
-def _new_column(indent: int, step: int, name: str, data_type: str | None) -> list[str]:
-    lines = [" " * indent + f"- name: {name}"]
+def _new_column(
+    indent: int, step: int, name: str, data_type: str | None, suspected: Mapping[str, Suspect]
+) -> list[str]:
+    lines = [" " * indent + f"- name: {yaml_scalar(name)}"]
     if data_type:
         lines.append(" " * (indent + step) + f"data_type: {data_type}")
-    lines.extend(_pii_lines(indent + step, name, {}))
+    lines.extend(_pii_lines(indent + step, suspected.get(name.lower()), {}))
     return lines
 
 
-def _pii_lines(indent: int, name: str, column: Mapping[str, Any]) -> list[str]:
-    """``meta: {pii: <class>}`` when the name looks like PII and the column has no class yet: fail-closed, a
-    suspect is classified (so masked) until a reviewer says otherwise."""
-    if _pii_of(column) is not None:
+def _pii_lines(indent: int, suspect: Suspect | None, column: Mapping[str, Any]) -> list[str]:
+    """``meta: {pii: <class>}`` for a suspect (by name, sampled values or lineage) that has no class yet:
+    fail-closed, a suspect is classified (so masked) until a reviewer says otherwise; the evidence in a comment."""
+    if suspect is None or _pii_of(column) is not None:
         return []
-    found = match_name(name)
-    if found is None:
-        return []
-    evidence = (
-        f"dmesh adopt: name matches {found.pattern!r} ({found.confidence:.2f}); masked until a reviewer "
-        "sets {pii: none, pii_reason: ...}"
-    )
-    return [" " * indent + f"meta: {{pii: {found.pii_class.value}}}  # {evidence}"]
+    edit = ColumnEdit(NodeEntry("models", ""), suspect.column, str(suspect.pii_class), _evidence(suspect))
+    return [edit.meta_line(indent)]
+
+
+def _evidence(suspect: Suspect) -> str:
+    confidence = f" ({suspect.confidence:.2f})" if suspect.name_source != "lineage" else ""
+    return f"dmesh adopt: {suspect.evidence}{confidence}; masked until a reviewer sets {{pii: none, pii_reason: ...}}"
 
 
 def _pii_of(column: Mapping[str, Any]) -> object:
@@ -309,7 +362,14 @@ def _pii_of(column: Mapping[str, Any]) -> object:
     return None
 
 
-def _edit_model_entry(edits: _Edits, path: Path, name: str, types: Mapping[str, str], blockers: list[str]) -> None:
+def _edit_model_entry(
+    edits: _Edits,
+    path: Path,
+    name: str,
+    found: tuple[Mapping[str, str], Mapping[str, Suspect]],
+    blockers: list[str],
+) -> None:
+    types, suspected = found
     document = _load(edits.text, path)
     entries = document.get("models") if isinstance(document, CommentedMap) else None
     entry = next((e for e in entries or () if isinstance(e, CommentedMap) and e.get("name") == name), None)
@@ -326,24 +386,25 @@ def _edit_model_entry(edits: _Edits, path: Path, name: str, types: Mapping[str, 
         edits.insertions.append((entry.lc.key("config")[0] + 1, _config_lines(config.lc.col, step, config)))
     else:
         blockers.append(f"{path.name}: model {name} has a flow-style `config:`; add access, contract, post_hook")
-    _edit_columns(edits, path, entry, types, blockers, (indent, step, after_name))
+    _edit_columns(edits, path, entry, (types, suspected), blockers, (indent, step, after_name))
 
 
 def _edit_columns(
     edits: _Edits,
     path: Path,
     entry: CommentedMap,
-    types: Mapping[str, str],
+    found: tuple[Mapping[str, str], Mapping[str, Suspect]],
     blockers: list[str],
     where: tuple[int, int, int],
 ) -> None:
     indent, step, after_name = where
+    types, suspected = found
     columns = entry.get("columns")
     if columns is None:
         if types:
             lines = [" " * indent + "columns:"]
             for column, data_type in types.items():
-                lines.extend(_new_column(indent + step, step, column, data_type))
+                lines.extend(_new_column(indent + step, step, column, data_type, suspected))
             edits.insertions.append((after_name, lines))
         return
     if not isinstance(columns, CommentedSeq) or columns.fa.flow_style() or not columns:
@@ -352,25 +413,30 @@ def _edit_columns(
     documented = {str(c.get("name")).lower() for c in columns if isinstance(c, CommentedMap)}
     for column in columns:
         if isinstance(column, CommentedMap) and column.get("name") is not None:
-            _edit_column(edits, column, types, blockers, path)
+            _edit_column(edits, column, found, blockers, path)
     first = columns.lc.item(0)[0]
     dash = edits.lines[first].index("-")
     missing = [(c, t) for c, t in types.items() if c.lower() not in documented]
     if missing:
-        lines = [line for c, t in missing for line in _new_column(dash, columns[0].lc.col - dash, c, t)]
+        lines = [line for c, t in missing for line in _new_column(dash, 2, c, t, suspected)]
         edits.insertions.append((sequence_end(edits.lines, first, dash), lines))
 
 
 def _edit_column(
-    edits: _Edits, column: CommentedMap, types: Mapping[str, str], blockers: list[str], path: Path
+    edits: _Edits,
+    column: CommentedMap,
+    found: tuple[Mapping[str, str], Mapping[str, Suspect]],
+    blockers: list[str],
+    path: Path,
 ) -> None:
+    types, suspected = found
     name = str(column["name"])
     indent = column.lc.col
     added: list[str] = []
     data_type = next((t for c, t in types.items() if c.lower() == name.lower()), None)
     if column.get("data_type") is None and data_type is not None:
         added.append(" " * indent + f"data_type: {data_type}")
-    pii = _pii_lines(indent, name, column)
+    pii = _pii_lines(indent, suspected.get(name.lower()), column)
     meta = column.get("meta")
     if pii and meta is None:
         added.extend(pii)

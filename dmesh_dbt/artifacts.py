@@ -192,6 +192,7 @@ class Seed:
     columns: tuple[Column, ...]
     original_file_path: str
     column_types: Mapping[str, str] = field(default_factory=_empty_mapping)
+    patch_path: str | None = None  # the properties YAML dbt read for it (``project://path``), if any
 
 
 @dataclass(frozen=True)
@@ -204,6 +205,7 @@ class Source:
     columns: tuple[Column, ...]
     meta: Mapping[str, Any] = field(default_factory=_empty_mapping)  # the table's meta
     source_meta: Mapping[str, Any] = field(default_factory=_empty_mapping)  # the source's (all its tables')
+    original_file_path: str = ""  # the YAML that declares it
 
 
 @dataclass(frozen=True)
@@ -586,6 +588,7 @@ def _seed(node: Mapping[str, Any], adapter: str) -> Seed:
         columns=tuple(_column(c, adapter, (), ()) for c in (node.get("columns") or {}).values()),
         original_file_path=node.get("original_file_path") or "",
         column_types=_string_mapping(config.get("column_types")),
+        patch_path=node.get("patch_path"),
     )
 
 
@@ -599,6 +602,7 @@ def _source(node: Mapping[str, Any], adapter: str) -> Source:
         columns=tuple(_column(c, adapter, (), ()) for c in (node.get("columns") or {}).values()),
         meta=MappingProxyType(dict(node.get("meta") or {})),
         source_meta=MappingProxyType(dict(node.get("source_meta") or {})),
+        original_file_path=node.get("original_file_path") or "",
     )
 
 

@@ -330,22 +330,34 @@ def publish(
 @_PROJECT_DIR
 @_REGISTRY
 @_TARGET
+@_PROFILES_DIR
+@_VARS
 @click.option("--dbt-loom", is_flag=True, help="Also write dbt_loom.config.yml pointing at the producer's manifest.")
-def consume(product: str, project_dir: Path, registry: str | None, target: str | None, dbt_loom: bool) -> None:
+def consume(
+    product: str,
+    project_dir: Path,
+    registry: str | None,
+    target: str | None,
+    profiles_dir: Path | None,
+    dbt_vars: str | None,
+    dbt_loom: bool,
+) -> None:
     """Read another domain's data product in this project, and record this domain as its consumer.
 
     Writes models/consumed/DOMAIN.yml (a dbt source with the contract's columns, types and freshness); between
     DuckDB domains, fetches the release's verified data snapshot into .dmesh/ and attaches a read-only catalog of
-    views over it to the DuckDB target in profiles.yml (never the producer's warehouse); and records the columns
-    this project's models read (every column until they are compiled; `dmesh-dbt check` after each `dbt build`
-    records them again).
+    views over it to the DuckDB target in the profiles.yml dbt reads (never the producer's warehouse; --vars
+    render its var() calls, as dbt's do); and records the columns this project's models read (every column until
+    they are compiled; `dmesh-dbt check` after each `dbt build` records them again).
     Without @VERSION the latest model version is read; @VERSION pins one. It refuses to move a source to a
     version that lacks a column this project's models read.
     """
     from dmesh_dbt.consume import consume as consume_product
     from dmesh_dbt.contracts import parse_product_ref
+    from dmesh_dbt.project import dbt_flags
 
-    result = consume_product(project_dir, parse_product_ref(product), registry, target, dbt_loom)
+    flags = dbt_flags(project_dir, profiles_dir, dbt_vars)
+    result = consume_product(project_dir, parse_product_ref(product), registry, target, dbt_loom, flags)
     record = result.record
     out.print(
         f"[green]Consuming[/green] {result.contract.ref} (release {result.release.version}) "
@@ -554,6 +566,13 @@ def _announcer(command: str) -> Callable[[str], None]:
     return lambda line: click.echo(f"{command}: {line}", err=True)
 
 
+def _sample_rows(default: int, help_text: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """--sample-rows N, as scan and adopt take it."""
+    return click.option(
+        "--sample-rows", type=click.IntRange(min=0), default=default, show_default=True, metavar="N", help=help_text
+    )
+
+
 def report_options(command: Callable[..., None]) -> Callable[..., None]:
     """--format and --output, shared by the commands that print a Report (check, diff)."""
     command = click.option(
@@ -730,14 +749,7 @@ def diff(ctx: click.Context, old: Path, new: Path, output_format: str, output: P
 @_TARGET
 @_PROFILES_DIR
 @_VARS
-@click.option(
-    "--sample-rows",
-    type=click.IntRange(min=0),
-    default=0,
-    show_default=True,
-    metavar="N",
-    help="Also sample N rows of every relation on the target and check the values (0: names only).",
-)
+@_sample_rows(0, "Also sample N rows of every relation on the target and check the values (0: names only).")
 @click.option("--select", "selector", metavar="SELECTOR", help="Scan only the nodes this dbt selector picks.")
 @click.option("--write", is_flag=True, help="Add `meta: {pii: <class>}` for each suspect to the YAML documenting it.")
 @click.option(
@@ -784,7 +796,7 @@ def scan(
         _explain(project, options, explain_spec, output_format)
         return
     result = scan_project(project, options)
-    written = write_classifications(project_dir, result.suspects) if write else None
+    written = write_classifications(project_dir, project, result.suspects) if write else None
     if output_format == "json":
         click.echo(as_json(result, written))
     else:
@@ -800,6 +812,7 @@ def scan(
 )
 @click.option("--owner", metavar="EMAIL", help="Email address of the owning team, written to dmesh.yml.")
 @click.option("--dry-run", is_flag=True, help="Print the changes as a unified diff and write nothing.")
+@_sample_rows(100, "Sample N rows of each relation for the PII classes (0: names and lineage only).")
 @_TARGET
 @_PROFILES_DIR
 @_VARS
@@ -808,6 +821,7 @@ def adopt(
     public: str | None,
     owner: str | None,
     dry_run: bool,
+    sample_rows: int,
     target: str | None,
     profiles_dir: Path | None,
     dbt_vars: str | None,
@@ -817,14 +831,20 @@ def adopt(
     Writes dmesh.yml (the domain is the dbt project's name), adds the dmesh package and its on-run-start hook,
     and on each model --public selects: access public, an enforced contract, the publish post-hook, every
     column's data_type from the warehouse (`dbt docs generate`; run `dbt build` first) and, fail-closed,
-    `meta: {pii: <class>}` on columns whose names look like PII. Then prints what still blocks `check`.
+    `meta: {pii: <class>}` on every column `scan` suspects (by name, sampled values and lineage), with the
+    evidence in a comment. Then prints what still blocks `check`.
     Running it again changes nothing.
     """
-    from dmesh_dbt.adopt import AdoptOptions, apply_adoption, plan_adoption
+    from dmesh_dbt.adopt import AdoptOptions, apply_adoption, plan_adoption, read_adoptable
     from dmesh_dbt.project import dbt_flags
+    from dmesh_dbt.scan.scanner import ScanOptions, adoption_suspects
 
     options = AdoptOptions(project_dir, public, owner, target, dbt_flags(project_dir, profiles_dir, dbt_vars))
-    plan = plan_adoption(options)
+    _announcer("adopt")("running `dbt docs generate` for the columns and types the warehouse has")
+    adoptable = read_adoptable(options)
+    scan_options = ScanOptions(project_dir, target, sample_rows, None, options.flags)
+    suspects = adoption_suspects(adoptable.project, scan_options, set(adoptable.public_ids))
+    plan = plan_adoption(options, adoptable, suspects)
     for change in plan.changes:
         if dry_run:
             click.echo(change.diff(project_dir.resolve()), nl=False)

@@ -38,12 +38,14 @@ from dmesh_dbt.project import (
     MANIFEST,
     PROFILES_FILE,
     Target,
+    find_profiles_dir,
     load_descriptor,
     registry_url,
     resolve_target,
 )
 from dmesh_dbt.registry import ConsumerRecord, CorruptEntry, ProductEntry, Registry, Release, now_utc, version_sort_key
 from dmesh_dbt.snapshots import catalog_path, install_view, release_dir
+from dmesh_dbt.toolkit import DBT_DEFAULTS, DbtFlags
 
 #: Where consumed sources are written, one file per producing domain.
 SOURCES_DIR = CONSUMED_SOURCES
@@ -152,7 +154,7 @@ def attach_snapshot(project_dir: Path, target: Target, contract: ProductContract
     relation = contract.relation
     catalog = inside_project(project_dir, catalog_path(Path(), contract.domain))
     install_view(catalog, relation.schema, relation.identifier, snapshot)
-    profiles_path = inside_project(project_dir, Path(PROFILES_FILE))
+    profiles_path = _profiles_file(project_dir, target)
     document = load_round_trip(profiles_path)
     settings = document[target.profile]["outputs"][target.name]
     attach = settings.get("attach")
@@ -165,6 +167,15 @@ def attach_snapshot(project_dir: Path, target: Target, contract: ProductContract
     upsert(attach, "alias", contract.domain, attached)
     dump_round_trip(profiles_path, document)
     return catalog
+
+
+def _profiles_file(project_dir: Path, target: Target) -> Path:
+    """The profiles.yml dbt reads for ``target``: the project's (never through a link out of it), or the one
+    --profiles-dir, $DBT_PROFILES_DIR or ~/.dbt names, which the user chose as theirs."""
+    directory = find_profiles_dir(project_dir, target.flags.profiles_dir)
+    if directory == project_dir.resolve():
+        return inside_project(project_dir, Path(PROFILES_FILE))
+    return directory / PROFILES_FILE
 
 
 # ------------------------------------------------------------------------------------------------ columns used
@@ -262,12 +273,14 @@ def consume(
     registry: str | None = None,
     target: str | None = None,
     dbt_loom: bool = False,
+    flags: DbtFlags = DBT_DEFAULTS,
 ) -> ConsumeResult:
-    """Make ``ref`` readable in the consumer project at ``project_dir`` and record the consumer."""
+    """Make ``ref`` readable in the consumer project at ``project_dir`` and record the consumer; ``flags`` say
+    where dbt reads profiles.yml (the attached snapshot goes into that file) and its ``--vars``."""
     consumer = load_descriptor(project_dir)
     if ref.domain == consumer.domain:
         raise UsageError(f"{ref} belongs to this domain ({consumer.domain}); ref() your own models instead")
-    resolved = resolve_target(project_dir, target)  # every input is read before anything is written
+    resolved = resolve_target(project_dir, target, flags)  # every input is read before anything is written
     store = Registry.open(registry_url(project_dir, registry))
     release, entry = store.find_product(ref.domain, ref.product, ref.version)
     contract = read_contract(store, release, entry)

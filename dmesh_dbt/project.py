@@ -338,11 +338,23 @@ def _env_var(name: str, default: str | None = None) -> str:
     return value
 
 
-def _renderer() -> jinja2.Environment:
+def _renderer(cli_vars: Mapping[str, Any] | None = None) -> jinja2.Environment:
+    """Jinja as dbt renders profiles.yml: ``env_var``, and ``var`` over the ``--vars`` given on the command line
+    (the only vars dbt has when it reads profiles)."""
     import jinja2
+
+    given = dict(cli_vars or {})
+
+    def var(name: str, default: Any = None) -> Any:
+        if name in given:
+            return given[name]
+        if default is None:
+            raise ConfigError(f"profiles.yml uses var('{name}') without a default; pass --vars '{{{name}: ...}}'")
+        return default
 
     environment = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)
     environment.globals["env_var"] = _env_var
+    environment.globals["var"] = var
     for name in ("as_number", "as_text", "as_bool", "as_native"):
         environment.filters[name] = lambda value: value
     return environment
@@ -427,7 +439,7 @@ def resolve_target(project_dir: Path, explicit: str | None = None, flags: DbtFla
     profile = profiles.get(profile_name)
     if not isinstance(profile, dict) or not isinstance(profile.get("outputs"), dict):
         raise ConfigError(f"profile {profile_name!r} is not in {path} (with outputs); add it or fix dbt_project.yml")
-    environment = _renderer()
+    environment = _renderer(_cli_vars(flags))
     name = explicit or str(_render(profile.get("target", "default"), environment, path))
     outputs = profile["outputs"]
     if name not in outputs or not isinstance(outputs[name], dict):
@@ -436,6 +448,11 @@ def resolve_target(project_dir: Path, explicit: str | None = None, flags: DbtFla
     settings = _RenderedSettings(outputs[name], environment, path)
     adapter = str(settings.get("type", ""))
     return Target(name, adapter, settings, profile_name, _duckdb_path(project_dir, adapter, settings), flags)
+
+
+def _cli_vars(flags: DbtFlags) -> Mapping[str, Any]:
+    parsed = load_yaml_text(flags.vars, "--vars", UsageError) if flags.vars else None
+    return parsed if isinstance(parsed, dict) else {}
 
 
 def _duckdb_path(project_dir: Path, adapter: str, settings: Mapping[str, Any]) -> Path | None:
@@ -479,13 +496,24 @@ def ensure_manifest(
     if compiled:
         _compile(project_dir, flags, target)
     else:
-        # Partial parsing took 0.74x the time of a full parse after a one-line edit (bench/parse.py, 204 models),
-        # and found the same nodes after a deletion; without saved state it is a full parse that saves one.
+        # dbt parses partially by default (0.74x the time of a full parse after a one-line edit, bench/parse.py,
+        # 204 models; the same nodes after a deletion), unless the project's `flags: {partial_parse: false}` or
+        # $DBT_PARTIAL_PARSE turn it off: no flag here overrides theirs. --write-json does override a
+        # `write_json: false`, since the manifest is what we read.
         chosen = ("--target", target) if target else ()
-        run_dbt(project_dir.resolve(), "parse", "--partial-parse", "--quiet", *chosen, flags=flags)
-    write_atomically(project_dir / PARSE_STAMP, json.dumps(wanted, sort_keys=True) + "\n")
+        run_dbt(project_dir.resolve(), "parse", WRITE_JSON, "--quiet", *chosen, flags=flags)
+    record_parse(project_dir, flags, target)
     return project_dir / MANIFEST
 
+
+def record_parse(project_dir: Path, flags: DbtFlags = DBT_DEFAULTS, target: str | None = None) -> None:
+    """Note the ``--vars`` and ``--target`` of the dbt run that just wrote the manifest (``ensure_manifest``
+    parses again when a later command asks for others)."""
+    write_atomically(project_dir / PARSE_STAMP, json.dumps(_parse_stamp(flags, target), sort_keys=True) + "\n")
+
+
+#: dmesh-dbt reads the manifest dbt writes, so it asks for it even when the project's flags say `write_json: false`.
+WRITE_JSON = "--write-json"
 
 #: dbt's saved parse state, beside the manifest; partial parsing starts from it.
 PARTIAL_PARSE_STATE = Path("target") / "partial_parse.msgpack"
@@ -584,7 +612,7 @@ def _compile(project_dir: Path, flags: DbtFlags, target: str | None) -> Path:
         run_dbt(
             project_dir,
             "compile",
-            "--partial-parse",
+            WRITE_JSON,  # partial parsing is dbt's default; the project's own flags may turn it off
             "--quiet",
             "--no-populate-cache",
             "--select",

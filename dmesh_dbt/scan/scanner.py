@@ -182,6 +182,55 @@ def with_lineage(project: Project, suspects: list[Suspect], only: set[str] | Non
     return sorted(found, key=lambda s: (s.published, s.node_id, s.column))
 
 
+def adoption_suspects(project: Project, options: ScanOptions, public_ids: set[str]) -> list[Suspect]:
+    """Suspects among the columns of the models about to be made public (``public_ids``), for ``adopt``.
+
+    Every column of the project is scored by name (and, with ``sample_rows``, by value); lineage then runs as if
+    those models were already public and every upstream suspect already classified: fail closed, a column fed
+    unreduced by a suspect is one, of the suspect's class.
+    """
+    found = [s for s in scan_project(project, replace(options, select=None)).suspects if not s.published]
+    assumed = _assuming(project, found, public_ids)
+    return [s for s in with_lineage(assumed, found, public_ids) if s.node_id in public_ids and not s.published]
+
+
+def _assuming(project: Project, suspects: Sequence[Suspect], public_ids: set[str]) -> Project:
+    """``project`` with the ``public_ids`` models public and each suspect column classified as suspected."""
+    from dmesh_dbt.artifacts import Access
+
+    classes: dict[str, dict[str, str]] = {}
+    for suspect in suspects:
+        classes.setdefault(suspect.node_id, {})[suspect.column] = str(suspect.pii_class)
+
+    def columns(node_id: str, existing: tuple[Column, ...]) -> tuple[Column, ...]:
+        wanted = classes.get(node_id, {})
+        marked = tuple(_classified(c, wanted.get(c.name)) for c in existing)
+        known = {c.name.lower() for c in existing}
+        added = tuple(_classified(_bare(name), pii) for name, pii in wanted.items() if name.lower() not in known)
+        return marked + added
+
+    def model(node: Model) -> Model:
+        access = Access.PUBLIC if node.unique_id in public_ids else node.access
+        return replace(node, access=access, columns=columns(node.unique_id, node.columns))
+
+    return replace(
+        project,
+        models=tuple(model(m) for m in project.models),
+        seeds=tuple(replace(s, columns=columns(s.unique_id, s.columns)) for s in project.seeds),
+        sources=tuple(replace(s, columns=columns(s.unique_id, s.columns)) for s in project.sources),
+    )
+
+
+def _bare(name: str) -> Column:
+    from dmesh_dbt.artifacts import ColumnConstraints
+
+    return Column(name, None, "", {}, None, None, ColumnConstraints())
+
+
+def _classified(column: Column, pii: str | None) -> Column:
+    return column if pii is None else replace(column, pii=pii, meta={**column.meta, "pii": pii})
+
+
 def _scan_with_values(
     project: Project, options: ScanOptions, columns: list[ColumnRef], only: set[str] | None, started: float
 ) -> ScanResult:
@@ -341,6 +390,7 @@ def _unique_id(line: str) -> str | None:
 __all__ = [
     "ScanOptions",
     "ScanResult",
+    "adoption_suspects",
     "Suspect",
     "explain_column",
     "classify",

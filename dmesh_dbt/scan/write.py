@@ -1,27 +1,27 @@
-"""``scan --write``: the classification of each suspect added to the YAML file that documents its column.
+"""``scan --write``: the classification of each suspect added to the properties file dbt reads for its node.
 
-The file is edited with ruamel.yaml's round-trip mode, so comments, anchors, quoting, flow maps and the order of
-keys stay as the user wrote them; only ``meta: {pii: <class>}`` is added. Each file is written atomically.
+The file is the one dbt recorded (``patch_path`` of a model, seed or snapshot; a source's own YAML), never one
+found by searching, so a same-named node of a nested project (``integration_tests/``) or an installed package is
+never touched; a model or seed with no properties file gets a new ``_<name>.yml`` beside it. Edits only add lines
+(``dmesh_dbt.properties``): ``meta: {pii: <class>}`` with the evidence in a comment. Each file is written
+atomically, once.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
-
+from dmesh_dbt.artifacts import Model, Project, Seed, Source
 from dmesh_dbt.errors import ConfigError
-from dmesh_dbt.files import dump_round_trip, load_round_trip, read_text_bounded, round_trip_yaml_for
+from dmesh_dbt.files import read_text_bounded, write_atomically
 from dmesh_dbt.pii import PiiClass
+from dmesh_dbt.properties import ColumnEdit, NodeEntry, PropertiesEdit, nested_in
 from dmesh_dbt.scan.detect import Suspect
 
-#: Folders of a dbt project that hold no YAML of the user's own.
-_SKIPPED_DIRS = frozenset({"target", "dbt_packages", "dbt_modules", "logs", "node_modules", ".venv", "venv"})
+#: What the comment beside each written class tells the reviewer.
+REVIEW_HINT = "masked until a reviewer sets {pii: none, pii_reason: ...}"
 
 
 @dataclass(frozen=True)
@@ -46,45 +46,49 @@ class WriteResult:
 
 
 @dataclass(frozen=True)
-class _NodeKey:
-    """Where a node is documented: ``models``/``seeds``/``snapshots`` by name, or ``sources`` by source and table."""
+class _Home:
+    """The properties file of a node (existing or to create) and its entry there."""
 
-    section: str
-    name: str
-    source_name: str | None = None
-
-
-def _node_key(node_id: str) -> _NodeKey | None:
-    kind, _, rest = node_id.partition(".")
-    parts = rest.split(".")  # package, name[, version] or package, source, table
-    if kind == "source" and len(parts) >= 3:
-        return _NodeKey("sources", parts[2], parts[1])
-    if kind in ("model", "seed", "snapshot") and len(parts) >= 2:
-        return _NodeKey(f"{kind}s", parts[1])
-    return None
+    path: Path
+    entry: NodeEntry
 
 
-def write_classifications(project_dir: Path, suspects: Sequence[Suspect]) -> WriteResult:
-    """Add ``meta: {pii: <class>}`` for each suspect to the YAML that documents it; one atomic write per file."""
-    written: list[Written] = []
+def write_classifications(project_dir: Path, project: Project, suspects: Sequence[Suspect]) -> WriteResult:
+    """Add ``meta: {pii: <class>}`` for each suspect to the file dbt reads its node's properties from."""
+    project_dir = project_dir.resolve()
+    homes = _homes(project, project_dir)
+    edits: dict[Path, PropertiesEdit] = {}
+    planned: list[tuple[Path, Suspect]] = []
     skipped: list[Skipped] = []
-    documents = _YamlFiles(project_dir)
     for suspect in suspects:
-        reason = _unwritable(suspect)
-        key = _node_key(suspect.node_id)
-        if reason is None and key is None:
-            reason = "not a model, seed or source"
-        if reason is not None or key is None:
+        home = homes.get(suspect.node_id)
+        reason = _unwritable(suspect) or (home if isinstance(home, str) else None)
+        if home is None:
+            reason = reason or "not a node of this project's models, seeds, snapshots or sources"
+        if reason is not None or not isinstance(home, _Home):
             skipped.append(Skipped(suspect.node_id, suspect.column, reason or ""))
             continue
-        path = documents.classify(key, suspect.column, str(suspect.pii_class))
-        if path is None:
-            hint = f"document {key.section[:-1]} {key.name!r} in a YAML file under {project_dir}"
-            skipped.append(Skipped(suspect.node_id, suspect.column, f"no YAML documents it; {hint}"))
+        edit = edits.get(home.path) or edits.setdefault(home.path, PropertiesEdit(home.path, _text(home.path)))
+        reason = edit.classify(ColumnEdit(home.entry, suspect.column, str(suspect.pii_class), _comment(suspect)))
+        if reason is None:
+            planned.append((home.path, suspect))
         else:
-            written.append(Written(path, suspect.node_id, suspect.column, str(suspect.pii_class)))
-    documents.save()
+            skipped.append(Skipped(suspect.node_id, suspect.column, reason))
+    refused = {path: edit.verify() for path, edit in edits.items()}
+    for path, edit in edits.items():
+        if edit.planned and not refused[path]:
+            write_atomically(path, edit.result())
+    written = [Written(p, s.node_id, s.column, str(s.pii_class)) for p, s in planned if not refused[p]]
+    skipped.extend(Skipped(s.node_id, s.column, "; ".join(refused[p])) for p, s in planned if refused[p])
     return WriteResult(tuple(written), tuple(skipped))
+
+
+def _text(path: Path) -> str:
+    return read_text_bounded(path, ConfigError) if path.exists() else ""
+
+
+def _comment(suspect: Suspect) -> str:
+    return f"dmesh scan: {suspect.evidence}; {REVIEW_HINT}"
 
 
 def _unwritable(suspect: Suspect) -> str | None:
@@ -95,75 +99,35 @@ def _unwritable(suspect: Suspect) -> str | None:
     return None
 
 
-class _YamlFiles:
-    """The project's YAML files, loaded on first use and saved (atomically) only if changed."""
-
-    def __init__(self, project_dir: Path) -> None:
-        self.project_dir = project_dir
-        self._loaded: dict[Path, tuple[Any, YAML]] = {}
-        self._changed: set[Path] = set()
-
-    def classify(self, key: _NodeKey, column: str, pii_class: str) -> Path | None:
-        for path in _yaml_paths(self.project_dir):
-            node = _find_node(self._load(path)[0], key)
-            if node is not None:
-                _set_pii(node, column, pii_class)
-                self._changed.add(path)
-                return path
-        return None
-
-    def _load(self, path: Path) -> tuple[Any, YAML]:
-        if path not in self._loaded:
-            yaml = round_trip_yaml_for(read_text_bounded(path, ConfigError))
-            self._loaded[path] = (load_round_trip(path, yaml), yaml)
-        return self._loaded[path]
-
-    def save(self) -> None:
-        for path in sorted(self._changed):
-            document, yaml = self._loaded[path]
-            dump_round_trip(path, document, yaml)
+def _homes(project: Project, project_dir: Path) -> dict[str, _Home | str]:
+    """unique id -> where its classification goes, or why it may not be written."""
+    homes: dict[str, _Home | str] = {}
+    for model in (*project.models, *project.snapshots):
+        section = "snapshots" if model.unique_id.startswith("snapshot.") else "models"
+        homes[model.unique_id] = _node_home(project, project_dir, model, section)
+    for seed in project.seeds:
+        homes[seed.unique_id] = _node_home(project, project_dir, seed, "seeds")
+    for source in project.sources:
+        homes[source.unique_id] = _source_home(project, project_dir, source)
+    return homes
 
 
-def _yaml_paths(project_dir: Path) -> Iterator[Path]:
-    for root, dirs, files in os.walk(project_dir):
-        dirs[:] = sorted(d for d in dirs if d not in _SKIPPED_DIRS and not d.startswith("."))
-        for name in sorted(files):
-            if name.endswith((".yml", ".yaml")) and name not in ("dbt_project.yml", "profiles.yml", "packages.yml"):
-                yield Path(root) / name
+def _node_home(project: Project, project_dir: Path, node: Model | Seed, section: str) -> _Home | str:
+    if node.package_name != project.name:
+        return f"{node.name} comes from the installed package {node.package_name}; classify it in that project"
+    if isinstance(node, Model) and node.version is not None:
+        return f"{node.display_name} is a versioned model; add the class to its `versions:` entry by hand"
+    if node.patch_path:
+        path = project_dir / node.patch_path.split("://", 1)[-1]
+    else:
+        path = (project_dir / node.original_file_path).with_name(f"_{node.name}.yml")
+    return nested_in(project_dir, path) or _Home(path, NodeEntry(section, node.name))
 
 
-def _find_node(document: Any, key: _NodeKey) -> CommentedMap | None:
-    if not isinstance(document, CommentedMap):
-        return None
-    if key.section == "sources":
-        source = _named(document.get("sources"), key.source_name or "")
-        return _named(source.get("tables"), key.name) if source is not None else None
-    return _named(document.get(key.section), key.name)
-
-
-def _named(entries: Any, name: str) -> CommentedMap | None:
-    if not isinstance(entries, Iterable) or isinstance(entries, (str, bytes)):
-        return None
-    return next((e for e in entries if isinstance(e, CommentedMap) and str(e.get("name")) == name), None)
-
-
-def _set_pii(node: CommentedMap, column: str, pii_class: str) -> None:
-    columns = node.get("columns")
-    if not isinstance(columns, CommentedSeq):
-        columns = CommentedSeq()
-        node["columns"] = columns
-    entry = next(
-        (c for c in columns if isinstance(c, CommentedMap) and str(c.get("name", "")).lower() == column.lower()),
-        None,
-    )
-    if entry is None:
-        entry = CommentedMap(name=column)
-        columns.append(entry)
-    config = entry.get("config")
-    holder = config if isinstance(config, CommentedMap) and isinstance(config.get("meta"), CommentedMap) else entry
-    meta = holder.get("meta")
-    if not isinstance(meta, CommentedMap):
-        meta = CommentedMap()
-        meta.fa.set_flow_style()  # `meta: {pii: email}`, as the template writes it
-        holder["meta"] = meta
-    meta["pii"] = pii_class
+def _source_home(project: Project, project_dir: Path, source: Source) -> _Home | str:
+    if source.package_name != project.name:
+        return f"source {source.source_name}.{source.name} comes from the installed package {source.package_name}"
+    if not source.original_file_path:
+        return f"the manifest does not say which file declares source {source.source_name}.{source.name}"
+    path = project_dir / source.original_file_path
+    return nested_in(project_dir, path) or _Home(path, NodeEntry("sources", source.name, source.source_name))

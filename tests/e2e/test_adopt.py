@@ -1,27 +1,44 @@
-"""`dmesh-dbt adopt` on a plain dbt project that `init` did not make: no marts/ folder, a seed and two models,
-odd YAML spacing and a long wrapped description. The added lines are the only change; then `dbt build`, `check`
-and `publish` pass and the published relation is masked."""
+"""`dmesh-dbt adopt` on a plain dbt project that `init` did not make, in the shapes real projects have: no marts/
+folder; column types kept only in `config.meta`; profiles only in ~/.dbt (a fresh HOME); a public model that
+exists only under a var; the project's own `flags:`; a nested `integration_tests/` project with a seed of the same
+name; a sources-only package installed through packages.yml; long wrapped descriptions and odd YAML spacing.
+
+Adopt's edits are only added lines; PII classes come from names, sampled values and lineage; then `dbt build`,
+`check`, `publish` and a consumer's build pass, and what the consumer reads is masked. `scan --write` on the same
+project writes where dbt reads each node's properties and nowhere else."""
 
 from __future__ import annotations
 
 import difflib
+import os
 import re
+import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 import pytest
+import yaml
 
 from dmesh_dbt.toolkit import dbt_package_dir
-from tests.helpers import run_cli, run_dbt
+from tests.helpers import VENV_BIN
 
-SEED = """id,full_name,email,ssn,signup_date
-1,Ada Lovelace,ada@analytical.test,123-45-6789,2024-01-05
-2,Alan Turing,alan@bletchley.test,234-56-7890,2024-02-11
-3,Grace Hopper,grace@cobol.test,345-67-8901,2024-03-17
+VARS = ("--vars", "{with_promo: true}")
+PUBLIC = ("--public", "customers promo_customers")
+
+# Six people: enough sampled values (5 at least) for `reach`, whose name says nothing, to be found by its values.
+SEED = """id,full_name,email,ssn,signup_date,reach
+1,Ada Lovelace,ada@analytical.test,123-45-6789,2024-01-05,ada.l@post.test
+2,Alan Turing,alan@bletchley.test,234-56-7890,2024-02-11,alan.t@post.test
+3,Grace Hopper,grace@cobol.test,345-67-8901,2024-03-17,grace.h@post.test
+4,Edsger Dijkstra,edsger@goto.test,456-78-9012,2024-04-02,edsger.d@post.test
+5,Barbara Liskov,barbara@clu.test,567-89-0123,2024-05-23,barbara.l@post.test
+6,Donald Knuth,don@tex.test,678-90-1234,2024-06-30,don.k@post.test
 """
 
-# Odd spacing (`key :`, extra blanks), a comment and a folded description wrapped over three lines: all of it
-# must survive byte for byte.
+# Odd spacing (`key :`, extra blanks), comments, quotes, a plain description wrapped over three lines (a ruamel
+# dump joins it into one) and a folded one; types kept only in `config.meta`, block and flow. All of it must
+# survive byte for byte. `signed_up_on` is left out: adopt adds it from the warehouse.
 PROPERTIES = """version: 2
 
 models:
@@ -35,55 +52,124 @@ models:
       - name: customer_id
         description :   Surrogate key of the customer.
         data_tests : [unique, not_null]
+        config:
+          meta:
+            type: integer   # the team's own note of the type
       - name: full_name
         description: "Name as given at sign-up."
       - name: email
         description: 'Contact email address.'   # lowercased upstream
-      - name: ssn
-        description: Social security number.
+        config: {meta: {type: varchar}}
+      - name: account_ref
+        description: The reference the support desk quotes on the phone, taken over from
+          the old system unchanged; what it holds there is something
+          nobody here wrote down.
+      - name: reach
+        description: Where a newsletter goes.
+      - name: display
+        description: How the desk greets the customer.
+
+  - name: promo_customers     # exists only with --vars '{with_promo: true}'
+    description: Customers in this quarter's promotion.
+    columns:
+      - name: customer_id
+        description: Surrogate key of the customer.
+        data_tests: [unique, not_null]
+      - name: email
+        description: Contact email address.
   - name: order_counts
     description: Orders per customer (internal).
 """
 
+NESTED_SEEDS = """version: 2
+seeds:
+  - name: raw_customers   # the nested project's seed, same name as the outer one's
+    description: Fixture of the integration tests.
+"""
+
+CRM_SOURCES = """version: 2
+sources:
+  - name: crm
+    schema: main
+    tables:
+      - name: contacts
+        identifier: raw_contacts
+        columns:
+          - name: phone
+            description: Phone number of the contact.
+"""
+
 FILES = {
     "dbt_project.yml": 'name: shop\nversion: "1.0.0"\nconfig-version: 2\nprofile: shop\n\n'
-    "models:\n  shop:\n    +materialized: table\n",
-    "profiles.yml": "shop:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: warehouse.duckdb\n",
+    "flags:\n  partial_parse: false\n  send_anonymous_usage_stats: false\n\n"
+    "models:\n  shop:\n    +materialized: table\n\n"
+    "seeds:\n  shop:\n    raw_customers:\n      +column_types: {id: integer, signup_date: date}\n",
+    "packages.yml": "packages:\n  - local: ../crm_sources   # the CRM team's sources, nothing else\n",
     "seeds/raw_customers.csv": SEED,
-    "models/customers.sql": "select id as customer_id, full_name, email, ssn,\n"
-    "  cast(signup_date as date) as signed_up_on\nfrom {{ ref('raw_customers') }}\n",
+    "seeds/raw_contacts.csv": "id,phone\n1,+1 202 555 0101\n",
+    "models/staging/stg_customers.sql": "select id as customer_id, full_name, email, ssn,\n"
+    "  cast(signup_date as date) as signup_date, reach\nfrom {{ ref('raw_customers') }}\n",
+    # The source's table is a seed here: dbt must build it first.
+    "models/staging/stg_contacts.sql": "-- depends_on: {{ ref('raw_contacts') }}\n"
+    "select id as contact_id, phone from {{ source('crm', 'contacts') }}\n",
+    "models/customers.sql": "select customer_id, full_name, email, ssn as account_ref, full_name as display,\n"
+    "  signup_date as signed_up_on, reach\nfrom {{ ref('stg_customers') }}\n",
+    "models/promo_customers.sql": "{{ config(enabled=var('with_promo', false)) }}\n"
+    "select customer_id, email from {{ ref('customers') }} where customer_id < 3\n",
     "models/order_counts.sql": "select customer_id, 1 as orders from {{ ref('customers') }}\n",
     "models/schema.yml": PROPERTIES,
+    "integration_tests/dbt_project.yml": 'name: shop_integration_tests\nversion: "1.0.0"\nprofile: shop\n',
+    "integration_tests/seeds/schema.yml": NESTED_SEEDS,
 }
 
-
-@pytest.fixture(scope="module")
-def shop(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The plain project, built as its team builds it today."""
-    project = tmp_path_factory.mktemp("adopt") / "shop"
-    for name, text in FILES.items():
-        (project / name).parent.mkdir(parents=True, exist_ok=True)
-        (project / name).write_text(text)
-    run_dbt(project, "build")
-    return project
-
-
-def _adopt(project: Path, *extra: str) -> str:
-    result = run_cli("adopt", "--public", "customers", "--owner", "shop-team@acme.test", *extra, cwd=project)
-    assert result.returncode == 0, result.stdout + result.stderr
-    return result.stdout
+PROFILES = """shop:
+  target: dev
+  outputs:
+    dev: {type: duckdb, path: "{{ env_var('SHOP_DIR') }}/warehouse.duckdb"}
+ops:
+  target: dev
+  outputs:
+    dev:
+      type: duckdb
+      path: "{{ env_var('OPS_DIR') }}/warehouse.duckdb"
+"""
 
 
-def _user_files(project: Path) -> dict[Path, str]:
-    """The project's own YAML, not what dbt wrote (target/) or installed (dbt_packages/)."""
+@dataclass(frozen=True)
+class Mesh:
+    root: Path
+    env: dict[str, str]
+
+    @property
+    def shop(self) -> Path:
+        return self.root / "shop"
+
+    @property
+    def ops(self) -> Path:
+        return self.root / "ops"
+
+    def run(self, program: str, *args: str, cwd: Path, ok: bool = True) -> subprocess.CompletedProcess[str]:
+        """``dbt`` or ``dmesh-dbt`` as the team runs it: profiles from ~/.dbt, no --profiles-dir."""
+        result = subprocess.run(
+            [str(VENV_BIN / program), *args], cwd=cwd, env=self.env, capture_output=True, text=True, check=False
+        )
+        if ok:
+            assert result.returncode == 0, f"{program} {' '.join(args)}:\n{result.stdout[-4000:]}\n{result.stderr}"
+        return result
+
+
+def user_files(project: Path) -> dict[Path, str]:
+    """Every YAML file under ``project`` but what dbt wrote (target/, package-lock.yml) or installed."""
     return {
         path: path.read_text()
-        for path in project.rglob("*.yml")
-        if path.is_file() and not {"target", "dbt_packages"} & set(path.relative_to(project).parts)
+        for path in sorted(project.rglob("*.yml"))
+        if path.is_file()
+        and path.name != "package-lock.yml"
+        and not {"target", "dbt_packages"} & set(path.relative_to(project).parts)
     }
 
 
-def _only_insertions(before: str, after: str) -> list[str]:
+def only_insertions(before: str, after: str) -> list[str]:
     """The inserted lines; fails if any line of ``before`` changed, moved or went."""
     matcher = difflib.SequenceMatcher(a=before.splitlines(), b=after.splitlines(), autojunk=False)
     added = []
@@ -94,68 +180,165 @@ def _only_insertions(before: str, after: str) -> list[str]:
     return added
 
 
+def make_shop(root: Path) -> Mesh:
+    """The plain projects and a HOME whose ~/.dbt holds the only profiles.yml."""
+    for name, text in FILES.items():
+        (root / "shop" / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / "shop" / name).write_text(text)
+    (root / "crm_sources" / "models").mkdir(parents=True)
+    (root / "crm_sources" / "dbt_project.yml").write_text('name: crm_sources\nversion: "1.0.0"\nconfig-version: 2\n')
+    (root / "crm_sources" / "models" / "sources.yml").write_text(CRM_SOURCES)
+    (root / "home" / ".dbt").mkdir(parents=True)
+    (root / "home" / ".dbt" / "profiles.yml").write_text(PROFILES)
+    env = {k: v for k, v in os.environ.items() if k not in ("DBT_PROFILES_DIR", "COLUMNS", "LINES")}
+    env.update(HOME=str(root / "home"), DO_NOT_TRACK="1", SHOP_DIR=str(root / "shop"), OPS_DIR=str(root / "ops"))
+    return Mesh(root, env)
+
+
+@dataclass(frozen=True)
+class Adopted:
+    mesh: Mesh
+    before: dict[Path, str]
+    packages: dict[Path, str]
+    dry: str
+    report: str
+
+
 @pytest.fixture(scope="module")
-def adopted(shop: Path) -> tuple[Path, str, str]:
-    dry = _adopt(shop, "--dry-run")
-    assert not (shop / "dmesh.yml").exists() and (shop / "models" / "schema.yml").read_text() == PROPERTIES
-    report = _adopt(shop)
-    return shop, dry, report
+def adopted(tmp_path_factory: pytest.TempPathFactory) -> Adopted:
+    mesh = make_shop(tmp_path_factory.mktemp("adopt"))
+    mesh.run("dbt", "deps", cwd=mesh.shop)
+    mesh.run("dbt", "build", *VARS, cwd=mesh.shop)
+    before = user_files(mesh.shop)
+    packages = {p: p.read_text() for p in (mesh.shop / "dbt_packages").rglob("*.yml")}
+    dry = mesh.run("dmesh-dbt", "adopt", *PUBLIC, "--owner", "shop-team@acme.test", *VARS, "--dry-run", cwd=mesh.shop)
+    assert user_files(mesh.shop) == before, "--dry-run wrote"
+    report = mesh.run("dmesh-dbt", "adopt", *PUBLIC, "--owner", "shop-team@acme.test", *VARS, cwd=mesh.shop)
+    return Adopted(mesh, before, packages, dry.stdout, report.stdout)
 
 
-def test_dry_run_prints_the_diff_and_writes_nothing(adopted: tuple[Path, str, str]) -> None:
-    _, dry, _ = adopted
-    assert "+++ b/models/schema.yml" in dry and "+++ b/dmesh.yml" in dry
-    assert "+        data_type: varchar" in dry
+def test_dry_run_prints_the_diff(adopted: Adopted) -> None:
+    assert "+++ b/models/schema.yml" in adopted.dry and "+++ b/dmesh.yml" in adopted.dry
+    assert "+        data_type: varchar" in adopted.dry
 
 
-def test_docs_show_the_real_dry_run(adopted: tuple[Path, str, str]) -> None:
-    _, dry, _ = adopted
+def test_docs_show_the_real_dry_run(adopted: Adopted) -> None:
     doc = (Path(__file__).resolve().parents[2] / "docs" / "adopt.md").read_text()
     shown_bundle = re.search(r"env_var\('DMESH_PACKAGE_DIR', '([^']+)'\)", doc)
     assert shown_bundle is not None
-    assert dry.replace(str(dbt_package_dir()), shown_bundle.group(1)) in doc
+    assert adopted.dry.replace(str(dbt_package_dir()), shown_bundle.group(1)) in doc
 
 
-def test_the_user_yaml_only_gains_lines(adopted: tuple[Path, str, str]) -> None:
-    project, _, _ = adopted
-    added = _only_insertions(PROPERTIES, (project / "models" / "schema.yml").read_text())
-    text = "\n".join(added)
-    assert "access: public" in text and "contract: {enforced: true}" in text
-    assert "post_hook: [\"{{ dmesh.publish_masked() }}\"]" in text
-    assert "meta: {pii: email}  # dmesh adopt: name matches" in text
-    assert "meta: {pii: national_id}" in text and "meta: {pii: person_name}" in text
+def test_the_user_yaml_only_gains_lines(adopted: Adopted) -> None:
+    after = user_files(adopted.mesh.shop)
+    schema = adopted.mesh.shop / "models" / "schema.yml"
+    text = "\n".join(only_insertions(PROPERTIES, after[schema]))
+    assert text.count("access: public") == 2 and text.count("contract: {enforced: true}") == 2
     assert "- name: signed_up_on" in text  # in the warehouse, not in the YAML: added with its type
     assert "order_counts" not in text  # not selected: untouched
+    for path, old in adopted.before.items():
+        only_insertions(old, after[path])
+    nested = adopted.mesh.shop / "integration_tests" / "seeds" / "schema.yml"
+    assert after[nested] == NESTED_SEEDS
+    assert {p: p.read_text() for p in adopted.packages} == adopted.packages
 
 
-def test_the_readiness_report_names_what_still_blocks(adopted: tuple[Path, str, str]) -> None:
-    _, _, report = adopted
-    assert "public models: customers" in report
-    assert "DM003" in report and "signed_up_on" in report  # the added column has no description yet
+def _columns(project: Path, model: str) -> dict[str, dict[str, object]]:
+    document = yaml.safe_load((project / "models" / "schema.yml").read_text())
+    entry = next(m for m in document["models"] if m["name"] == model)
+    return {c["name"]: c for c in entry["columns"]}
 
 
-def test_a_second_run_changes_nothing(adopted: tuple[Path, str, str]) -> None:
-    project, _, _ = adopted
-    before = _user_files(project)
-    again = _adopt(project)
-    assert "nothing to change" in again
-    assert before == _user_files(project)
+def test_every_public_column_is_typed_from_the_warehouse(adopted: Adopted) -> None:
+    for model in ("customers", "promo_customers"):
+        columns = _columns(adopted.mesh.shop, model)
+        assert all(c.get("data_type") for c in columns.values()), columns
+    assert _columns(adopted.mesh.shop, "customers")["signed_up_on"]["data_type"] == "date"
 
 
-def test_built_checked_published_and_masked(adopted: tuple[Path, str, str], tmp_path: Path) -> None:
-    project, _, _ = adopted
-    schema = project / "models" / "schema.yml"
+def test_pii_classes_come_from_names_values_and_lineage_with_their_evidence(adopted: Adopted) -> None:
+    columns = _columns(adopted.mesh.shop, "customers")
+
+    def pii(name: str) -> object:
+        column = columns[name]
+        meta = {**(column.get("config") or {}).get("meta", {}), **(column.get("meta") or {})}  # type: ignore[union-attr]
+        return meta.get("pii")
+
+    assert (pii("full_name"), pii("email"), pii("customer_id")) == ("person_name", "email", None)
+    # Their names say nothing: the sampled values are SSNs and addresses; `display` is stg_customers.full_name.
+    assert (pii("account_ref"), pii("reach"), pii("display")) == ("national_id", "email", "person_name")
+    text = (adopted.mesh.shop / "models" / "schema.yml").read_text()
+    assert "# dmesh adopt: lineage 'stg_customers.full_name'; masked until a reviewer sets {pii: none" in text
+    assert re.search(r"reach\n.*\n.*meta: \{pii: email\}  # dmesh adopt: 6/6 values valid", text)
+
+
+def test_the_readiness_report_names_what_still_blocks(adopted: Adopted) -> None:
+    assert "public models: customers, promo_customers" in adopted.report
+    assert "DM003" in adopted.report and "signed_up_on" in adopted.report  # added, so not described yet
+
+
+@pytest.fixture(scope="module")
+def published(adopted: Adopted) -> Mesh:
+    mesh = adopted.mesh
+    again = mesh.run("dmesh-dbt", "adopt", *PUBLIC, *VARS, cwd=mesh.shop)
+    assert "nothing to change" in again.stdout
+    schema = mesh.shop / "models" / "schema.yml"
     # The one thing a reviewer must write: the description of the column adopt found in the warehouse.
     schema.write_text(schema.read_text().replace("      - name: signed_up_on\n", "      - name: signed_up_on\n"
                                                  "        description: Day the customer signed up.\n"))  # fmt: skip
-    run_dbt(project, "build")
-    check = run_cli("check", cwd=project)
-    assert check.returncode == 0, check.stdout + check.stderr
-    publish = run_cli("publish", "--registry", str(tmp_path / "registry"), cwd=project)
-    assert publish.returncode == 0, publish.stdout + publish.stderr
-    with duckdb.connect(str(project / "warehouse.duckdb"), read_only=True) as connection:
+    mesh.run("dbt", "build", *VARS, cwd=mesh.shop)
+    mesh.run("dmesh-dbt", "check", *VARS, cwd=mesh.shop)
+    mesh.run("dmesh-dbt", "publish", "--registry", str(mesh.root / "registry"), *VARS, cwd=mesh.shop)
+    return mesh
+
+
+def test_a_second_adopt_changes_nothing_and_the_domain_publishes_masked(published: Mesh) -> None:
+    with duckdb.connect(str(published.shop / "warehouse.duckdb"), read_only=True) as connection:
         rows = connection.execute("select * from main_published.customers").fetchall()
-    published = " ".join(str(value) for row in rows for value in row)
-    assert len(rows) == 3
-    for raw in ("ada@analytical.test", "123-45-6789", "Grace Hopper", "234-56-7890"):
-        assert raw not in published
+    shown = " ".join(str(value) for row in rows for value in row)
+    assert len(rows) == 6
+    for raw in ("ada@analytical.test", "123-45-6789", "Grace Hopper", "ada.l@post.test"):
+        assert raw not in shown
+
+
+def test_a_consumer_with_profiles_in_home_builds_on_the_masked_product(published: Mesh) -> None:
+    mesh, ops = published, published.ops
+    (ops / "models").mkdir(parents=True)
+    (ops / "dbt_project.yml").write_text('name: ops\nversion: "1.0.0"\nconfig-version: 2\nprofile: ops\n')
+    (ops / "dmesh.yml").write_text("domain: ops\nowner: ops-team@acme.test\n")
+    (ops / "models" / "mailing.sql").write_text(
+        "{{ config(materialized='table') }}\nselect customer_id, email, reach from {{ source('shop', 'customers') }}\n"
+    )
+    mesh.run("dmesh-dbt", "consume", "shop.customers", "--registry", str(mesh.root / "registry"), cwd=ops)
+    assert "shop" in (mesh.root / "home" / ".dbt" / "profiles.yml").read_text().split("ops:")[1]  # attached there
+    mesh.run("dbt", "build", cwd=ops)
+    with duckdb.connect(str(ops / "warehouse.duckdb"), read_only=True) as connection:
+        rows = connection.execute("select email, reach from main.mailing").fetchall()
+    assert len(rows) == 6
+    assert not {"ada@analytical.test", "ada.l@post.test"} & {v for row in rows for v in row}
+
+
+def test_scan_write_writes_where_dbt_reads_and_leaves_nested_projects_and_packages(published: Mesh) -> None:
+    shop = published.shop
+    before = user_files(shop)
+    packages = {p: p.read_text() for p in (shop / "dbt_packages" / "crm_sources").rglob("*.yml")}
+    result = published.run("dmesh-dbt", "scan", "--write", *VARS, "--format", "json", cwd=shop, ok=False)
+    assert result.returncode in (0, 1), result.stdout + result.stderr  # 1: the package's source stays unwritten
+    after = user_files(shop)
+    for path, old in before.items():
+        only_insertions(old, after[path])
+    assert after[shop / "integration_tests" / "seeds" / "schema.yml"] == NESTED_SEEDS
+    assert {p: p.read_text() for p in packages} == packages
+    staging = yaml.safe_load((shop / "models" / "staging" / "_stg_customers.yml").read_text())
+    assert {c["name"]: c["meta"]["pii"] for c in staging["models"][0]["columns"]}["ssn"] == "national_id"
+    seeds = yaml.safe_load((shop / "seeds" / "_raw_customers.yml").read_text())
+    assert seeds["seeds"][0]["name"] == "raw_customers"
+
+
+def test_a_project_that_turns_write_json_off_still_gets_its_manifest_parsed(published: Mesh) -> None:
+    shop = published.shop
+    project_file = shop / "dbt_project.yml"
+    project_file.write_text(project_file.read_text().replace("flags:\n", "flags:\n  write_json: false\n"))
+    (shop / "target" / "manifest.json").unlink()
+    result = published.run("dmesh-dbt", "check", *VARS, cwd=shop, ok=False)
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -67,3 +67,18 @@ def test_one_target_resolution_for_every_command(project: Path, monkeypatch: pyt
     assert resolve_target(project, "dev").name == "dev"  # --target wins over the profile's default
     with pytest.raises(ConfigError, match=r"target 'qa' is not in profile 'risk' \(targets: dev, pg\)"):
         resolve_target(project, "qa")
+
+
+def test_profiles_render_var_from_the_command_line_vars_as_dbt_does(project: Path) -> None:
+    profiles = PROFILES.replace("'warehouse.duckdb')", "var('db_file', 'warehouse.duckdb'))")
+    (project / "profiles.yml").write_text(
+        profiles.replace("      schema: main\n", "      schema: main\n      threads: \"{{ var('threads') }}\"\n")
+    )
+    from dmesh_dbt.toolkit import DbtFlags
+
+    assert resolve_target(project).duckdb_path == (project / "warehouse.duckdb").resolve()
+    chosen = resolve_target(project, flags=DbtFlags(vars="{db_file: other.duckdb, threads: 4}"))
+    assert chosen.duckdb_path == (project / "other.duckdb").resolve() and chosen.settings["threads"] == "4"
+    with pytest.raises(ConfigError, match=r"var\('threads'\) without a default; pass --vars"):
+        resolve_target(project).settings["threads"]
+

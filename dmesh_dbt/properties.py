@@ -1,0 +1,342 @@
+"""dbt properties files (the YAML documenting models, seeds, snapshots and sources): which file dbt reads a node's
+properties from, and edits of it that only add lines.
+
+A ruamel.yaml round-trip dump re-wraps long plain descriptions, turns ``key :`` into ``key:`` and re-indents
+comments: hundreds of changed lines in a real project, which no reviewer accepts. So ruamel.yaml only *finds*
+the entries here (its line and column marks); each edit is a set of lines inserted at the right indentation,
+and the result is parsed again and checked to say what was meant before anything is written (fail closed: an
+edit that would not, or that cannot be made by insertion, is refused with the reason).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from dmesh_dbt.errors import ConfigError
+from dmesh_dbt.files import guess_indentation, insert_lines, load_yaml_text, round_trip_yaml, sequence_end
+
+if TYPE_CHECKING:
+    from ruamel.yaml.comments import CommentedMap
+
+#: Folders inside a project that belong to dbt or to installed packages, never to the user.
+PACKAGE_DIRS = frozenset({"dbt_packages", "dbt_modules"})
+
+
+@dataclass(frozen=True)
+class NodeEntry:
+    """Where a node is documented in a properties file: ``models``/``seeds``/``snapshots`` by name, or
+    ``sources`` by source and table."""
+
+    section: str
+    name: str
+    source_name: str | None = None
+
+    @property
+    def label(self) -> str:
+        return f"{self.source_name}.{self.name}" if self.source_name else self.name
+
+
+@dataclass(frozen=True)
+class ColumnEdit:
+    """``meta: {pii: <class>}`` for one column, with the evidence as a comment a reviewer reads."""
+
+    entry: NodeEntry
+    column: str
+    pii_class: str
+    comment: str = ""
+
+    def meta_line(self, indent: int) -> str:
+        return " " * indent + f"meta: {{pii: {self.pii_class}}}" + self.comment_suffix()
+
+    def pii_line(self, indent: int) -> str:
+        return " " * indent + f"pii: {self.pii_class}" + self.comment_suffix()
+
+    def comment_suffix(self) -> str:
+        return f"  # {' '.join(self.comment.split())}" if self.comment else ""
+
+
+def nested_in(project_dir: Path, path: Path) -> str | None:
+    """Why ``path`` is not the project's own to edit (inside an installed package, a nested dbt project such as
+    ``integration_tests/``, or outside the project through a link), else None."""
+    root = project_dir.resolve()
+    resolved = path.resolve()
+    if not resolved.is_relative_to(root):
+        return f"{path} is outside the project {root}"
+    relative = resolved.relative_to(root)
+    if PACKAGE_DIRS & set(relative.parts):
+        return f"{relative} belongs to an installed package"
+    for parent in list(relative.parents)[:-1]:
+        if (root / parent / "dbt_project.yml").is_file():
+            return f"{relative} belongs to the nested dbt project {parent}/"
+    return None
+
+
+@dataclass
+class PropertiesEdit:
+    """The edits planned for one properties file: lines inserted at indexes of its current text, and entries for
+    nodes the file does not document yet (added at its end)."""
+
+    path: Path
+    text: str
+    insertions: list[tuple[int, list[str]]] = field(default_factory=list)
+    #: Whole lines replaced (line index -> new line): only a flow mapping gaining an item inside its braces.
+    replacements: dict[int, str] = field(default_factory=dict)
+    _new_entries: dict[NodeEntry, list[ColumnEdit]] = field(default_factory=dict)
+    _done: list[ColumnEdit] = field(default_factory=list)
+    _document: Any = None
+
+    @property
+    def lines(self) -> list[str]:
+        return self.text.splitlines()
+
+    @property
+    def document(self) -> Any:
+        if self._document is None and self.text.strip():
+            load_yaml_text(self.text, str(self.path), ConfigError)  # refuses a bomb before ruamel.yaml builds it
+            try:
+                self._document = round_trip_yaml().load(self.text)
+            except Exception as error:  # ruamel raises many unrelated types for a broken file
+                raise ConfigError(f"{self.path} is not valid YAML ({error.__class__.__name__}); fix it") from None
+        return self._document
+
+    def find(self, entry: NodeEntry) -> CommentedMap | None:
+        from ruamel.yaml.comments import CommentedMap
+
+        document = self.document
+        if not isinstance(document, CommentedMap):
+            return None
+        if entry.section == "sources":
+            source = _named(document.get("sources"), entry.source_name or "")
+            document = source if isinstance(source, CommentedMap) else {}
+        found = _named(document.get("tables" if entry.section == "sources" else entry.section), entry.name)
+        return found if isinstance(found, CommentedMap) else None
+
+    def classify(self, edit: ColumnEdit) -> str | None:
+        """Plan ``edit``; the reason it cannot be made by inserting lines, else None."""
+        node = self.find(edit.entry)
+        if node is None:
+            if edit.entry.section == "sources":
+                return f"{self.path.name} does not document source table {edit.entry.label}"
+            if not self._can_add_to(edit.entry.section):
+                return f"{self.path.name}: `{edit.entry.section}:` is not a block list; add {edit.entry.label} by hand"
+            self._new_entries.setdefault(edit.entry, []).append(edit)
+            return self._planned(edit)
+        if node.fa.flow_style():
+            return f"{self.path.name}: {edit.entry.label} is written in flow style ({{...}}); add the meta by hand"
+        return self._classify_in(node, edit)
+
+    def _can_add_to(self, section: str) -> bool:
+        """Whether a new entry can be added to ``section`` by inserting lines: the section is absent, or a
+        non-empty block list."""
+        from ruamel.yaml.comments import CommentedSeq
+
+        document = self.document
+        if not isinstance(document, Mapping) or section not in document:
+            return document is None or isinstance(document, Mapping)
+        existing = document[section]
+        return isinstance(existing, CommentedSeq) and bool(existing) and not existing.fa.flow_style()
+
+    def _planned(self, edit: ColumnEdit) -> str | None:
+        """Record ``edit`` as planned; no reason against it."""
+        self._done.append(edit)
+        return None
+
+    def _classify_in(self, node: CommentedMap, edit: ColumnEdit) -> str | None:
+        from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+        offset = guess_indentation(self.text)[1]
+        columns = node.get("columns")
+        if "columns" not in node:
+            lines = [" " * node.lc.col + "columns:", *_new_column(node.lc.col + offset, edit)]
+            self.insertions.append((_after_key(node, "name"), lines))
+            return self._planned(edit)
+        if not isinstance(columns, CommentedSeq) or not columns or columns.fa.flow_style():
+            return f"{self.path.name}: `columns:` of {edit.entry.label} is not a block list; add the meta by hand"
+        column = _named(columns, edit.column, fold_case=True)
+        if not isinstance(column, CommentedMap):
+            first = columns.lc.item(0)[0]
+            dash = self.lines[first].index("-")
+            self.insertions.append((sequence_end(self.lines, first, dash), _new_column(dash, edit)))
+            return self._planned(edit)
+        return self._classify_column(column, edit)
+
+    def _classify_column(self, column: CommentedMap, edit: ColumnEdit) -> str | None:
+        from ruamel.yaml.comments import CommentedMap
+
+        config = column.get("config")
+        for holder in (config, column):
+            meta = holder.get("meta") if isinstance(holder, CommentedMap) else None
+            if isinstance(meta, CommentedMap) and meta and not meta.fa.flow_style():
+                self.insertions.append((_after_key(holder, "meta"), [edit.pii_line(meta.lc.col)]))
+                return self._planned(edit)
+        if "meta" not in column and not column.fa.flow_style():
+            self.insertions.append((_after_key(column, "name"), [edit.meta_line(column.lc.col)]))
+            return self._planned(edit)
+        if isinstance(config, CommentedMap) and config and not config.fa.flow_style() and "meta" not in config:
+            self.insertions.append((_after_key(column, "config"), [edit.meta_line(config.lc.col)]))
+            return self._planned(edit)
+        # Flow style ({...}) keeps its one line: the class goes inside the braces, the only edit of a user's line.
+        meta = column.get("meta")
+        if isinstance(meta, CommentedMap) and meta.fa.flow_style():
+            return self._into_flow(meta, f"pii: {edit.pii_class}", edit)
+        if "meta" not in column:
+            return self._into_flow(column, f"meta: {{pii: {edit.pii_class}}}", edit)
+        return f"{self.path.name}: column {edit.column} of {edit.entry.label} has a `meta:` that is not a mapping"
+
+    def _into_flow(self, mapping: CommentedMap, item: str, edit: ColumnEdit) -> str | None:
+        """``item`` added before the closing brace of the flow mapping that starts on its line, evidence after."""
+        line_index, start = int(mapping.lc.line), int(mapping.lc.col)
+        line = self.replacements.get(line_index, self.lines[line_index])
+        end = _closing_brace(line, start) if line[start : start + 1] == "{" else None
+        if end is None:
+            return f"{self.path.name}: {edit.entry.label}.{edit.column} spans lines in flow style; add pii by hand"
+        separator = ", " if line[start + 1 : end].strip() else ""
+        changed = line[:end] + separator + item + line[end:]
+        if "#" not in line[end:]:
+            changed += edit.comment_suffix()
+        self.replacements[line_index] = changed
+        return self._planned(edit)
+
+    def result(self) -> str:
+        """The file's text with every planned edit; the user's lines unchanged and in order."""
+        text = self.text
+        if self.replacements:
+            lines = self.text.splitlines(keepends=True)
+            for index, line in self.replacements.items():
+                lines[index] = line + lines[index][len(lines[index].rstrip("\r\n")) :]
+            text = "".join(lines)
+        text = insert_lines(text, self.insertions) if self.insertions else text
+        if not self._new_entries:
+            return text
+        return self._append_entries(text)
+
+    def _append_entries(self, text: str) -> str:
+        from ruamel.yaml.comments import CommentedSeq
+
+        offset = guess_indentation(self.text)[1]
+        document = self.document
+        sections: dict[str, list[NodeEntry]] = {}
+        for entry in self._new_entries:
+            sections.setdefault(entry.section, []).append(entry)
+        tail: list[str] = []
+        for section, entries in sections.items():
+            existing = document.get(section) if isinstance(document, Mapping) else None
+            if isinstance(existing, CommentedSeq) and existing and not existing.fa.flow_style():
+                first = existing.lc.item(0)[0]
+                dash = self.lines[first].index("-")
+                lines = self._entry_lines(entries, dash, offset)
+                text = insert_lines(text, [(self._shifted(sequence_end(self.lines, first, dash)), lines)])
+            else:
+                tail.extend(["", f"{section}:", *self._entry_lines(entries, offset, offset)])
+        if not self.text.strip():
+            return "\n".join(["version: 2", *tail]) + "\n"
+        return insert_lines(text, [(len(text.splitlines()), tail)]) if tail else text
+
+    def _entry_lines(self, entries: Iterable[NodeEntry], dash: int, offset: int) -> list[str]:
+        """New entries (``- name:`` at ``dash``) with their columns' classifications."""
+        lines: list[str] = []
+        for entry in entries:
+            lines.extend([" " * dash + f"- name: {yaml_scalar(entry.name)}", " " * (dash + 2) + "columns:"])
+            for edit in self._new_entries[entry]:
+                lines.extend(_new_column(dash + 2 + offset, edit))
+        return lines
+
+    def _shifted(self, index: int) -> int:
+        """``index`` of the original text, moved down by the lines inserted before or at it (which stay first)."""
+        return index + sum(len(lines) for at, lines in self.insertions if at <= index)
+
+    def verify(self) -> list[str]:
+        """Each planned edit checked in the edited text, parsed afresh: the problems (empty when all landed)."""
+        try:
+            document = load_yaml_text(self.result(), str(self.path), ConfigError)
+        except ConfigError as error:
+            return [f"the edited {self.path.name} would not parse ({error}); nothing written"]
+        return [
+            f"{self.path.name}: {e.entry.label}.{e.column} did not get pii {e.pii_class}; classify it by hand"
+            for e in self._done
+            if _pii_in(document, e) != e.pii_class
+        ]
+
+    @property
+    def planned(self) -> tuple[ColumnEdit, ...]:
+        return tuple(self._done)
+
+
+def _closing_brace(line: str, start: int) -> int | None:
+    """Index of the ``}`` closing the flow mapping whose ``{`` is at ``start``, if it closes on this line."""
+    depth = 0
+    quote: str | None = None
+    index = start
+    while index < len(line):
+        char = line[index]
+        if quote is not None:
+            if char == "\\" and quote == '"':
+                index += 1
+            elif char == quote:
+                quote = None
+        elif char in "\"'":
+            quote = char
+        elif char in "{[":
+            depth += 1
+        elif char in "}]":
+            depth -= 1
+            if depth == 0:
+                return index if char == "}" else None
+        index += 1
+    return None
+
+
+def _new_column(dash: int, edit: ColumnEdit) -> list[str]:
+    return [" " * dash + f"- name: {yaml_scalar(edit.column)}", edit.meta_line(dash + 2)]
+
+
+_PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_RESERVED = frozenset({"true", "false", "yes", "no", "on", "off", "null", "y", "n"})
+
+
+def yaml_scalar(value: str) -> str:
+    """``value`` as a YAML scalar that reads back as that string: plain when it is a plain identifier, else
+    double-quoted (JSON's quoting is valid YAML)."""
+    plain = _PLAIN.fullmatch(value) is not None and value.lower() not in _RESERVED
+    return value if plain else json.dumps(value)
+
+
+def _after_key(mapping: CommentedMap, key: str) -> int:
+    """The line after ``key``'s (its value on one line, as a name is; a block value's lines follow it)."""
+    return int(mapping.lc.key(key)[0]) + 1
+
+
+def _named(entries: Any, name: str, fold_case: bool = False) -> Any:
+    """The entry called ``name`` of a YAML list of mappings (ruamel's or plain), else None."""
+    if not isinstance(entries, Iterable) or isinstance(entries, (str, bytes, Mapping)):
+        return None
+    wanted = name.lower() if fold_case else name
+    for entry in entries:
+        if isinstance(entry, Mapping):
+            found = str(entry.get("name", ""))
+            if (found.lower() if fold_case else found) == wanted:
+                return entry
+    return None
+
+
+def _pii_in(document: Any, edit: ColumnEdit) -> str | None:
+    """The ``pii`` the plain data of ``document`` gives the column ``edit`` is about (config.meta, then meta)."""
+    if not isinstance(document, Mapping):
+        return None
+    entries = document.get(edit.entry.section)
+    if edit.entry.section == "sources":
+        source = _named(entries, edit.entry.source_name or "")
+        entries = source.get("tables") if source else None
+    node = _named(entries, edit.entry.name)
+    column = _named(node.get("columns") if node else None, edit.column, fold_case=True)
+    if column is None:
+        return None
+    config = column.get("config")
+    config_meta = config.get("meta") if isinstance(config, Mapping) else None
+    merged = {**(config_meta or {}), **(column.get("meta") or {})}
+    return None if merged.get("pii") is None else str(merged["pii"])

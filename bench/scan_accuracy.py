@@ -18,7 +18,7 @@ import csv
 import sys
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import yaml
@@ -43,6 +43,7 @@ class Labeled:
     description: str
     label: str
     data_type: str = ""
+    siblings: tuple[str, ...] = ()
 
 
 def load_labels() -> tuple[dict[tuple[str, str], str], set[str], set[str]]:
@@ -138,7 +139,10 @@ def print_table(title: str, runs: dict[str, dict[str, tuple[int, float, float, f
 def ours(column: Labeled, values: list[str] | None, use_name: bool = True) -> str:
     name = column.column if use_name else ""
     description = column.description if use_name else ""
-    ref = ColumnRef(f"{column.source}:{column.relation}", column.relation, name, description, column.data_type or None)
+    ref = ColumnRef(
+        f"{column.source}:{column.relation}", column.relation, name, description, column.data_type or None,
+        siblings=column.siblings if use_name else (),
+    )  # fmt: skip
     suspect = classify(ref, values)
     return str(suspect.pii_class) if suspect else NONE
 
@@ -163,6 +167,10 @@ def public_columns() -> tuple[list[Labeled], list[Labeled]]:
             label = labels.get(key) or labels.get((r["source"], "*", r["column"])) or NONE
             if label != "exclude":
                 public.append(Labeled(r["source"], relation, r["column"], r["description"], label, r["data_type"]))
+    siblings: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for column in public:
+        siblings[(column.source, column.relation)].append(column.column)
+    public = [replace(c, siblings=tuple(siblings[(c.source, c.relation)])) for c in public]
     with (PUBLIC / "synthetic.csv").open() as handle:
         synthetic = [
             Labeled("synthetic", r["relation"], r["column"], "", r["label"], r["data_type"])

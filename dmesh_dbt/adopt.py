@@ -37,7 +37,7 @@ from dmesh_dbt.project import (
     read_dbt_project,
 )
 from dmesh_dbt.scaffold import validate_domain_name, validate_owner
-from dmesh_dbt.scan.names import match_name
+from dmesh_dbt.scan.context import ColumnContext, decide
 from dmesh_dbt.toolkit import DBT_DEFAULTS, DbtFlags, dbt_package_dir, run_dbt
 
 ON_RUN_START = '"{{ dmesh.on_run_start() }}"'
@@ -255,7 +255,7 @@ def _new_entry(name: str, types: Mapping[str, str]) -> list[str]:
     if types:
         lines.append("    columns:")
         for column, data_type in types.items():
-            lines.extend(_new_column(4, 2, column, data_type))
+            lines.extend(_new_column(4, 2, ColumnContext(column, name, "", data_type, tuple(types))))
     return lines
 
 
@@ -276,24 +276,25 @@ def _config_lines(indent: int, step: int, existing: Mapping[str, Any]) -> list[s
     ]
 
 
-def _new_column(indent: int, step: int, name: str, data_type: str | None) -> list[str]:
-    lines = [" " * indent + f"- name: {name}"]
-    if data_type:
-        lines.append(" " * (indent + step) + f"data_type: {data_type}")
-    lines.extend(_pii_lines(indent + step, name, {}))
+def _new_column(indent: int, step: int, context: ColumnContext) -> list[str]:
+    lines = [" " * indent + f"- name: {context.name}"]
+    if context.data_type:
+        lines.append(" " * (indent + step) + f"data_type: {context.data_type}")
+    lines.extend(_pii_lines(indent + step, context, {}))
     return lines
 
 
-def _pii_lines(indent: int, name: str, column: Mapping[str, Any]) -> list[str]:
-    """``meta: {pii: <class>}`` when the name looks like PII and the column has no class yet: fail-closed, a
-    suspect is classified (so masked) until a reviewer says otherwise."""
+def _pii_lines(indent: int, context: ColumnContext, column: Mapping[str, Any]) -> list[str]:
+    """``meta: {pii: <class>}`` when the column looks like PII (the scan's own decision: name, table, description,
+    type, siblings) and has no class yet: fail-closed, a suspect is classified (so masked) until a reviewer says
+    otherwise."""
     if _pii_of(column) is not None:
         return []
-    found = match_name(name)
+    found = decide(context)
     if found is None:
         return []
     evidence = (
-        f"dmesh adopt: name matches {found.pattern!r} ({found.confidence:.2f}); masked until a reviewer "
+        f"dmesh adopt: {found.source} matches {found.pattern!r} ({found.confidence:.2f}); masked until a reviewer "
         "sets {pii: none, pii_reason: ...}"
     )
     return [" " * indent + f"meta: {{pii: {found.pii_class.value}}}  # {evidence}"]
@@ -338,39 +339,51 @@ def _edit_columns(
     where: tuple[int, int, int],
 ) -> None:
     indent, step, after_name = where
+    table = str(entry.get("name"))
     columns = entry.get("columns")
     if columns is None:
         if types:
             lines = [" " * indent + "columns:"]
             for column, data_type in types.items():
-                lines.extend(_new_column(indent + step, step, column, data_type))
+                context = ColumnContext(column, table, "", data_type, tuple(types))
+                lines.extend(_new_column(indent + step, step, context))
             edits.insertions.append((after_name, lines))
         return
     if not isinstance(columns, CommentedSeq) or columns.fa.flow_style() or not columns:
         blockers.append(f"{path.name}: `columns:` of {entry.get('name')} is not a block list; add types by hand")
         return
     documented = {str(c.get("name")).lower() for c in columns if isinstance(c, CommentedMap)}
+    siblings = tuple(dict.fromkeys([*types, *documented]))
     for column in columns:
         if isinstance(column, CommentedMap) and column.get("name") is not None:
-            _edit_column(edits, column, types, blockers, path)
+            _edit_column(edits, column, types, blockers, (path, table, siblings))
     first = columns.lc.item(0)[0]
     dash = edits.lines[first].index("-")
     missing = [(c, t) for c, t in types.items() if c.lower() not in documented]
     if missing:
-        lines = [line for c, t in missing for line in _new_column(dash, columns[0].lc.col - dash, c, t)]
+        step = columns[0].lc.col - dash
+        lines = [line for c, t in missing for line in _new_column(dash, step, ColumnContext(c, table, "", t, siblings))]
         edits.insertions.append((sequence_end(edits.lines, first, dash), lines))
 
 
 def _edit_column(
-    edits: _Edits, column: CommentedMap, types: Mapping[str, str], blockers: list[str], path: Path
+    edits: _Edits,
+    column: CommentedMap,
+    types: Mapping[str, str],
+    blockers: list[str],
+    where: tuple[Path, str, tuple[str, ...]],
 ) -> None:
+    path, table, siblings = where
     name = str(column["name"])
     indent = column.lc.col
     added: list[str] = []
     data_type = next((t for c, t in types.items() if c.lower() == name.lower()), None)
     if column.get("data_type") is None and data_type is not None:
         added.append(" " * indent + f"data_type: {data_type}")
-    pii = _pii_lines(indent, name, column)
+    description = str(column.get("description") or "")
+    declared_type = column.get("data_type")
+    context = ColumnContext(name, table, description, str(declared_type or data_type or "") or None, siblings)
+    pii = _pii_lines(indent, context, column)
     meta = column.get("meta")
     if pii and meta is None:
         added.extend(pii)

@@ -46,6 +46,7 @@ class PiiClass(StrEnum):
     VEHICLE_ID = "vehicle_id"
     DRIVERS_LICENSE = "drivers_license"
     USERNAME = "username"
+    BUSINESS_CONTACT = "business_contact"
 
 
 class ForbiddenClass(StrEnum):

@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from dmesh_dbt.pii import PiiClass
+from dmesh_dbt.pii import PiiClass, mesh_policy
 from dmesh_dbt.scan.context import ColumnContext, decide
 from dmesh_dbt.scan.names import DetectedClass, NameMatch, tokenize
 from dmesh_dbt.scan.values import (
@@ -27,8 +27,6 @@ from dmesh_dbt.scan.values import (
     parse_date,
 )
 
-#: Suspects found by values alone below this confidence are not reported (a name's suspects always are).
-REPORT_THRESHOLD = 0.5
 #: How much values that contradict a name lower its confidence (a factor, so a strong name stays above a weak one).
 CONTRADICTED = 0.5
 #: Share of sampled values that must pass a class's validator for the values to confirm (or alone suggest) it.
@@ -200,8 +198,8 @@ def classify(column: ColumnRef, values: Sequence[str] | None = None) -> Suspect 
     score = score_column(by_name, evidence)
     if score.pii_class is None:
         return None
-    if by_name is None and score.confidence < REPORT_THRESHOLD:
-        return None
+    if by_name is None and score.confidence < mesh_policy().scan.report:
+        return None  # values alone, not sure enough; a name's suspects are always reported
     named = by_name is not None and by_name.pii_class == score.pii_class
     return Suspect(
         node_id=column.node_id,

@@ -17,7 +17,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from dmesh_dbt.errors import ConfigError
 from dmesh_dbt.files import dump_round_trip, load_round_trip, read_text_bounded, round_trip_yaml_for
-from dmesh_dbt.pii import PiiClass
+from dmesh_dbt.pii import PiiClass, mesh_policy
 from dmesh_dbt.scan.detect import Suspect
 
 #: Folders of a dbt project that hold no YAML of the user's own.
@@ -92,6 +92,12 @@ def _unwritable(suspect: Suspect) -> str | None:
         return f"{suspect.pii_class} may not be stored at all (PCI DSS); drop the column instead of classifying it"
     if suspect.published:
         return "a published relation is generated from its public model; classify the model's column"
+    threshold = mesh_policy().scan.classify
+    if suspect.confidence < threshold:
+        return (
+            f"confidence {suspect.confidence:.2f} is below the mesh policy's `scan.classify` ({threshold:.2f}): "
+            f"{'; '.join(suspect.reasons) or suspect.evidence}; review it and classify it by hand"
+        )
     return None
 
 

@@ -121,3 +121,17 @@ def test_invalid_yaml_is_a_config_error_naming_the_file(project: Path) -> None:
 )
 def test_indentation_is_guessed_from_the_file(text: str, expected: tuple[int, int]) -> None:
     assert guess_indentation(text) == expected
+
+
+def test_findings_below_the_policys_classify_threshold_are_left_to_a_reviewer_with_the_reasons(tmp_path: Path) -> None:
+    (tmp_path / "models.yml").write_text(MODELS_YML)
+    doubtful = Suspect(
+        "model.shop.orders", None, "buyer_email", PiiClass.EMAIL, 0.3, "email", "name", None,
+        reasons=("name says email ('email')", "0 of 50 sampled values are email addresses (test data?)"),
+    )  # fmt: skip
+    result = write_classifications(tmp_path, [doubtful])
+    assert result.written == ()
+    (skipped,) = result.skipped
+    assert "below the mesh policy's `scan.classify` (0.50)" in skipped.reason
+    assert "0 of 50 sampled values" in skipped.reason
+    assert (tmp_path / "models.yml").read_text() == MODELS_YML

@@ -6,8 +6,7 @@ name's word means what it usually means:
 - whose: ``name`` is a person's on ``customers`` and not on ``products``; ``phone`` on ``accounts``, ``vendors``
   or ``shops`` is a business's (``business_contact``, a class of its own so that the policy decides);
 - which sense: ``cc`` and ``from_address`` are email addresses on a table of messages; ``description`` and
-  ``message`` are text people write on a ticket, not on a product or a payment gateway's response; a bare ``city``
-  is part of an address on a table of people or next to a street column;
+  ``message`` are text people write on a ticket, not on a product or a payment gateway's response;
 - whether at all: a description that calls the column a flag or a count, or a type that cannot hold the class.
 """
 
@@ -19,7 +18,6 @@ from functools import cache
 
 from dmesh_dbt.pii import PiiClass
 from dmesh_dbt.scan.names import (
-    ADDRESS_QUALIFIERS,
     AMBIGUOUS_TEXT_NOUNS,
     FREE_TEXT_NOUNS,
     PEOPLE_TABLES,
@@ -53,8 +51,6 @@ def decide(context: ColumnContext) -> NameMatch | None:
     if describes_a_flag_or_count(context.description):
         return None
     match = match_in_context(context.name, context.table)
-    if match is None and context.siblings:
-        match = _city_beside_an_address(context)
     if match is None:
         match = match_description(context.description)
     if match is None or not type_allows(match.pii_class, context.data_type):
@@ -204,7 +200,8 @@ def _message_header(tokens: tuple[str, ...], table: tuple[str, ...]) -> NameMatc
 
 
 def _bare_word_on_its_table(tokens: tuple[str, ...], table: tuple[str, ...]) -> NameMatch | None:
-    """Words that are a person's only on a table of people: ``name``, ``nickname``, ``alias``, ``city``."""
+    """Words that are a person's only on a table of people (``name``, ``nickname``, ``alias``), and a city on a table
+    of addresses."""
     if not tokens or not table:
         return None
     people = table[-1] in PEOPLE_TABLES
@@ -213,11 +210,9 @@ def _bare_word_on_its_table(tokens: tuple[str, ...], table: tuple[str, ...]) -> 
         return NameMatch(PiiClass.PERSON_NAME, STRONG, said, "context")
     if tokens == ("alias",) and people:
         return NameMatch(PiiClass.USERNAME, WEAK, said, "context")
-    if _is_city(tokens) and (people or table[-1] in {"address", "location"}):
-        match = NameMatch(PiiClass.ADDRESS, WEAK, f"{' '.join(tokens)} on a table of addresses or people", "context")
-        return _as_business(match, "of a business") if _a_business(tokens, table) else match
-    if _is_city(tokens) and table[-1] in BUSINESS_TABLES:
-        return NameMatch(PiiClass.BUSINESS_CONTACT, WEAK, f"{' '.join(tokens)} of a business", "context")
+    if tokens == ("city",) and table[-1] == "address":
+        # On a table of addresses the city is part of each row's address; elsewhere, alone, it is coarse.
+        return NameMatch(PiiClass.ADDRESS, WEAK, "city on a table of addresses", "context")
     return None
 
 
@@ -227,27 +222,6 @@ _NAME_WORDS = frozenset({"full", "display", "legal", "preferred", "nick", "short
 def _is_bare_name(tokens: tuple[str, ...]) -> bool:
     """``name``, ``display_name``, ``nickname``: a name with nothing that says whose."""
     return tokens[-1] == "name" and all(t in _NAME_WORDS for t in tokens[:-1])
-
-
-def _is_city(tokens: tuple[str, ...]) -> bool:
-    """``city``, ``other_city``, ``property_city``: a city with at most an address qualifier before it."""
-    return tokens[-1] == "city" and all(t in ADDRESS_QUALIFIERS for t in _without_vendor_prefix(tokens[:-1]))
-
-
-def _city_beside_an_address(context: ColumnContext) -> NameMatch | None:
-    """A bare city next to a street or postcode column is part of that postal address."""
-    tokens = tokenize(context.name)
-    if not tokens or not _is_city(tokens) or not _has_street_sibling(context.siblings):
-        return None
-    return NameMatch(PiiClass.ADDRESS, WEAK, "city beside a street or postcode column", "context")
-
-
-def _has_street_sibling(siblings: tuple[str, ...]) -> bool:
-    for sibling in siblings:
-        match = match_name(sibling)
-        if match is not None and match.pii_class is PiiClass.ADDRESS:
-            return True
-    return False
 
 
 def _free_text_applies(tokens: tuple[str, ...], match: NameMatch, table: tuple[str, ...]) -> bool:

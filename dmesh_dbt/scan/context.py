@@ -59,6 +59,8 @@ def decide(context: ColumnContext) -> NameMatch | None:
         return _as_business(match, "the description says a business's")
     if match.pii_class in _TEXT_ONLY and _describes_a_key(context.description):
         return None
+    if match.pii_class is PiiClass.DEVICE_ID and _NOT_A_PERSONS_DEVICE.search(context.description or ""):
+        return None
     if match.pii_class in CONTACT_CLASSES and _row_of_a_business(context):
         return _as_business(match, "on a row that belongs to an account, not a person")
     return match
@@ -67,6 +69,12 @@ def decide(context: ColumnContext) -> NameMatch | None:
 #: Classes that are text, never a key: a column described as the id of a record holds none of them.
 _TEXT_ONLY = frozenset({PiiClass.FREE_TEXT, PiiClass.PERSON_NAME, PiiClass.ADDRESS})
 _A_KEY = re.compile(r"^\s*\(?(the |an? )?(id|identifier) (of|for)\b", re.IGNORECASE)
+
+
+#: Devices that follow a business or a product, not a person: a point-of-sale terminal, a regulated medical device.
+_NOT_A_PERSONS_DEVICE = re.compile(
+    r"\b(POS|point[- ]of[- ]sale|till|cash register|card reader|UDI(-DI)?|unique device identification)\b"
+)
 
 
 def _describes_a_key(description: str) -> bool:

@@ -94,6 +94,9 @@ def test_the_description_says_whose_and_whether_it_is_a_flag_or_a_key() -> None:
     assert host is not None and host.pii_class is PiiClass.EMAIL
     assert decide(ColumnContext("voice_comment", "ticket_comment", "Boolean field indicating a voice comment")) is None
     assert decide(ColumnContext("signature", "disputes", "(ID of a file upload) A signed contract")) is None
+    assert decide(ColumnContext("device_id", "checkouts", "The ID of the POS device that created it")) is None
+    phone = decide(ColumnContext("device_id", "events", "The ID of the phone the app runs on"))
+    assert phone is not None and phone.pii_class is PiiClass.DEVICE_ID
 
 
 def test_a_type_that_cannot_hold_the_class_is_no_signal() -> None:

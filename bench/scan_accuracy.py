@@ -7,7 +7,8 @@ Two evaluations (see bench/pii_eval/LABELING.md for how the set was built and la
   values  the columns of the seeds the source repositories ship, with their values; ours reads name + values
           (and values alone), piicatcher its name rules plus its value regexes (deep scan)
   public  bench/pii_eval/public_schemas: connector schemas of six Fivetran packages, jaffle_shop and OMOP CDM,
-          plus synthetic look-alikes (see its LABELING.md); ours reads name, description, table and data type
+          plus synthetic look-alikes (see its LABELING.md); ours reads name, description, table and data type;
+          then the same columns with synthetic values generated per label (synthetic_values.py)
 Prints precision, recall and F1 per class; "any PII" is binary (a column flagged at all, whatever the class) and
 "all (typed)" counts a column right only with the right class.
 """
@@ -24,8 +25,10 @@ from pathlib import Path
 import yaml
 
 sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).parent / "pii_eval" / "public_schemas"))
 
 from peers import piicatcher_detectors  # noqa: E402
+from synthetic_values import values_for  # noqa: E402
 
 from dmesh_dbt.scan.detect import ColumnRef, classify  # noqa: E402
 
@@ -206,6 +209,16 @@ def main() -> None:
                 "piicatcher names": evaluate(columns, lambda c: peer_name(c.column)),
             },
         )
+    columns = public + synthetic
+    generated = {id(c): values_for(c.source, c.relation, c.column, c.label, c.data_type) for c in columns}
+    print_table(
+        f"public + synthetic with {len(next(iter(generated.values())))} synthetic values per column",
+        {
+            "ours name+values": evaluate(columns, lambda c: ours(c, generated[id(c)])),
+            "ours values only": evaluate(columns, lambda c: ours(c, generated[id(c)], use_name=False)),
+            "piicatcher": evaluate(columns, lambda c: peer_values(generated[id(c)]) or peer_name(c.column)),
+        },
+    )
 
     named = named_columns(labels, excluded)
     positives = sum(c.label != NONE for c in named)

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from dmesh_dbt.pii import PiiClass, mesh_policy
-from dmesh_dbt.scan.context import ColumnContext, decide
+from dmesh_dbt.scan.context import CONTACT_CLASSES, ColumnContext, decide
 from dmesh_dbt.scan.names import DetectedClass, NameMatch, tokenize
 from dmesh_dbt.scan.values import (
     VALIDATED_AS,
@@ -255,6 +255,11 @@ def score_column(by_name: NameMatch | None, evidence: ValueEvidence | None) -> S
 
 def _unconfirmable(by_name: NameMatch, said: str, evidence: ValueEvidence, by_value: PiiClass | None) -> Score:
     """A name whose class has no validator (names, addresses, free text): values can only point elsewhere."""
+    if by_name.pii_class is PiiClass.BUSINESS_CONTACT and by_value in CONTACT_CLASSES:
+        # A business's phone holds phone numbers: the values confirm the name, they do not make it a person's.
+        confirmed = f"{_value_reason(evidence, by_value)}, as a business's contact details are: the values confirm it"
+        confidence = min(0.99, max(by_name.confidence, VALUE_CONFIDENCE[by_value]))
+        return Score(by_name.pii_class, confidence, (said, confirmed))
     if by_value is not None and VALUE_CONFIDENCE[by_value] > by_name.confidence:
         return Score(by_value, VALUE_CONFIDENCE[by_value], (said, f"but {_value_reason(evidence, by_value)}"))
     no_check = f"no validator for {by_name.pii_class}: {evidence.sampled} sampled values neither confirm nor deny it"

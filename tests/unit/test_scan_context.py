@@ -108,3 +108,12 @@ def test_a_tables_noun_is_its_last_word_before_suffixes_and_digits() -> None:
     assert table_tokens("email_template_history") == ("email", "template")
     assert table_tokens("product_2") == ("product",)
     assert table_tokens(None) == ()
+
+
+def test_phone_numbers_in_a_business_phone_confirm_the_business_class_instead_of_making_it_a_persons() -> None:
+    from dmesh_dbt.scan.detect import ColumnRef, classify
+
+    phones = [f"+1 206 {200 + i} {1000 + 7 * i}" for i in range(20)]
+    suspect = classify(ColumnRef("model.crm.accounts", "accounts", "fax", siblings=("id", "fax")), phones)
+    assert suspect is not None and suspect.pii_class is PiiClass.BUSINESS_CONTACT
+    assert "as a business's contact details are" in suspect.reasons[-1]

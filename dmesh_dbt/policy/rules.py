@@ -531,8 +531,9 @@ def public_columns_named_like_pii_are_classified(ctx: PolicyContext) -> Iterator
             if match is not None:
                 reported_by_name.add((model.unique_id, column.name))
                 yield Violation(
-                    f"{where} looks like {match.pii_class} (name matches {match.pattern!r}) but has no PII class; "
-                    f"add `meta: {{pii: {match.pii_class}}}`, or `{{pii: none, pii_reason: ...}}` if it is not PII",
+                    f"{where} looks like {match.pii_class} ({match.source} matches {match.pattern!r}) but has no "
+                    f"PII class; add `meta: {{pii: {match.pii_class}}}`, or `{{pii: none, pii_reason: ...}}` if it is "
+                    "not PII",
                     model,
                     column.name,
                 )

@@ -6,7 +6,11 @@ Two evaluations (see bench/pii_eval/LABELING.md for how the set was built and la
   names   every labeled column; ours reads name + description, piicatcher its column-name rules
   values  the columns of the seeds the source repositories ship, with their values; ours reads name + values
           (and values alone), piicatcher its name rules plus its value regexes (deep scan)
-Prints precision, recall and F1 per class, and for "any PII" (a column flagged at all, whatever the class).
+  public  bench/pii_eval/public_schemas: connector schemas of six Fivetran packages, jaffle_shop and OMOP CDM,
+          plus synthetic look-alikes (see its LABELING.md); ours reads name, description, table and data type;
+          then the same columns with synthetic values generated per label (synthetic_values.py)
+Prints precision, recall and F1 per class; "any PII" is binary (a column flagged at all, whatever the class) and
+"all (typed)" counts a column right only with the right class.
 """
 
 from __future__ import annotations
@@ -15,19 +19,23 @@ import csv
 import sys
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import yaml
 
 sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).parent / "pii_eval" / "public_schemas"))
 
 from peers import piicatcher_detectors  # noqa: E402
+from synthetic_values import values_for  # noqa: E402
 
 from dmesh_dbt.scan.detect import ColumnRef, classify  # noqa: E402
 
 EVAL = Path(__file__).parent / "pii_eval"
+PUBLIC = EVAL / "public_schemas"
 NONE = "none"
+ANY, TYPED = "any PII", "all (typed)"
 
 
 @dataclass(frozen=True)
@@ -37,6 +45,8 @@ class Labeled:
     column: str
     description: str
     label: str
+    data_type: str = ""
+    siblings: tuple[str, ...] = ()
 
 
 def load_labels() -> tuple[dict[tuple[str, str], str], set[str], set[str]]:
@@ -93,11 +103,14 @@ def scores(pairs: Iterable[tuple[str, str]]) -> dict[str, tuple[int, float, floa
             if label != NONE:
                 fn[label] += 1
         is_pii, flagged = label != NONE, predicted != NONE
-        tp["any PII"] += is_pii and flagged
-        fp["any PII"] += flagged and not is_pii
-        fn["any PII"] += is_pii and not flagged
+        tp[ANY] += is_pii and flagged
+        fp[ANY] += flagged and not is_pii
+        fn[ANY] += is_pii and not flagged
+        tp[TYPED] += is_pii and predicted == label
+        fp[TYPED] += flagged and predicted != label
+        fn[TYPED] += is_pii and predicted != label
     result = {}
-    for cls in sorted(set(tp) | set(fn) | set(fp), key=lambda c: (c == "any PII", c)):
+    for cls in sorted(set(tp) | set(fn) | set(fp), key=_row_order):
         precision = tp[cls] / (tp[cls] + fp[cls]) if tp[cls] + fp[cls] else 0.0
         recall = tp[cls] / (tp[cls] + fn[cls]) if tp[cls] + fn[cls] else 0.0
         f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
@@ -105,9 +118,13 @@ def scores(pairs: Iterable[tuple[str, str]]) -> dict[str, tuple[int, float, floa
     return result
 
 
+def _row_order(cls: str) -> tuple[bool, bool, str]:
+    return (cls == TYPED, cls == ANY, cls)
+
+
 def print_table(title: str, runs: dict[str, dict[str, tuple[int, float, float, float]]]) -> None:
     names = list(runs)
-    classes = sorted({c for run in runs.values() for c in run}, key=lambda c: (c == "any PII", c))
+    classes = sorted({c for run in runs.values() for c in run}, key=_row_order)
     print(f"\n{title}")
     header = f"{'class':<15}{'support':>8}" + "".join(f" | {name:^22}" for name in names)
     print(header)
@@ -125,8 +142,50 @@ def print_table(title: str, runs: dict[str, dict[str, tuple[int, float, float, f
 def ours(column: Labeled, values: list[str] | None, use_name: bool = True) -> str:
     name = column.column if use_name else ""
     description = column.description if use_name else ""
-    suspect = classify(ColumnRef(f"{column.source}:{column.relation}", column.relation, name, description), values)
+    ref = ColumnRef(
+        f"{column.source}:{column.relation}", column.relation, name, description, column.data_type or None,
+        siblings=column.siblings if use_name else (),
+    )  # fmt: skip
+    suspect = classify(ref, values)
     return str(suspect.pii_class) if suspect else NONE
+
+
+def public_columns() -> tuple[list[Labeled], list[Labeled]]:
+    """(public, synthetic) columns of bench/pii_eval/public_schemas with their labels; excluded ones left out."""
+    labels: dict[tuple[str, str, str], str] = {}
+    with (PUBLIC / "labels.csv").open() as handle:
+        for r in csv.DictReader(line for line in handle if not line.startswith("#")):
+            labels[(r["source"], r["relation"], r["column"])] = r["label"]
+    public: list[Labeled] = []
+    seen: set[tuple[str, str, str]] = set()
+    with (PUBLIC / "columns.csv").open() as handle:
+        for r in csv.DictReader(handle):
+            if "/src_" not in r["path"] and r["source"] not in ("OHDSI/CommonDataModel", "dbt-labs/jaffle_shop"):
+                continue  # the connectors' own tables only (see LABELING.md)
+            relation = stem(r["relation"])
+            key = (r["source"], relation, r["column"])
+            if key in seen:
+                continue
+            seen.add(key)
+            label = labels.get(key) or labels.get((r["source"], "*", r["column"])) or NONE
+            if label != "exclude":
+                public.append(Labeled(r["source"], relation, r["column"], r["description"], label, r["data_type"]))
+    siblings: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for column in public:
+        siblings[(column.source, column.relation)].append(column.column)
+    public = [replace(c, siblings=tuple(siblings[(c.source, c.relation)])) for c in public]
+    with (PUBLIC / "synthetic.csv").open() as handle:
+        synthetic = [
+            Labeled("synthetic", r["relation"], r["column"], "", r["label"], r["data_type"])
+            for r in csv.DictReader(line for line in handle if not line.startswith("#"))
+        ]
+    return public, synthetic
+
+
+def stem(relation: str) -> str:
+    """A connector table's name as its package's models name it: ``stg_hubspot__contact_tmp`` -> ``contact``."""
+    name = relation.lower().removesuffix("_tmp")
+    return name.split("__", 1)[1] if "__" in name else name
 
 
 def evaluate(
@@ -138,6 +197,28 @@ def evaluate(
 def main() -> None:
     labels, excluded, pseudonymised = load_labels()
     peer_name, peer_values = piicatcher_detectors()
+
+    public, synthetic = public_columns()
+    for title, columns in (("public", public), ("synthetic", synthetic), ("public + synthetic", public + synthetic)):
+        positives = sum(c.label != NONE for c in columns)
+        print(f"\n{title}: {len(columns)} columns ({positives} PII)")
+        print_table(
+            f"{title}: column name, description, table and type (piicatcher: its column-name rules)",
+            {
+                "dmesh-dbt scan": evaluate(columns, lambda c: ours(c, None)),
+                "piicatcher names": evaluate(columns, lambda c: peer_name(c.column)),
+            },
+        )
+    columns = public + synthetic
+    generated = {id(c): values_for(c.source, c.relation, c.column, c.label, c.data_type) for c in columns}
+    print_table(
+        f"public + synthetic with {len(next(iter(generated.values())))} synthetic values per column",
+        {
+            "ours name+values": evaluate(columns, lambda c: ours(c, generated[id(c)])),
+            "ours values only": evaluate(columns, lambda c: ours(c, generated[id(c)], use_name=False)),
+            "piicatcher": evaluate(columns, lambda c: peer_values(generated[id(c)]) or peer_name(c.column)),
+        },
+    )
 
     named = named_columns(labels, excluded)
     positives = sum(c.label != NONE for c in named)

@@ -46,6 +46,7 @@ class PiiClass(StrEnum):
     VEHICLE_ID = "vehicle_id"
     DRIVERS_LICENSE = "drivers_license"
     USERNAME = "username"
+    BUSINESS_CONTACT = "business_contact"
 
 
 class ForbiddenClass(StrEnum):
@@ -81,6 +82,14 @@ STRATEGY_STRENGTH: dict[Strategy, int] = {
 
 
 @dataclass(frozen=True)
+class ScanThresholds:
+    """How sure ``scan`` must be to report a values-only suspect and to classify a finding (``scan:`` in the policy)."""
+
+    report: float = 0.5
+    classify: float = 0.5
+
+
+@dataclass(frozen=True)
 class MeshPolicy:
     """The mesh-wide PII vocabulary as loaded from YAML."""
 
@@ -90,6 +99,7 @@ class MeshPolicy:
     joinable: frozenset[PiiClass] = frozenset()
     #: Classes whose value space can be hashed in full, with its size as a power of ten.
     enumerable: Mapping[PiiClass, int] = field(default_factory=dict)
+    scan: ScanThresholds = ScanThresholds()
 
     def strategy_for(self, pii_class: PiiClass, override: str | None = None) -> Strategy:
         """The strategy a column of ``pii_class`` gets, honouring a column-level ``mask:`` override."""
@@ -132,4 +142,16 @@ def mesh_policy() -> MeshPolicy:
     forbidden = frozenset(ForbiddenClass(c) for c in document["forbidden_classes"])
     joinable = frozenset(parse_pii_class(c) for c in document.get("joinable") or [])
     enumerable = {parse_pii_class(c): int(size) for c, size in (document.get("enumerable") or {}).items()}
-    return MeshPolicy(defaults, forbidden, joinable, enumerable)
+    return MeshPolicy(defaults, forbidden, joinable, enumerable, parse_scan_thresholds(document.get("scan") or {}))
+
+
+def parse_scan_thresholds(section: Mapping[str, Any]) -> ScanThresholds:
+    """The policy's ``scan:`` thresholds, each a number from 0 to 1; a ConfigError naming the bad one otherwise."""
+    unknown = set(section) - {"report", "classify"}
+    if unknown:
+        raise ConfigError(f"mesh policy `scan:` has unknown keys {sorted(unknown)}; use `report` and `classify`")
+    values = {key: section.get(key, getattr(ScanThresholds, key)) for key in ("report", "classify")}
+    for key, value in values.items():
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+            raise ConfigError(f"mesh policy `scan.{key}` is {value!r}; use a confidence from 0 to 1, e.g. 0.5")
+    return ScanThresholds(float(values["report"]), float(values["classify"]))

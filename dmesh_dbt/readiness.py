@@ -65,13 +65,25 @@ def _installs_dmesh(project_dir: Path) -> bool:
 def _pii_step(project: Project) -> str:
     """How many declared columns look like PII by name and carry no class; `scan` finds the rest (undeclared
     columns, values)."""
-    from dmesh_dbt.scan.names import match_in_context  # here: only a project that is not a domain yet pays for it
+    # Imported here: only a project that is not a domain yet pays for it. The scan's own decision (name read in
+    # its table, description, type, siblings), as DM009 and adopt make it.
+    from dmesh_dbt.scan.context import ColumnContext, decide
 
     suspects = [
         f"{model.name}.{column.name}"
         for model in project.own_models
         for column in model.columns
-        if column.pii is None and match_in_context(column.name, model.name) is not None
+        if column.pii is None
+        and decide(
+            ColumnContext(
+                column.name,
+                model.name,
+                column.description,
+                column.data_type,
+                tuple(c.name for c in model.columns),
+            )
+        )
+        is not None
     ]
     if not suspects:
         return (

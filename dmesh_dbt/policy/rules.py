@@ -508,7 +508,7 @@ def public_models_test_a_key(ctx: PolicyContext) -> Iterator[Violation]:
         passes=(
             _with(ex.column("contact_email", meta={"pii": "email"})),
             _with(ex.column("contact_email", meta={"pii": "none", "pii_reason": "a shared support mailbox"})),
-            _with(ex.column("city")),
+            _with(ex.column("city")),  # a city alone is coarse; beside a street column it is part of an address
         ),
     ),
 )
@@ -528,10 +528,11 @@ def public_columns_named_like_pii_are_classified(ctx: PolicyContext) -> Iterator
           - name: contact_email
             meta: {pii: none, pii_reason: a shared support mailbox, not a person's}
     """
-    from dmesh_dbt.scan.names import match_in_context
+    from dmesh_dbt.scan.context import ColumnContext, decide
 
     reported_by_name: set[tuple[str, str]] = set()
     for model in ctx.project.public_models:
+        siblings = tuple(c.name for c in model.columns)
         for column in model.columns:
             where = f"{model.display_name}.{column.name}"
             if column.pii == NOT_PII and not column.pii_reason:
@@ -541,12 +542,14 @@ def public_columns_named_like_pii_are_classified(ctx: PolicyContext) -> Iterator
                 continue
             if column.pii is not None:
                 continue
-            match = match_in_context(column.name, model.name)  # cached: names repeat across models
+            # The scan's own decision (name, table, description, type, siblings), so check and scan never disagree.
+            match = decide(ColumnContext(column.name, model.name, column.description, column.data_type, siblings))
             if match is not None:
                 reported_by_name.add((model.unique_id, column.name))
                 yield Violation(
-                    f"{where} looks like {match.pii_class} (name matches {match.pattern!r}) but has no PII class; "
-                    f"add `meta: {{pii: {match.pii_class}}}`, or `{{pii: none, pii_reason: ...}}` if it is not PII",
+                    f"{where} looks like {match.pii_class} ({match.source} matches {match.pattern!r}) but has no "
+                    f"PII class; add `meta: {{pii: {match.pii_class}}}`, or `{{pii: none, pii_reason: ...}}` if it is "
+                    "not PII",
                     model,
                     column.name,
                 )

@@ -10,13 +10,13 @@ end a suspicion: the column is protected, whatever its name says.
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from dmesh_dbt.pii import PiiClass
-from dmesh_dbt.scan.names import DetectedClass, NameMatch, match_description, match_in_context, tokenize
+from dmesh_dbt.pii import PiiClass, mesh_policy
+from dmesh_dbt.scan.context import CONTACT_CLASSES, ColumnContext, decide
+from dmesh_dbt.scan.names import DetectedClass, NameMatch, tokenize
 from dmesh_dbt.scan.values import (
     VALIDATED_AS,
     VALIDATORS,
@@ -27,8 +27,6 @@ from dmesh_dbt.scan.values import (
     parse_date,
 )
 
-#: Suspects found by values alone below this confidence are not reported (a name's suspects always are).
-REPORT_THRESHOLD = 0.5
 #: How much values that contradict a name lower its confidence (a factor, so a strong name stays above a weak one).
 CONTRADICTED = 0.5
 #: Share of sampled values that must pass a class's validator for the values to confirm (or alone suggest) it.
@@ -72,6 +70,8 @@ class ColumnRef:
     public: bool = False
     #: A column of the model's published (masked) relation, which has no node of its own: ``node_id`` is the model's.
     published: bool = False
+    #: The names of the other columns of the same table (context: a city beside a street is part of an address).
+    siblings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -162,27 +162,6 @@ def value_evidence(values: Sequence[str]) -> ValueEvidence:
     return ValueEvidence(sampled, len(counts), matches, coordinates, masked, first_of_month, coarse)
 
 
-#: Classes whose values are text: a numeric or boolean column named ``comments`` holds a count, not comments.
-_TEXT_CLASSES = frozenset(
-    {PiiClass.EMAIL, PiiClass.PERSON_NAME, PiiClass.ADDRESS, PiiClass.FREE_TEXT, PiiClass.IBAN, PiiClass.IP_ADDRESS,
-     PiiClass.USERNAME, PiiClass.USER_AGENT, PiiClass.VEHICLE_ID}
-)  # fmt: skip
-_NUMERIC_TYPE = re.compile(r"^(tiny|small|big|huge)?int|^integer|^numeric|^decimal|^float|^double|^real|^number")
-_BOOLEAN_TYPE = re.compile(r"^bool")
-
-
-def type_allows(pii_class: DetectedClass, data_type: str | None) -> bool:
-    """Whether a column of ``data_type`` can hold values of ``pii_class`` (unknown types allow everything).
-
-    Integer columns are *not* excluded for card, account, routing or national id numbers: warehouses store
-    those as BIGINT all the time.
-    """
-    kind = (data_type or "").strip().lower()
-    if _BOOLEAN_TYPE.match(kind):
-        return False
-    return not (_NUMERIC_TYPE.match(kind) and pii_class in _TEXT_CLASSES)
-
-
 def table_name(column: ColumnRef) -> str:
     """The name dbt gives a column's table: ``customers`` for ``model.shop.customers(.v2)``, the table for sources;
     the last part of the warehouse relation when the node id says nothing."""
@@ -196,12 +175,9 @@ def table_name(column: ColumnRef) -> str:
 
 
 def name_signal(column: ColumnRef) -> NameMatch | None:
-    """The class the column's name in its table's context (or, weaker, its description) points at, if its type
-    can hold it."""
-    match = match_in_context(column.name, table_name(column)) or match_description(column.description)
-    if match is None or not type_allows(match.pii_class, column.data_type):
-        return None
-    return match
+    """The class the column's name in its context (table, description, type, siblings) points at, if any."""
+    context = ColumnContext(column.name, table_name(column), column.description, column.data_type, column.siblings)
+    return decide(context)
 
 
 @dataclass(frozen=True)
@@ -222,8 +198,8 @@ def classify(column: ColumnRef, values: Sequence[str] | None = None) -> Suspect 
     score = score_column(by_name, evidence)
     if score.pii_class is None:
         return None
-    if by_name is None and score.confidence < REPORT_THRESHOLD:
-        return None
+    if by_name is None and score.confidence < mesh_policy().scan.report:
+        return None  # values alone, not sure enough; a name's suspects are always reported
     named = by_name is not None and by_name.pii_class == score.pii_class
     return Suspect(
         node_id=column.node_id,
@@ -279,6 +255,11 @@ def score_column(by_name: NameMatch | None, evidence: ValueEvidence | None) -> S
 
 def _unconfirmable(by_name: NameMatch, said: str, evidence: ValueEvidence, by_value: PiiClass | None) -> Score:
     """A name whose class has no validator (names, addresses, free text): values can only point elsewhere."""
+    if by_name.pii_class is PiiClass.BUSINESS_CONTACT and by_value in CONTACT_CLASSES:
+        # A business's phone holds phone numbers: the values confirm the name, they do not make it a person's.
+        confirmed = f"{_value_reason(evidence, by_value)}, as a business's contact details are: the values confirm it"
+        confidence = min(0.99, max(by_name.confidence, VALUE_CONFIDENCE[by_value]))
+        return Score(by_name.pii_class, confidence, (said, confirmed))
     if by_value is not None and VALUE_CONFIDENCE[by_value] > by_name.confidence:
         return Score(by_value, VALUE_CONFIDENCE[by_value], (said, f"but {_value_reason(evidence, by_value)}"))
     no_check = f"no validator for {by_name.pii_class}: {evidence.sampled} sampled values neither confirm nor deny it"

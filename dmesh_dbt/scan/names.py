@@ -70,7 +70,7 @@ ABBREVIATIONS: dict[str, tuple[str, ...]] = {
     "ipv6": ("ip",),
     "ip4": ("ip",),
     "ip6": ("ip",),
-    "cc": ("card",),
+    # ``cc`` is a card (``cc_number``) as often as a carbon copy (``cc`` on a message): see _message_header.
     "pan": ("card", "number"),
     "ccn": ("card", "number"),
     "firstname": ("first", "name"),
@@ -137,6 +137,11 @@ ABBREVIATIONS: dict[str, tuple[str, ...]] = {
     "yrs": ("year",),
     "yr": ("year",),
     "medicalrecordnumber": ("medical", "record", "number"),
+    "datetime": ("date",),
+    "dttm": ("date",),
+    "nickname": ("nick", "name"),
+    "bio": ("about", "me"),
+    "biography": ("about", "me"),
 }
 
 
@@ -153,15 +158,51 @@ def _p(words: str, confidence: float = STRONG, unless: str = "") -> NamePattern:
     return NamePattern(tuple(words.split()), confidence, frozenset(unless.split()))
 
 
+#: The parts of a date: a birth's or a death's date, year, month or day is that date (or its quasi-identifying part).
+_DATE_PARTS = {"date": STRONG, "year": WEAK, "month": WEAK, "day": WEAK}
+
+
+def _date_of(event: str) -> tuple[NamePattern, ...]:
+    """``birth_date``, ``date_of_birth``, ``birth_year``, ``month_of_birth``...: every part, in both word orders."""
+    forms = (f"{event} {{part}}", f"{{part}} of {event}")
+    return tuple(_p(form.format(part=part), strength) for part, strength in _DATE_PARTS.items() for form in forms)
+
+
+#: Qualifiers that make a city, a postcode or a street part of someone's postal address.
+ADDRESS_QUALIFIERS = ("address", "billing", "shipping", "mailing", "home", "residence", "residential", "other",
+                      "postal", "delivery", "permanent", "current", "primary", "secondary", "work")  # fmt: skip
+#: Nouns of text people write (singular: names are singularised before matching).
+FREE_TEXT_NOUNS = ("comment", "note", "remark", "memo", "feedback", "explanation", "rebuttal", "justification",
+                   *("description", "subject", "body", "message", "text", "snippet", "signature"))  # fmt: skip
+#: Of those, the words that are also a thing's (``flow_description``, ``jsonPayload.message``, ``event_subject``):
+#: a person's text only unqualified, qualified by a person's role or by another word for text people write.
+AMBIGUOUS_TEXT_NOUNS = frozenset({"description", "subject", "body", "message", "text", "snippet", "signature"})
+#: Groups whose members are not a health plan's (``staff_member_id``, ``team_member_id``).
+_GROUPS = "staff team group crew board committee club org organization channel project workspace"
+
 #: Tokens that say a column holds a *derived* or *aggregate* value, not the PII itself.
 _DERIVED = "count hash hashed hmac sha sha256 md5 masked redacted domain country region type format valid verified"
 _DERIVED += " is has flag flags status source method consent opt preference preferences"
+#: Words that make a free-text noun something else: a key, a kind, a markup, a machine's message, a label.
+_NOT_TEXT = _DERIVED + " id key type category template language lang length size url html alt image button link"
+_NOT_TEXT += " label failure error warning exception gateway response system commit log badge tooltip placeholder"
+_NOT_TEXT += " utm parameter pattern by"
+#: ... and what makes a comment or a note something else (a status comment is still a person's comment).
+_NOT_A_NOTE = "id key type category template count hash hashed html url length language lang is has flag"
+#: What makes a fingerprint a file's, a key's or an event's rather than a browser's or a device's.
+_NOT_A_PERSONS_PRINT = "file content document key certificate cert ssh tls ssl gpg pgp event " + _DERIVED
+
+
+def _text_unless(noun: str) -> str:
+    return _NOT_TEXT if noun in AMBIGUOUS_TEXT_NOUNS else _NOT_A_NOTE
+
 
 PATTERNS: dict[DetectedClass, tuple[NamePattern, ...]] = {
     PiiClass.EMAIL: (
         _p("email", unless=_DERIVED + " template campaign sent open click"),
         # Mail headers name people by their role in the message: a bcc address is an email address.
         _p("bcc", unless=_DERIVED),
+        _p("email list", unless=_DERIVED),
     ),
     PiiClass.PHONE: (
         _p("phone", unless=_DERIVED + " model brand"),
@@ -175,7 +216,6 @@ PATTERNS: dict[DetectedClass, tuple[NamePattern, ...]] = {
         _p("full name"),
         _p("middle name"),
         _p("maiden name"),
-        _p("nickname", WEAK),
         _p("customer name"),
         _p("cardholder name"),
         _p("card holder name"),
@@ -194,9 +234,9 @@ PATTERNS: dict[DetectedClass, tuple[NamePattern, ...]] = {
     ),
     PiiClass.ADDRESS: (
         _p("street"),
-        _p("address", unless="email ip mac url web wallet server host network bcc reply sender " + _DERIVED),
+        _p("address", unless="email ip mac url web wallet server host network cc bcc reply sender " + _DERIVED),
         # A bare city is coarse; a city that is part of someone's postal address is that address.
-        *(_p(f"{part} city", WEAK) for part in ("address", "billing", "shipping", "mailing", "home", "residence")),
+        *(_p(f"{part} city", WEAK) for part in ADDRESS_QUALIFIERS),
         _p("zip", unless=_DERIVED + " file"),
         _p("postal"),
         _p("house number"),
@@ -228,7 +268,7 @@ PATTERNS: dict[DetectedClass, tuple[NamePattern, ...]] = {
         _p("ethnic origin"),
         _p("racial origin"),
     ),
-    PiiClass.DATE_OF_DEATH: (_p("death date"), _p("date of death"), _p("deceased date"), _p("died", WEAK)),
+    PiiClass.DATE_OF_DEATH: (*_date_of("death"), _p("deceased date"), _p("died", WEAK)),
     # HIPAA's identifiers: medical record, health plan beneficiary and member/subscriber numbers.
     PiiClass.HEALTH_ID: (
         _p("medical record number"),
@@ -237,8 +277,8 @@ PATTERNS: dict[DetectedClass, tuple[NamePattern, ...]] = {
         _p("health plan number"),
         _p("insurance id", WEAK),
         _p("insurance number", WEAK),
-        _p("member id", WEAK),
-        _p("subscriber id", WEAK),
+        _p("member id", WEAK, unless=_GROUPS),
+        _p("subscriber id", WEAK, unless=_GROUPS + " newsletter list"),
         _p("beneficiary id", WEAK),
         _p("medicare number"),
         _p("medicaid number"),
@@ -259,12 +299,14 @@ PATTERNS: dict[DetectedClass, tuple[NamePattern, ...]] = {
         _p("user name", unless=_DERIVED),
         _p("login name"),
         _p("login id", WEAK),
+        _p("login", WEAK, unless=_DERIVED + " attempt provider url page date time last first"),
         *(_p(f"{network} handle") for network in ("user", "social", "twitter", "instagram", "tiktok", "github")),
     ),
     PiiClass.USER_AGENT: (_p("user agent", unless=_DERIVED + " family version os"),),
     PiiClass.TAX_ID: (_p("tin"), _p("itin"), _p("ein"), _p("tax id"), _p("tax number"), _p("taxpayer")),
     PiiClass.CARD_NUMBER: (
         _p("card number", unless="last first bin " + _DERIVED),
+        _p("cc number", unless="last first bin " + _DERIVED),
         _p("credit card", WEAK, unless="last first bin " + _DERIVED),
         _p("debit card", WEAK, unless="last first bin " + _DERIVED),
     ),
@@ -275,7 +317,7 @@ PATTERNS: dict[DetectedClass, tuple[NamePattern, ...]] = {
     PiiClass.IBAN: (_p("iban", unless=_DERIVED),),
     PiiClass.ROUTING_NUMBER: (_p("routing"), _p("transit number")),
     PiiClass.IP_ADDRESS: (_p("ip", unless=_DERIVED + " range block"), _p("remote address")),
-    PiiClass.DATE_OF_BIRTH: (_p("birth date"), _p("date of birth"), _p("birth year", WEAK), _p("born", WEAK)),
+    PiiClass.DATE_OF_BIRTH: (*_date_of("birth"), _p("born", WEAK)),
     PiiClass.GEO: (
         _p("latitude", unless="bucket rounded coarse"),
         _p("longitude", unless="bucket rounded coarse"),
@@ -294,13 +336,18 @@ PATTERNS: dict[DetectedClass, tuple[NamePattern, ...]] = {
         _p("installation id", WEAK),
         _p("install id", WEAK),
         _p("cookie id", WEAK),
+        # A browser or device fingerprint follows a person; a file's or a key's fingerprint does not.
+        _p("fingerprint", WEAK, unless=_NOT_A_PERSONS_PRINT),
     ),
+    # Text people write. Whose and about what is the table's to say (see FREE_TEXT_NOUNS and _free_text_applies):
+    # a product's description is catalogue copy, a ticket's description is what a customer wrote.
     PiiClass.FREE_TEXT: (
-        _p("comment", WEAK, unless="id"),
-        _p("note", WEAK, unless="id"),
-        _p("remark", WEAK, unless="id"),
+        *(_p(noun, WEAK, unless=_text_unless(noun)) for noun in FREE_TEXT_NOUNS),
         _p("free text"),
         _p("feedback text", WEAK),
+        _p("about me", WEAK),
+        # The title a person gives their note or review is part of what they wrote.
+        *(_p(f"{noun} title", WEAK) for noun in ("note", "comment", "message", "review", "post", "feedback")),
     ),
     ForbiddenClass.CVV: (
         _p("cvv", unless=_DERIVED),
@@ -311,6 +358,7 @@ PATTERNS: dict[DetectedClass, tuple[NamePattern, ...]] = {
     ForbiddenClass.PIN: (_p("pin", unless="zip postal " + _DERIVED), _p("pin block"), _p("pinblock")),
     PiiClass.CARD_EXPIRY: (
         _p("card expiry"),
+        _p("cc expiry"),
         _p("card expiry date"),
         _p("card expiry month"),
         _p("card expiry year"),
@@ -343,9 +391,12 @@ def split_words(text: str) -> list[str]:
     for part in _SEPARATORS.split(text):
         if not part:
             continue
-        part = _CAMEL_BOUNDARY.sub(" ", part)
-        part = _LETTER_DIGIT_BOUNDARY.sub(" ", part)
-        words.extend(w.lower() for w in part.split())
+        # Most warehouse names are snake_case words: skip the boundary regexes where they cannot split anything.
+        if not part.islower():
+            part = _CAMEL_BOUNDARY.sub(" ", part)
+        if not part.isalpha():
+            part = _LETTER_DIGIT_BOUNDARY.sub(" ", part)
+        words.extend(part.lower().split())
     return words
 
 
@@ -398,6 +449,27 @@ def _canonical(word: str) -> tuple[str, ...]:
     return ABBREVIATIONS.get(word, (word,))
 
 
+#: Classes whose values are text: a numeric or boolean column named ``comments`` holds a count, not comments.
+TEXT_CLASSES = frozenset(
+    {PiiClass.EMAIL, PiiClass.PERSON_NAME, PiiClass.ADDRESS, PiiClass.FREE_TEXT, PiiClass.IBAN, PiiClass.IP_ADDRESS,
+     PiiClass.USERNAME, PiiClass.USER_AGENT, PiiClass.VEHICLE_ID}
+)  # fmt: skip
+_NUMERIC_TYPE = re.compile(r"^(tiny|small|big|huge)?int|^integer|^numeric|^decimal|^float|^double|^real|^number")
+_BOOLEAN_TYPE = re.compile(r"^bool")
+
+
+def type_allows(pii_class: DetectedClass, data_type: str | None) -> bool:
+    """Whether a column of ``data_type`` can hold values of ``pii_class`` (unknown types allow everything).
+
+    Integer columns are *not* excluded for card, account, routing or national id numbers: warehouses store
+    those as BIGINT all the time.
+    """
+    kind = (data_type or "").strip().lower()
+    if _BOOLEAN_TYPE.match(kind):
+        return False
+    return not (_NUMERIC_TYPE.match(kind) and pii_class in TEXT_CLASSES)
+
+
 def _contains_run(tokens: tuple[str, ...], run: tuple[str, ...]) -> bool:
     width = len(run)
     return any(tokens[i : i + width] == run for i in range(len(tokens) - width + 1))
@@ -407,7 +479,7 @@ def _contains_run(tokens: tuple[str, ...], run: tuple[str, ...]) -> bool:
 _NEUTRAL_TAIL = frozenset(
     {"number", "address", "code", "line", "value", "raw", "text", "full", "primary", "secondary", "original",
      "normalized", "normalised", "clean", "cleaned", "str", "string", "data", "plain", "cleartext", "enc", "last",
-     "first", "e", "intl", "international", "local", "national", "formatted"}
+     "first", "e", "intl", "international", "local", "national", "formatted", "port"}
 )  # fmt: skip
 
 
@@ -446,6 +518,10 @@ def _patterns_by_token() -> dict[str, list[tuple[DetectedClass, NamePattern]]]:
 
 #: First words that make a name a yes/no question (``has_comment``, ``is_mobile``): a flag holds no PII.
 _FLAG_PREFIXES = frozenset({"is", "has", "was", "were", "did", "does", "can", "should", "will", "allow", "allows"})
+#: Verbs that open a yes/no setting (``receives_info_emails``, ``accepts_marketing``, ``send_email``).
+_FLAG_PREFIXES |= frozenset({"receive", "receives", "accept", "accepts", "want", "wants", "send", "sends", "enable",
+                             "enabled", "disable", "disabled", "require", "requires", "need", "needs", "opted", "do",
+                             "dont", "use", "uses", "show", "shows", "hide", "include", "includes"})  # fmt: skip
 #: Words that make a name a count or an aggregate of the PII it names (``comment_count``, ``num_emails``).
 _COUNT_WORDS = frozenset({"count", "cnt", "counts", "total", "tally"})
 
@@ -476,6 +552,28 @@ def match_name(name: str) -> NameMatch | None:
     tokens = _head(tokenize(name))
     if holds_no_pii_value(tokens):
         return None
+    match = _match_tokens(tokens)
+    if match is None and (coded := _without_code_suffix(tokens)) is not None:
+        # ``gender_concept_id``, ``race_source_value``: a code of a category is that category.
+        match = _match_tokens(coded)
+        return match if match is not None and match.pii_class in _CATEGORIES else None
+    return match
+
+
+#: Classes whose values are categories, so that a code standing for one (a concept id, a source value) is PII too.
+_CATEGORIES = frozenset({PiiClass.GENDER, PiiClass.ETHNICITY})
+#: Endings that turn a category into its code in a coded schema (OMOP's ``_concept_id``, ``_source_value``).
+_CODE_SUFFIXES = (("source", "concept", "id"), ("concept", "id"), ("source", "value"), ("source", "code"), ("cd",))
+
+
+def _without_code_suffix(tokens: tuple[str, ...]) -> tuple[str, ...] | None:
+    for suffix in _CODE_SUFFIXES:
+        if len(tokens) > len(suffix) and tokens[-len(suffix) :] == suffix:
+            return tokens[: -len(suffix)]
+    return None
+
+
+def _match_tokens(tokens: tuple[str, ...]) -> NameMatch | None:
     index = _patterns_by_token()
     best = person_name_by_role(tokens)
     for pii_class, pattern in (entry for token in dict.fromkeys(tokens) for entry in index.get(token, ())):
@@ -500,15 +598,18 @@ PERSON_ROLES = frozenset(
      "contact", "person", "guest", "passenger", "driver", "rider", "student", "teacher", "doctor", "physician",
      "nurse", "applicant", "candidate", "buyer", "seller", "signer", "signatory", "witness", "parent",
      "guardian", "spouse", "emergency", "manager", "supervisor", "lead", "traveler", "traveller", "attendee",
-     "participant", "player", "billing", "shipping", "mother", "father", "child", "insured"}
+     "participant", "player", "billing", "shipping", "mother", "father", "child", "insured", "assistant",
+     "social", "patron", "resident", "tenant", "visitor", "volunteer", "donor"}
 )  # fmt: skip
 #: Roles software plays as well as people, and the words that say it is software (a user agent's agent name).
-_SOFTWARE_ROLES = frozenset({"agent"})
-_SOFTWARE_WORDS = frozenset({"yauaa", "browser", "ua", "useragent", "bot", "crawler", "spider", "robot", "os"})
+SOFTWARE_ROLES = frozenset({"agent"})
+SOFTWARE_WORDS = frozenset({"yauaa", "browser", "ua", "useragent", "bot", "crawler", "spider", "robot", "os"})
 
 #: Words between a role and ``name`` that keep it a person's name (``reviewer_full_name``).
 _NAME_PARTS = frozenset({"full", "first", "last", "middle", "display", "legal", "preferred", "given", "family"})
 _NAME_PARTS |= frozenset({"nick", "short", "real", "maiden"})
+#: ... and words that say which of the role's records the name is on (``billing_address_name``).
+_BETWEEN_ROLE_AND_NAME = _NAME_PARTS | {"address", "detail", "details", "profile", "account"}
 
 
 def person_name_by_role(tokens: tuple[str, ...]) -> NameMatch | None:
@@ -517,44 +618,19 @@ def person_name_by_role(tokens: tuple[str, ...]) -> NameMatch | None:
         return None
     end = len(tokens) - 1 - tokens[::-1].index("name")
     start = end
-    while start > 0 and tokens[start - 1] in _NAME_PARTS:
+    while start > 0 and tokens[start - 1] in _BETWEEN_ROLE_AND_NAME:
         start -= 1
     if start == 0 or tokens[start - 1] not in PERSON_ROLES:
         return None
     if start == end and tokens[start - 1] == "user":
         return None  # a bare user_name is a login, not a person's name (see USERNAME)
-    if tokens[start - 1] in _SOFTWARE_ROLES and _SOFTWARE_WORDS.intersection(tokens):
+    if tokens[start - 1] in SOFTWARE_ROLES and SOFTWARE_WORDS.intersection(tokens):
         return None  # yauaa__agent_name: the browser a user agent names
     return NameMatch(PiiClass.PERSON_NAME, STRONG, " ".join((tokens[start - 1], *tokens[start : end + 1])), "name")
 
 
 #: Tables whose rows are people: their last word (``dim_customers``, ``stg_crm__contacts``, ``people``).
 PEOPLE_TABLES = (PERSON_ROLES - {"billing", "shipping", "emergency", "holder", "account"}) | {"people", "lead"}
-
-
-def _is_bare_name(tokens: tuple[str, ...]) -> bool:
-    """``name``, ``display_name``, ``legal_name``: a name with nothing that says whose."""
-    return bool(tokens) and tokens[-1] == "name" and all(t in _NAME_PARTS for t in tokens[:-1])
-
-
-def rows_are_people(table: str) -> bool:
-    """Whether a table's name says each row is a person (``customers``, ``dim_users``), not a thing (``plans``)."""
-    tokens = tokenize(table)
-    return bool(tokens) and tokens[-1] in PEOPLE_TABLES
-
-
-@cache
-def match_in_context(name: str, table: str | None) -> NameMatch | None:
-    """``match_name``, and what only the table tells: a bare ``name`` is a person's on a table of people.
-
-    ``name`` on ``customers`` is the customer's name; on ``products``, ``plans`` or ``campaigns`` it is not PII.
-    """
-    match = match_name(name)
-    if match is not None and table and match.pattern.split()[0] in _SOFTWARE_ROLES:
-        return None if _SOFTWARE_WORDS.intersection(tokenize(table)) else match
-    if match is not None or not table or not _is_bare_name(tokenize(name)) or not rows_are_people(table):
-        return match
-    return NameMatch(PiiClass.PERSON_NAME, STRONG, f"{' '.join(tokenize(name))} on a table of people", "context")
 
 
 def _qualified_by_a_person(tokens: tuple[str, ...], run: tuple[str, ...]) -> bool:
@@ -590,7 +666,7 @@ _NEGATIONS |= frozenset({"count", "whether", "truncated"})
 
 def tokenize_prose(text: str) -> list[str]:
     """Lowercase words of prose, with the same abbreviations as names but no camelCase splitting."""
-    words = [w.lower() for w in _SEPARATORS.split(text) if w]
+    words = [singular(w.lower()) for w in _SEPARATORS.split(text) if w]
     tokens: list[str] = []
     for word in words:
         tokens.extend(ABBREVIATIONS.get(word, (word,)) if word in _PROSE_EXPANSIONS else (word,))

@@ -50,8 +50,12 @@ class ScanResult:
 
 
 def _refs(node_id: str, relation: str | None, columns: Iterable[Column], public: bool = False) -> Iterator[ColumnRef]:
+    columns = tuple(columns)
+    siblings = tuple(column.name for column in columns)  # context: one tuple shared by the table's columns
     for column in columns:
-        yield ColumnRef(node_id, relation, column.name, column.description, column.data_type, column.pii, public)
+        yield ColumnRef(
+            node_id, relation, column.name, column.description, column.data_type, column.pii, public, siblings=siblings
+        )
 
 
 def model_columns(model: Model) -> list[ColumnRef]:

@@ -16,7 +16,7 @@ from pathlib import Path
 from dmesh_dbt.artifacts import Model, Project, Seed, Source
 from dmesh_dbt.errors import ConfigError
 from dmesh_dbt.files import read_text_bounded, write_atomically
-from dmesh_dbt.pii import PiiClass
+from dmesh_dbt.pii import PiiClass, mesh_policy
 from dmesh_dbt.properties import ColumnEdit, NodeEntry, PropertiesEdit, nested_in
 from dmesh_dbt.scan.detect import Suspect
 
@@ -96,6 +96,12 @@ def _unwritable(suspect: Suspect) -> str | None:
         return f"{suspect.pii_class} may not be stored at all (PCI DSS); drop the column instead of classifying it"
     if suspect.published:
         return "a published relation is generated from its public model; classify the model's column"
+    threshold = mesh_policy().scan.classify
+    if suspect.confidence < threshold:
+        return (
+            f"confidence {suspect.confidence:.2f} is below the mesh policy's `scan.classify` ({threshold:.2f}): "
+            f"{'; '.join(suspect.reasons) or suspect.evidence}; review it and classify it by hand"
+        )
     return None
 
 

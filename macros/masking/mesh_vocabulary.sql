@@ -29,6 +29,7 @@
           'vehicle_id': 'hash',
           'drivers_license': 'hash',
           'username': 'hash',
+          'business_contact': 'hash',
       },
       'forbidden': ['card_track', 'cvv', 'pin'],
   }) }}

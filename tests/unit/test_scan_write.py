@@ -4,6 +4,7 @@ has none, never in a nested project or an installed package; every line the user
 from __future__ import annotations
 
 import difflib
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -242,3 +243,18 @@ def test_a_new_entry_joins_the_files_list_or_is_refused_where_the_section_is_not
     (project / "seeds" / "_raw_people.yml").write_text("seeds: []\n")
     result = write_classifications(project, _project(), [suspect("seed.shop.raw_people", "email", PiiClass.EMAIL)])
     assert "`seeds:` is not a block list" in result.skipped[0].reason
+
+
+def test_findings_below_the_policys_classify_threshold_are_left_to_a_reviewer_with_the_reasons(project: Path) -> None:
+    before = (project / "models" / "_marts.yml").read_text()
+    doubtful = replace(
+        suspect("model.shop.orders", "buyer_email", PiiClass.EMAIL),
+        confidence=0.3,
+        reasons=("name says email ('email')", "0 of 50 sampled values are email addresses (test data?)"),
+    )
+    result = write_classifications(project, _project(), [doubtful])
+    assert result.written == ()
+    (skipped,) = result.skipped
+    assert "below the mesh policy's `scan.classify` (0.50)" in skipped.reason
+    assert "0 of 50 sampled values" in skipped.reason
+    assert (project / "models" / "_marts.yml").read_text() == before

@@ -1,0 +1,308 @@
+"""A column in its context: what its table, description, data type and sibling columns add to what its name says.
+
+One decision, ``decide``, shared by ``scan``, ``check`` (DM009) and ``adopt``, so that the three never disagree on
+whether a column looks like PII. The name says what a column holds; the context says whose it is and whether the
+name's word means what it usually means:
+- whose: ``name`` is a person's on ``customers`` and not on ``products``; ``phone`` on ``accounts``, ``vendors``
+  or ``shops`` is a business's (``business_contact``, a class of its own so that the policy decides);
+- which sense: ``cc`` and ``from_address`` are email addresses on a table of messages; ``description`` and
+  ``message`` are text people write on a ticket, not on a product or a payment gateway's response;
+- whether at all: a description that calls the column a flag or a count, or a type that cannot hold the class.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+
+from dmesh_dbt.pii import PiiClass
+from dmesh_dbt.scan.names import (
+    AMBIGUOUS_TEXT_NOUNS,
+    FREE_TEXT_NOUNS,
+    PEOPLE_TABLES,
+    PERSON_ROLES,
+    SOFTWARE_ROLES,
+    SOFTWARE_WORDS,
+    STRONG,
+    WEAK,
+    NameMatch,
+    match_description,
+    match_name,
+    tokenize,
+    type_allows,
+)
+
+
+@dataclass(frozen=True)
+class ColumnContext:
+    """What is known of a column besides its values."""
+
+    name: str
+    table: str | None = None
+    description: str = ""
+    data_type: str | None = None
+    #: The names of the other columns of the same table.
+    siblings: tuple[str, ...] = ()
+
+
+def decide(context: ColumnContext) -> NameMatch | None:
+    """The class the column's name, read in its context, points at (or, weaker, its description); None if none."""
+    if describes_a_flag_or_count(context.description):
+        return None
+    match = match_in_context(context.name, context.table)
+    if match is None:
+        match = match_description(context.description)
+    if match is None or not type_allows(match.pii_class, context.data_type):
+        return None
+    if match.pii_class in CONTACT_CLASSES and _description_says_a_business(context.description):
+        return _as_business(match, "the description says a business's")
+    if match.pii_class in _TEXT_ONLY and _describes_a_key(context.description):
+        return None
+    if match.pii_class is PiiClass.DEVICE_ID and _NOT_A_PERSONS_DEVICE.search(context.description or ""):
+        return None
+    if match.pii_class in CONTACT_CLASSES and _row_of_a_business(context):
+        return _as_business(match, "on a row that belongs to an account, not a person")
+    return match
+
+
+#: Classes that are text, never a key: a column described as the id of a record holds none of them.
+_TEXT_ONLY = frozenset({PiiClass.FREE_TEXT, PiiClass.PERSON_NAME, PiiClass.ADDRESS})
+_A_KEY = re.compile(r"^\s*\(?(the |an? )?(id|identifier) (of|for)\b", re.IGNORECASE)
+
+
+#: Devices that follow a business or a product, not a person: a point-of-sale terminal, a regulated medical device.
+_NOT_A_PERSONS_DEVICE = re.compile(
+    r"\b(POS|point[- ]of[- ]sale|till|cash register|card reader|UDI(-DI)?|unique device identification)\b"
+)
+
+
+def _describes_a_key(description: str) -> bool:
+    """ "(ID of a file upload) ...", "The ID of the ...": the column is a key to another record."""
+    return bool(description) and _A_KEY.match(description) is not None
+
+
+#: Keys that say a row belongs to a business, and keys that say it belongs to a person.
+_BUSINESS_KEYS = frozenset({("account", "id"), ("company", "id"), ("organization", "id"), ("vendor", "id")})
+#: (Not the keys of the people who work the record, ``owner_id`` or ``created_by_id``: a CRM's orders have those.)
+_PERSON_KEYS = frozenset(
+    (role, "id")
+    for role in ("customer", "contact", "person", "patient", "member", "subscriber", "user", "buyer", "guest", "lead",
+                 "passenger", "student", "applicant", "candidate", "client", "shopper", "visitor", "consumer",
+                 "requester", "requestor", "submitter", "reporter", "author", "sender", "recipient")
+)  # fmt: skip
+
+
+def _row_of_a_business(context: ColumnContext) -> bool:
+    """A row keyed to an account (``account_id``) and to no person (no ``customer_id``, ``contact_id``): its address
+    and phone are the account's, as on a CRM's orders. Not on a table of people, whose rows are the person."""
+    tokens = table_tokens(context.table)
+    if not context.siblings or (tokens and tokens[-1] in PEOPLE_TABLES):
+        return False
+    if _PERSONS_ON_BUSINESS.intersection(tokenize(context.name)[:-1]):
+        return False
+    keys = _sibling_keys(context.siblings)
+    return bool(keys & _BUSINESS_KEYS) and not keys & _PERSON_KEYS
+
+
+@cache
+def _sibling_keys(siblings: tuple[str, ...]) -> frozenset[tuple[str, ...]]:
+    return frozenset(tokens for name in siblings if len(tokens := tokenize(name)) == 2 and tokens[1] == "id")
+
+
+#: Classes that are a person's contact details, and a business's when the row or the name is a business.
+CONTACT_CLASSES = frozenset({PiiClass.PHONE, PiiClass.EMAIL, PiiClass.ADDRESS, PiiClass.GEO})
+
+#: Last words of tables whose rows are businesses (``accounts``, ``dim_companies``, ``vendors``, ``shop``).
+BUSINESS_TABLES = frozenset(
+    {"account", "company", "organization", "organisation", "org", "vendor", "supplier", "merchant", "shop", "store",
+     "business", "firm", "employer", "partner", "entity", "branch", "office", "agency", "institution", "brand",
+     "dealer", "distributor", "retailer", "manufacturer"}
+)  # fmt: skip
+#: Words that make a contact detail a business's whatever the table (``company_phone``, ``hq_address``).
+BUSINESS_QUALIFIERS = frozenset(
+    {"company", "business", "corporate", "office", "hq", "headquarters", "organization", "organisation", "org",
+     "vendor", "supplier", "merchant", "shop", "store", "firm", "employer", "main", "switchboard"}
+)  # fmt: skip
+#: Roles that keep a contact detail a person's even on a table of businesses (``owner_email`` on ``accounts``).
+_PERSONS_ON_BUSINESS = PERSON_ROLES - {"contact", "billing", "shipping", "lead"}
+
+#: Last words of tables of messages, where ``from``, ``to``, ``cc``, ``bcc``, ``sender`` are email addresses.
+MESSAGE_TABLES = frozenset(
+    {"email", "message", "mail", "ticket", "conversation", "chat", "thread", "inbox", "notification", "sms",
+     "comment", "reply", "letter", "correspondence", "sent", "dropped", "delivered", "bounce", "bounced", "open",
+     "click"}
+)  # fmt: skip
+_HEADERS = frozenset({"from", "to", "cc", "bcc", "reply", "sender", "recipient", "addressee"})
+_HEADER_TAIL = frozenset({"address", "email", "list", "to", "line", "header", "field"})
+
+#: Last words of tables of catalogue and configuration: their text is copy written about things, not people.
+CATALOGUE_TABLES = frozenset(
+    {"product", "variant", "plan", "price", "coupon", "discount", "promotion", "campaign", "program", "template",
+     "property", "option", "form", "field", "metafield", "collection", "catalog", "catalogue", "category", "tag",
+     "vocabulary", "concept", "domain", "relationship", "definition", "role", "brand", "group", "team", "schedule",
+     "holiday", "setting", "config", "configuration", "type", "status", "rule", "subscription", "list", "segment",
+     "sku", "application", "source", "log", "audit", "metadata", "media", "image", "page", "app"}
+)  # fmt: skip
+#: Things whose text is catalogue copy wherever it is kept (``product_description`` on a dispute).
+_CATALOGUE_THINGS = frozenset(
+    {"product", "variant", "plan", "price", "coupon", "discount", "promotion", "campaign", "program", "template",
+     "form", "metafield", "collection", "catalog", "catalogue", "category", "sku", "app", "page", "image", "media"}
+)  # fmt: skip
+#: Tables whose rows record a conversation: only there does a bare ``message`` mean text a person wrote.
+_CONVERSATION_WORDS = MESSAGE_TABLES | {"chat", "review", "feedback", "post", "note", "survey", "response"}
+_CONVERSATION_WORDS -= {"open", "click"}
+#: Tables whose rows are documents a person holds: a bare ``name`` on them is the holder's (a card's name).
+_HELD_DOCUMENTS = frozenset({"card", "passport", "license", "licence", "membership"})
+
+
+#: Words that end a table's name without saying what its rows are (``email_template_history``, ``product_2``).
+_TABLE_SUFFIXES = frozenset(
+    {"history", "snapshot", "scd", "archive", "current", "latest", "tmp", "temp", "v", "raw", "daily", "weekly",
+     "monthly", "base", "staging", "stg", "view", "table", "tbl"}
+)  # fmt: skip
+
+
+def table_tokens(table: str | None) -> tuple[str, ...]:
+    """The table's words up to the noun that says what a row is: ``email_template_history`` -> (email, template)."""
+    tokens = tokenize(table) if table else ()
+    end = len(tokens)
+    while end > 1 and (tokens[end - 1] in _TABLE_SUFFIXES or tokens[end - 1].isdigit()):
+        end -= 1
+    return tokens[:end]
+
+
+@cache
+def match_in_context(name: str, table: str | None) -> NameMatch | None:
+    """``match_name``, read with what the table's name tells (cached: a warehouse repeats its names)."""
+    table_tokens_ = table_tokens(table)
+    tokens = tokenize(name)
+    header = _message_header(tokens, table_tokens_)
+    if header is not None:
+        return header
+    match = match_name(name)
+    if match is None:
+        return _bare_word_on_its_table(tokens, table_tokens_)
+    if match.pattern.split()[0] in SOFTWARE_ROLES and SOFTWARE_WORDS.intersection(table_tokens_):
+        return None  # an agent's name on a table of user agents is a browser's
+    if match.pii_class is PiiClass.FREE_TEXT and not _free_text_applies(tokens, match, table_tokens_):
+        return None
+    if match.pii_class is PiiClass.BANK_ACCOUNT and _own_record_number(tokens, table_tokens_):
+        return None
+    if match.pii_class in CONTACT_CLASSES and _a_business(tokens, table_tokens_):
+        return _as_business(match, "of a business")
+    return match
+
+
+def _message_header(tokens: tuple[str, ...], table: tuple[str, ...]) -> NameMatch | None:
+    """On a table of messages, a header role (``cc``, ``from_address``, ``reply_to``, ``sender``) is an address and
+    ``from_name`` a person's name."""
+    if not tokens or tokens[0] not in _HEADERS or not table or not MESSAGE_TABLES.intersection(table):
+        return None
+    rest = tokens[1:]
+    if rest and rest[-1] == "name" and all(t in _HEADER_TAIL for t in rest[:-1]):
+        return NameMatch(PiiClass.PERSON_NAME, STRONG, f"{' '.join(tokens)} on a table of messages", "context")
+    if all(t in _HEADER_TAIL for t in rest):
+        return NameMatch(PiiClass.EMAIL, STRONG, f"{' '.join(tokens)} on a table of messages", "context")
+    return None
+
+
+def _bare_word_on_its_table(tokens: tuple[str, ...], table: tuple[str, ...]) -> NameMatch | None:
+    """Words that are a person's only on a table of people (``name``, ``nickname``, ``alias``), and a city on a table
+    of addresses."""
+    if not tokens or not table:
+        return None
+    people = table[-1] in PEOPLE_TABLES
+    said = f"{' '.join(tokens)} on a table of people"
+    if _is_bare_name(tokens) and (people or (tokens == ("name",) and table[-1] in _HELD_DOCUMENTS)):
+        return NameMatch(PiiClass.PERSON_NAME, STRONG, said, "context")
+    if tokens == ("alias",) and people:
+        return NameMatch(PiiClass.USERNAME, WEAK, said, "context")
+    if tokens == ("city",) and table[-1] == "address":
+        # On a table of addresses the city is part of each row's address; elsewhere, alone, it is coarse.
+        return NameMatch(PiiClass.ADDRESS, WEAK, "city on a table of addresses", "context")
+    return None
+
+
+_NAME_WORDS = frozenset({"full", "display", "legal", "preferred", "nick", "short", "real"})
+
+
+def _is_bare_name(tokens: tuple[str, ...]) -> bool:
+    """``name``, ``display_name``, ``nickname``: a name with nothing that says whose."""
+    return tokens[-1] == "name" and all(t in _NAME_WORDS for t in tokens[:-1])
+
+
+def _free_text_applies(tokens: tuple[str, ...], match: NameMatch, table: tuple[str, ...]) -> bool:
+    """Text on a catalogue or configuration table is copy about things; a bare ``message`` is a person's only on a
+    table of conversations (elsewhere a gateway's or a carrier's status message)."""
+    if table and table[-1] in CATALOGUE_TABLES:
+        return False
+    if _CATALOGUE_THINGS.intersection(tokens[:-1]):
+        return False  # evidence_product_description: copy about a product wherever it is kept
+    noun = match.pattern.split()[-1]
+    qualifiers = _without_vendor_prefix(tokens[: tokens.index(noun)] if noun in tokens else ())
+    if noun in AMBIGUOUS_TEXT_NOUNS and any(q not in PERSON_ROLES and q not in _TEXT_WORDS for q in qualifiers):
+        return False  # flow_description, jsonPayload.fields.body: a thing's text
+    if noun in {"message", "body"} and not qualifiers:
+        # A bare message or body is a person's on a conversation (elsewhere a gateway's or a carrier's status).
+        return bool(table) and bool(_CONVERSATION_WORDS.intersection(table) or table[-1] in PEOPLE_TABLES)
+    return match.pattern != "about me" or not table or table[-1] in PEOPLE_TABLES
+
+
+#: Words for text people write, which may qualify one another (``note_text``, ``comment_body``, ``message_subject``).
+_TEXT_WORDS = frozenset(FREE_TEXT_NOUNS) | {"free", "ticket", "email", "chat", "review", "post", "reply"}
+#: First words some vendors put before every field (HubSpot's ``property_``, ``custom_``): not a qualifier.
+_VENDOR_PREFIXES = frozenset({"property", "custom", "prop", "attr", "attribute", "field", "cf", "x"})
+
+
+def _without_vendor_prefix(tokens: tuple[str, ...]) -> tuple[str, ...]:
+    return tokens[1:] if tokens and tokens[0] in _VENDOR_PREFIXES else tokens
+
+
+def _own_record_number(tokens: tuple[str, ...], table: tuple[str, ...]) -> bool:
+    """``account_number`` on a table of (CRM) accounts is the row's own number, not a bank account's."""
+    return bool(table) and tokens == ("account", "number") and table[-1] == "account" and "bank" not in table
+
+
+def _a_business(tokens: tuple[str, ...], table: tuple[str, ...]) -> bool:
+    """A contact detail named as a business's, or on a table of businesses and not qualified by a person's role."""
+    qualifiers = tokens[:-1]
+    if BUSINESS_QUALIFIERS.intersection(qualifiers):
+        return True
+    if not table or table[-1] not in BUSINESS_TABLES:
+        return False
+    return not _PERSONS_ON_BUSINESS.intersection(tokens)
+
+
+def _as_business(match: NameMatch, why: str) -> NameMatch:
+    return NameMatch(PiiClass.BUSINESS_CONTACT, match.confidence, f"{match.pattern} {why}", match.source)
+
+
+#: "the company's", "of this account", "of the lead's company": the description names a business as the owner.
+_BUSINESS_OWNER = r"(company|business|shop|store|organi[sz]ation|merchant|vendor|supplier|account)"
+_POSSESSIVE = re.compile(rf"\b{_BUSINESS_OWNER}['’]s\b", re.IGNORECASE)
+_OF_THE = re.compile(rf"\bof (?:the |this |that |its )(?:(\w+)['’]s )?{_BUSINESS_OWNER}\b", re.IGNORECASE)
+
+
+def _description_says_a_business(description: str) -> bool:
+    if not description:
+        return False
+    if _POSSESSIVE.search(description):
+        return True
+    found = _OF_THE.search(description)
+    if found is None:
+        return False
+    owner, thing = (found.group(1) or "").lower(), found.group(2).lower()
+    return thing != "account" or not owner  # "of this account" is the account's; "of the host's account" a person's
+
+
+#: Descriptions that say the column is a yes/no flag or a count, whatever its name.
+_FLAG_OR_COUNT = re.compile(
+    r"^\s*(\(deprecated\)\s*)?(boolean|whether|indicates whether|indicates if|true if|flag|the number of|number of"
+    r"|count of|the count of|total number)\b",
+    re.IGNORECASE,
+)
+
+
+def describes_a_flag_or_count(description: str) -> bool:
+    return bool(description) and _FLAG_OR_COUNT.match(description) is not None

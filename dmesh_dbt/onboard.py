@@ -56,7 +56,8 @@ GENERATED_BY = "dmesh-dbt onboard"
 @dataclass(frozen=True)
 class RawColumn:
     name: str
-    data_type: str
+    data_type: str  # as dbt's Column.data_type renders it
+    catalog_type: str = ""  # the catalog's own name (Column.dtype): `character` where dbt says character varying
 
 
 @dataclass(frozen=True)
@@ -104,7 +105,10 @@ def _parse_schema(document: Mapping[str, Any]) -> RawSchema:
         RawTable(
             str(table["name"]),
             str(table["relation"]),
-            tuple(RawColumn(str(c["name"]), str(c["type"] or "")) for c in table.get("columns") or ()),
+            tuple(
+                RawColumn(str(c["name"]), str(c["type"] or ""), str(c.get("dtype") or ""))
+                for c in table.get("columns") or ()
+            ),
         )
         for table in document.get("tables") or ()
     )
@@ -356,7 +360,7 @@ def _stage(adapter: str, source: str, table: RawTable, samples: Samples, loaded_
     values = samples.get(table.relation, {})
     columns = []
     for raw in table.columns:
-        cast = cast_for(adapter, raw.data_type)
+        cast = cast_for(adapter, raw.catalog_type or raw.data_type)
         ref = ColumnRef(f"source.onboard.{source}.{name}", table.relation, raw.name, data_type=raw.data_type)
         sampled = values.get(raw.name)
         suspect = classify(ref, [v for v in sampled if v is not None] if sampled is not None else None)

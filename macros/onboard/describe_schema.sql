@@ -13,7 +13,8 @@
         {%- if tables is none or relation.identifier in tables -%}
             {%- set columns = [] -%}
             {%- for column in adapter.get_columns_in_relation(relation) -%}
-                {%- do columns.append({'name': column.name, 'type': column.data_type}) -%}
+                {#- dtype is the catalog's own name (character, not dbt's character varying(n)): what decides a cast -#}
+                {%- do columns.append({'name': column.name, 'type': column.data_type, 'dtype': column.dtype}) -%}
             {%- endfor -%}
             {%- do described.append({'name': relation.identifier, 'relation': relation.render(), 'columns': columns}) -%}
         {%- endif -%}

@@ -792,15 +792,16 @@ def onboard(
     with err_console.status(f"onboard: reading and sampling {source_schema} through dbt"):
         plan = plan_onboarding(options)
     if dry_run:
-        for change in plan.writes:
-            click.echo(change.diff(), nl=False)
         result = OnboardResult(plan, (), ())
     else:
         with err_console.status("onboard: writing and building the staging models"):
             result = apply_onboarding(plan, options)
     if output_format == "json":
-        click.echo(as_json(result))
+        click.echo(as_json(result, diff=dry_run))
         return
+    if dry_run:
+        for change in plan.writes:
+            click.echo(change.diff(), nl=False)
     _print_onboarding(result, dry_run)
 
 
@@ -827,6 +828,8 @@ def _print_onboarding(result: OnboardResult, dry_run: bool) -> None:
         out.print(f"note: {escape(note)}", highlight=False)
     if result.built:
         out.print(f"built: {', '.join(result.built)} (dbt build --select)", highlight=False)
+    elif not dry_run and any(change.kept for change in plan.changes):
+        out.print("nothing written: the rest is as onboard writes it", highlight=False)
     elif not dry_run:
         out.print("nothing to write: the staging models are as onboard wrote them", highlight=False)
 

@@ -24,6 +24,7 @@ from dmesh_dbt.errors import ConfigError, DbtError, UsageError
 from dmesh_dbt.files import (
     inside_project,
     load_round_trip,
+    parse_yaml,
     read_text_bounded,
     round_trip_yaml,
     unified_diff,
@@ -528,9 +529,20 @@ def render_properties(table: StagedTable) -> str:
 def _file_change(project_dir: Path, relative: Path, after: str) -> FileChange:
     path = inside_project(project_dir, relative)
     before = read_text_bounded(path, ConfigError) if path.is_file() else ""
-    if before and before != after:
+    if before and before != after and not _same_yaml(relative, before, after):
         return FileChange(relative, before, before, proposed=after)
-    return FileChange(relative, before, after)
+    return FileChange(relative, before, before or after)
+
+
+def _same_yaml(path: Path, before: str, after: str) -> bool:
+    """Whether two properties files say the same (only comments differ: the evidence of a proposal changes with
+    the sample, the proposal does not)."""
+    if path.suffix != ".yml":
+        return False
+    try:
+        return bool(parse_yaml(before) == parse_yaml(after))
+    except Exception:  # noqa: BLE001 - a file the user broke differs from onboard's
+        return False
 
 
 def _sources_change(
@@ -615,8 +627,16 @@ def apply_onboarding(plan: OnboardPlan, options: OnboardOptions) -> OnboardResul
     return OnboardResult(plan, tuple(c.path for c in writes), models)
 
 
-def as_json(result: OnboardResult) -> str:
-    """The result for ``--format json``: tables, proposals with their evidence, files and what was built."""
+def _file_json(change: FileChange, diff: bool) -> dict[str, Any]:
+    entry: dict[str, Any] = {"path": change.path.as_posix(), "status": change.status, "kept": change.kept}
+    if diff:
+        entry["diff"] = change.diff()
+    return entry
+
+
+def as_json(result: OnboardResult, diff: bool = False) -> str:
+    """The result for ``--format json``: tables, proposals with their evidence, files (with ``diff``, the change
+    each would get) and what was built."""
     plan = result.plan
     document = {
         "source": plan.source,
@@ -636,7 +656,7 @@ def as_json(result: OnboardResult) -> str:
             }
             for t in plan.tables
         ],
-        "files": [{"path": c.path.as_posix(), "status": c.status} for c in plan.changes],
+        "files": [_file_json(c, diff) for c in plan.changes],
         "built": list(result.built),
         "notes": list(plan.notes),
     }

@@ -87,7 +87,7 @@ def test_a_second_run_changes_nothing_and_a_hand_edit_is_kept(project: Path, onb
     again = onboard(project, RAW_SCHEMA, "--sample-rows", "30", "--format", "json")
     assert again.returncode == 0, again.stderr
     report = onboard_report(again.stdout)
-    assert {f["status"] for f in report["files"]} == {"unchanged"} and report["built"] == []
+    assert {(f["status"], f["kept"]) for f in report["files"]} == {("unchanged", False)} and report["built"] == []
 
     model = project / STAGING / "stg_raw_crm__events.sql"
     edited = model.read_text().replace("    amount,\n", "    amount * 100 as amount_cents,\n")

@@ -308,7 +308,7 @@ def plan_onboarding(options: OnboardOptions) -> OnboardPlan:
     source = snake_case(options.schema)
     samples = _sample(project_dir, target, raw.tables, options.sample_rows)
     staged = tuple(_stage(raw.adapter or target.type, source, t, samples, options.loaded_at) for t in raw.tables)
-    _refuse_collisions(project_dir, staged)
+    refuse_collisions(project_dir, staged)
     freshness = _freshness(project_dir)
     changes = [_sources_change(project_dir, source, options.schema, staged, freshness, target.type)]
     for table in staged:
@@ -372,20 +372,45 @@ def _stage(adapter: str, source: str, table: RawTable, samples: Samples, loaded_
     return StagedTable(table, source, name, model, tuple(columns), find_loaded_at(table, loaded_at))
 
 
-def _refuse_collisions(project_dir: Path, tables: Sequence[StagedTable]) -> None:
-    """Two tables or two columns that snake_case to one name, or a model name another file already defines."""
+def refuse_collisions(project_dir: Path, tables: Sequence[StagedTable]) -> None:
+    """Two tables or two columns that snake_case to one name, a model name another file already defines, or the
+    source defined in another file than onboard's (dbt would refuse the project): UsageError."""
     _first_collision((t.name, t.raw.name) for t in tables)
     for table in tables:
         _first_collision(((c.name, c.raw.name) for c in table.columns), table.raw.relation)
-    ours = {(project_dir / _model_path(t)).resolve() for t in tables}
+    if not tables:
+        return
+    ours = {(project_dir / _model_path(t)).resolve() for t in tables} | {
+        (project_dir / _properties_path(t)).resolve() for t in tables
+    }
+    ours.add((project_dir / _sources_path(tables[0].source)).resolve())
     wanted = {t.model: t for t in tables}
     for path in sorted((project_dir / "models").rglob("*")):
-        if path.suffix in (".sql", ".py") and path.stem in wanted and path.resolve() not in ours:
+        if path.resolve() in ours:
+            continue
+        if path.suffix in (".sql", ".py") and path.stem in wanted:
             table = wanted[path.stem]
             raise UsageError(
                 f"model {table.model} (for {table.raw.relation}) already exists as "
                 f"{path.relative_to(project_dir)}; rename or remove that model, or leave the table out with --table"
             )
+        if path.suffix in (".yml", ".yaml") and tables[0].source in _sources_defined(path):
+            raise UsageError(
+                f"source {tables[0].source} is already defined in {path.relative_to(project_dir)}; onboard keeps "
+                f"it in {_sources_path(tables[0].source)}: move that entry there, or rename it"
+            )
+
+
+def _sources_defined(path: Path) -> set[str]:
+    """Names of the sources a properties file defines (none when it cannot be read: dbt will say why)."""
+    try:
+        document = parse_yaml(read_text_bounded(path, ConfigError))
+    except Exception:  # noqa: BLE001 - a broken file is dbt's to report, not a collision
+        return set()
+    sources = document.get("sources") if isinstance(document, dict) else None
+    if not isinstance(sources, list):
+        return set()
+    return {str(entry.get("name")) for entry in sources if isinstance(entry, dict)}
 
 
 def _first_collision(pairs: Iterable[tuple[str, str]], where: str | None = None) -> None:

@@ -131,17 +131,3 @@ def test_bad_schemas_and_colliding_names_exit_2_with_one_line(
     result = onboard(project, *args)
     assert result.returncode == 2, result.stdout + result.stderr
     assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1, result.stderr
-
-
-def test_a_model_name_that_exists_is_refused(project: Path, onboarded: dict[str, Any]) -> None:
-    taken = project / "models" / "legacy" / "stg_raw_clash__orders.sql"
-    taken.parent.mkdir()
-    taken.write_text("select 1 as order_id\n")
-    try:
-        with duckdb.connect(str(project / "warehouse.duckdb")) as connection:
-            connection.execute("alter table raw_clash.orders drop column order_id")
-        result = onboard(project, "raw_clash")
-    finally:
-        taken.unlink()
-    assert result.returncode == 2, result.stdout + result.stderr
-    assert "model stg_raw_clash__orders" in result.stderr and "models/legacy/stg_raw_clash__orders.sql" in result.stderr

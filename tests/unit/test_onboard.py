@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import yaml
 
+from dmesh_dbt.errors import UsageError
 from dmesh_dbt.onboard import (
     Proposal,
     RawColumn,
@@ -14,6 +17,7 @@ from dmesh_dbt.onboard import (
     cast_for,
     find_loaded_at,
     needs_quotes,
+    refuse_collisions,
     render_model,
     render_properties,
     snake_case,
@@ -83,3 +87,28 @@ def test_rendered_files_list_every_column_and_mark_proposals() -> None:
     assert entry["identifier"] == "Refunds" and entry["config"]["loaded_at_field"] == "_loaded_at"
     assert [c["name"] for c in entry["columns"]] == ["RefundId", "Email", "_loaded_at"]
     assert entry["columns"][0]["quote"] is True and "quote" not in entry["columns"][2]
+
+
+def _staged(*columns: str, model: str = "stg_raw__refunds") -> StagedTable:
+    raw = _table(*((c, "int") for c in columns))
+    staged = tuple(StagedColumn(c, snake_case(c.name), "int", None, None) for c in raw.columns)
+    return StagedTable(raw, "raw", "refunds", model, staged, None)
+
+
+def test_colliding_and_taken_names_are_refused(tmp_path: Path) -> None:
+    (tmp_path / "models" / "staging" / "raw").mkdir(parents=True)
+    refuse_collisions(tmp_path, [_staged("RefundId", "amount")])  # nothing taken
+    with pytest.raises(UsageError, match="columns 'OrderId' and 'order_id' of .* would both be named 'order_id'"):
+        refuse_collisions(tmp_path, [_staged("OrderId", "order_id")])
+    legacy = tmp_path / "models" / "legacy"
+    legacy.mkdir()
+    (legacy / "stg_raw__refunds.sql").write_text("select 1 as id\n")
+    with pytest.raises(UsageError, match="model stg_raw__refunds .* already exists as models/legacy/stg_raw__refunds"):
+        refuse_collisions(tmp_path, [_staged("id")])
+    (legacy / "stg_raw__refunds.sql").unlink()
+    (legacy / "sources.yml").write_text("sources:\n  - name: raw\n    tables: [{name: refunds}]\n")
+    with pytest.raises(UsageError, match="source raw is already defined in models/legacy/sources.yml"):
+        refuse_collisions(tmp_path, [_staged("id")])
+    ours = tmp_path / "models" / "staging" / "raw" / "_raw__sources.yml"
+    (legacy / "sources.yml").rename(ours)
+    refuse_collisions(tmp_path, [_staged("id")])  # onboard's own sources file is no collision

@@ -306,9 +306,9 @@ def plan_onboarding(options: OnboardOptions) -> OnboardPlan:
     raw = describe_schema(project_dir, options.schema, target, options.tables)
     _require_tables(raw, options, target.name)
     source = snake_case(options.schema)
+    refuse_collisions(project_dir, source, raw.tables)
     samples = _sample(project_dir, target, raw.tables, options.sample_rows)
     staged = tuple(_stage(raw.adapter or target.type, source, t, samples, options.loaded_at) for t in raw.tables)
-    refuse_collisions(project_dir, staged)
     freshness = _freshness(project_dir)
     changes = [_sources_change(project_dir, source, options.schema, staged, freshness, target.type)]
     for table in staged:
@@ -368,37 +368,39 @@ def _stage(adapter: str, source: str, table: RawTable, samples: Samples, loaded_
         documented = cast[0] if cast else documented_type(adapter, raw.data_type)
         proposal = Proposal.of(suspect) if suspect is not None else None
         columns.append(StagedColumn(raw, snake_case(raw.name), documented, cast, proposal))
-    model = f"stg_{source}__{name}"
-    return StagedTable(table, source, name, model, tuple(columns), find_loaded_at(table, loaded_at))
+    return StagedTable(
+        table, source, name, model_name(source, table.name), tuple(columns), find_loaded_at(table, loaded_at)
+    )
 
 
-def refuse_collisions(project_dir: Path, tables: Sequence[StagedTable]) -> None:
+def refuse_collisions(project_dir: Path, source: str, tables: Sequence[RawTable]) -> None:
     """Two tables or two columns that snake_case to one name, a model name another file already defines, or the
-    source defined in another file than onboard's (dbt would refuse the project): UsageError."""
-    _first_collision((t.name, t.raw.name) for t in tables)
+    source defined in another file than onboard's (dbt would refuse the project): UsageError, before any sampling."""
+    _first_collision((snake_case(t.name), t.name) for t in tables)
     for table in tables:
-        _first_collision(((c.name, c.raw.name) for c in table.columns), table.raw.relation)
-    if not tables:
-        return
-    ours = {(project_dir / _model_path(t)).resolve() for t in tables} | {
-        (project_dir / _properties_path(t)).resolve() for t in tables
-    }
-    ours.add((project_dir / _sources_path(tables[0].source)).resolve())
-    wanted = {t.model: t for t in tables}
+        _first_collision(((snake_case(c.name), c.name) for c in table.columns), table.relation)
+    models = {model_name(source, t.name): t for t in tables}
+    folder = STAGING_DIR / source
+    ours = {(project_dir / folder / f"{m}{suffix}").resolve() for m in models for suffix in (".sql", ".yml")}
+    ours.add((project_dir / _sources_path(source)).resolve())
     for path in sorted((project_dir / "models").rglob("*")):
         if path.resolve() in ours:
             continue
-        if path.suffix in (".sql", ".py") and path.stem in wanted:
-            table = wanted[path.stem]
+        if path.suffix in (".sql", ".py") and path.stem in models:
             raise UsageError(
-                f"model {table.model} (for {table.raw.relation}) already exists as "
+                f"model {path.stem} (for {models[path.stem].relation}) already exists as "
                 f"{path.relative_to(project_dir)}; rename or remove that model, or leave the table out with --table"
             )
-        if path.suffix in (".yml", ".yaml") and tables[0].source in _sources_defined(path):
+        if path.suffix in (".yml", ".yaml") and source in _sources_defined(path):
             raise UsageError(
-                f"source {tables[0].source} is already defined in {path.relative_to(project_dir)}; onboard keeps "
-                f"it in {_sources_path(tables[0].source)}: move that entry there, or rename it"
+                f"source {source} is already defined in {path.relative_to(project_dir)}; onboard keeps it in "
+                f"{_sources_path(source)}: move that entry there, or rename it"
             )
+
+
+def model_name(source: str, table: str) -> str:
+    """``stg_<source>__<table>``, as dbt's style guide names staging models."""
+    return f"stg_{source}__{snake_case(table)}"
 
 
 def _sources_defined(path: Path) -> set[str]:

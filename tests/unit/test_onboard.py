@@ -89,26 +89,24 @@ def test_rendered_files_list_every_column_and_mark_proposals() -> None:
     assert entry["columns"][0]["quote"] is True and "quote" not in entry["columns"][2]
 
 
-def _staged(*columns: str, model: str = "stg_raw__refunds") -> StagedTable:
-    raw = _table(*((c, "int") for c in columns))
-    staged = tuple(StagedColumn(c, snake_case(c.name), "int", None, None) for c in raw.columns)
-    return StagedTable(raw, "raw", "refunds", model, staged, None)
+def _staged(*columns: str) -> list[RawTable]:
+    return [_table(*((c, "int") for c in columns))]
 
 
 def test_colliding_and_taken_names_are_refused(tmp_path: Path) -> None:
     (tmp_path / "models" / "staging" / "raw").mkdir(parents=True)
-    refuse_collisions(tmp_path, [_staged("RefundId", "amount")])  # nothing taken
+    refuse_collisions(tmp_path, "raw", _staged("RefundId", "amount"))  # nothing taken
     with pytest.raises(UsageError, match="columns 'OrderId' and 'order_id' of .* would both be named 'order_id'"):
-        refuse_collisions(tmp_path, [_staged("OrderId", "order_id")])
+        refuse_collisions(tmp_path, "raw", _staged("OrderId", "order_id"))
     legacy = tmp_path / "models" / "legacy"
     legacy.mkdir()
     (legacy / "stg_raw__refunds.sql").write_text("select 1 as id\n")
     with pytest.raises(UsageError, match="model stg_raw__refunds .* already exists as models/legacy/stg_raw__refunds"):
-        refuse_collisions(tmp_path, [_staged("id")])
+        refuse_collisions(tmp_path, "raw", _staged("id"))
     (legacy / "stg_raw__refunds.sql").unlink()
     (legacy / "sources.yml").write_text("sources:\n  - name: raw\n    tables: [{name: refunds}]\n")
     with pytest.raises(UsageError, match="source raw is already defined in models/legacy/sources.yml"):
-        refuse_collisions(tmp_path, [_staged("id")])
+        refuse_collisions(tmp_path, "raw", _staged("id"))
     ours = tmp_path / "models" / "staging" / "raw" / "_raw__sources.yml"
     (legacy / "sources.yml").rename(ours)
-    refuse_collisions(tmp_path, [_staged("id")])  # onboard's own sources file is no collision
+    refuse_collisions(tmp_path, "raw", _staged("id"))  # onboard's own sources file is no collision

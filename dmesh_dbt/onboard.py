@@ -593,14 +593,16 @@ def _sources_change(
         )
     tables_seq = _source_entry(document, relative, source, schema).setdefault("tables", CommentedSeq())
     edited: list[tuple[int, CommentedMap]] = []
+    added = not before
     for table in tables:
         generated = source_table_entry(table, freshness, adapter)
         index = next((i for i, t in enumerate(tables_seq) if isinstance(t, dict) and t.get("name") == table.name), None)
         if index is None:
             tables_seq.append(generated)
+            added = True
         elif _plain(tables_seq[index]) != _plain(generated):
             edited.append((index, generated))
-    after = _dump(document)
+    after = _dump(document) if added else before  # nothing new: the user's formatting is not re-dumped
     if not edited:
         return FileChange(relative, before, after)
     for index, generated in edited:  # the user's entries stay; onboard's show in the diff of what was kept

@@ -110,3 +110,31 @@ def test_colliding_and_taken_names_are_refused(tmp_path: Path) -> None:
     ours = tmp_path / "models" / "staging" / "raw" / "_raw__sources.yml"
     (legacy / "sources.yml").rename(ours)
     refuse_collisions(tmp_path, "raw", _staged("id"))  # onboard's own sources file is no collision
+
+
+def test_the_sources_file_keeps_the_users_edits_and_formatting(tmp_path: Path) -> None:
+    from dmesh_dbt.onboard import _sources_change
+
+    raw = _table(("RefundId", "bigint"))
+    table = StagedTable(
+        raw,
+        "raw",
+        "refunds",
+        "stg_raw__refunds",
+        (StagedColumn(raw.columns[0], "refund_id", "bigint", None, None),),
+        None,
+    )
+    first = _sources_change(tmp_path, "raw", "raw", [table], {}, "duckdb")
+    assert first.status == "created" and not first.kept
+    path = tmp_path / first.path
+    path.parent.mkdir(parents=True)
+    reformatted = first.after.replace("    description:", "    description :")
+    path.write_text(reformatted)
+    again = _sources_change(tmp_path, "raw", "raw", [table], {}, "duckdb")
+    assert again.status == "unchanged" and again.after == reformatted  # formatting is not re-dumped
+    reviewed = reformatted.replace("data_type: bigint", "data_type: bigint\n            description: the refund")
+    path.write_text(reviewed)
+    kept = _sources_change(tmp_path, "raw", "raw", [table], {}, "duckdb")
+    assert (
+        kept.status == "kept" and kept.after == reviewed and "-            description: the refund" in kept.kept_diff()
+    )

@@ -24,6 +24,7 @@ from dmesh_dbt.toolkit import DbtFlags
 
 if TYPE_CHECKING:  # the CLI imports its use cases lazily, so that `--help` stays fast
     from dmesh_dbt.artifacts import Project
+    from dmesh_dbt.onboard import OnboardResult
     from dmesh_dbt.registry import ConsumerRecord
     from dmesh_dbt.scan.scanner import ScanOptions
     from dmesh_dbt.upgrade import UpgradeResult
@@ -916,6 +917,101 @@ def _print_upgrade(result: UpgradeResult) -> None:
         out.print(f"[red]conflict[/red] {escape(conflict.path)}: {escape(conflict.hint)}", soft_wrap=True)
     if not result.dry_run and not result.conflicts:
         out.print("Review with `git diff`, run `dbt deps && dbt build`, then commit.", highlight=False)
+
+
+@cli.command()
+@click.argument("source_schema")
+@click.option(
+    "--table", "tables", metavar="NAME", multiple=True, help="Onboard only this table (repeat for more; default: all)."
+)
+@_PROJECT_DIR
+@_TARGET
+@_PROFILES_DIR
+@_VARS
+@click.option(
+    "--sample-rows",
+    type=click.IntRange(min=0),
+    default=100,
+    show_default=True,
+    metavar="N",
+    help="Sample N rows of each table so values can point at PII classes too (0: names only).",
+)
+@click.option(
+    "--loaded-at",
+    metavar="COL",
+    help="The column holding when the loader wrote each row, for the freshness block (default: detected by "
+    "name and type, e.g. _loaded_at, _fivetran_synced).",
+)
+@click.option("--dry-run", is_flag=True, help="Print the changes as a unified diff; write and build nothing.")
+@_FORMAT
+def onboard(
+    source_schema: str,
+    tables: tuple[str, ...],
+    project_dir: Path,
+    target: str | None,
+    profiles_dir: Path | None,
+    dbt_vars: str | None,
+    sample_rows: int,
+    loaded_at: str | None,
+    dry_run: bool,
+    output_format: str,
+) -> None:
+    """Turn the raw tables of SOURCE_SCHEMA into typed, documented, PII-marked staging models, and build them.
+
+    Reads each table's columns and types through the dbt target, samples values, and writes a sources entry
+    per table (every column, its type, a freshness block when a load timestamp column exists, proposed PII
+    classes with their evidence), a private staging model `models/staging/<source>/stg_<source>__<table>.sql`
+    and its properties file; then runs `dbt build --select` on them. Running it again changes nothing; a file
+    you edited is kept and what differs is shown.
+    """
+    from dmesh_dbt.onboard import OnboardOptions, OnboardResult, apply_onboarding, as_json, plan_onboarding
+    from dmesh_dbt.project import dbt_flags
+
+    flags = dbt_flags(project_dir, profiles_dir, dbt_vars)
+    options = OnboardOptions(project_dir, source_schema, tables, target, flags, sample_rows, loaded_at)
+    with err_console.status(f"onboard: reading and sampling {source_schema} through dbt"):
+        plan = plan_onboarding(options)
+    if dry_run:
+        result = OnboardResult(plan, (), ())
+    else:
+        with err_console.status("onboard: writing and building the staging models"):
+            result = apply_onboarding(plan, options)
+    if output_format == "json":
+        click.echo(as_json(result, diff=dry_run))
+        return
+    if dry_run:
+        for change in plan.writes:
+            click.echo(change.diff(), nl=False)
+    _print_onboarding(result, dry_run)
+
+
+def _print_onboarding(result: OnboardResult, dry_run: bool) -> None:
+    plan = result.plan
+    out.print(f"onboard: {plan.schema} on target {plan.target} ({plan.adapter}) as source {plan.source}",
+              highlight=False)  # fmt: skip
+    for table in plan.tables:
+        fresh = f", freshness on {table.loaded_at}" if table.loaded_at else ""
+        out.print(f"  {table.raw.name} -> {table.model} ({len(table.columns)} columns{fresh})", highlight=False)
+        for column, proposal in table.proposals:
+            out.print(f"    {escape(column)}: pii {proposal.pii_class} proposed ({escape(proposal.evidence)})",
+                      highlight=False)  # fmt: skip
+    verb = "would write" if dry_run else "wrote"
+    for change in plan.changes:
+        path = escape(change.path.as_posix())
+        if change.status in ("created", "updated"):
+            out.print(f"{verb} {path}", highlight=False)
+        if change.kept:
+            lines = sum(1 for line in change.kept_diff().splitlines() if line[:1] in "+-") - 2
+            out.print(f"kept {path}: differs from what onboard writes ({lines} line(s)); your edit stays "
+                      "(move the file away to get onboard's version)", highlight=False)  # fmt: skip
+    for note in plan.notes:
+        out.print(f"note: {escape(note)}", highlight=False)
+    if result.built:
+        out.print(f"built: {', '.join(result.built)} (dbt build --select)", highlight=False)
+    elif not dry_run and any(change.kept for change in plan.changes):
+        out.print("nothing written: the rest is as onboard writes it", highlight=False)
+    elif not dry_run:
+        out.print("nothing to write: the staging models are as onboard wrote them", highlight=False)
 
 
 def _check_blockers(project_dir: Path, flags: DbtFlags, target: str | None) -> list[str]:

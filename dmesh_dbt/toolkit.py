@@ -8,9 +8,11 @@ editable install resolves the links back to the checkout.
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -92,3 +94,14 @@ def run_dbt(
         tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-15:])
         raise DbtError(f"`dbt {' '.join(args)}` failed in {project_dir.resolve()}:\n{tail}")
     return result
+
+
+def log_events(stdout: str) -> Iterator[dict[str, object]]:
+    """The events of a dbt run with ``--log-format json``, skipping any line that is not one."""
+    for line in stdout.splitlines():
+        try:
+            event = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(event, dict):
+            yield event

@@ -12,7 +12,7 @@ On generated values like bench/masking.py's (an email and a card number per row)
 
 Rounds are interleaved; each figure is the median of --repeat rounds.
 Run from the repository root: python bench/hash_formulations.py [--rows 1000000] [--engines duckdb,postgres,bigquery]
-(postgres and bigquery start servers as the tests do; set DMESH_CRUCIBLE for the emulator).
+(postgres and bigquery start servers as the tests do; set DMESH_CRUCIBLE for the emulator). --engines picks parts.
 """
 
 from __future__ import annotations
@@ -114,7 +114,6 @@ def bench_duckdb(rows: int, repeat: int, workdir: Path) -> None:
     contenders = {name: materialize(formulation) for name, formulation in formulations.items()}
     seconds = median_rounds(contenders, repeat, time.process_time)
     print_throughput(f"DuckDB {duckdb.__version__}, 1 thread, CPU time", rows * len(HASHED_COLUMNS), seconds)
-    bench_duckdb_reads(connection, repeat, workdir)
 
 
 REPRESENTATIONS = {
@@ -134,11 +133,15 @@ def fetch_all(connection: duckdb.DuckDBPyConnection, sql: str) -> Callable[[], o
     return lambda: connection.execute(sql).fetchall()
 
 
-def bench_duckdb_reads(connection: duckdb.DuckDBPyConnection, repeat: int, workdir: Path) -> None:
+def bench_duckdb_reads(rows: int, repeat: int, workdir: Path) -> None:
     """A consumer's full scan of each representation (a keyed digest reads like a bare one: only its shape counts)."""
+    connection = duckdb.connect(str(workdir / "representations.duckdb"), config={"threads": 1})
+    connection.execute(f"create table raw as {RAW_ROWS_SQL.format(rows=rows)}")
     relations: dict[str, tuple[str, str]] = {}
     for number, (name, template) in enumerate(REPRESENTATIONS.items()):
-        columns = ", ".join(template.format(column) if template else column for column in HASHED_COLUMNS)
+        columns = ", ".join(
+            f"{template.format(column) if template else column} as {column}" for column in HASHED_COLUMNS
+        )
         table = f"representation_{number}"
         connection.execute(f"create table {table} as select event_id, {columns}, amount_cents from raw")
         parquet = workdir / f"{table}.parquet"
@@ -255,12 +258,18 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000, help="rows (two hashed values each); default 1 M")
     parser.add_argument("--emulator-rows", type=int, default=200_000, help="rows on the BigQuery emulator")
     parser.add_argument("--repeat", type=int, default=3, help="interleaved rounds; the median counts")
-    parser.add_argument("--engines", default="duckdb,postgres,bigquery", help="comma-separated engines to run")
+    parser.add_argument(
+        "--engines",
+        default="duckdb,duckdb-reads,postgres,bigquery",
+        help="comma-separated parts to run: duckdb (formulations), duckdb-reads (representations), postgres, bigquery",
+    )
     options = parser.parse_args()
     engines = set(options.engines.split(","))
-    if "duckdb" in engines:
-        with tempfile.TemporaryDirectory(prefix="dmesh-bench-") as workdir:
+    with tempfile.TemporaryDirectory(prefix="dmesh-bench-") as workdir:
+        if "duckdb" in engines:
             bench_duckdb(options.rows, options.repeat, Path(workdir))
+        if "duckdb-reads" in engines:
+            bench_duckdb_reads(options.rows, options.repeat, Path(workdir))
     if "postgres" in engines:
         bench_postgres(options.rows, options.repeat)
     if "bigquery" in engines:

@@ -20,6 +20,7 @@ from dmesh_dbt.scan.names import DetectedClass, NameMatch, match_description, ma
 from dmesh_dbt.scan.values import (
     VALIDATED_AS,
     VALIDATORS,
+    column_shape,
     could_be_masked,
     could_hold,
     could_hold_coordinates,
@@ -175,26 +176,26 @@ def value_evidence(values: Sequence[str]) -> ValueEvidence:
     """Every validator and the masking recogniser over the non-null sampled values (as strings).
 
     Cheapest first: each distinct value is checked once (at most ``MAX_DISTINCT``, the most frequent); a pattern
-    searched over all of them at once rules a class out for the whole column; a validator stops once the values
+    character set and the longest value rule a class out for the whole column; a validator stops once the values
     cannot confirm its class; recognisers whose verdict needs every value (truncated dates, coarse coordinates)
     stop at the first value that is not one.
     """
     counts = Counter(v for v in values if v is not None and v.strip() != "")
     counted = tuple(counts.most_common(MAX_DISTINCT))
     sampled = sum(n for _, n in counted)
-    joined = "\n".join(v for v, _ in counted)
+    shape = column_shape([v for v, _ in counted])
     matches: dict[PiiClass, int] = {}
     stopped: set[PiiClass] = set()
     for pii_class, validator in VALIDATORS.items():
-        if not could_hold(pii_class, joined):
+        if not could_hold(pii_class, shape):
             continue
         count, complete = count_passing(validator, counted, CONFIRMING_RATE)
         if not complete:
             stopped.add(pii_class)
         elif count:
             matches[pii_class] = count
-    coordinates = count_passing(_is_precise_coordinate, counted)[0] if could_hold_coordinates(joined) else 0
-    masked = count_passing(_is_masked, counted, MASKED_RATE)[0] if could_be_masked(joined) else 0
+    coordinates = count_passing(_is_precise_coordinate, counted)[0] if could_hold_coordinates(shape) else 0
+    masked = count_passing(_is_masked, counted, MASKED_RATE)[0] if could_be_masked(shape) else 0
     first_of_month = count_passing(_is_first_of_month, counted, 1.0)[0]
     coarse = count_passing(is_coarse_coordinate, counted, 1.0)[0]
     return ValueEvidence(

@@ -180,7 +180,9 @@ def value_evidence(values: Sequence[str]) -> ValueEvidence:
     cannot confirm its class; recognisers whose verdict needs every value (truncated dates, coarse coordinates)
     stop at the first value that is not one.
     """
-    counts = Counter(v for v in values if v is not None and v.strip() != "")
+    counts = Counter(values)
+    for blank in [v for v in counts if v is None or not v.strip()]:
+        del counts[blank]
     counted = tuple(counts.most_common(MAX_DISTINCT))
     sampled = sum(n for _, n in counted)
     shape = column_shape([v for v, _ in counted])
@@ -189,15 +191,17 @@ def value_evidence(values: Sequence[str]) -> ValueEvidence:
     for pii_class, validator in VALIDATORS.items():
         if not could_hold(pii_class, shape):
             continue
-        count, complete = count_passing(validator, counted, CONFIRMING_RATE)
+        count, complete = count_passing(validator, counted, CONFIRMING_RATE, sampled)
         if not complete:
             stopped.add(pii_class)
         elif count:
             matches[pii_class] = count
-    coordinates = count_passing(_is_precise_coordinate, counted)[0] if could_hold_coordinates(shape) else 0
-    masked = count_passing(_is_masked, counted, MASKED_RATE)[0] if could_be_masked(shape) else 0
-    first_of_month = count_passing(_is_first_of_month, counted, 1.0)[0]
-    coarse = count_passing(is_coarse_coordinate, counted, 1.0)[0]
+    coordinates = 0
+    if could_hold_coordinates(shape):
+        coordinates = count_passing(_is_precise_coordinate, counted, total=sampled)[0]
+    masked = count_passing(_is_masked, counted, MASKED_RATE, sampled)[0] if could_be_masked(shape) else 0
+    first_of_month = count_passing(_is_first_of_month, counted, 1.0, sampled)[0]
+    coarse = count_passing(is_coarse_coordinate, counted, 1.0, sampled)[0]
     return ValueEvidence(
         sampled, len(counts), matches, coordinates, masked, first_of_month, coarse, frozenset(stopped), counted
     )

@@ -88,10 +88,8 @@ def _column_values(column: Any, distinct: int | None) -> list[str | None]:
         return [_as_text(v) for v in column.tolist()]
     present = column.compressed() if isinstance(column, numpy.ma.MaskedArray) else column
     if present.dtype == object:
-        texts = present.tolist()
-        if any(type(v) is not str for v in texts):  # BLOBs cast to hex and nested values to text are str already
-            texts = [_as_text(v) for v in texts if v is not None]
-        counts = Counter(texts).most_common(distinct)
+        # Every type but numbers was cast to text in SQL (BLOBs to hex): these are strings already.
+        counts = Counter(present.tolist()).most_common(distinct)
         return [value for value, times in counts for _ in range(times)]
     values, times = numpy.unique(present, return_counts=True)
     # Most frequent first; among equals a fixed shuffle, not the smallest values (ids sort by their prefix).

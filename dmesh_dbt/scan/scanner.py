@@ -161,12 +161,12 @@ def scan_project(project: Project, options: ScanOptions) -> ScanResult:
 def with_lineage(project: Project, suspects: list[Suspect], only: set[str] | None = None) -> list[Suspect]:
     """``suspects`` and, for columns of public models no other signal suspects, the class they inherit through
     column lineage of the compiled SQL (certain, where the manifest carries it: after dbt compile or build)."""
+    if not any(m.compiled_code for m in project.public_models):
+        return suspects
     from dmesh_dbt.lineage import Lineage
     from dmesh_dbt.pii import PiiClass
     from dmesh_dbt.policy.pii_lineage import inherited_classes
 
-    if not any(m.compiled_code for m in project.public_models):
-        return suspects
     known = {(s.node_id, s.column.lower()) for s in suspects}
     found = list(suspects)
     for inherited in inherited_classes(Lineage(project)):

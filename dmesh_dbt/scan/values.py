@@ -488,14 +488,16 @@ def could_be_masked(shape: ColumnShape) -> bool:
 
 
 def count_passing(
-    check: Callable[[str], bool], counted: Sequence[tuple[str, int]], needed: float = 0.0
+    check: Callable[[str], bool], counted: Sequence[tuple[str, int]], needed: float = 0.0, total: int | None = None
 ) -> tuple[int, bool]:
     """How many of the ``counted`` values (value, times seen) pass ``check``, and whether every value was checked.
 
     With ``needed`` > 0 the count stops as soon as the values that failed make a share of ``needed`` out of
     reach: the verdict "confirms" cannot change any more, and the count is then a lower bound (``False``).
+    ``total`` is the sum of the times, if the caller knows it already.
     """
-    total = sum(n for _, n in counted)
+    if total is None:
+        total = sum(n for _, n in counted)
     allowed_failures = total * (1.0 - needed) if needed > 0 else float(total)
     passed = failed = 0
     for index, (value, times) in enumerate(counted):

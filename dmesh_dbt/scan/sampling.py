@@ -29,9 +29,10 @@ def sample_duckdb(database: Path, relations: Sequence[str], rows: int, distinct:
     """Up to ``rows`` rows of each relation (a reservoir sample, repeatable) as strings, read-only.
 
     With ``distinct``, each column keeps only its ``distinct`` most frequent non-null values, each repeated as
-    often as it was sampled (what the validators read anyway). Numbers come out of DuckDB as arrays and are
-    counted there (numpy), so ids and amounts never become a million Python strings; every other type is cast to
-    text by DuckDB, in the form ``str()`` gives the Python value (dates, timestamps, decimals, UUIDs, lists).
+    often as it was sampled (what the validators read anyway), and None for every other sampled row. Numbers
+    come out of DuckDB as arrays and are counted there (numpy), so ids and amounts never become a million Python
+    strings; every other type is cast to text by DuckDB, in the form ``str()`` gives the Python value (dates,
+    timestamps, decimals, UUIDs, lists).
     """
     import duckdb
 
@@ -81,24 +82,28 @@ def _as_text_sql(name: str, data_type: str) -> str:
 
 
 def _column_values(column: Any, distinct: int | None) -> list[str | None]:
-    """A fetched column as text: with ``distinct``, its most frequent non-null values, each as often as sampled."""
+    """A fetched column as text. With ``distinct``: its most frequent non-null values, each as often as sampled,
+    then None for the rows left out (nulls and rarer values), so the list keeps one entry per sampled row."""
     import numpy
 
     if distinct is None:
         return [_as_text(v) for v in column.tolist()]
     present = column.compressed() if isinstance(column, numpy.ma.MaskedArray) else column
+    kept: list[str | None]
     if present.dtype == object:
         # Every type but numbers was cast to text in SQL (BLOBs to hex): these are strings already.
         counts = Counter(present.tolist()).most_common(distinct)
-        return [value for value, times in counts for _ in range(times)]
-    values, times = numpy.unique(present, return_counts=True)
-    # Most frequent first; among equals a fixed shuffle, not the smallest values (ids sort by their prefix).
-    shuffled = numpy.random.default_rng(7).permutation(len(values))
-    chosen = shuffled[numpy.argsort(-times[shuffled], kind="stable")][:distinct]
-    return [
-        text for value, count in zip(values[chosen].tolist(), times[chosen].tolist(), strict=True)
-        for text in [_as_text(value)] * count
-    ]  # fmt: skip
+        kept = [value for value, times in counts for _ in range(times)]
+    else:
+        values, times = numpy.unique(present, return_counts=True)
+        # Most frequent first; among equals a fixed shuffle, not the smallest values (ids sort by their prefix).
+        shuffled = numpy.random.default_rng(7).permutation(len(values))
+        chosen = shuffled[numpy.argsort(-times[shuffled], kind="stable")][:distinct]
+        kept = [
+            text for value, count in zip(values[chosen].tolist(), times[chosen].tolist(), strict=True)
+            for text in [_as_text(value)] * count
+        ]  # fmt: skip
+    return kept + [None] * (len(column) - len(kept))
 
 
 def duckdb_relations_in_schemas(database: Path, schema_suffix: str) -> list[str]:

@@ -175,8 +175,8 @@ class Suspect:
 def value_evidence(values: Sequence[str]) -> ValueEvidence:
     """Every validator and the masking recogniser over the non-null sampled values (as strings).
 
-    Cheapest first: each distinct value is checked once (at most ``MAX_DISTINCT``, the most frequent); a pattern
-    character set and the longest value rule a class out for the whole column; a validator stops once the values
+    Cheapest first: each distinct value is checked once (at most ``MAX_DISTINCT``, the most frequent); the
+    column's character set and longest value rule a class out for all its values; a validator stops once the values
     cannot confirm its class; recognisers whose verdict needs every value (truncated dates, coarse coordinates)
     stop at the first value that is not one.
     """

@@ -586,15 +586,8 @@ def check(
         baseline = baseline_from_registry(registry, project_dir)
         no_baseline = no_release_yet(registry, project_dir)
     report = run_check(
-        project_dir,
-        baseline,
-        sample_rows=sample_rows,
-        target=target,
-        verbose=verbose,
-        no_baseline=no_baseline,
-        policy_file=policy_file,
-        announce=_announcer("check"),
-        flags=flags,
+        project_dir, baseline, sample_rows=sample_rows, target=target, verbose=verbose,
+        no_baseline=no_baseline, policy_file=policy_file, announce=_announcer("check"), flags=flags,
     )
     # A consumer's check after its build records the columns its models now read, for its producers' checks.
     for record in record_reads(project_dir):
@@ -671,7 +664,9 @@ def scan(
     if target is not None:
         resolve_target(project_dir, target, flags)  # an unknown --target is an error even when nothing is sampled
     # Compiled, when stale: the classes public columns inherit through lineage are suspects too.
-    project = load_manifest(ensure_manifest(project_dir, _announcer("scan"), compiled=True, flags=flags, target=target))
+    project = load_manifest(
+        ensure_manifest(project_dir, _announcer("scan"), compiled=True, flags=flags, target=target)
+    )
     if explain_spec is not None and (write or selector):
         raise click.UsageError("--explain shows one column: it takes neither --write nor --select")
     options = ScanOptions(project_dir, target, sample_rows, selector, flags)

@@ -5,7 +5,8 @@ searched whole and in part (a substring of a concatenation, a string inside JSON
 element of a list, a key or value of a map) for the patterns whose validators leave little doubt: an email
 address, a Luhn-valid card number with an issuer prefix, an IBAN whose mod-97 check holds, an SSN with a valid
 area and group, a phone number valid in its numbering plan, an IPv4 or IPv6 address. The validators are
-``dmesh_dbt.scan.values``'s; this module finds the candidates inside a value and walks nested values.
+``dmesh_dbt.scan.values``'s (python-stdnum, libphonenumber), the same ``scan`` weighs as evidence; this module
+finds the candidates inside a value and walks nested values.
 
 Masked outputs pass: keyed hashes (64 hex digits), redactions, partial masks (``****1234``), the domain an
 ``email_domain`` mask keeps, truncated dates. Findings name the product, the column and the pattern, and count
@@ -36,7 +37,7 @@ from dmesh_dbt.project import Target
 from dmesh_dbt.scan.sampling import sample_through_dbt
 from dmesh_dbt.scan.values import (
     EMAIL_PATTERN,
-    IBAN_LENGTHS,
+    iban_length,
     is_card_number,
     is_iban,
     is_ip_address,
@@ -106,7 +107,7 @@ def _has_ssn(text: str) -> bool:
 def _has_iban(text: str) -> bool:
     """An IBAN may be written in groups of four: take exactly its country's length of characters after a start."""
     for start in _IBAN_START.finditer(text):
-        length = IBAN_LENGTHS.get(start[0][:2].upper())
+        length = iban_length(start[0][:2].upper())
         if length is None:
             continue
         candidate = _alnum_run(text, start.start(), length)

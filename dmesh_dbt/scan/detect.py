@@ -20,6 +20,11 @@ from dmesh_dbt.scan.names import DetectedClass, NameMatch, tokenize
 from dmesh_dbt.scan.values import (
     VALIDATED_AS,
     VALIDATORS,
+    column_shape,
+    could_be_masked,
+    could_hold,
+    could_hold_coordinates,
+    count_passing,
     is_coarse_coordinate,
     is_precise_latitude,
     is_precise_longitude,
@@ -39,6 +44,9 @@ MIN_VALUES = 5
 MIN_DISTINCT = 3
 #: Share of masked values above which a column is masked output, not raw PII.
 MASKED_RATE = 0.8
+#: Distinct values per column the validators read, the most frequent first (ties in sample order). Beyond a few
+#: hundred, more values move a rate less than sampling 1,000 rows already does, and cost a validator call each.
+MAX_DISTINCT = 200
 
 #: How sure a validator alone makes us: checksummed classes are near certain, shapes much less so.
 VALUE_CONFIDENCE: dict[PiiClass, float] = {
@@ -54,6 +62,7 @@ VALUE_CONFIDENCE: dict[PiiClass, float] = {
     PiiClass.DATE_OF_BIRTH: 0.55,
     PiiClass.VEHICLE_ID: 0.9,
     PiiClass.USER_AGENT: 0.85,
+    PiiClass.ADDRESS: 0.8,
 }
 
 
@@ -76,20 +85,38 @@ class ColumnRef:
 
 @dataclass(frozen=True)
 class ValueEvidence:
-    """What the sampled values of one column showed: counts per class, never the values."""
+    """What the sampled values of one column showed: counts per class, never the values (in a report).
+
+    ``sampled`` counts the non-null values the validators read: at most ``MAX_DISTINCT`` distinct ones, each as
+    often as it was sampled. A validator stops on a column once its values can no longer confirm the class
+    (more than 1 - ``CONFIRMING_RATE`` of them failed): such a class is left out of ``matches`` and, if asked for
+    (the class a column's name points at), ``count`` finishes it exactly from the values kept in memory.
+    """
 
     sampled: int
     distinct: int
     matches: Mapping[PiiClass, int] = field(default_factory=dict)
     coordinates: int = 0  # values that are precise latitudes or longitudes
-    masked: int = 0
-    first_of_month: int = 0  # dates on the 1st: what date_year / date_month masking leaves
-    coarse: int = 0  # numbers with at most one decimal: what geo_coarse masking leaves of a coordinate
+    masked: int = 0  # a lower bound once the column cannot be masked output any more
+    first_of_month: int = 0  # dates on the 1st: what date_year / date_month masking leaves (counted while all are)
+    coarse: int = 0  # numbers with at most one decimal: what geo_coarse masking leaves (counted while all are)
+    #: Classes whose validator stopped early, and the counted values to finish them with (memory only).
+    stopped: frozenset[PiiClass] = frozenset()
+    counted: tuple[tuple[str, int], ...] = field(default=(), repr=False, compare=False)
+    _finished: dict[PiiClass, int] = field(default_factory=dict, repr=False, compare=False)
+
+    def count(self, pii_class: PiiClass) -> int:
+        """Sampled values that pass the validator of ``pii_class`` (exact, finished on demand)."""
+        if pii_class not in self.stopped:
+            return self.matches.get(pii_class, 0)
+        if pii_class not in self._finished:
+            self._finished[pii_class] = count_passing(VALIDATORS[pii_class], self.counted)[0]
+        return self._finished[pii_class]
 
     def rate(self, pii_class: PiiClass) -> float:
         if not self.sampled:
             return 0.0
-        count = self.matches.get(pii_class, 0)
+        count = self.count(pii_class)
         if pii_class is PiiClass.GEO:
             count = max(count, self.coordinates)
         return count / self.sampled
@@ -146,20 +173,51 @@ class Suspect:
 
 
 def value_evidence(values: Sequence[str]) -> ValueEvidence:
-    """Run every validator and the masking recogniser over non-null sampled values (as strings)."""
-    counts = Counter(v for v in values if v is not None and v.strip() != "")
-    sampled = sum(counts.values())
-    # Each distinct value is checked once: low-cardinality columns (statuses, flags) cost almost nothing.
+    """Every validator and the masking recogniser over the non-null sampled values (as strings).
+
+    Cheapest first: each distinct value is checked once (at most ``MAX_DISTINCT``, the most frequent); the
+    column's character set and longest value rule a class out for all its values; a validator stops once the values
+    cannot confirm its class; recognisers whose verdict needs every value (truncated dates, coarse coordinates)
+    stop at the first value that is not one.
+    """
+    counts = Counter(values)
+    for blank in [v for v in counts if v is None or not v.strip()]:
+        del counts[blank]
+    counted = tuple(counts.most_common(MAX_DISTINCT))
+    sampled = sum(n for _, n in counted)
+    shape = column_shape([v for v, _ in counted])
     matches: dict[PiiClass, int] = {}
+    stopped: set[PiiClass] = set()
     for pii_class, validator in VALIDATORS.items():
-        count = sum(n for v, n in counts.items() if validator(v))
-        if count:
+        if not could_hold(pii_class, shape):
+            continue
+        count, complete = count_passing(validator, counted, CONFIRMING_RATE, sampled)
+        if not complete:
+            stopped.add(pii_class)
+        elif count:
             matches[pii_class] = count
-    coordinates = sum(n for v, n in counts.items() if is_precise_latitude(v) or is_precise_longitude(v))
-    masked = sum(n for v, n in counts.items() if masking_of(v) is not None)
-    first_of_month = sum(n for v, n in counts.items() if (d := parse_date(v)) is not None and d.day == 1)
-    coarse = sum(n for v, n in counts.items() if is_coarse_coordinate(v))
-    return ValueEvidence(sampled, len(counts), matches, coordinates, masked, first_of_month, coarse)
+    coordinates = 0
+    if could_hold_coordinates(shape):
+        coordinates = count_passing(_is_precise_coordinate, counted, total=sampled)[0]
+    masked = count_passing(_is_masked, counted, MASKED_RATE, sampled)[0] if could_be_masked(shape) else 0
+    first_of_month = count_passing(_is_first_of_month, counted, 1.0, sampled)[0]
+    coarse = count_passing(is_coarse_coordinate, counted, 1.0, sampled)[0]
+    return ValueEvidence(
+        sampled, len(counts), matches, coordinates, masked, first_of_month, coarse, frozenset(stopped), counted
+    )
+
+
+def _is_precise_coordinate(value: str) -> bool:
+    return is_precise_latitude(value) or is_precise_longitude(value)
+
+
+def _is_masked(value: str) -> bool:
+    return masking_of(value) is not None
+
+
+def _is_first_of_month(value: str) -> bool:
+    parsed = parse_date(value)
+    return parsed is not None and parsed.day == 1
 
 
 def table_name(column: ColumnRef) -> str:

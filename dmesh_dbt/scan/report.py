@@ -39,17 +39,34 @@ def summary_line(result: ScanResult, write: WriteResult | None = None) -> str:
     return line + f" ({result.seconds:.1f}s)"
 
 
+#: Suspects above which the table is laid out as plain aligned text: rich measures and wraps every cell, which
+#: took seconds at thousands of suspects (a names-only scan of a large manifest), far more than the scan itself.
+PLAIN_TABLE_ROWS = 200
+_HEADINGS = ("node", "column", "class", "conf", "evidence")
+
+
+def _cells(suspect: Suspect) -> tuple[str, ...]:
+    return _short(suspect), suspect.column, str(suspect.pii_class), f"{suspect.confidence:.2f}", suspect.evidence
+
+
+def plain_table(rows: list[tuple[str, ...]]) -> str:
+    """``rows`` under ``_HEADINGS`` in left-aligned columns two spaces apart, as rich lays out a short table."""
+    widths = [max(len(row[i]) for row in (_HEADINGS, *rows)) for i in range(len(_HEADINGS))]
+    return "".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() + "\n"
+        for row in (_HEADINGS, *rows)
+    )
+
+
 def print_text(console: Console, result: ScanResult, write: WriteResult | None = None) -> None:
-    if result.suspects:
+    if len(result.suspects) > PLAIN_TABLE_ROWS:
+        console.file.write(plain_table([_cells(suspect) for suspect in result.suspects]))
+    elif result.suspects:
         table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
-        for heading in ("node", "column", "class", "conf", "evidence"):
+        for heading in _HEADINGS:
             table.add_column(heading, overflow="fold")
         for suspect in result.suspects:
-            table.add_row(
-                *(escape(cell) for cell in (_short(suspect), suspect.column, str(suspect.pii_class))),
-                f"{suspect.confidence:.2f}",
-                escape(suspect.evidence),
-            )
+            table.add_row(*(escape(cell) for cell in _cells(suspect)))
         print_block(console, table)
     for leak in result.leaks:
         console.print(f"[red]DM012[/red] published {leak.message}", highlight=False, soft_wrap=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -24,25 +25,85 @@ Samples = dict[str, dict[str, list[str | None]]]
 # --- DuckDB, read directly --------------------------------------------------------------------------------
 
 
-def sample_duckdb(database: Path, relations: Sequence[str], rows: int) -> Samples:
-    """Up to ``rows`` rows of each relation (a reservoir sample, repeatable) as strings, read-only."""
+def sample_duckdb(database: Path, relations: Sequence[str], rows: int, distinct: int | None = None) -> Samples:
+    """Up to ``rows`` rows of each relation (a reservoir sample, repeatable) as strings, read-only.
+
+    With ``distinct``, each column keeps only its ``distinct`` most frequent non-null values, each repeated as
+    often as it was sampled (what the validators read anyway), and None for every other sampled row. Numbers
+    come out of DuckDB as arrays and are counted there (numpy), so ids and amounts never become a million Python
+    strings; every other type is cast to text by DuckDB, in the form ``str()`` gives the Python value (dates,
+    timestamps, decimals, UUIDs, lists).
+    """
     import duckdb
 
     if not database.is_file():
         raise ConfigError(f"DuckDB database {database} not found; run `dbt build` first (or pick --target)")
     samples: Samples = {}
     with duckdb.connect(str(database), read_only=True) as connection:
-        existing = _existing_relations(connection)
+        types = _column_types(connection)
         for relation in relations:
-            if _normalise(relation) not in existing:
+            columns = types.get(_normalise(relation))
+            if not columns:
                 continue  # not built (yet), or an ephemeral model: nothing to sample
-            cursor = connection.execute(
-                f"select * from {relation} using sample reservoir({int(rows)} rows) repeatable (7)"
-            )
-            names = [d[0] for d in cursor.description]
-            records = cursor.fetchall()
-            samples[relation] = {name: [_as_text(r[i]) for r in records] for i, name in enumerate(names)}
+            select = ", ".join(_as_text_sql(name, data_type) for name, data_type in columns)
+            sampled = connection.execute(
+                f"select {select} from {relation} using sample reservoir({int(rows)} rows) repeatable (7)"
+            ).fetchnumpy()
+            samples[relation] = {name: _column_values(sampled[name], distinct) for name, _ in columns}
     return samples
+
+
+#: DuckDB types that come out as numpy arrays and print as Python prints them: counted without a string each.
+_NUMERIC_TYPES = frozenset(
+    {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "FLOAT", "DOUBLE",
+     "BOOLEAN"}
+)  # fmt: skip
+
+
+def _column_types(connection: Any) -> dict[str, list[tuple[str, str]]]:
+    """Normalised relation name -> its columns and DuckDB types, in order."""
+    rows = connection.execute(
+        "select table_catalog, table_schema, table_name, column_name, data_type from information_schema.columns "
+        "order by table_catalog, table_schema, table_name, ordinal_position"
+    ).fetchall()
+    types: dict[str, list[tuple[str, str]]] = {}
+    for catalog, schema, table, column, data_type in rows:
+        types.setdefault(_normalise(f"{catalog}.{schema}.{table}"), []).append((column, str(data_type)))
+    return types
+
+
+def _as_text_sql(name: str, data_type: str) -> str:
+    quoted = '"' + name.replace('"', '""') + '"'
+    if data_type in _NUMERIC_TYPES:
+        return quoted
+    if data_type == "BLOB":
+        return f"hex({quoted}) as {quoted}"
+    return f"cast({quoted} as varchar) as {quoted}"
+
+
+def _column_values(column: Any, distinct: int | None) -> list[str | None]:
+    """A fetched column as text. With ``distinct``: its most frequent non-null values, each as often as sampled,
+    then None for the rows left out (nulls and rarer values), so the list keeps one entry per sampled row."""
+    import numpy
+
+    if distinct is None:
+        return [_as_text(v) for v in column.tolist()]
+    present = column.compressed() if isinstance(column, numpy.ma.MaskedArray) else column
+    kept: list[str | None]
+    if present.dtype == object:
+        # Every type but numbers was cast to text in SQL (BLOBs to hex): these are strings already.
+        counts = Counter(present.tolist()).most_common(distinct)
+        kept = [value for value, times in counts for _ in range(times)]
+    else:
+        values, times = numpy.unique(present, return_counts=True)
+        # Most frequent first; among equals a fixed shuffle, not the smallest values (ids sort by their prefix).
+        shuffled = numpy.random.default_rng(7).permutation(len(values))
+        chosen = shuffled[numpy.argsort(-times[shuffled], kind="stable")][:distinct]
+        kept = [
+            text for value, count in zip(values[chosen].tolist(), times[chosen].tolist(), strict=True)
+            for text in [_as_text(value)] * count
+        ]  # fmt: skip
+    return kept + [None] * (len(column) - len(kept))
 
 
 def duckdb_relations_in_schemas(database: Path, schema_suffix: str) -> list[str]:
@@ -57,11 +118,6 @@ def duckdb_relations_in_schemas(database: Path, schema_suffix: str) -> list[str]
             [f"%{schema_suffix}"],
         ).fetchall()
     return [f'"{c}"."{s}"."{t}"' for c, s, t in rows]
-
-
-def _existing_relations(connection: Any) -> set[str]:
-    rows = connection.execute("select table_catalog, table_schema, table_name from information_schema.tables")
-    return {_normalise(f'"{c}"."{s}"."{t}"') for c, s, t in rows.fetchall()}
 
 
 def _normalise(relation: str) -> str:

@@ -21,7 +21,16 @@ from dmesh_dbt.files import loads_json, max_json_bytes, read_bounded
 from dmesh_dbt.inspection import Leak, inspect_published
 from dmesh_dbt.masking import PUBLISHED_SCHEMA_SUFFIX, published_identifier
 from dmesh_dbt.project import Target, domain_name, read_dbt_project, resolve_target
-from dmesh_dbt.scan.detect import ColumnRef, Explanation, Suspect, classify, explain, find_suspects, is_unmarked
+from dmesh_dbt.scan.detect import (
+    MAX_DISTINCT,
+    ColumnRef,
+    Explanation,
+    Suspect,
+    classify,
+    explain,
+    find_suspects,
+    is_unmarked,
+)
 from dmesh_dbt.scan.sampling import Samples, duckdb_relations_in_schemas, sample_duckdb, sample_through_dbt
 from dmesh_dbt.toolkit import DBT_DEFAULTS, DbtFlags, dbt_process
 
@@ -156,12 +165,12 @@ def scan_project(project: Project, options: ScanOptions) -> ScanResult:
 def with_lineage(project: Project, suspects: list[Suspect], only: set[str] | None = None) -> list[Suspect]:
     """``suspects`` and, for columns of public models no other signal suspects, the class they inherit through
     column lineage of the compiled SQL (certain, where the manifest carries it: after dbt compile or build)."""
+    if not any(m.compiled_code for m in project.public_models):
+        return suspects
     from dmesh_dbt.lineage import Lineage
     from dmesh_dbt.pii import PiiClass
     from dmesh_dbt.policy.pii_lineage import inherited_classes
 
-    if not any(m.compiled_code for m in project.public_models):
-        return suspects
     known = {(s.node_id, s.column.lower()) for s in suspects}
     found = list(suspects)
     for inherited in inherited_classes(Lineage(project)):
@@ -243,7 +252,7 @@ def _scan_with_values(
     published: dict[str, Model] = {}
     if target.duckdb_path is not None:
         published = _published_relations(project, target.duckdb_path, only)
-        samples = sample_duckdb(target.duckdb_path, [*relations, *published], options.sample_rows)
+        samples = sample_duckdb(target.duckdb_path, [*relations, *published], options.sample_rows, MAX_DISTINCT)
         inspected = {model.unique_id for model in published.values()}
     else:
         samples = _sample_through_dbt(options, target, columns)
@@ -289,7 +298,7 @@ def explain_column(project: Project, options: ScanOptions, spec: str) -> list[Ex
         target = resolve_target(options.project_dir, options.target)
         relations = sorted({c.relation for c in columns if c.relation})
         if target.duckdb_path is not None:
-            samples = sample_duckdb(target.duckdb_path, relations, options.sample_rows)
+            samples = sample_duckdb(target.duckdb_path, relations, options.sample_rows, MAX_DISTINCT)
         else:
             samples = _sample_through_dbt(options, target, columns)
     return [explain(c, _values(samples, c.relation, c.name) if c.relation in samples else None) for c in columns]
@@ -307,6 +316,8 @@ def _relation_names(column: ColumnRef) -> set[str]:
 
 def _inspect_published(project: Project, options: ScanOptions, target: Target, model_ids: set[str]) -> list[Leak]:
     """The release inspector on the published relations of ``model_ids`` (those built, on DuckDB)."""
+    if not model_ids:
+        return []  # nothing published: no need to load the contracts' ODCS models
     from dmesh_dbt.contracts import published_models
 
     dbt_project = read_dbt_project(options.project_dir)

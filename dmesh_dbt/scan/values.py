@@ -1,22 +1,40 @@
 """The value signal: real validators for one value each (checksums and structure, not just shapes).
 
 Each validator answers "could this single value be raw PII of the class?". Shapes alone are weak (any 16-digit
-id looks like a card number), so every validator checks what the issuer guarantees: the Luhn digit and an
-issuer prefix for cards, mod-97 for IBANs, the ABA checksum for routing numbers, the SSA's unassigned ranges
-for SSNs, the numbering plan for phone numbers. Masked outputs (keyed hashes, redactions, partial masks) are
-recognised separately so they are never read as the raw class.
+id looks like a card number), so every validator checks what the issuer guarantees, through well-kept libraries
+where one exists: python-stdnum for the Luhn digit, IBANs (mod 97 and each country's BBAN format), US SSNs, ITINs,
+EINs and routing numbers, and the national ids of several countries; libphonenumber's numbering plans for phone
+numbers; usaddress (a CRF parser trained on US addresses) for street addresses. What no library covers stays
+here, small: card issuer prefixes, the VIN check digit (ISO 3779), dates of birth, coordinates. Masked outputs
+(keyed hashes, redactions, partial masks) are recognised separately so they are never read as the raw class.
+
+Every validator starts with the cheapest test that can refuse a value (length, a character, a shape) and calls a
+library only for the few values that pass it: most sampled values are ids, amounts and statuses.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cache
 
 import phonenumbers
 from stdnum import iban as stdnum_iban
 from stdnum import luhn as stdnum_luhn
+from stdnum import numdb
+from stdnum.br import cpf as br_cpf
+from stdnum.ca import sin as ca_sin
+from stdnum.es import dni as es_dni
+from stdnum.es import nie as es_nie
+from stdnum.it import codicefiscale as it_codice_fiscale
+from stdnum.mx import curp as mx_curp
+from stdnum.us import ein as us_ein
+from stdnum.us import itin as us_itin
+from stdnum.us import rtn as us_rtn
+from stdnum.us import ssn as us_ssn
 
 from dmesh_dbt.pii import PiiClass
 
@@ -31,7 +49,7 @@ def _digits_only(value: str) -> str | None:
 
 
 def luhn_valid(digits: str) -> bool:
-    """The Luhn (mod 10) check digit of a digit string is right (python-stdnum's implementation)."""
+    """The Luhn (mod 10) check digit of a digit string is right (python-stdnum)."""
     return bool(stdnum_luhn.is_valid(digits))
 
 
@@ -50,6 +68,8 @@ _CARD_NETWORKS: tuple[tuple[re.Pattern[str], frozenset[int]], ...] = (
 
 def is_card_number(value: str) -> bool:
     """A primary account number: 12-19 digits with a known issuer prefix and length, and a right Luhn digit."""
+    if not 12 <= len(value) <= 40:
+        return False
     digits = _digits_only(value)
     if digits is None or not 12 <= len(digits) <= 19:
         return False
@@ -57,55 +77,83 @@ def is_card_number(value: str) -> bool:
     return known_issuer and luhn_valid(digits)
 
 
+#: A US SSN or ITIN as people write one: dashed or spaced. A bare 9-digit number is as likely a zip+4 or an id.
 _SSN = re.compile(r"(\d{3})[- ](\d{2})[- ](\d{4})")
 
 
-def _ssn_parts(value: str) -> tuple[int, int, int] | None:
-    # Only the dashed or spaced form: a bare 9-digit number is as likely a zip+4 or an internal id.
+def _dashed_ssn(value: str) -> str | None:
     match = _SSN.fullmatch(value.strip())
-    if match is None:
-        return None
-    return int(match[1]), int(match[2]), int(match[3])
+    return None if match is None else f"{match[1]}-{match[2]}-{match[3]}"
 
 
 def is_ssn(value: str) -> bool:
-    """A US Social Security number the SSA could have issued (area not 000, 666 or 900-999; group, serial not 0)."""
-    parts = _ssn_parts(value)
-    if parts is None:
-        return False
-    area, group, serial = parts
-    return area not in (0, 666) and area < 900 and group != 0 and serial != 0
+    """A US Social Security number the SSA could have issued (python-stdnum: area not 000, 666 or 9xx, group and
+    serial not zero, not one of the numbers published in advertising)."""
+    dashed = _dashed_ssn(value)
+    return dashed is not None and bool(us_ssn.is_valid(dashed))
 
 
 def is_itin(value: str) -> bool:
-    """A US Individual Taxpayer Identification Number: area 9xx, group in the IRS's ITIN ranges."""
-    parts = _ssn_parts(value)
-    if parts is None:
+    """A US Individual Taxpayer Identification Number: area 9xx, group in the IRS's ITIN ranges (python-stdnum)."""
+    dashed = _dashed_ssn(value)
+    return dashed is not None and bool(us_itin.is_valid(dashed))
+
+
+_EIN = re.compile(r"\d{2}-\d{7}")
+
+
+def is_ein(value: str) -> bool:
+    """A US Employer Identification Number written as the IRS prints it (``12-3456789``) with an assigned prefix."""
+    stripped = value.strip()
+    return _EIN.fullmatch(stripped) is not None and bool(us_ein.is_valid(stripped))
+
+
+def is_tax_id(value: str) -> bool:
+    """A US taxpayer number that is not an SSN: an ITIN or an EIN (a sole proprietor's EIN is a person's)."""
+    return is_itin(value) or is_ein(value)
+
+
+#: National ids with a check digit and a shape that ids of other kinds rarely take, each with python-stdnum's
+#: validator. Undelimited digit-only forms (a CPF of 11 digits, a SIN of 9) are left out on purpose: order
+#: numbers pass a mod-11 check one time in eleven.
+_NATIONAL_IDS: tuple[tuple[re.Pattern[str], Callable[[str], bool]], ...] = (
+    (re.compile(r"[A-Z]{6}\d{2}[A-Z]\d{2}[A-Z]\d{3}[A-Z]", re.I), it_codice_fiscale.is_valid),  # Italy
+    (re.compile(r"\d{8}-?[A-Z]", re.I), es_dni.is_valid),  # Spain, DNI
+    (re.compile(r"[XYZ]-?\d{7}-?[A-Z]", re.I), es_nie.is_valid),  # Spain, foreigners (NIE)
+    (re.compile(r"[A-Z]{4}\d{6}[HM][A-Z]{5}[A-Z0-9]\d", re.I), mx_curp.is_valid),  # Mexico
+    (re.compile(r"\d{3}\.\d{3}\.\d{3}-\d{2}"), br_cpf.is_valid),  # Brazil, as printed
+    (re.compile(r"\d{3}[ -]\d{3}[ -]\d{3}"), ca_sin.is_valid),  # Canada, as printed
+)
+
+
+def is_national_id(value: str) -> bool:
+    """A national identity number: a US SSN, or one of the check-digit ids of ``_NATIONAL_IDS`` in its printed form."""
+    stripped = value.strip()
+    if not 9 <= len(stripped) <= 18:
         return False
-    area, group, _ = parts
-    return area >= 900 and (50 <= group <= 65 or 70 <= group <= 88 or 90 <= group <= 92 or 94 <= group <= 99)
+    if is_ssn(stripped):
+        return True
+    return any(shape.fullmatch(stripped) is not None and check(stripped) for shape, check in _NATIONAL_IDS)
 
 
-#: IBAN lengths by country (ISO 13616 registry), for the countries a European or US payer is likely to use.
-IBAN_LENGTHS: dict[str, int] = {
-    "AD": 24, "AE": 23, "AL": 28, "AT": 20, "AZ": 28, "BA": 20, "BE": 16, "BG": 22, "BH": 22, "BR": 29,
-    "CH": 21, "CR": 22, "CY": 28, "CZ": 24, "DE": 22, "DK": 18, "DO": 28, "EE": 20, "EG": 29, "ES": 24,
-    "FI": 18, "FO": 18, "FR": 27, "GB": 22, "GE": 22, "GI": 23, "GL": 18, "GR": 27, "GT": 28, "HR": 21,
-    "HU": 28, "IE": 22, "IL": 23, "IQ": 23, "IS": 26, "IT": 27, "JO": 30, "KW": 30, "KZ": 20, "LB": 28,
-    "LI": 21, "LT": 20, "LU": 20, "LV": 21, "MC": 27, "MD": 24, "ME": 22, "MK": 19, "MR": 27, "MT": 31,
-    "MU": 30, "NL": 18, "NO": 15, "PK": 24, "PL": 28, "PS": 29, "PT": 25, "QA": 29, "RO": 24, "RS": 22,
-    "SA": 24, "SE": 24, "SI": 19, "SK": 24, "SM": 27, "TN": 24, "TR": 26, "UA": 29, "VG": 24, "XK": 20,
-}  # fmt: skip
+@cache
+def iban_length(country: str) -> int | None:
+    """The length of an IBAN of ``country`` (two letters) in the SWIFT registry python-stdnum ships, if it has one."""
+    info = numdb.get("iban").info(country.upper())[0][1]
+    structure = info.get("bban")
+    if not structure:
+        return None
+    return 4 + sum(int(count) for count in re.findall(r"(\d+)!", structure))
+
 
 _IBAN = re.compile(r"[A-Z]{2}\d{2}[A-Z0-9]{11,30}")
 
 
 def is_iban(value: str) -> bool:
-    """An IBAN of the right length for its country whose check digits pass ISO 7064 mod 97-10."""
+    """An IBAN (spaces allowed) whose mod-97 check and country's BBAN format hold (python-stdnum)."""
     compact = value.replace(" ", "").upper()
-    if not _IBAN.fullmatch(compact) or IBAN_LENGTHS.get(compact[:2]) != len(compact):
+    if not _IBAN.fullmatch(compact) or iban_length(compact[:2]) != len(compact):
         return False
-    # python-stdnum checks the mod-97 digits and, for most countries, the national BBAN format as well.
     return bool(stdnum_iban.is_valid(compact))
 
 
@@ -140,18 +188,39 @@ def is_user_agent(value: str) -> bool:
 
 
 #: Federal Reserve routing symbol prefixes: 00 (US government), 01-12 (districts), 21-32 (thrifts),
-#: 61-72 (electronic), 80 (traveller's cheques).
+#: 61-72 (electronic), 80 (traveller's cheques). python-stdnum checks the digit only.
 _ROUTING_PREFIXES = frozenset({0, *range(1, 13), *range(21, 33), *range(61, 73), 80})
 
 
 def is_aba_routing_number(value: str) -> bool:
-    """A 9-digit ABA routing transit number with a valid prefix and checksum (3-7-1 weights, mod 10)."""
-    digits = _digits_only(value)
-    if digits is None or len(digits) != 9 or int(digits[:2]) not in _ROUTING_PREFIXES:
+    """A 9-digit ABA routing transit number with a Federal Reserve prefix and a valid check digit (python-stdnum)."""
+    digits = value.strip()
+    if len(digits) != 9 or not digits.isdigit() or int(digits[:2]) not in _ROUTING_PREFIXES:
         return False
-    d = [int(c) for c in digits]
-    checksum = 3 * (d[0] + d[3] + d[6]) + 7 * (d[1] + d[4] + d[7]) + (d[2] + d[5] + d[8])
-    return checksum % 10 == 0
+    return bool(us_rtn.is_valid(digits))
+
+
+_ADDRESS_START = re.compile(r"(?:\d+[A-Za-z]?|P\.? ?O\.?) [A-Za-z]", re.I)
+#: The labels usaddress gives a street: a number and a name with a type (St, Avenue) or a direction (N, SW).
+_STREET_QUALIFIERS = frozenset(
+    {"StreetNamePostType", "StreetNamePreType", "StreetNamePreDirectional", "StreetNamePostDirectional"}
+)
+
+
+def is_street_address(value: str) -> bool:
+    """A US street address (``350 Fifth Avenue Apt 5``) or PO box, as usaddress's parser labels its parts.
+
+    A number followed by words (``5 stars``) is not enough: the street needs a type or a direction.
+    """
+    stripped = value.strip()
+    if not 6 <= len(stripped) <= 200 or _ADDRESS_START.match(stripped) is None:
+        return False
+    import usaddress  # a CRF model: loaded only when a value starts like an address
+
+    labels = {label for _, label in usaddress.parse(stripped)}
+    if "USPSBoxType" in labels and "USPSBoxID" in labels:
+        return True
+    return {"AddressNumber", "StreetName"} <= labels and not labels.isdisjoint(_STREET_QUALIFIERS)
 
 
 # RFC 5322's dot-atom local part and a DNS domain with an alphabetic top-level label; quoted local parts and
@@ -217,9 +286,15 @@ MIN_AGE_YEARS = 13
 MAX_AGE_YEARS = 120
 
 
+_ISO_DATE_START = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
 def parse_date(value: str) -> date | None:
-    """An ISO date (``1971-12-23``) or a midnight timestamp of one; None for anything else."""
+    """An ISO date (``1971-12-23``) or a midnight timestamp of one; None for anything else (ISO week dates and
+    the compact ``19711223`` too: nobody stores a birth date so)."""
     stripped = value.strip()
+    if _ISO_DATE_START.match(stripped) is None:
+        return None
     try:
         if len(stripped) == 10:
             return date.fromisoformat(stripped)
@@ -279,12 +354,14 @@ def is_lat_long_pair(value: str) -> bool:
     return len(parts) == 2 and is_precise_latitude(parts[0]) and is_precise_longitude(parts[1])
 
 
-#: The validator of each class that has one. Classes without (names, addresses, device ids, free text) are
-#: found by name only: their values have no structure a checksum could confirm.
+#: The validator of each class that has one. Classes without (names, device ids, free text, ...) are found by
+#: name only: their values have no structure a checksum or parser could confirm. Device ids are left out on
+#: purpose although python-stdnum checks IMEIs: most device ids are UUIDs or vendor ids, so "0 of 200 are
+#: IMEIs" would lower the confidence of every real device-id column.
 VALIDATORS: dict[PiiClass, Callable[[str], bool]] = {
     PiiClass.CARD_NUMBER: is_card_number,
-    PiiClass.NATIONAL_ID: is_ssn,
-    PiiClass.TAX_ID: is_itin,
+    PiiClass.NATIONAL_ID: is_national_id,
+    PiiClass.TAX_ID: is_tax_id,
     PiiClass.IBAN: is_iban,
     PiiClass.ROUTING_NUMBER: is_aba_routing_number,
     PiiClass.EMAIL: is_email,
@@ -294,13 +371,14 @@ VALIDATORS: dict[PiiClass, Callable[[str], bool]] = {
     PiiClass.GEO: is_lat_long_pair,
     PiiClass.VEHICLE_ID: is_vin,
     PiiClass.USER_AGENT: is_user_agent,
+    PiiClass.ADDRESS: is_street_address,
 }
 
 #: What each validator checks, as a reviewer reads it: "0 of 200 sampled values are Luhn-valid card numbers".
 VALIDATED_AS: dict[PiiClass, str] = {
     PiiClass.CARD_NUMBER: "Luhn-valid card numbers",
-    PiiClass.NATIONAL_ID: "SSNs the SSA could have issued",
-    PiiClass.TAX_ID: "ITINs the IRS could have issued",
+    PiiClass.NATIONAL_ID: "national ids with a valid check (US SSN, CA SIN, ES DNI/NIE, IT CF, MX CURP, BR CPF)",
+    PiiClass.TAX_ID: "US ITINs or EINs the IRS could have issued",
     PiiClass.IBAN: "IBANs with a valid mod-97 check",
     PiiClass.ROUTING_NUMBER: "ABA routing numbers with a valid checksum",
     PiiClass.EMAIL: "email addresses",
@@ -310,6 +388,7 @@ VALIDATED_AS: dict[PiiClass, str] = {
     PiiClass.GEO: "precise coordinates (4+ decimals)",
     PiiClass.VEHICLE_ID: "VINs with a valid check digit",
     PiiClass.USER_AGENT: "browser user-agent strings",
+    PiiClass.ADDRESS: "US street addresses or PO boxes (usaddress)",
 }
 
 # --- masked outputs -------------------------------------------------------------------------------------
@@ -333,3 +412,99 @@ def masking_of(value: str) -> str | None:
     if _PARTIAL.fullmatch(stripped):
         return "partial"
     return None
+
+
+# --- cheap pre-filters and early exits, for a column's values at once ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class ColumnShape:
+    """What a column's distinct values are made of, at a glance: the characters they use and the longest one.
+
+    Built in C (one ``set`` over the joined values), it rules classes out for a whole column before any
+    validator runs: statuses have no digits, amounts no letters, UUIDs no ``@``, timestamps are too short for
+    a VIN. (Patterns searched over the joined values cost more than the validators they were to spare.)
+    """
+
+    chars: frozenset[str]
+    longest: int
+
+    @property
+    def digits(self) -> bool:
+        return not self.chars.isdisjoint(_DIGIT_CHARS)
+
+    @property
+    def letters(self) -> bool:
+        return not self.chars.isdisjoint(_LETTER_CHARS)
+
+    def has(self, *chars: str) -> bool:
+        return all(char in self.chars for char in chars)
+
+    def has_any(self, chars: str) -> bool:
+        return not self.chars.isdisjoint(chars)
+
+
+_DIGIT_CHARS = frozenset("0123456789")
+_LETTER_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+
+
+def column_shape(values: Sequence[str]) -> ColumnShape:
+    return ColumnShape(frozenset("".join(values)), max(map(len, values), default=0))
+
+
+#: For each validated class, what a column's values must have for any of them to pass its validator: each is a
+#: necessary condition of the validator (its length and character tests), so a column ruled out has exactly zero
+#: values of the class.
+_COLUMN_GATES: dict[PiiClass, Callable[[ColumnShape], bool]] = {
+    PiiClass.EMAIL: lambda c: c.has("@", "."),
+    PiiClass.CARD_NUMBER: lambda c: c.longest >= 12 and c.digits,
+    PiiClass.NATIONAL_ID: lambda c: c.longest >= 9 and c.digits,
+    PiiClass.TAX_ID: lambda c: c.longest >= 10 and c.digits and c.has_any(" -"),
+    PiiClass.IBAN: lambda c: c.longest >= 15 and c.digits and c.letters,
+    PiiClass.ROUTING_NUMBER: lambda c: c.longest >= 9 and c.digits,
+    PiiClass.PHONE: lambda c: c.longest >= 7 and c.digits and c.has_any("+ ()-./"),
+    PiiClass.IP_ADDRESS: lambda c: c.has_any(".:"),
+    PiiClass.DATE_OF_BIRTH: lambda c: c.longest >= 10 and c.digits and c.has("-"),
+    PiiClass.GEO: lambda c: c.longest >= 13 and c.digits and c.has(",", "."),
+    PiiClass.VEHICLE_ID: lambda c: c.longest >= 17 and c.digits and c.letters,
+    PiiClass.USER_AGENT: lambda c: c.has("/", "(", ")", " "),
+    PiiClass.ADDRESS: lambda c: c.longest >= 6 and c.digits and c.letters and c.has(" "),
+}
+
+
+def could_hold(pii_class: PiiClass, shape: ColumnShape) -> bool:
+    """Whether any value of a column of ``shape`` can pass the validator of ``pii_class``."""
+    gate = _COLUMN_GATES.get(pii_class)
+    return gate is None or gate(shape)
+
+
+def could_hold_coordinates(shape: ColumnShape) -> bool:
+    return shape.longest >= 6 and shape.digits and shape.has(".")
+
+
+def could_be_masked(shape: ColumnShape) -> bool:
+    """Keyed hashes are 64 characters; redactions and partial masks need one of their marks."""
+    return shape.longest >= 64 or shape.has_any("*#xXRr")
+
+
+def count_passing(
+    check: Callable[[str], bool], counted: Sequence[tuple[str, int]], needed: float = 0.0, total: int | None = None
+) -> tuple[int, bool]:
+    """How many of the ``counted`` values (value, times seen) pass ``check``, and whether every value was checked.
+
+    With ``needed`` > 0 the count stops as soon as the values that failed make a share of ``needed`` out of
+    reach: the verdict "confirms" cannot change any more, and the count is then a lower bound (``False``).
+    ``total`` is the sum of the times, if the caller knows it already.
+    """
+    if total is None:
+        total = sum(n for _, n in counted)
+    allowed_failures = total * (1.0 - needed) if needed > 0 else float(total)
+    passed = failed = 0
+    for index, (value, times) in enumerate(counted):
+        if check(value):
+            passed += times
+            continue
+        failed += times
+        if failed > allowed_failures and index + 1 < len(counted):
+            return passed, False
+    return passed, True

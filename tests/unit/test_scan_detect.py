@@ -7,7 +7,7 @@ import random
 import pytest
 
 from dmesh_dbt.pii import PiiClass
-from dmesh_dbt.scan.detect import ColumnRef, classify, explain, find_suspects, value_evidence
+from dmesh_dbt.scan.detect import MAX_DISTINCT, ColumnRef, classify, explain, find_suspects, value_evidence
 from dmesh_dbt.scan.report import explanation_lines
 from dmesh_dbt.scan.values import luhn_valid
 
@@ -144,7 +144,49 @@ def test_marked_columns_are_not_suspects_and_pii_none_counts_as_marked() -> None
 def test_value_evidence_counts_nulls_out_and_every_class() -> None:
     evidence = value_evidence(["a@example.com", "", "b@example.com", "203.0.113.9"])
     assert evidence.sampled == 3 and evidence.distinct == 3
-    assert evidence.matches == {PiiClass.EMAIL: 2, PiiClass.IP_ADDRESS: 1}
+    assert evidence.matches == {PiiClass.EMAIL: 2}
+    # The IP validator stopped after the first address failed (IP could no longer reach 80%); asked, it finishes.
+    assert PiiClass.IP_ADDRESS in evidence.stopped and evidence.count(PiiClass.IP_ADDRESS) == 1
+
+
+def test_a_validator_stops_once_the_values_cannot_confirm_its_class_and_finishes_exactly_when_asked() -> None:
+    emails = [f"user{i}@example.com" for i in range(100)]
+    evidence = value_evidence([*emails, *(f"203.0.113.{i}" for i in range(5))])
+    assert evidence.matches[PiiClass.EMAIL] == 100
+    assert PiiClass.IP_ADDRESS in evidence.stopped and PiiClass.IP_ADDRESS not in evidence.matches
+    assert evidence.rate(PiiClass.IP_ADDRESS) == 5 / 105
+
+
+def test_columns_whose_characters_rule_a_class_out_never_reach_its_validator(monkeypatch: pytest.MonkeyPatch) -> None:
+    import dmesh_dbt.scan.detect as detect
+
+    called: list[str] = []
+
+    def spy(value: str) -> bool:
+        called.append(value)
+        return False
+
+    monkeypatch.setitem(detect.VALIDATORS, PiiClass.EMAIL, spy)
+    value_evidence(["succeeded", "failed", "refunded"] * 50)
+    assert called == []  # no "@" in any value: the email validator is not called at all
+    value_evidence(["a@example.com", "succeeded"])
+    assert called
+
+
+def test_distinct_values_are_capped_most_frequent_first() -> None:
+    frequent = ["+12065550166"] * 300
+    rare = [f"id-{i}" for i in range(MAX_DISTINCT + 100)]
+    evidence = value_evidence([*frequent, *rare])
+    assert evidence.distinct == MAX_DISTINCT + 101
+    assert evidence.sampled == 300 + MAX_DISTINCT - 1  # the phone number 300 times and the first 199 ids once
+    assert evidence.count(PiiClass.PHONE) == 300
+
+
+def test_masked_recognisers_that_need_every_value_stop_at_the_first_that_is_not_one() -> None:
+    truncated = ["1990-01-01", "1985-06-01", "1971-12-01"] * 10
+    assert value_evidence(truncated).first_of_month == 30
+    mixed = value_evidence(["1990-01-02", *truncated])
+    assert mixed.first_of_month < mixed.sampled
 
 
 def test_vins_in_values_confirm_a_vehicle_name_and_alone_suggest_the_class() -> None:

@@ -8,6 +8,7 @@ import pytest
 
 from dmesh_dbt.errors import ConfigError
 from dmesh_dbt.project import resolve_target
+from dmesh_dbt.scan.sampling import sample_duckdb
 from dmesh_dbt.scan.scanner import dbt_reference
 
 PROFILES = """\
@@ -59,3 +60,33 @@ def test_nodes_are_referenced_so_dbt_resolves_them_for_the_target() -> None:
     assert dbt_reference("model.shop.orders.v2") == "{{ ref('orders', v=2) }}"
     assert dbt_reference("seed.shop.raw_orders") == "{{ ref('raw_orders') }}"
     assert dbt_reference("source.shop.crm.contacts") == "{{ source('crm', 'contacts') }}"
+
+
+def test_duckdb_samples_print_every_type_as_python_does_and_keep_the_most_frequent_values(tmp_path: Path) -> None:
+    import datetime
+    import decimal
+
+    import duckdb
+
+    database = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(database)) as connection:
+        connection.execute(
+            "create table t as select i::bigint as id, 'user' || (i % 3) || '@example.com' as email, "
+            "date '1990-01-02' + i::integer as born, timestamp '2024-05-01 12:30:00' as at, i / 8 as ratio, "
+            "1.25::decimal(10, 2) as price, i % 2 = 0 as flag, 'ab'::blob as raw, [i, 2] as pair, "
+            "case when i < 10 then null else i end as sparse from range(40) r(i)"
+        )
+    relation = '"warehouse"."main"."t"'
+    sampled = sample_duckdb(database, [relation], 1000, distinct=5)[relation]
+    assert all(len(values) == 40 for values in sampled.values())  # one entry per sampled row
+    assert sorted(v for v in sampled["email"] if v) == sorted(f"user{i % 3}@example.com" for i in range(40))
+    ids = [v for v in sampled["id"] if v is not None]
+    assert len(ids) == 5 and set(ids) <= {str(i) for i in range(40)}  # capped at 5 distinct, a shuffle of equals
+    assert set(sampled["at"]) == {str(datetime.datetime(2024, 5, 1, 12, 30))}
+    born = {str(datetime.date(1990, 1, 2) + datetime.timedelta(days=i)) for i in range(40)}
+    assert {v for v in sampled["born"] if v} <= born
+    assert set(sampled["price"]) == {str(decimal.Decimal("1.25"))}
+    assert set(sampled["flag"]) == {"True", "False"} and set(sampled["raw"]) == {"6162"}
+    assert {v for v in sampled["pair"] if v} <= {f"[{i}, 2]" for i in range(40)}
+    assert {v for v in sampled["ratio"] if v} <= {str(i / 8) for i in range(40)}
+    assert sum(v is not None for v in sampled["sparse"]) == 5

@@ -10,16 +10,20 @@ import pytest
 from dmesh_dbt.scan.values import (
     is_aba_routing_number,
     is_card_number,
+    is_ein,
     is_email,
     is_iban,
     is_ip_address,
     is_itin,
     is_lat_long_pair,
+    is_national_id,
     is_phone_number,
     is_plausible_date_of_birth,
     is_precise_latitude,
     is_precise_longitude,
     is_ssn,
+    is_street_address,
+    is_tax_id,
     is_user_agent,
     is_vin,
     luhn_valid,
@@ -56,9 +60,14 @@ def test_random_sixteen_digit_ids_are_rarely_card_numbers() -> None:
     assert sum(map(is_card_number, ids)) / len(ids) < 0.06
 
 
-@pytest.mark.parametrize("value", ["506-33-8860", "123 45 6789", "078-05-1120"])
+@pytest.mark.parametrize("value", ["506-33-8860", "123 45 6789", "219-09-9998"])
 def test_ssns_in_issued_ranges_are_accepted(value: str) -> None:
     assert is_ssn(value)
+
+
+def test_ssns_published_in_advertising_are_not_a_persons() -> None:
+    # python-stdnum knows the numbers printed on sample cards (Woolworth's wallet card, a 1962 ad): test data.
+    assert not is_ssn("078-05-1120") and not is_ssn("219-09-9999")
 
 
 @pytest.mark.parametrize("value", ["000-12-3456", "666-12-3456", "912-70-1234", "123-00-4567", "123-45-0000",
@@ -175,3 +184,140 @@ def test_browser_user_agents_are_recognised_and_bare_product_tokens_are_not() ->
     chrome = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0"
     assert is_user_agent(chrome) and is_user_agent("Dalvik/2.1.0 (Linux; U; Android 13; Pixel 7 Build/TQ3A)")
     assert not is_user_agent("curl/8.0") and not is_user_agent("a note (with brackets)")
+
+
+# --- generated examples per validator: each positive made valid by construction, its negative one digit off --------
+
+RNG = random.Random(18)
+
+
+def _off_by_one(value: str, index: int = -1) -> str:
+    """``value`` with the digit at ``index`` changed, so a check digit no longer holds."""
+    chars = list(value)
+    position = index % len(chars)
+    chars[position] = str((int(chars[position]) + 1) % 10)
+    return "".join(chars)
+
+
+def _generated_ssns(count: int) -> list[str]:
+    ssns = []
+    while len(ssns) < count:
+        area = RNG.randrange(1, 900)
+        if area != 666:
+            ssns.append(f"{area:03d}-{RNG.randrange(1, 100):02d}-{RNG.randrange(1, 10000):04d}")
+    return ssns
+
+
+def test_generated_ssns_pass_and_unissuable_areas_fail() -> None:
+    ssns = _generated_ssns(50)
+    assert all(map(is_ssn, ssns)) and all(is_national_id(s) for s in ssns)
+    assert not any(is_ssn(f"{area}{s[3:]}") for s in ssns for area in ("000", "666", "9" + s[1:3]))
+
+
+def test_generated_itins_and_eins_are_tax_ids_and_ssns_are_not() -> None:
+    itins = [f"9{RNG.randrange(100):02d}-{RNG.choice([70, 75, 88, 90, 94, 99])}-{RNG.randrange(10000):04d}"
+             for _ in range(30)]  # fmt: skip
+    assert all(map(is_tax_id, itins)) and not any(map(is_ssn, itins))
+    eins = [f"{RNG.choice([10, 12, 20, 45, 98])}-{RNG.randrange(10**7):07d}" for _ in range(30)]
+    assert all(map(is_ein, eins)) and all(map(is_tax_id, eins))
+    assert not is_ein("00-1234567") and not is_ein("123456789")  # an unassigned prefix; undelimited
+    assert not any(map(is_tax_id, _generated_ssns(20)))
+
+
+def test_generated_card_numbers_pass_and_one_digit_off_fails() -> None:
+    from stdnum import luhn
+
+    bodies = [RNG.choice(["4", "51", "37", "6011"]) for _ in range(40)]
+    cards = []
+    for prefix in bodies:
+        length = 15 if prefix == "37" else 16
+        body = prefix + "".join(str(RNG.randrange(10)) for _ in range(length - len(prefix) - 1))
+        cards.append(body + luhn.calc_check_digit(body))
+    assert all(map(is_card_number, cards))
+    assert not any(is_card_number(_off_by_one(card)) for card in cards)
+
+
+def test_generated_ibans_pass_and_one_digit_off_fails() -> None:
+    from stdnum import iban
+
+    ibans = []
+    for _ in range(30):
+        bban = "".join(str(RNG.randrange(10)) for _ in range(18))  # a German BBAN: 8-digit bank code, 10-digit account
+        ibans.append("DE" + iban.calc_check_digits("DE00" + bban) + bban)
+    assert all(map(is_iban, ibans))
+    assert not any(is_iban(_off_by_one(value)) for value in ibans)
+
+
+def test_generated_routing_numbers_pass_and_one_digit_off_fails() -> None:
+    from stdnum.us import rtn
+
+    bodies = [f"{RNG.choice([1, 2, 11, 21, 32, 61, 80]):02d}{RNG.randrange(10**6):06d}" for _ in range(30)]
+    numbers = [body + rtn.calc_check_digit(body) for body in bodies]
+    assert all(map(is_aba_routing_number, numbers))
+    assert not any(is_aba_routing_number(_off_by_one(number)) for number in numbers)
+
+
+def test_generated_national_ids_of_other_countries_pass_in_their_printed_form() -> None:
+    from stdnum import luhn
+    from stdnum.br import cpf
+    from stdnum.es import dni
+
+    cpfs = []
+    for _ in range(20):
+        body = "".join(str(RNG.randrange(10)) for _ in range(9))
+        # python-stdnum keeps the CPF check digits private: of the 100 endings, exactly one is valid.
+        digits = next(body + f"{end:02d}" for end in range(100) if cpf.is_valid(body + f"{end:02d}"))
+        cpfs.append(f"{digits[:3]}.{digits[3:6]}.{digits[6:9]}-{digits[9:]}")
+    sins = []
+    for _ in range(20):
+        body = str(RNG.randrange(1, 8)) + "".join(str(RNG.randrange(10)) for _ in range(7))
+        digits = body + luhn.calc_check_digit(body)
+        sins.append(f"{digits[:3]}-{digits[3:6]}-{digits[6:]}")
+    dnis = [f"{n:08d}{dni.calc_check_digit(f'{n:08d}')}" for n in (RNG.randrange(10**8) for _ in range(20))]
+    for ids in (cpfs, sins, dnis):
+        assert all(map(is_national_id, ids)), ids
+    assert not any(is_national_id(_off_by_one(value)) for value in (*cpfs, *sins))
+    assert not any(is_national_id(value[:-1] + ("A" if value[-1] != "A" else "B")) for value in dnis)
+    assert is_national_id("RCCMNL83S18D969H") and not is_national_id("RCCMNL83S18D969A")  # Italy's codice fiscale
+    assert is_national_id("BOXW310820HNERXN09") and not is_national_id("BOXW310820HNERXN08")  # Mexico's CURP
+    # Bare digit strings are ids of any kind: a 9- or 11-digit order number is not a SIN or CPF.
+    assert not is_national_id(sins[0].replace("-", ""))
+    assert not is_national_id(cpfs[0].replace(".", "").replace("-", ""))
+
+
+def test_generated_vins_with_their_check_digit_pass_and_any_other_check_digit_fails() -> None:
+    alphabet = "ABCDEFGHJKLMNPRSTUVWXYZ0123456789"
+    for _ in range(20):
+        body = [RNG.choice(alphabet) for _ in range(17)]
+        body[0] = RNG.choice("ABCDEFGHJKLMNPRSTUVWXYZ")  # a letter, so the VIN is not digits only
+        candidates = ["".join(body[:8]) + check + "".join(body[9:]) for check in "0123456789X"]
+        valid = [vin for vin in candidates if is_vin(vin)]
+        assert len(valid) == 1
+
+
+_STREET_NAMES = ("Main", "Oak", "Pine", "Maple", "Cedar", "Elm", "Washington", "Lake", "Hill", "Park")
+_STREET_TYPES = ("St", "Street", "Ave", "Avenue", "Rd", "Road", "Blvd", "Dr", "Lane", "Way")
+
+
+def test_generated_street_addresses_are_recognised_by_usaddress() -> None:
+    addresses = [
+        f"{RNG.randrange(1, 9999)} {RNG.choice(_STREET_NAMES)} {RNG.choice(_STREET_TYPES)}"
+        + RNG.choice(["", f" Apt {RNG.randrange(1, 40)}", ", Springfield, IL 62704", " NW"])
+        for _ in range(40)
+    ]
+    assert all(map(is_street_address, addresses)), [a for a in addresses if not is_street_address(a)]
+    assert is_street_address("PO Box 1234")
+
+
+@pytest.mark.parametrize(
+    "value", ["5 stars", "2 late delivery", "12 apples and oranges", "Hauptstrasse 5", "3", "order 42", "n/a"]
+)
+def test_numbers_followed_by_words_are_not_street_addresses(value: str) -> None:
+    assert not is_street_address(value)
+
+
+def test_generated_phone_numbers_pass_and_numbers_outside_any_plan_fail() -> None:
+    uk = [f"+44 20 7946 0{RNG.randrange(1000):03d}" for _ in range(20)]  # Ofcom's numbers for drama
+    us = [f"(206) 555-01{RNG.randrange(100):02d}" for _ in range(20)]
+    assert all(map(is_phone_number, uk + us))
+    assert not any(is_phone_number(f"+999 {RNG.randrange(10**8)}") for _ in range(20))

@@ -336,7 +336,7 @@ def _require_tables(raw: RawSchema, options: OnboardOptions, target: str) -> Non
         if not table.columns:
             raise ConfigError(
                 f"cannot read the columns of {table.relation} on target {target!r}; grant the target's user "
-                "access to it, or leave it out with --table"
+                "SELECT on it (and USAGE on its schema), or leave it out with --table"
             )
         if not is_valid(NameKind.COLUMN, table.name):
             raise UsageError(f"table {table.name!r} in {options.schema!r}: its name cannot become a dbt source table")

@@ -1006,12 +1006,13 @@ def _print_onboarding(result: OnboardResult, dry_run: bool) -> None:
                       "(move the file away to get onboard's version)", highlight=False)  # fmt: skip
     for note in plan.notes:
         out.print(f"note: {escape(note)}", highlight=False)
-    if result.built:
-        out.print(f"built: {', '.join(result.built)} (dbt build --select)", highlight=False)
-    elif not dry_run and any(change.kept for change in plan.changes):
+    if not dry_run and not plan.writes and any(change.kept for change in plan.changes):
         out.print("nothing written: the rest is as onboard writes it", highlight=False)
-    elif not dry_run:
+    elif not dry_run and not plan.writes:
         out.print("nothing to write: the staging models are as onboard wrote them", highlight=False)
+    if result.built:
+        why = "" if plan.writes else ": their last build had not succeeded"
+        out.print(f"built: {', '.join(result.built)} (dbt build --select{why})", highlight=False)
 
 
 def _check_blockers(project_dir: Path, flags: DbtFlags, target: str | None) -> list[str]:

@@ -5,7 +5,8 @@ tables and columns through the adapter; ``dbt show`` samples values), proposes a
 name or values point at one (scan's detection, fail closed: the proposal is set, a reviewer may replace it with a
 reasoned ``pii: none``), and writes per table a sources entry, a private staging model and its properties file,
 then builds them. Files are compared with what is already there: equal is left alone, different (hand-edited) is
-kept and reported, never overwritten, so a second run changes nothing.
+kept and reported, never overwritten, so a second run changes nothing. A run that writes nothing still builds the
+models whose last build (``target/run_results.json``) did not succeed, so rerunning after a failed build is the fix.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from typing import Any
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from dmesh_dbt.errors import ConfigError, DbtError, UsageError
+from dmesh_dbt.artifacts import load_run_results
+from dmesh_dbt.errors import ArtifactError, ConfigError, DbtError, UsageError
 from dmesh_dbt.files import (
     inside_project,
     load_round_trip,
@@ -31,7 +33,7 @@ from dmesh_dbt.files import (
     write_atomically,
 )
 from dmesh_dbt.identifiers import NameKind, is_valid
-from dmesh_dbt.project import DBT_PROJECT_FILE, Target, load_descriptor, resolve_target
+from dmesh_dbt.project import DBT_PROJECT_FILE, RUN_RESULTS, Target, load_descriptor, read_dbt_project, resolve_target
 from dmesh_dbt.scan.detect import ColumnRef, Suspect, classify
 from dmesh_dbt.scan.sampling import Samples, sample_through_dbt
 from dmesh_dbt.toolkit import DBT_DEFAULTS, DbtFlags, dbt_process, log_events, run_dbt
@@ -49,6 +51,9 @@ DEFAULT_FRESHNESS: Mapping[str, Any] = {
     "error_after": {"count": 48, "period": "hour"},
 }
 GENERATED_BY = "dmesh-dbt onboard"
+#: Where onboard's reading dbt runs (describe, sample) write their artifacts. Not target/: its run_results.json
+#: must stay the last build's, which publish reads and onboard reads to tell whether its models built.
+READ_TARGET_PATH = Path("target") / "dmesh-onboard"
 
 
 # ------------------------------------------------------------------------------------------- the raw schema
@@ -82,7 +87,7 @@ def describe_schema(project_dir: Path, schema: str, target: Target, tables: Sequ
         args["tables"] = list(tables)
     result = dbt_process(
         project_dir, "run-operation", "describe_schema", "--args", json.dumps(args),
-        "--log-format", "json", "--target", target.name, flags=target.flags,
+        "--log-format", "json", "--target", target.name, "--target-path", str(READ_TARGET_PATH), flags=target.flags,
     )  # fmt: skip
     messages = list(_event_messages(result.stdout))
     described = next((m[len(DESCRIBE_MARK) :] for m in messages if m.startswith(DESCRIBE_MARK)), None)
@@ -336,7 +341,7 @@ def _require_tables(raw: RawSchema, options: OnboardOptions, target: str) -> Non
         if not table.columns:
             raise ConfigError(
                 f"cannot read the columns of {table.relation} on target {target!r}; grant the target's user "
-                "access to it, or leave it out with --table"
+                "SELECT on it (and USAGE on its schema), or leave it out with --table"
             )
         if not is_valid(NameKind.COLUMN, table.name):
             raise UsageError(f"table {table.name!r} in {options.schema!r}: its name cannot become a dbt source table")
@@ -353,7 +358,9 @@ def _sample(project_dir: Path, target: Target, tables: Sequence[RawTable], rows:
     if rows <= 0:
         return {}
     columns = {t.relation: [c.name for c in t.columns if not _COMPLEX_TYPE.search(c.data_type)] for t in tables}
-    return sample_through_dbt(project_dir, target.name, columns, rows, adapter=target.type, flags=target.flags)
+    return sample_through_dbt(
+        project_dir, target.name, columns, rows, adapter=target.type, flags=target.flags, target_path=READ_TARGET_PATH
+    )
 
 
 def _stage(adapter: str, source: str, table: RawTable, samples: Samples, loaded_at: str | None) -> StagedTable:
@@ -640,20 +647,35 @@ def _plain(value: Any) -> Any:
 class OnboardResult:
     plan: OnboardPlan
     written: tuple[Path, ...]
-    built: tuple[str, ...]  # the models `dbt build` built (none when nothing was written)
+    built: tuple[str, ...]  # the models `dbt build` built: all after a write, else those not built successfully
 
 
 def apply_onboarding(plan: OnboardPlan, options: OnboardOptions) -> OnboardResult:
-    """Write the plan's new and changed files (atomically; kept files untouched), then build what was written."""
+    """Write the plan's new and changed files (atomically; kept files untouched), then build: everything after a
+    write, else only the models whose last build did not succeed (none: no build, so a rerun changes nothing)."""
     project_dir = options.project_dir.resolve()
     writes = plan.writes
     for change in writes:
         write_atomically(inside_project(project_dir, change.path), change.after)
-    if not writes:
-        return OnboardResult(plan, (), ())
     models = tuple(t.model for t in plan.tables)
-    run_dbt(project_dir, "build", "--select", *models, "--target", plan.target, flags=options.flags)
+    if not writes:
+        models = not_built(project_dir, models)
+    if models:
+        run_dbt(project_dir, "build", "--select", *models, "--target", plan.target, flags=options.flags)
     return OnboardResult(plan, tuple(c.path for c in writes), models)
+
+
+def not_built(project_dir: Path, models: Sequence[str]) -> tuple[str, ...]:
+    """The ``models`` the last dbt run (``target/run_results.json``) did not build successfully: failed, skipped,
+    or absent (never built, or another command's results replaced the build's). No readable results: all of them,
+    since building again is the safe answer when onboard cannot tell."""
+    project = read_dbt_project(project_dir).name
+    try:
+        results = load_run_results(project_dir / RUN_RESULTS)
+    except ArtifactError:
+        return tuple(models)
+    green = {r.unique_id for r in results.results if r.status == "success"}
+    return tuple(m for m in models if f"model.{project}.{m}" not in green)
 
 
 def _file_json(change: FileChange, diff: bool) -> dict[str, Any]:

@@ -67,6 +67,14 @@ def _unknown_database(match: re.Match[str], target: str, adapter: str) -> str:
     return f"database {match['name']} does not exist on target {target!r}: set DMESH_PG_DBNAME to an existing one"
 
 
+def _not_granted(match: re.Match[str], target: str, adapter: str) -> str:
+    kind = "table" if match["kind"] == "relation" else match["kind"]
+    return (
+        f"the user of target {target!r} may not read {kind} {match['name']} (permission denied): grant it USAGE on "
+        "the schema and SELECT on its tables, or use a target whose user may"
+    )
+
+
 def _unbuilt(match: re.Match[str], target: str, adapter: str) -> str:
     what = match["what"] or (match["table"] or "").removeprefix("Not found: ").lower()
     return f"{what} does not exist on target {target!r}: build it first with `dbt build --target {target}`"
@@ -96,6 +104,8 @@ CAUSES: tuple[Cause, ...] = (
     ),
     Cause(re.compile(r"Not found: Dataset (?P<name>[\w.:-]+)"), _unknown_dataset),
     Cause(re.compile(r"database \"(?P<name>[^\"]+)\" does not exist"), _unknown_database),
+    # PostgreSQL: a schema without USAGE, or a table without SELECT (15+ says table, older versions relation).
+    Cause(re.compile(r"permission denied for (?P<kind>schema|table|relation|view) (?P<name>[^\s:]+)"), _not_granted),
     Cause(
         re.compile(r"(?P<what>(?:relation|schema) \"[^\"]+\") does not exist|(?P<table>Not found: Table [\w.:-]+)"),
         _unbuilt,

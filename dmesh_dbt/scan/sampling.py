@@ -145,6 +145,7 @@ def sample_through_dbt(
     sql_names: Mapping[str, str] | None = None,
     adapter: str = "",
     flags: DbtFlags = DBT_DEFAULTS,
+    target_path: Path | None = None,
 ) -> Samples:
     """Sample through ``dbt show`` on ``target``: one query, every relation's columns cast to the adapter's string.
 
@@ -152,7 +153,8 @@ def sample_through_dbt(
     relation); ``sql_names`` gives the SQL for a relation where it differs from its key, e.g. ``{{ ref('x') }}``
     so dbt resolves it for ``target`` (the manifest's relation names are those of the target it was parsed for).
     ``adapter`` (the target's type) lets a failed connection be explained by its cause and fix; ``flags`` are the
-    user's profiles directory and --vars.
+    user's profiles directory and --vars; ``target_path`` keeps dbt's artifacts of the query out of ``target/``
+    (``dbt show`` writes run_results.json, which would replace the last build's).
     One dbt invocation for the whole scan: each costs seconds of start-up.
     """
     sql_names = sql_names or {}
@@ -171,9 +173,10 @@ def sample_through_dbt(
         return {}
     inline = "\nunion all\n".join(parts)
     limit = rows * len(parts)
+    elsewhere = ("--target-path", str(target_path)) if target_path is not None else ()
     result = dbt_process(
         project_dir, "show", "--inline", inline, "--limit", str(limit),
-        "--output", "json", "--log-format", "json", "--target", target, flags=flags,
+        "--output", "json", "--log-format", "json", "--target", target, *elsewhere, flags=flags,
     )  # fmt: skip
     if result.returncode != 0:
         error = _last_error(result.stdout)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from dmesh_dbt.onboard import (
     cast_for,
     find_loaded_at,
     needs_quotes,
+    not_built,
     refuse_collisions,
     render_model,
     render_properties,
@@ -138,3 +140,24 @@ def test_the_sources_file_keeps_the_users_edits_and_formatting(tmp_path: Path) -
     assert (
         kept.status == "kept" and kept.after == reviewed and "-            description: the refund" in kept.kept_diff()
     )
+
+
+def _run_results(project: Path, statuses: dict[str, str]) -> None:
+    """target/run_results.json as dbt 1.11 writes it, reduced to what is read: each node's status."""
+    results = [{"unique_id": node, "status": status, "execution_time": 1.0} for node, status in statuses.items()]
+    document = {"metadata": {"dbt_schema_version": "https://schemas.getdbt.com/dbt/run-results/v6.json"}}
+    (project / "target").mkdir(exist_ok=True)
+    (project / "target" / "run_results.json").write_text(json.dumps(document | {"results": results}))
+
+
+def test_a_rerun_builds_the_models_the_last_build_did_not(tmp_path: Path) -> None:
+    (tmp_path / "dbt_project.yml").write_text("name: shop\n")
+    models = ("stg_raw__a", "stg_raw__b", "stg_raw__c", "stg_raw__d")
+    assert not_built(tmp_path, models) == models  # no results: build them all
+    _run_results(tmp_path, {
+        "model.shop.stg_raw__a": "success", "model.shop.stg_raw__b": "error", "model.shop.stg_raw__c": "skipped",
+        "model.other.stg_raw__d": "success",  # another package's model of the same name
+    })  # fmt: skip
+    assert not_built(tmp_path, models) == ("stg_raw__b", "stg_raw__c", "stg_raw__d")
+    (tmp_path / "target" / "run_results.json").write_text("{truncated")
+    assert not_built(tmp_path, models) == models

@@ -82,6 +82,28 @@ class AdoptPlan:
     changes: tuple[FileChange, ...]
     public_models: tuple[str, ...]
     blockers: tuple[str, ...]
+    classified: tuple[Classified, ...] = ()  # the PII classes the changes write, with their evidence
+    typed: tuple[Typed, ...] = ()  # the data types the changes write, from the warehouse
+
+
+@dataclass(frozen=True)
+class Classified:
+    """A column of a public model that adopt classifies, fail-closed, and why (counts and patterns, no values)."""
+
+    model: str
+    column: str
+    pii_class: str
+    evidence: str
+    confidence: float
+
+
+@dataclass(frozen=True)
+class Typed:
+    """A column of a public model whose ``data_type`` adopt fills from the warehouse catalog."""
+
+    model: str
+    column: str
+    data_type: str
 
 
 @dataclass
@@ -149,8 +171,9 @@ def plan_adoption(options: AdoptOptions, adoptable: Adoptable, suspects: Sequenc
             blockers.append(f"{suspect.column} of {suspect.node_id.split('.')[-1]} looks like {suspect.pii_class}, "
                             "which may not be stored at all (PCI DSS): drop it from the model")  # fmt: skip
     changes.extend(_model_properties(project_dir, models, adoptable.types, classes, blockers))
-    return AdoptPlan(domain, tuple(c for c in changes if c.before != c.after), tuple(m.name for m in models),
-                     tuple(blockers))  # fmt: skip
+    written = tuple(c for c in changes if c.before != c.after)
+    classified, typed = _filled(project_dir, models, written, classes)
+    return AdoptPlan(domain, written, tuple(m.name for m in models), tuple(blockers), classified, typed)
 
 
 def _classes(suspects: Iterable[Suspect]) -> dict[str, dict[str, Suspect]]:
@@ -159,6 +182,81 @@ def _classes(suspects: Iterable[Suspect]) -> dict[str, dict[str, Suspect]]:
     for suspect in suspects:
         found.setdefault(suspect.node_id, {})[suspect.column.lower()] = suspect
     return found
+
+
+def _filled(
+    project_dir: Path,
+    models: Sequence[Model],
+    changes: Sequence[FileChange],
+    classes: Mapping[str, Mapping[str, Suspect]],
+) -> tuple[tuple[Classified, ...], tuple[Typed, ...]]:
+    """The classes and types the changes add to each public model's columns, read back from the edited YAML
+    (before against after), so the list is what the files say, not what adopt meant to write."""
+    by_path = {c.path: c for c in changes}
+    classified: list[Classified] = []
+    typed: list[Typed] = []
+    for model in models:
+        change = by_path.get(_properties_path(project_dir, model))
+        if change is None:
+            continue
+        before = _columns_of(change.before, change.path, model.name)
+        for name, column in _columns_of(change.after, change.path, model.name).items():
+            old = before.get(name, {})
+            if column.get("data_type") is not None and old.get("data_type") is None:
+                typed.append(Typed(model.name, str(column["name"]), str(column["data_type"])))
+            suspect = classes.get(model.unique_id, {}).get(name)
+            if suspect is not None and _pii_of(column) is not None and _pii_of(old) is None:
+                classified.append(Classified(model.name, str(column["name"]), str(_pii_of(column)),
+                                             suspect.evidence, round(suspect.confidence, 2)))  # fmt: skip
+    return tuple(classified), tuple(typed)
+
+
+def _columns_of(text: str, path: Path, model: str) -> dict[str, Mapping[str, Any]]:
+    """Lower-cased column name -> its mapping, of ``model``'s entry in a properties file's text."""
+    document = _load(text, path) if text else None
+    entries = document.get("models") if isinstance(document, Mapping) else None
+    entry = next((e for e in entries or () if isinstance(e, Mapping) and e.get("name") == model), {})
+    columns = entry.get("columns") or ()
+    return {str(c["name"]).lower(): c for c in columns if isinstance(c, Mapping) and c.get("name") is not None}
+
+
+def _properties_path(project_dir: Path, model: Model) -> Path:
+    """The YAML adopt edits for ``model``: the file dbt recorded for it, else a new ``_<model>.yml`` beside it."""
+    if model.patch_path:
+        return project_dir / model.declared_in
+    return (project_dir / model.original_file_path).with_name(f"_{model.name}.yml")
+
+
+def adoption_json(plan: AdoptPlan, project_dir: Path, blockers: Sequence[str], dry_run: bool) -> str:
+    """``adopt --format json``: one document (its shape is documented in docs/adopt.md)."""
+    root = project_dir.resolve()
+    files: list[dict[str, Any]] = []
+    for change in plan.changes:
+        status = "created" if not change.before else "updated"
+        entry = {"path": change.path.relative_to(root).as_posix(), "status": status}
+        if dry_run:
+            entry["diff"] = change.diff(root)
+        files.append(entry)
+    document = {
+        "domain": plan.domain,
+        "dry_run": dry_run,
+        "public_models": list(plan.public_models),
+        "files": files,
+        "classified": [
+            {
+                "model": c.model,
+                "column": c.column,
+                "class": c.pii_class,
+                "evidence": c.evidence,
+                "confidence": c.confidence,
+            }
+            for c in plan.classified
+        ],
+        "types": [{"model": t.model, "column": t.column, "data_type": t.data_type} for t in plan.typed],
+        "blockers": list(blockers),
+        "ready": not blockers,
+    }
+    return json.dumps(document, indent=2)
 
 
 def apply_adoption(plan: AdoptPlan, options: AdoptOptions) -> None:
@@ -287,14 +385,13 @@ def _model_properties(
         if types is None:
             blockers.append(f"{model.name} is not in the warehouse: run `dbt build`, then adopt again for its types")
             types = {}
+        path = _properties_path(project_dir, model)
         if model.patch_path:
-            path = project_dir / model.declared_in
             if path not in edits_by_file:
                 edits_by_file[path] = _Edits(read_text_bounded(path, ConfigError))
             suspected = classes.get(model.unique_id, {})
             _edit_model_entry(edits_by_file[path], path, model.name, (types, suspected), blockers)
         else:
-            path = (project_dir / model.original_file_path).with_name(f"_{model.name}.yml")
             entry = _new_entry(model.name, types, classes.get(model.unique_id, {}))
             new_files.setdefault(path, ["version: 2", "", "models:"]).extend(entry)
     changes = [FileChange(p, e.text, e.result()) for p, e in edits_by_file.items()]

@@ -23,6 +23,7 @@ from dmesh_dbt.report import Report
 from dmesh_dbt.toolkit import DbtFlags
 
 if TYPE_CHECKING:  # the CLI imports its use cases lazily, so that `--help` stays fast
+    from dmesh_dbt.adopt import AdoptPlan
     from dmesh_dbt.artifacts import Project
     from dmesh_dbt.onboard import OnboardResult
     from dmesh_dbt.registry import ConsumerRecord
@@ -817,6 +818,7 @@ def scan(
 @_TARGET
 @_PROFILES_DIR
 @_VARS
+@_FORMAT
 def adopt(
     project_dir: Path,
     public: str | None,
@@ -826,6 +828,7 @@ def adopt(
     target: str | None,
     profiles_dir: Path | None,
     dbt_vars: str | None,
+    output_format: str,
 ) -> None:
     """Turn an existing dbt project into a mesh domain, editing only what it must.
 
@@ -833,10 +836,10 @@ def adopt(
     and on each model --public selects: access public, an enforced contract, the publish post-hook, every
     column's data_type from the warehouse (`dbt docs generate`; run `dbt build` first) and, fail-closed,
     `meta: {pii: <class>}` on every column `scan` suspects (by name, sampled values and lineage), with the
-    evidence in a comment. Then prints what still blocks `check`.
-    Running it again changes nothing.
+    evidence in a comment. Then prints what still blocks `check` (with --format json, one JSON document: the
+    files, the classes and types written, the blockers). Running it again changes nothing.
     """
-    from dmesh_dbt.adopt import AdoptOptions, apply_adoption, plan_adoption, read_adoptable
+    from dmesh_dbt.adopt import AdoptOptions, adoption_json, apply_adoption, plan_adoption, read_adoptable
     from dmesh_dbt.project import dbt_flags
     from dmesh_dbt.scan.scanner import ScanOptions, adoption_suspects
 
@@ -846,6 +849,28 @@ def adopt(
     scan_options = ScanOptions(project_dir, target, sample_rows, None, options.flags)
     suspects = adoption_suspects(adoptable.project, scan_options, set(adoptable.public_ids))
     plan = plan_adoption(options, adoptable, suspects)
+    if output_format == "text":
+        _print_adoption_changes(plan, project_dir, dry_run)
+    if not dry_run:
+        apply_adoption(plan, options)
+    blockers = list(plan.blockers)
+    if dry_run:
+        blockers.append("dry run: what `check` says is known once the changes are written (run without --dry-run)")
+    elif plan.public_models:
+        blockers.extend(_check_blockers(project_dir, options.flags, target))
+    if output_format == "json":
+        click.echo(adoption_json(plan, project_dir, blockers, dry_run))
+        return
+    out.print(f"Domain {plan.domain}; public models: {', '.join(plan.public_models) or 'none'}", highlight=False)
+    if not blockers:
+        out.print("[green]Ready:[/green] nothing blocks `dmesh-dbt check`; run `dbt build`, then check and publish")
+        return
+    out.print("Still blocking `dmesh-dbt check` (in this order):")
+    for blocker in blockers:
+        out.print(f"  - {escape(blocker)}", highlight=False, soft_wrap=True)
+
+
+def _print_adoption_changes(plan: AdoptPlan, project_dir: Path, dry_run: bool) -> None:
     for change in plan.changes:
         if dry_run:
             click.echo(change.diff(project_dir.resolve()), nl=False)
@@ -853,20 +878,6 @@ def adopt(
             out.print(f"adopt: wrote {escape(str(change.path.relative_to(project_dir.resolve())))}", highlight=False)
     if not plan.changes:
         out.print("adopt: nothing to change", highlight=False)
-    if not dry_run:
-        apply_adoption(plan, options)
-    out.print(f"Domain {plan.domain}; public models: {', '.join(plan.public_models) or 'none'}", highlight=False)
-    blockers = list(plan.blockers)
-    if dry_run:
-        blockers.append("dry run: what `check` says is known once the changes are written (run without --dry-run)")
-    elif plan.public_models:
-        blockers.extend(_check_blockers(project_dir, options.flags, target))
-    if not blockers:
-        out.print("[green]Ready:[/green] nothing blocks `dmesh-dbt check`; run `dbt build`, then check and publish")
-        return
-    out.print("Still blocking `dmesh-dbt check` (in this order):")
-    for blocker in blockers:
-        out.print(f"  - {escape(blocker)}", highlight=False, soft_wrap=True)
 
 
 @cli.command()

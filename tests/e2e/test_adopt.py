@@ -10,6 +10,7 @@ project writes where dbt reads each node's properties and nowhere else."""
 from __future__ import annotations
 
 import difflib
+import json
 import os
 import re
 import subprocess
@@ -202,6 +203,7 @@ class Adopted:
     packages: dict[Path, str]
     dry: str
     report: str
+    dry_json: dict[str, object]
 
 
 @pytest.fixture(scope="module")
@@ -212,14 +214,34 @@ def adopted(tmp_path_factory: pytest.TempPathFactory) -> Adopted:
     before = user_files(mesh.shop)
     packages = {p: p.read_text() for p in (mesh.shop / "dbt_packages").rglob("*.yml")}
     dry = mesh.run("dmesh-dbt", "adopt", *PUBLIC, "--owner", "shop-team@acme.test", *VARS, "--dry-run", cwd=mesh.shop)
+    dry_json = mesh.run("dmesh-dbt", "adopt", *PUBLIC, *VARS, "--dry-run", "--format", "json", cwd=mesh.shop)
     assert user_files(mesh.shop) == before, "--dry-run wrote"
     report = mesh.run("dmesh-dbt", "adopt", *PUBLIC, "--owner", "shop-team@acme.test", *VARS, cwd=mesh.shop)
-    return Adopted(mesh, before, packages, dry.stdout, report.stdout)
+    return Adopted(mesh, before, packages, dry.stdout, report.stdout, json.loads(dry_json.stdout))
 
 
 def test_dry_run_prints_the_diff(adopted: Adopted) -> None:
     assert "+++ b/models/schema.yml" in adopted.dry and "+++ b/dmesh.yml" in adopted.dry
     assert "+        data_type: varchar" in adopted.dry
+
+
+def test_dry_run_as_json_holds_files_diffs_classes_types_and_blockers(adopted: Adopted) -> None:
+    document = adopted.dry_json
+    assert (document["domain"], document["dry_run"], document["ready"]) == ("shop", True, False)
+    assert document["public_models"] == ["customers", "promo_customers"]
+    files = {f["path"]: f for f in document["files"]}  # type: ignore[attr-defined]
+    assert files["dmesh.yml"]["status"] == "created" and files["models/schema.yml"]["status"] == "updated"
+    assert "+        data_type: varchar" in files["models/schema.yml"]["diff"]
+    classified = {(c["model"], c["column"]): c for c in document["classified"]}  # type: ignore[attr-defined]
+    assert classified["customers", "display"]["class"] == "person_name"
+    assert classified["customers", "display"]["evidence"] == "lineage 'stg_customers.full_name'"
+    assert classified["customers", "reach"]["evidence"].startswith("6/6 values valid")
+    assert ("customers", "customer_id") not in classified
+    types = {(t["model"], t["column"]): t["data_type"] for t in document["types"]}  # type: ignore[attr-defined]
+    assert types["customers", "signed_up_on"] == "date" and types["promo_customers", "email"] == "varchar"
+    # Without --owner the placeholder blocks first; the dry run's own line comes last.
+    blockers = document["blockers"]
+    assert "owner is the placeholder" in blockers[0] and blockers[-1].startswith("dry run")  # type: ignore[index]
 
 
 def test_docs_show_the_real_dry_run(adopted: Adopted) -> None:

@@ -1,11 +1,12 @@
 """``dmesh-dbt adopt``: turn an existing dbt project into a mesh domain, in place and by minimal edits.
 
 Part of scaffolding (it shares init's validation of names and owners): writes dmesh.yml, adds the `dmesh` package
-and the on-run-start hook, and on each model the ``--public`` selector picks adds ``access: public``, an enforced
-contract, the publish post-hook, every column's ``data_type`` from the warehouse catalog (``dbt docs generate``)
-and, fail-closed, ``meta: {pii: <class>}`` for each column whose name looks like PII, with the evidence in a
-comment. Every edit of a user's file is found with ruamel.yaml's line marks and applied as inserted lines
-(``files.insert_lines``), so nothing the user wrote moves; a second run changes nothing.
+and the on-run-start hook (and with ``--group`` a dbt group in ``_groups.yml``), and on each model the ``--public``
+selector picks adds ``access: public`` (and ``group:``), an enforced contract, the publish post-hook, every
+column's ``data_type`` from the warehouse catalog (``dbt docs generate``) and, fail-closed, ``meta: {pii: <class>}``
+for each column whose name looks like PII, with the evidence in a comment. Every edit of a user's file is found
+with ruamel.yaml's line marks and applied as inserted lines (``files.insert_lines``), so nothing the user wrote
+moves; a second run changes nothing.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from dmesh_dbt.files import (
     unified_diff,
     write_atomically,
 )
+from dmesh_dbt.identifiers import NameKind, is_valid
 from dmesh_dbt.pii import PiiClass
 from dmesh_dbt.project import (
     DBT_PROJECT_FILE,
@@ -39,6 +41,7 @@ from dmesh_dbt.project import (
     MANIFEST,
     WRITE_JSON,
     placeholder_owner,
+    policy_sections,
     read_dbt_project,
     record_parse,
 )
@@ -60,6 +63,7 @@ class AdoptOptions:
     owner: str | None = None
     target: str | None = None
     flags: DbtFlags = DBT_DEFAULTS
+    group: str | None = None  # a dbt group to define and put the public models in; None: no group
 
 
 @dataclass(frozen=True)
@@ -157,6 +161,9 @@ def plan_adoption(options: AdoptOptions, adoptable: Adoptable, suspects: Sequenc
     validate_domain_name(domain)
     if options.owner is not None:
         validate_owner(options.owner)
+    if options.group is not None and not is_valid(NameKind.PRODUCT, options.group):
+        raise UsageError(f"invalid --group {options.group!r}: use letters, digits and underscores, not starting "
+                         "with a digit (a dbt group name)")  # fmt: skip
     blockers: list[str] = []
     changes: list[FileChange] = []
     changes.extend(_dmesh_file(project_dir, domain, options.owner, blockers))
@@ -165,12 +172,16 @@ def plan_adoption(options: AdoptOptions, adoptable: Adoptable, suspects: Sequenc
     models = [m for m in adoptable.project.own_models if m.unique_id in adoptable.public_ids]
     if not models:
         blockers.append("no public model: pass --public SELECTOR (e.g. --public customers) to choose the products")
+    if options.group is not None and models:
+        owner = options.owner or policy_sections(project_dir).owner or placeholder_owner(domain)
+        changes.extend(_group_entry(project_dir, adoptable.project, (options.group, owner), models[0], blockers))
     classes = _classes(s for s in suspects if isinstance(s.pii_class, PiiClass))
     for suspect in suspects:
         if not isinstance(suspect.pii_class, PiiClass) and suspect.node_id in adoptable.public_ids:
             blockers.append(f"{suspect.column} of {suspect.node_id.split('.')[-1]} looks like {suspect.pii_class}, "
                             "which may not be stored at all (PCI DSS): drop it from the model")  # fmt: skip
-    changes.extend(_model_properties(project_dir, models, adoptable.types, classes, blockers))
+    config = _public_config(options.group)
+    changes.extend(_model_properties(project_dir, models, (adoptable.types, classes, config), blockers))
     written = tuple(c for c in changes if c.before != c.after)
     classified, typed = _filled(project_dir, models, written, classes)
     return AdoptPlan(domain, written, tuple(m.name for m in models), tuple(blockers), classified, typed)
@@ -331,6 +342,35 @@ def _run_start_hook(project_dir: Path, blockers: list[str]) -> list[FileChange]:
     return [FileChange(path, edits.text, edits.result())]
 
 
+def _group_entry(
+    project_dir: Path, project: Project, group: tuple[str, str], first: Model, blockers: list[str]
+) -> list[FileChange]:
+    """The dbt ``group:`` the public models join, in ``_groups.yml`` of the model folder of the first of them
+    (created, or appended to), unless the project defines it already."""
+    name, owner = group
+    if project.group(name) is not None:
+        return []
+    path = project_dir / Path(first.original_file_path).parts[0] / "_groups.yml"
+    entry = [f"- name: {name}", "  owner:", f"    email: {yaml_scalar(owner)}"]
+    if not path.exists():
+        lines = ["version: 2", "", "groups:", *("  " + line for line in entry)]
+        return [FileChange(path, "", "\n".join(lines) + "\n")]
+    edits = _Edits(read_text_bounded(path, ConfigError))
+    document = _load(edits.text, path)
+    groups = document.get("groups") if isinstance(document, CommentedMap) else None
+    if isinstance(groups, CommentedSeq) and any(isinstance(g, Mapping) and g.get("name") == name for g in groups):
+        return []
+    if isinstance(groups, CommentedSeq) and groups and not groups.fa.flow_style():
+        first_line = groups.lc.item(0)[0]
+        dash = edits.lines[first_line].index("-")
+        edits.insertions.append((sequence_end(edits.lines, first_line, dash), [" " * dash + line for line in entry]))
+    elif isinstance(document, CommentedMap) and "groups" not in document:
+        edits.insertions.append((len(edits.lines), ["groups:", *("  " + line for line in entry)]))
+    else:
+        blockers.append(f"{path.name}: add the group {name} (owner {owner}) under `groups:` by hand")
+    return [FileChange(path, edits.text, edits.result())]
+
+
 # ------------------------------------------------------------------------------------------- public models
 
 
@@ -373,11 +413,12 @@ def _catalog_types(project_dir: Path, options: AdoptOptions) -> dict[str, dict[s
 def _model_properties(
     project_dir: Path,
     models: Sequence[Model],
-    catalog: Mapping[str, Mapping[str, str]],
-    classes: Mapping[str, Mapping[str, Suspect]],
+    found: tuple[Mapping[str, Mapping[str, str]], Mapping[str, Mapping[str, Suspect]], Mapping[str, str]],
     blockers: list[str],
 ) -> list[FileChange]:
-    """The properties YAML of each public model with its config, types and PII classes added; one change a file."""
+    """The properties YAML of each public model with its config, types and PII classes added; one change a file.
+    ``found``: the warehouse's types and the suspects by unique id, and the config lines a public model needs."""
+    catalog, classes, config = found
     edits_by_file: dict[Path, _Edits] = {}
     new_files: dict[Path, list[str]] = {}
     for model in models:
@@ -390,17 +431,19 @@ def _model_properties(
             if path not in edits_by_file:
                 edits_by_file[path] = _Edits(read_text_bounded(path, ConfigError))
             suspected = classes.get(model.unique_id, {})
-            _edit_model_entry(edits_by_file[path], path, model.name, (types, suspected), blockers)
+            _edit_model_entry(edits_by_file[path], path, (model.name, config), (types, suspected), blockers)
         else:
-            entry = _new_entry(model.name, types, classes.get(model.unique_id, {}))
+            entry = _new_entry(model.name, config, types, classes.get(model.unique_id, {}))
             new_files.setdefault(path, ["version: 2", "", "models:"]).extend(entry)
     changes = [FileChange(p, e.text, e.result()) for p, e in edits_by_file.items()]
     changes.extend(FileChange(p, "", "\n".join(lines) + "\n") for p, lines in new_files.items() if not p.exists())
     return changes
 
 
-def _new_entry(name: str, types: Mapping[str, str], suspected: Mapping[str, Suspect]) -> list[str]:
-    lines = [f"  - name: {name}", *_config_lines(4, 2, {})]
+def _new_entry(
+    name: str, config: Mapping[str, str], types: Mapping[str, str], suspected: Mapping[str, Suspect]
+) -> list[str]:
+    lines = [f"  - name: {name}", *_config_lines(4, 2, config, {})]
     if types:
         lines.append("    columns:")
         for column, data_type in types.items():
@@ -408,14 +451,21 @@ def _new_entry(name: str, types: Mapping[str, str], suspected: Mapping[str, Susp
     return lines
 
 
-def _config_lines(indent: int, step: int, existing: Mapping[str, Any]) -> list[str]:
-    """The config keys a public model needs that ``existing`` lacks, as lines at ``indent`` (under `config:`
-    when ``existing`` is empty, so the block starts with `config:`)."""
+def _public_config(group: str | None) -> dict[str, str]:
+    """Config key -> the line a public model needs (``group:`` only with ``--group``)."""
     wanted = {
         "access": "access: public",
         "contract": "contract: {enforced: true}",
         "post_hook": f"post_hook: [{PUBLISH_HOOK}]",
     }
+    if group is not None:
+        wanted["group"] = f"group: {group}"
+    return wanted
+
+
+def _config_lines(indent: int, step: int, wanted: Mapping[str, str], existing: Mapping[str, Any]) -> list[str]:
+    """The config lines of ``wanted`` whose keys ``existing`` lacks, at ``indent`` (under `config:` when
+    ``existing`` is empty, so the block starts with `config:`)."""
     if not existing:
         return [" " * indent + "config:", *(" " * (indent + step) + line for line in wanted.values())]
     return [
@@ -462,11 +512,11 @@ def _pii_of(column: Mapping[str, Any]) -> object:
 def _edit_model_entry(
     edits: _Edits,
     path: Path,
-    name: str,
+    model: tuple[str, Mapping[str, str]],
     found: tuple[Mapping[str, str], Mapping[str, Suspect]],
     blockers: list[str],
 ) -> None:
-    types, suspected = found
+    (name, wanted), (types, suspected) = model, found
     document = _load(edits.text, path)
     entries = document.get("models") if isinstance(document, CommentedMap) else None
     entry = next((e for e in entries or () if isinstance(e, CommentedMap) and e.get("name") == name), None)
@@ -478,9 +528,12 @@ def _edit_model_entry(
     after_name = entry.lc.key("name")[0] + 1
     config = entry.get("config")
     if config is None:
-        edits.insertions.append((after_name, _config_lines(indent, step, {})))
+        edits.insertions.append((after_name, _config_lines(indent, step, wanted, {})))
     elif isinstance(config, CommentedMap) and not config.fa.flow_style() and config:
-        edits.insertions.append((entry.lc.key("config")[0] + 1, _config_lines(config.lc.col, step, config)))
+        edits.insertions.append((entry.lc.key("config")[0] + 1, _config_lines(config.lc.col, step, wanted, config)))
+        if "group" in wanted and config.get("group") not in (None, wanted["group"].removeprefix("group: ")):
+            blockers.append(f"{path.name}: model {name} is in group {config['group']}, not the --group given; "
+                            "change its `group:` or leave out --group")  # fmt: skip
     else:
         blockers.append(f"{path.name}: model {name} has a flow-style `config:`; add access, contract, post_hook")
     _edit_columns(edits, path, entry, (types, suspected), blockers, (indent, step, after_name))

@@ -813,6 +813,12 @@ def scan(
     "--public", metavar="SELECTOR", help="dbt selector of the models to publish (default: those already public)."
 )
 @click.option("--owner", metavar="EMAIL", help="Email address of the owning team, written to dmesh.yml.")
+@click.option(
+    "--group",
+    metavar="NAME",
+    help="Also define the dbt group NAME (owner: --owner, else dmesh.yml's) in _groups.yml and put the public "
+    "models in it.",
+)
 @click.option("--dry-run", is_flag=True, help="Print the changes as a unified diff and write nothing.")
 @_sample_rows(100, "Sample N rows of each relation for the PII classes (0: names and lineage only).")
 @_TARGET
@@ -823,6 +829,7 @@ def adopt(
     project_dir: Path,
     public: str | None,
     owner: str | None,
+    group: str | None,
     dry_run: bool,
     sample_rows: int,
     target: str | None,
@@ -833,17 +840,18 @@ def adopt(
     """Turn an existing dbt project into a mesh domain, editing only what it must.
 
     Writes dmesh.yml (the domain is the dbt project's name), adds the dmesh package and its on-run-start hook,
-    and on each model --public selects: access public, an enforced contract, the publish post-hook, every
-    column's data_type from the warehouse (`dbt docs generate`; run `dbt build` first) and, fail-closed,
-    `meta: {pii: <class>}` on every column `scan` suspects (by name, sampled values and lineage), with the
-    evidence in a comment. Then prints what still blocks `check` (with --format json, one JSON document: the
-    files, the classes and types written, the blockers). Running it again changes nothing.
+    and on each model --public selects: access public (with --group, its group too), an enforced contract, the
+    publish post-hook, every column's data_type from the warehouse (`dbt docs generate`; run `dbt build` first)
+    and, fail-closed, `meta: {pii: <class>}` on every column `scan` suspects (by name, sampled values and
+    lineage), with the evidence in a comment. Then prints what still blocks `check` (with --format json, one
+    JSON document: the files, the classes and types written, the blockers). Running it again changes nothing.
     """
     from dmesh_dbt.adopt import AdoptOptions, adoption_json, apply_adoption, plan_adoption, read_adoptable
     from dmesh_dbt.project import dbt_flags
     from dmesh_dbt.scan.scanner import ScanOptions, adoption_suspects
 
-    options = AdoptOptions(project_dir, public, owner, target, dbt_flags(project_dir, profiles_dir, dbt_vars))
+    flags = dbt_flags(project_dir, profiles_dir, dbt_vars)
+    options = AdoptOptions(project_dir, public, owner, target, flags, group)
     _announcer("adopt")("running `dbt docs generate` for the columns and types the warehouse has")
     adoptable = read_adoptable(options)
     scan_options = ScanOptions(project_dir, target, sample_rows, None, options.flags)

@@ -575,6 +575,14 @@ def _sample_rows(default: int, help_text: str) -> Callable[[Callable[..., None]]
     )
 
 
+_REPO_ROOT = click.option(
+    "--repo-root",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="The repository root that github, sarif and junit paths are relative to (default: git's root of the "
+    "project, else the project).",
+)
+
+
 def report_options(command: Callable[..., None]) -> Callable[..., None]:
     """--format and --output, shared by the commands that print a Report (check, diff)."""
     command = click.option(
@@ -630,12 +638,7 @@ def report_options(command: Callable[..., None]) -> Callable[..., None]:
     help="The platform's mesh policy file, outside the domain project (default: $DMESH_POLICY_FILE, else the "
     "policy shipped with dmesh-dbt). Only it can change the locked rules.",
 )
-@click.option(
-    "--repo-root",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="The repository root that github, sarif and junit paths are relative to (default: git's root of the "
-    "project, else the project).",
-)
+@_REPO_ROOT
 @click.option(
     "--include-packages",
     is_flag=True,
@@ -734,16 +737,22 @@ def _recorded_reads(project_dir: Path) -> list[ConsumerRecord]:
 @click.argument("old", type=click.Path(exists=True, path_type=Path))
 @click.argument("new", type=click.Path(exists=True, path_type=Path))
 @report_options
+@_REPO_ROOT
 @click.pass_context
-def diff(ctx: click.Context, old: Path, new: Path, output_format: str, output: Path | None) -> None:
+def diff(
+    ctx: click.Context, old: Path, new: Path, output_format: str, output: Path | None, repo_root: Path | None
+) -> None:
     """List the classified changes from OLD to NEW: breaking (BCxxx) and additive (ACxxx).
 
     OLD and NEW are dbt manifests (manifest.json, or a directory holding one). Exit 1 when a breaking change
-    is not released as a new model version, else 0.
+    is not released as a new model version, else 0. File paths are those of the dbt project holding NEW (the
+    nearest folder above it with dbt_project.yml, else the current directory).
     """
     from dmesh_dbt.check import run_diff
+    from dmesh_dbt.source_root import find_source_root, project_of
 
-    _emit_report(ctx, run_diff(old, new), output_format, output)
+    source_root = find_source_root(project_of(new), repo_root)  # a bad --repo-root exits 2 before any reading
+    _emit_report(ctx, replace(run_diff(old, new), source_root=source_root), output_format, output)
 
 
 @cli.command()

@@ -1,11 +1,12 @@
 """``dmesh-dbt adopt``: turn an existing dbt project into a mesh domain, in place and by minimal edits.
 
 Part of scaffolding (it shares init's validation of names and owners): writes dmesh.yml, adds the `dmesh` package
-and the on-run-start hook, and on each model the ``--public`` selector picks adds ``access: public``, an enforced
-contract, the publish post-hook, every column's ``data_type`` from the warehouse catalog (``dbt docs generate``)
-and, fail-closed, ``meta: {pii: <class>}`` for each column whose name looks like PII, with the evidence in a
-comment. Every edit of a user's file is found with ruamel.yaml's line marks and applied as inserted lines
-(``files.insert_lines``), so nothing the user wrote moves; a second run changes nothing.
+and the on-run-start hook (and with ``--group`` a dbt group in ``_groups.yml``), and on each model the ``--public``
+selector picks adds ``access: public`` (and ``group:``), an enforced contract, the publish post-hook, every
+column's ``data_type`` from the warehouse catalog (``dbt docs generate``) and, fail-closed, ``meta: {pii: <class>}``
+for each column whose name looks like PII, with the evidence in a comment. Every edit of a user's file is found
+with ruamel.yaml's line marks and applied as inserted lines (``files.insert_lines``), so nothing the user wrote
+moves; a second run changes nothing.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from dmesh_dbt.files import (
     unified_diff,
     write_atomically,
 )
+from dmesh_dbt.identifiers import NameKind, is_valid
 from dmesh_dbt.pii import PiiClass
 from dmesh_dbt.project import (
     DBT_PROJECT_FILE,
@@ -39,6 +41,7 @@ from dmesh_dbt.project import (
     MANIFEST,
     WRITE_JSON,
     placeholder_owner,
+    policy_sections,
     read_dbt_project,
     record_parse,
 )
@@ -60,6 +63,7 @@ class AdoptOptions:
     owner: str | None = None
     target: str | None = None
     flags: DbtFlags = DBT_DEFAULTS
+    group: str | None = None  # a dbt group to define and put the public models in; None: no group
 
 
 @dataclass(frozen=True)
@@ -82,6 +86,28 @@ class AdoptPlan:
     changes: tuple[FileChange, ...]
     public_models: tuple[str, ...]
     blockers: tuple[str, ...]
+    classified: tuple[Classified, ...] = ()  # the PII classes the changes write, with their evidence
+    typed: tuple[Typed, ...] = ()  # the data types the changes write, from the warehouse
+
+
+@dataclass(frozen=True)
+class Classified:
+    """A column of a public model that adopt classifies, fail-closed, and why (counts and patterns, no values)."""
+
+    model: str
+    column: str
+    pii_class: str
+    evidence: str
+    confidence: float
+
+
+@dataclass(frozen=True)
+class Typed:
+    """A column of a public model whose ``data_type`` adopt fills from the warehouse catalog."""
+
+    model: str
+    column: str
+    data_type: str
 
 
 @dataclass
@@ -135,6 +161,9 @@ def plan_adoption(options: AdoptOptions, adoptable: Adoptable, suspects: Sequenc
     validate_domain_name(domain)
     if options.owner is not None:
         validate_owner(options.owner)
+    if options.group is not None and not is_valid(NameKind.PRODUCT, options.group):
+        raise UsageError(f"invalid --group {options.group!r}: use letters, digits and underscores, not starting "
+                         "with a digit (a dbt group name)")  # fmt: skip
     blockers: list[str] = []
     changes: list[FileChange] = []
     changes.extend(_dmesh_file(project_dir, domain, options.owner, blockers))
@@ -143,14 +172,19 @@ def plan_adoption(options: AdoptOptions, adoptable: Adoptable, suspects: Sequenc
     models = [m for m in adoptable.project.own_models if m.unique_id in adoptable.public_ids]
     if not models:
         blockers.append("no public model: pass --public SELECTOR (e.g. --public customers) to choose the products")
+    if options.group is not None and models:
+        owner = options.owner or policy_sections(project_dir).owner or placeholder_owner(domain)
+        changes.extend(_group_entry(project_dir, adoptable.project, (options.group, owner), models[0], blockers))
     classes = _classes(s for s in suspects if isinstance(s.pii_class, PiiClass))
     for suspect in suspects:
         if not isinstance(suspect.pii_class, PiiClass) and suspect.node_id in adoptable.public_ids:
             blockers.append(f"{suspect.column} of {suspect.node_id.split('.')[-1]} looks like {suspect.pii_class}, "
                             "which may not be stored at all (PCI DSS): drop it from the model")  # fmt: skip
-    changes.extend(_model_properties(project_dir, models, adoptable.types, classes, blockers))
-    return AdoptPlan(domain, tuple(c for c in changes if c.before != c.after), tuple(m.name for m in models),
-                     tuple(blockers))  # fmt: skip
+    config = _public_config(options.group)
+    changes.extend(_model_properties(project_dir, models, (adoptable.types, classes, config), blockers))
+    written = tuple(c for c in changes if c.before != c.after)
+    classified, typed = _filled(project_dir, models, written, classes)
+    return AdoptPlan(domain, written, tuple(m.name for m in models), tuple(blockers), classified, typed)
 
 
 def _classes(suspects: Iterable[Suspect]) -> dict[str, dict[str, Suspect]]:
@@ -159,6 +193,81 @@ def _classes(suspects: Iterable[Suspect]) -> dict[str, dict[str, Suspect]]:
     for suspect in suspects:
         found.setdefault(suspect.node_id, {})[suspect.column.lower()] = suspect
     return found
+
+
+def _filled(
+    project_dir: Path,
+    models: Sequence[Model],
+    changes: Sequence[FileChange],
+    classes: Mapping[str, Mapping[str, Suspect]],
+) -> tuple[tuple[Classified, ...], tuple[Typed, ...]]:
+    """The classes and types the changes add to each public model's columns, read back from the edited YAML
+    (before against after), so the list is what the files say, not what adopt meant to write."""
+    by_path = {c.path: c for c in changes}
+    classified: list[Classified] = []
+    typed: list[Typed] = []
+    for model in models:
+        change = by_path.get(_properties_path(project_dir, model))
+        if change is None:
+            continue
+        before = _columns_of(change.before, change.path, model.name)
+        for name, column in _columns_of(change.after, change.path, model.name).items():
+            old = before.get(name, {})
+            if column.get("data_type") is not None and old.get("data_type") is None:
+                typed.append(Typed(model.name, str(column["name"]), str(column["data_type"])))
+            suspect = classes.get(model.unique_id, {}).get(name)
+            if suspect is not None and _pii_of(column) is not None and _pii_of(old) is None:
+                classified.append(Classified(model.name, str(column["name"]), str(_pii_of(column)),
+                                             suspect.evidence, round(suspect.confidence, 2)))  # fmt: skip
+    return tuple(classified), tuple(typed)
+
+
+def _columns_of(text: str, path: Path, model: str) -> dict[str, Mapping[str, Any]]:
+    """Lower-cased column name -> its mapping, of ``model``'s entry in a properties file's text."""
+    document = _load(text, path) if text else None
+    entries = document.get("models") if isinstance(document, Mapping) else None
+    entry = next((e for e in entries or () if isinstance(e, Mapping) and e.get("name") == model), {})
+    columns = entry.get("columns") or ()
+    return {str(c["name"]).lower(): c for c in columns if isinstance(c, Mapping) and c.get("name") is not None}
+
+
+def _properties_path(project_dir: Path, model: Model) -> Path:
+    """The YAML adopt edits for ``model``: the file dbt recorded for it, else a new ``_<model>.yml`` beside it."""
+    if model.patch_path:
+        return project_dir / model.declared_in
+    return (project_dir / model.original_file_path).with_name(f"_{model.name}.yml")
+
+
+def adoption_json(plan: AdoptPlan, project_dir: Path, blockers: Sequence[str], dry_run: bool) -> str:
+    """``adopt --format json``: one document (its shape is documented in docs/adopt.md)."""
+    root = project_dir.resolve()
+    files: list[dict[str, Any]] = []
+    for change in plan.changes:
+        status = "created" if not change.before else "updated"
+        entry = {"path": change.path.relative_to(root).as_posix(), "status": status}
+        if dry_run:
+            entry["diff"] = change.diff(root)
+        files.append(entry)
+    document = {
+        "domain": plan.domain,
+        "dry_run": dry_run,
+        "public_models": list(plan.public_models),
+        "files": files,
+        "classified": [
+            {
+                "model": c.model,
+                "column": c.column,
+                "class": c.pii_class,
+                "evidence": c.evidence,
+                "confidence": c.confidence,
+            }
+            for c in plan.classified
+        ],
+        "types": [{"model": t.model, "column": t.column, "data_type": t.data_type} for t in plan.typed],
+        "blockers": list(blockers),
+        "ready": not blockers,
+    }
+    return json.dumps(document, indent=2)
 
 
 def apply_adoption(plan: AdoptPlan, options: AdoptOptions) -> None:
@@ -233,6 +342,35 @@ def _run_start_hook(project_dir: Path, blockers: list[str]) -> list[FileChange]:
     return [FileChange(path, edits.text, edits.result())]
 
 
+def _group_entry(
+    project_dir: Path, project: Project, group: tuple[str, str], first: Model, blockers: list[str]
+) -> list[FileChange]:
+    """The dbt ``group:`` the public models join, in ``_groups.yml`` of the model folder of the first of them
+    (created, or appended to), unless the project defines it already."""
+    name, owner = group
+    if project.group(name) is not None:
+        return []
+    path = project_dir / Path(first.original_file_path).parts[0] / "_groups.yml"
+    entry = [f"- name: {name}", "  owner:", f"    email: {yaml_scalar(owner)}"]
+    if not path.exists():
+        lines = ["version: 2", "", "groups:", *("  " + line for line in entry)]
+        return [FileChange(path, "", "\n".join(lines) + "\n")]
+    edits = _Edits(read_text_bounded(path, ConfigError))
+    document = _load(edits.text, path)
+    groups = document.get("groups") if isinstance(document, CommentedMap) else None
+    if isinstance(groups, CommentedSeq) and any(isinstance(g, Mapping) and g.get("name") == name for g in groups):
+        return []
+    if isinstance(groups, CommentedSeq) and groups and not groups.fa.flow_style():
+        first_line = groups.lc.item(0)[0]
+        dash = edits.lines[first_line].index("-")
+        edits.insertions.append((sequence_end(edits.lines, first_line, dash), [" " * dash + line for line in entry]))
+    elif isinstance(document, CommentedMap) and "groups" not in document:
+        edits.insertions.append((len(edits.lines), ["groups:", *("  " + line for line in entry)]))
+    else:
+        blockers.append(f"{path.name}: add the group {name} (owner {owner}) under `groups:` by hand")
+    return [FileChange(path, edits.text, edits.result())]
+
+
 # ------------------------------------------------------------------------------------------- public models
 
 
@@ -275,11 +413,12 @@ def _catalog_types(project_dir: Path, options: AdoptOptions) -> dict[str, dict[s
 def _model_properties(
     project_dir: Path,
     models: Sequence[Model],
-    catalog: Mapping[str, Mapping[str, str]],
-    classes: Mapping[str, Mapping[str, Suspect]],
+    found: tuple[Mapping[str, Mapping[str, str]], Mapping[str, Mapping[str, Suspect]], Mapping[str, str]],
     blockers: list[str],
 ) -> list[FileChange]:
-    """The properties YAML of each public model with its config, types and PII classes added; one change a file."""
+    """The properties YAML of each public model with its config, types and PII classes added; one change a file.
+    ``found``: the warehouse's types and the suspects by unique id, and the config lines a public model needs."""
+    catalog, classes, config = found
     edits_by_file: dict[Path, _Edits] = {}
     new_files: dict[Path, list[str]] = {}
     for model in models:
@@ -287,23 +426,24 @@ def _model_properties(
         if types is None:
             blockers.append(f"{model.name} is not in the warehouse: run `dbt build`, then adopt again for its types")
             types = {}
+        path = _properties_path(project_dir, model)
         if model.patch_path:
-            path = project_dir / model.declared_in
             if path not in edits_by_file:
                 edits_by_file[path] = _Edits(read_text_bounded(path, ConfigError))
             suspected = classes.get(model.unique_id, {})
-            _edit_model_entry(edits_by_file[path], path, model.name, (types, suspected), blockers)
+            _edit_model_entry(edits_by_file[path], path, (model.name, config), (types, suspected), blockers)
         else:
-            path = (project_dir / model.original_file_path).with_name(f"_{model.name}.yml")
-            entry = _new_entry(model.name, types, classes.get(model.unique_id, {}))
+            entry = _new_entry(model.name, config, types, classes.get(model.unique_id, {}))
             new_files.setdefault(path, ["version: 2", "", "models:"]).extend(entry)
     changes = [FileChange(p, e.text, e.result()) for p, e in edits_by_file.items()]
     changes.extend(FileChange(p, "", "\n".join(lines) + "\n") for p, lines in new_files.items() if not p.exists())
     return changes
 
 
-def _new_entry(name: str, types: Mapping[str, str], suspected: Mapping[str, Suspect]) -> list[str]:
-    lines = [f"  - name: {name}", *_config_lines(4, 2, {})]
+def _new_entry(
+    name: str, config: Mapping[str, str], types: Mapping[str, str], suspected: Mapping[str, Suspect]
+) -> list[str]:
+    lines = [f"  - name: {name}", *_config_lines(4, 2, config, {})]
     if types:
         lines.append("    columns:")
         for column, data_type in types.items():
@@ -311,14 +451,21 @@ def _new_entry(name: str, types: Mapping[str, str], suspected: Mapping[str, Susp
     return lines
 
 
-def _config_lines(indent: int, step: int, existing: Mapping[str, Any]) -> list[str]:
-    """The config keys a public model needs that ``existing`` lacks, as lines at ``indent`` (under `config:`
-    when ``existing`` is empty, so the block starts with `config:`)."""
+def _public_config(group: str | None) -> dict[str, str]:
+    """Config key -> the line a public model needs (``group:`` only with ``--group``)."""
     wanted = {
         "access": "access: public",
         "contract": "contract: {enforced: true}",
         "post_hook": f"post_hook: [{PUBLISH_HOOK}]",
     }
+    if group is not None:
+        wanted["group"] = f"group: {group}"
+    return wanted
+
+
+def _config_lines(indent: int, step: int, wanted: Mapping[str, str], existing: Mapping[str, Any]) -> list[str]:
+    """The config lines of ``wanted`` whose keys ``existing`` lacks, at ``indent`` (under `config:` when
+    ``existing`` is empty, so the block starts with `config:`)."""
     if not existing:
         return [" " * indent + "config:", *(" " * (indent + step) + line for line in wanted.values())]
     return [
@@ -365,11 +512,11 @@ def _pii_of(column: Mapping[str, Any]) -> object:
 def _edit_model_entry(
     edits: _Edits,
     path: Path,
-    name: str,
+    model: tuple[str, Mapping[str, str]],
     found: tuple[Mapping[str, str], Mapping[str, Suspect]],
     blockers: list[str],
 ) -> None:
-    types, suspected = found
+    (name, wanted), (types, suspected) = model, found
     document = _load(edits.text, path)
     entries = document.get("models") if isinstance(document, CommentedMap) else None
     entry = next((e for e in entries or () if isinstance(e, CommentedMap) and e.get("name") == name), None)
@@ -381,9 +528,12 @@ def _edit_model_entry(
     after_name = entry.lc.key("name")[0] + 1
     config = entry.get("config")
     if config is None:
-        edits.insertions.append((after_name, _config_lines(indent, step, {})))
+        edits.insertions.append((after_name, _config_lines(indent, step, wanted, {})))
     elif isinstance(config, CommentedMap) and not config.fa.flow_style() and config:
-        edits.insertions.append((entry.lc.key("config")[0] + 1, _config_lines(config.lc.col, step, config)))
+        edits.insertions.append((entry.lc.key("config")[0] + 1, _config_lines(config.lc.col, step, wanted, config)))
+        if "group" in wanted and config.get("group") not in (None, wanted["group"].removeprefix("group: ")):
+            blockers.append(f"{path.name}: model {name} is in group {config['group']}, not the --group given; "
+                            "change its `group:` or leave out --group")  # fmt: skip
     else:
         blockers.append(f"{path.name}: model {name} has a flow-style `config:`; add access, contract, post_hook")
     _edit_columns(edits, path, entry, (types, suspected), blockers, (indent, step, after_name))

@@ -23,6 +23,7 @@ from dmesh_dbt.report import Report
 from dmesh_dbt.toolkit import DbtFlags
 
 if TYPE_CHECKING:  # the CLI imports its use cases lazily, so that `--help` stays fast
+    from dmesh_dbt.adopt import AdoptPlan
     from dmesh_dbt.artifacts import Project
     from dmesh_dbt.onboard import OnboardResult
     from dmesh_dbt.registry import ConsumerRecord
@@ -574,6 +575,14 @@ def _sample_rows(default: int, help_text: str) -> Callable[[Callable[..., None]]
     )
 
 
+_REPO_ROOT = click.option(
+    "--repo-root",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="The repository root that github, sarif and junit paths are relative to (default: git's root of the "
+    "project, else the project).",
+)
+
+
 def report_options(command: Callable[..., None]) -> Callable[..., None]:
     """--format and --output, shared by the commands that print a Report (check, diff)."""
     command = click.option(
@@ -629,12 +638,7 @@ def report_options(command: Callable[..., None]) -> Callable[..., None]:
     help="The platform's mesh policy file, outside the domain project (default: $DMESH_POLICY_FILE, else the "
     "policy shipped with dmesh-dbt). Only it can change the locked rules.",
 )
-@click.option(
-    "--repo-root",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="The repository root that github, sarif and junit paths are relative to (default: git's root of the "
-    "project, else the project).",
-)
+@_REPO_ROOT
 @click.option(
     "--include-packages",
     is_flag=True,
@@ -733,16 +737,22 @@ def _recorded_reads(project_dir: Path) -> list[ConsumerRecord]:
 @click.argument("old", type=click.Path(exists=True, path_type=Path))
 @click.argument("new", type=click.Path(exists=True, path_type=Path))
 @report_options
+@_REPO_ROOT
 @click.pass_context
-def diff(ctx: click.Context, old: Path, new: Path, output_format: str, output: Path | None) -> None:
+def diff(
+    ctx: click.Context, old: Path, new: Path, output_format: str, output: Path | None, repo_root: Path | None
+) -> None:
     """List the classified changes from OLD to NEW: breaking (BCxxx) and additive (ACxxx).
 
     OLD and NEW are dbt manifests (manifest.json, or a directory holding one). Exit 1 when a breaking change
-    is not released as a new model version, else 0.
+    is not released as a new model version, else 0. File paths are those of the dbt project holding NEW (the
+    nearest folder above it with dbt_project.yml, else the current directory).
     """
     from dmesh_dbt.check import run_diff
+    from dmesh_dbt.source_root import find_source_root, project_of
 
-    _emit_report(ctx, run_diff(old, new), output_format, output)
+    source_root = find_source_root(project_of(new), repo_root)  # a bad --repo-root exits 2 before any reading
+    _emit_report(ctx, replace(run_diff(old, new), source_root=source_root), output_format, output)
 
 
 @cli.command()
@@ -812,40 +822,72 @@ def scan(
     "--public", metavar="SELECTOR", help="dbt selector of the models to publish (default: those already public)."
 )
 @click.option("--owner", metavar="EMAIL", help="Email address of the owning team, written to dmesh.yml.")
+@click.option(
+    "--group",
+    metavar="NAME",
+    help="Also define the dbt group NAME (owner: --owner, else dmesh.yml's) in _groups.yml and put the public "
+    "models in it.",
+)
 @click.option("--dry-run", is_flag=True, help="Print the changes as a unified diff and write nothing.")
 @_sample_rows(100, "Sample N rows of each relation for the PII classes (0: names and lineage only).")
 @_TARGET
 @_PROFILES_DIR
 @_VARS
+@_FORMAT
 def adopt(
     project_dir: Path,
     public: str | None,
     owner: str | None,
+    group: str | None,
     dry_run: bool,
     sample_rows: int,
     target: str | None,
     profiles_dir: Path | None,
     dbt_vars: str | None,
+    output_format: str,
 ) -> None:
     """Turn an existing dbt project into a mesh domain, editing only what it must.
 
     Writes dmesh.yml (the domain is the dbt project's name), adds the dmesh package and its on-run-start hook,
-    and on each model --public selects: access public, an enforced contract, the publish post-hook, every
-    column's data_type from the warehouse (`dbt docs generate`; run `dbt build` first) and, fail-closed,
-    `meta: {pii: <class>}` on every column `scan` suspects (by name, sampled values and lineage), with the
-    evidence in a comment. Then prints what still blocks `check`.
-    Running it again changes nothing.
+    and on each model --public selects: access public (with --group, its group too), an enforced contract, the
+    publish post-hook, every column's data_type from the warehouse (`dbt docs generate`; run `dbt build` first)
+    and, fail-closed, `meta: {pii: <class>}` on every column `scan` suspects (by name, sampled values and
+    lineage), with the evidence in a comment. Then prints what still blocks `check` (with --format json, one
+    JSON document: the files, the classes and types written, the blockers). Running it again changes nothing.
     """
-    from dmesh_dbt.adopt import AdoptOptions, apply_adoption, plan_adoption, read_adoptable
+    from dmesh_dbt.adopt import AdoptOptions, adoption_json, apply_adoption, plan_adoption, read_adoptable
     from dmesh_dbt.project import dbt_flags
     from dmesh_dbt.scan.scanner import ScanOptions, adoption_suspects
 
-    options = AdoptOptions(project_dir, public, owner, target, dbt_flags(project_dir, profiles_dir, dbt_vars))
+    flags = dbt_flags(project_dir, profiles_dir, dbt_vars)
+    options = AdoptOptions(project_dir, public, owner, target, flags, group)
     _announcer("adopt")("running `dbt docs generate` for the columns and types the warehouse has")
     adoptable = read_adoptable(options)
     scan_options = ScanOptions(project_dir, target, sample_rows, None, options.flags)
     suspects = adoption_suspects(adoptable.project, scan_options, set(adoptable.public_ids))
     plan = plan_adoption(options, adoptable, suspects)
+    if output_format == "text":
+        _print_adoption_changes(plan, project_dir, dry_run)
+    if not dry_run:
+        apply_adoption(plan, options)
+    blockers = list(plan.blockers)
+    if dry_run:
+        blockers.append("dry run: what `check` says is known once the changes are written (run without --dry-run)")
+    elif plan.public_models:
+        blockers.extend(_check_blockers(project_dir, options.flags, target))
+    if output_format == "json":
+        click.echo(adoption_json(plan, project_dir, blockers, dry_run))
+        return
+    out.print(f"Domain {plan.domain}; public models: {', '.join(plan.public_models) or 'none'}", highlight=False)
+    if not blockers:
+        out.print("[green]Ready:[/green] nothing blocks `dmesh-dbt check`; run `dbt build`, then check and publish")
+        return
+    out.print("Still blocking `dmesh-dbt check` (in this order):")
+    for blocker in blockers:
+        out.print(f"  - {escape(blocker)}", highlight=False, soft_wrap=True)
+
+
+def _print_adoption_changes(plan: AdoptPlan, project_dir: Path, dry_run: bool) -> None:
     for change in plan.changes:
         if dry_run:
             click.echo(change.diff(project_dir.resolve()), nl=False)
@@ -853,20 +895,6 @@ def adopt(
             out.print(f"adopt: wrote {escape(str(change.path.relative_to(project_dir.resolve())))}", highlight=False)
     if not plan.changes:
         out.print("adopt: nothing to change", highlight=False)
-    if not dry_run:
-        apply_adoption(plan, options)
-    out.print(f"Domain {plan.domain}; public models: {', '.join(plan.public_models) or 'none'}", highlight=False)
-    blockers = list(plan.blockers)
-    if dry_run:
-        blockers.append("dry run: what `check` says is known once the changes are written (run without --dry-run)")
-    elif plan.public_models:
-        blockers.extend(_check_blockers(project_dir, options.flags, target))
-    if not blockers:
-        out.print("[green]Ready:[/green] nothing blocks `dmesh-dbt check`; run `dbt build`, then check and publish")
-        return
-    out.print("Still blocking `dmesh-dbt check` (in this order):")
-    for blocker in blockers:
-        out.print(f"  - {escape(blocker)}", highlight=False, soft_wrap=True)
 
 
 @cli.command()

@@ -3,6 +3,7 @@
 GitHub annotations, SARIF and JUnit name files relative to the repository's root, while dbt names them relative
 to the dbt project; in a repository whose dbt project is a subfolder those differ. The root is ``--repo-root``
 when given, else what git says (``git rev-parse --show-toplevel`` from the project), else the project itself.
+``diff`` has manifests rather than a project: ``project_of`` finds the project its NEW manifest belongs to.
 """
 
 from __future__ import annotations
@@ -13,6 +14,19 @@ from pathlib import Path
 
 from dmesh_dbt.errors import UsageError
 from dmesh_dbt.report import SourceRoot
+
+_DBT_PROJECT = "dbt_project.yml"
+
+
+def project_of(artifact: Path) -> Path:
+    """The dbt project an artifact belongs to: the nearest folder at or above ``artifact`` that holds
+    dbt_project.yml (a manifest sits in its project's target/); else the current directory, where a
+    manifest copied out of its project (a CI state folder) is diffed from."""
+    start = artifact.resolve()
+    for folder in (start, *start.parents) if start.is_dir() else start.parents:
+        if (folder / _DBT_PROJECT).is_file():
+            return folder
+    return Path.cwd()
 
 
 def find_source_root(project_dir: Path, repo_root: Path | None = None) -> SourceRoot:

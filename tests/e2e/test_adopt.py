@@ -10,6 +10,7 @@ project writes where dbt reads each node's properties and nowhere else."""
 from __future__ import annotations
 
 import difflib
+import json
 import os
 import re
 import subprocess
@@ -25,6 +26,15 @@ from tests.helpers import VENV_BIN
 
 VARS = ("--vars", "{with_promo: true}")
 PUBLIC = ("--public", "customers promo_customers")
+GROUP = ("--group", "shop_products")
+
+# A groups file the team already has: adopt appends its group after this one, moving nothing.
+GROUPS = """version: 2
+
+groups:
+  - name: support    # the desk's own models
+    owner: {name: Support desk}
+"""
 
 # Six people: enough sampled values (5 at least) for `reach`, whose name says nothing, to be found by its values.
 SEED = """id,full_name,email,ssn,signup_date,reach
@@ -118,6 +128,7 @@ FILES = {
     "select customer_id, email from {{ ref('customers') }} where customer_id < 3\n",
     "models/order_counts.sql": "select customer_id, 1 as orders from {{ ref('customers') }}\n",
     "models/schema.yml": PROPERTIES,
+    "models/_groups.yml": GROUPS,
     "integration_tests/dbt_project.yml": 'name: shop_integration_tests\nversion: "1.0.0"\nprofile: shop\n',
     "integration_tests/seeds/schema.yml": NESTED_SEEDS,
 }
@@ -202,6 +213,7 @@ class Adopted:
     packages: dict[Path, str]
     dry: str
     report: str
+    dry_json: dict[str, object]
 
 
 @pytest.fixture(scope="module")
@@ -211,15 +223,36 @@ def adopted(tmp_path_factory: pytest.TempPathFactory) -> Adopted:
     mesh.run("dbt", "build", *VARS, cwd=mesh.shop)
     before = user_files(mesh.shop)
     packages = {p: p.read_text() for p in (mesh.shop / "dbt_packages").rglob("*.yml")}
-    dry = mesh.run("dmesh-dbt", "adopt", *PUBLIC, "--owner", "shop-team@acme.test", *VARS, "--dry-run", cwd=mesh.shop)
+    owner = ("--owner", "shop-team@acme.test")
+    dry = mesh.run("dmesh-dbt", "adopt", *PUBLIC, *GROUP, *owner, *VARS, "--dry-run", cwd=mesh.shop)
+    dry_json = mesh.run("dmesh-dbt", "adopt", *PUBLIC, *VARS, "--dry-run", "--format", "json", cwd=mesh.shop)
     assert user_files(mesh.shop) == before, "--dry-run wrote"
-    report = mesh.run("dmesh-dbt", "adopt", *PUBLIC, "--owner", "shop-team@acme.test", *VARS, cwd=mesh.shop)
-    return Adopted(mesh, before, packages, dry.stdout, report.stdout)
+    report = mesh.run("dmesh-dbt", "adopt", *PUBLIC, *GROUP, *owner, *VARS, cwd=mesh.shop)
+    return Adopted(mesh, before, packages, dry.stdout, report.stdout, json.loads(dry_json.stdout))
 
 
 def test_dry_run_prints_the_diff(adopted: Adopted) -> None:
     assert "+++ b/models/schema.yml" in adopted.dry and "+++ b/dmesh.yml" in adopted.dry
     assert "+        data_type: varchar" in adopted.dry
+
+
+def test_dry_run_as_json_holds_files_diffs_classes_types_and_blockers(adopted: Adopted) -> None:
+    document = adopted.dry_json
+    assert (document["domain"], document["dry_run"], document["ready"]) == ("shop", True, False)
+    assert document["public_models"] == ["customers", "promo_customers"]
+    files = {f["path"]: f for f in document["files"]}  # type: ignore[attr-defined]
+    assert files["dmesh.yml"]["status"] == "created" and files["models/schema.yml"]["status"] == "updated"
+    assert "+        data_type: varchar" in files["models/schema.yml"]["diff"]
+    classified = {(c["model"], c["column"]): c for c in document["classified"]}  # type: ignore[attr-defined]
+    assert classified["customers", "display"]["class"] == "person_name"
+    assert classified["customers", "display"]["evidence"] == "lineage 'stg_customers.full_name'"
+    assert classified["customers", "reach"]["evidence"].startswith("6/6 values valid")
+    assert ("customers", "customer_id") not in classified
+    types = {(t["model"], t["column"]): t["data_type"] for t in document["types"]}  # type: ignore[attr-defined]
+    assert types["customers", "signed_up_on"] == "date" and types["promo_customers", "email"] == "varchar"
+    # Without --owner the placeholder blocks first; the dry run's own line comes last.
+    blockers = document["blockers"]
+    assert "owner is the placeholder" in blockers[0] and blockers[-1].startswith("dry run")  # type: ignore[index]
 
 
 def test_docs_show_the_real_dry_run(adopted: Adopted) -> None:
@@ -234,6 +267,9 @@ def test_the_user_yaml_only_gains_lines(adopted: Adopted) -> None:
     schema = adopted.mesh.shop / "models" / "schema.yml"
     text = "\n".join(only_insertions(PROPERTIES, after[schema]))
     assert text.count("access: public") == 2 and text.count("contract: {enforced: true}") == 2
+    assert text.count("group: shop_products") == 2
+    groups = only_insertions(GROUPS, after[adopted.mesh.shop / "models" / "_groups.yml"])
+    assert groups == ["  - name: shop_products", "    owner:", "      email: \"shop-team@acme.test\""]
     assert "- name: signed_up_on" in text  # in the warehouse, not in the YAML: added with its type
     assert "order_counts" not in text  # not selected: untouched
     for path, old in adopted.before.items():
@@ -280,7 +316,7 @@ def test_the_readiness_report_names_what_still_blocks(adopted: Adopted) -> None:
 @pytest.fixture(scope="module")
 def published(adopted: Adopted) -> Mesh:
     mesh = adopted.mesh
-    again = mesh.run("dmesh-dbt", "adopt", *PUBLIC, *VARS, cwd=mesh.shop)
+    again = mesh.run("dmesh-dbt", "adopt", *PUBLIC, *GROUP, *VARS, cwd=mesh.shop)
     assert "nothing to change" in again.stdout
     schema = mesh.shop / "models" / "schema.yml"
     # The one thing a reviewer must write: the description of the column adopt found in the warehouse.
@@ -290,6 +326,15 @@ def published(adopted: Adopted) -> Mesh:
     mesh.run("dmesh-dbt", "check", *VARS, cwd=mesh.shop)
     mesh.run("dmesh-dbt", "publish", "--registry", str(mesh.root / "registry"), *VARS, cwd=mesh.shop)
     return mesh
+
+
+def test_dbt_builds_the_public_models_in_the_group_adopt_defined(published: Mesh) -> None:
+    manifest = json.loads((published.shop / "target" / "manifest.json").read_text())
+    group = manifest["groups"]["group.shop.shop_products"]
+    assert group["owner"]["email"] == "shop-team@acme.test"
+    models = [n for n in manifest["nodes"].values() if n["resource_type"] == "model"]
+    assert {n["name"] for n in models if n.get("group") == "shop_products"} == {"customers", "promo_customers"}
+    assert "group.shop.support" in manifest["groups"]  # the team's own group stays
 
 
 def test_a_second_adopt_changes_nothing_and_the_domain_publishes_masked(published: Mesh) -> None:

@@ -161,6 +161,12 @@ def test_diff_lists_classified_changes(domain: Domain) -> None:
     assert [(f["rule"], f["model"], f["column"]) for f in document["findings"]] == [("BC003", "customers", "city")]
     same = run_cli("diff", str(domain.state), str(domain.state / "manifest.json"))
     assert same.returncode == 0 and "0 change(s)" in same.stdout
+    # Code-scanning paths are the repository's: here --repo-root is the folder above the project.
+    changes = ("diff", str(domain.state), str(domain.path / "target"))
+    annotated = run_cli(*changes, "--format", "github", "--repo-root", str(domain.path.parent))
+    assert f"file={domain.path.name}/models/" in annotated.stdout
+    outside = run_cli(*changes, "--repo-root", str(domain.path / "models"))
+    assert outside.returncode == 2 and "does not contain the project" in outside.stderr
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from dmesh_dbt.errors import UsageError
-from dmesh_dbt.source_root import find_source_root
+from dmesh_dbt.source_root import find_source_root, project_of
 
 
 def git_repository(path: Path) -> Path:
@@ -46,3 +46,17 @@ def test_repo_root_overrides_git_and_must_contain_the_project(tmp_path: Path) ->
     (tmp_path / "a-file").write_text("")
     with pytest.raises(UsageError, match="is not a directory"):
         find_source_root(project, tmp_path / "a-file")
+
+
+def test_diff_finds_the_project_of_its_new_manifest(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    project = tmp_path / "repo" / "payments"
+    (project / "target").mkdir(parents=True)
+    (project / "dbt_project.yml").write_text("name: payments\n")
+    (project / "target" / "manifest.json").write_text("{}")
+    assert project_of(project / "target") == project.resolve()
+    assert project_of(project / "target" / "manifest.json") == project.resolve()
+    assert project_of(project) == project.resolve()
+    state = tmp_path / "state"  # a manifest copied out of its project: the directory diff runs in
+    state.mkdir()
+    monkeypatch.chdir(project)
+    assert project_of(state) == project

@@ -137,6 +137,10 @@ def _as_text(value: object) -> str | None:
 _RELATION_NAME = re.compile(r"^[\w\"`.\- ]+$|^\{\{ (ref|source)\([\w', =]+\) \}\}$")
 
 
+#: Where ``dbt show`` of a sample writes its artifacts (relative to the project), apart from the build's.
+SAMPLE_TARGET = Path("target") / "dmesh-sample"
+
+
 def sample_through_dbt(
     project_dir: Path,
     target: str,
@@ -153,8 +157,9 @@ def sample_through_dbt(
     relation); ``sql_names`` gives the SQL for a relation where it differs from its key, e.g. ``{{ ref('x') }}``
     so dbt resolves it for ``target`` (the manifest's relation names are those of the target it was parsed for).
     ``adapter`` (the target's type) lets a failed connection be explained by its cause and fix; ``flags`` are the
-    user's profiles directory and --vars; ``target_path`` keeps dbt's artifacts of the query out of ``target/``
-    (``dbt show`` writes run_results.json, which would replace the last build's).
+    user's profiles directory and --vars; ``target_path`` (by default ``SAMPLE_TARGET``) keeps dbt's artifacts of
+    the query out of ``target/``: ``dbt show`` writes run_results.json, which would replace the last build's, and
+    ``publish`` reads that to require a green build.
     One dbt invocation for the whole scan: each costs seconds of start-up.
     """
     sql_names = sql_names or {}
@@ -173,7 +178,7 @@ def sample_through_dbt(
         return {}
     inline = "\nunion all\n".join(parts)
     limit = rows * len(parts)
-    elsewhere = ("--target-path", str(target_path)) if target_path is not None else ()
+    elsewhere = ("--target-path", str(target_path or SAMPLE_TARGET))
     result = dbt_process(
         project_dir, "show", "--inline", inline, "--limit", str(limit),
         "--output", "json", "--log-format", "json", "--target", target, *elsewhere, flags=flags,

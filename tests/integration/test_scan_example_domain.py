@@ -89,7 +89,10 @@ def test_dbt_show_sampling_reads_the_same_columns_as_direct_duckdb(stripped: Any
     target = resolve_target(project)
     assert target.duckdb_path is not None
     relation = '"warehouse"."main"."customers"'
+    build_results = (project / "target" / "run_results.json").read_bytes()
     through_dbt = sample_through_dbt(project, target.name, {relation: ["email", "date_of_birth"]}, 5)
+    # dbt show writes its own run_results.json: never over the build's, which publish reads to require a green build.
+    assert (project / "target" / "run_results.json").read_bytes() == build_results
     direct = sample_duckdb(target.duckdb_path, [relation], 1000)
     assert sorted(through_dbt[relation]) == ["date_of_birth", "email"]
     assert len(through_dbt[relation]["email"]) == 5

@@ -325,7 +325,7 @@ def _plain_within_bounds(text: str | bytes) -> bool:
     loader = yaml.CSafeLoader(text)
     depth = events = 0
     try:
-        while not loader.check_event(yaml.StreamEndEvent):
+        while not loader.check_event(yaml.StreamEndEvent):  # libyaml's own errors: the counting loader reports them
             event = loader.get_event()
             events += 1
             if isinstance(event, yaml.AliasEvent) or events > MAX_YAML_NODES:
@@ -336,6 +336,8 @@ def _plain_within_bounds(text: str | bytes) -> bool:
                     raise InputTooLarge(f"nesting deeper than {MAX_YAML_DEPTH}")
             elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
                 depth -= 1
+    except yaml.YAMLError:
+        return False  # e.g. libyaml's own nesting limit: the counting loader names the problem as for any input
     finally:
         loader.dispose()
     return True

@@ -23,7 +23,7 @@ select
     cast(to_json(struct_pack(m := 'ana.lima@example.org')) as varchar) as payload,
     struct_pack(mail := 'ana.lima@example.org') as profile,
     'ana.lima@example.org / Ana Lima' as label,
-    'paid with 4539148803436467' as memo,
+    'paid with 4539148803436467' as extra,
     'GB82 WEST 1234 5698 7654 32' as ref_code,
     ['203.0.113.7'] as origin
 from {{ ref('stg_customers') }} as customers
@@ -38,7 +38,7 @@ models:
       - {name: payload, description: JSON payload., data_type: varchar}
       - {name: profile, description: A struct., data_type: "struct(mail varchar)"}
       - {name: label, description: A label., data_type: varchar}
-      - {name: memo, description: A memo., data_type: varchar}
+      - {name: extra, description: Extra details., data_type: varchar}
       - {name: ref_code, description: A reference., data_type: varchar}
       - {name: origin, description: Origins., data_type: "varchar[]"}
 """
@@ -48,7 +48,7 @@ EXPECTED_LEAKS = [
     ("payload", "email"),
     ("profile", "email"),
     ("label", "email"),
-    ("memo", "card_number"),
+    ("extra", "card_number"),
     ("ref_code", "iban"),
     ("origin", "ip_address"),
 ]
@@ -198,7 +198,7 @@ select
     cast(json_build_object('m', cast('ana.lima@example.org' as text)) as text) as payload,
     jsonb_build_object('mail', cast('ana.lima@example.org' as text)) as profile,
     cast('ana.lima@example.org / Ana Lima' as text) as label,
-    cast('paid with 4539148803436467' as text) as memo,
+    cast('paid with 4539148803436467' as text) as extra,
     cast('GB82 WEST 1234 5698 7654 32' as text) as ref_code,
     cast('login from 203.0.113.7' as text) as origin
 from {{ ref('stg_customers') }} as customers

@@ -84,8 +84,19 @@ def test_readme_transcripts_are_what_the_demo_prints(demo_output: list[str]) -> 
         position = 0
         for run in chunks(block):
             found = find_run(demo_output, run, position)
-            assert found >= 0, "README shows lines the demo does not print (in this order):\n" + "\n".join(run)
+            assert found >= 0, (
+                "README shows lines the demo does not print (in this order):\n"
+                + "\n".join(run)
+                + "\n-- the demo printed, from the first of them:\n"
+                + "\n".join(_printed_near(demo_output, run[0], position))
+            )
             position = found
+
+
+def _printed_near(output: list[str], first: str, position: int, lines: int = 20) -> list[str]:
+    """What the demo printed where README's run should start: its first line's next occurrence, else the rest."""
+    start = next((i for i in range(position, len(output)) if output[i] == normalise(first)), position)
+    return output[start : start + lines]
 
 
 def test_the_demo_says_it_masks_with_the_development_key(demo_output: list[str]) -> None:

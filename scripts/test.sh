@@ -11,4 +11,6 @@ start_engines
 trap stop_engines EXIT
 ruff check dmesh_dbt tests bench
 mypy dmesh_dbt
-pytest -q "$@"
+# One worker per core, each test file on one worker (its module fixtures build a dbt project once); each worker
+# starts its own PostgreSQL and emulator on free ports. Pass -n 0 to run in one process.
+pytest -q -n auto --dist loadfile "$@"

@@ -63,7 +63,9 @@ def find_run(output: list[str], run: list[str], start: int) -> int:
 @pytest.fixture(scope="module")
 def demo_output(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
     demo_dir = tmp_path_factory.mktemp("demo")
-    env = {k: v for k, v in os.environ.items() if k not in ("DMESH_MASKING_KEY", "DMESH_REGISTRY", "NO_COLOR")}
+    # As on a fresh machine: no COLUMNS (pytest-xdist's workers get one, and a width set there wraps the report).
+    unset = ("DMESH_MASKING_KEY", "DMESH_REGISTRY", "NO_COLOR", "COLUMNS", "LINES")
+    env = {k: v for k, v in os.environ.items() if k not in unset}
     env["PATH"] = f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"
     result = subprocess.run(
         ["bash", str(REPO / "scripts" / "demo.sh"), str(demo_dir)],

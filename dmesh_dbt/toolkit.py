@@ -15,6 +15,7 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from dmesh_dbt.errors import ConfigError, DbtError
 
@@ -96,7 +97,7 @@ def run_dbt(
     return result
 
 
-def log_events(stdout: str) -> Iterator[dict[str, object]]:
+def log_events(stdout: str) -> Iterator[dict[str, Any]]:
     """The events of a dbt run with ``--log-format json``, skipping any line that is not one."""
     for line in stdout.splitlines():
         try:

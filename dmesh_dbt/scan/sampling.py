@@ -10,12 +10,12 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from dmesh_dbt.errors import ConfigError, DbtError
-from dmesh_dbt.toolkit import DBT_DEFAULTS, DbtFlags, dbt_process
+from dmesh_dbt.toolkit import DBT_DEFAULTS, DbtFlags, dbt_process, log_events
 from dmesh_dbt.warehouse import explain_failure
 
 #: relation name -> column name -> sampled values (None for NULL)
@@ -200,19 +200,8 @@ def _sql_string(text: str) -> str:
     return text.replace("'", "''")
 
 
-def _json_events(stdout: str) -> Iterator[dict[str, Any]]:
-    """dbt's ``--log-format json`` events, skipping anything that is not one."""
-    for line in stdout.splitlines():
-        try:
-            event = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if isinstance(event, dict):
-            yield event
-
-
 def _show_rows(stdout: str) -> list[dict[str, Any]]:
-    for event in _json_events(stdout):
+    for event in log_events(stdout):
         preview = event.get("data", {}).get("preview")
         if preview is not None:
             rows: list[dict[str, Any]] = json.loads(preview) if isinstance(preview, str) else preview
@@ -223,7 +212,7 @@ def _show_rows(stdout: str) -> list[dict[str, Any]]:
 def _last_error(stdout: str) -> str:
     messages = [
         str(event["info"].get("msg", "")).strip()
-        for event in _json_events(stdout)
+        for event in log_events(stdout)
         if event.get("info", {}).get("level") == "error"
     ]
     # dbt's last error event holds the cause after a generic first line ("Encountered an error:").

@@ -38,3 +38,13 @@ def test_a_check_of_a_domain_that_consumes_nothing_loads_no_consume_machinery(tm
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     loaded = set(result.stdout.split())
     assert not loaded & {"dmesh_dbt.consume", "dmesh_dbt.registry", "dmesh_dbt.contracts", "pydantic", "duckdb"}
+
+
+def test_the_console_script_entry_loads_nothing_a_bare_interpreter_does_not() -> None:
+    """The entry answers `--help` from its cache with the modules Python starts with (click alone costs as much)."""
+    code = (
+        "import sys\nbare = set(sys.modules)\nimport dmesh_dbt._entry\n"
+        "print('\\n'.join(sorted(set(sys.modules) - bare)))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.split() == ["dmesh_dbt", "dmesh_dbt._entry", "zlib"]

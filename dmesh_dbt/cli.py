@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,17 +16,17 @@ import click
 from click.core import ParameterSource
 
 from dmesh_dbt import __version__
+from dmesh_dbt.console import color_wanted, lazy_console
 from dmesh_dbt.errors import DmeshError, UsageError
-from dmesh_dbt.render import color_wanted, lazy_console
-from dmesh_dbt.report import Report
-from dmesh_dbt.toolkit import DbtFlags
 
-if TYPE_CHECKING:  # the CLI imports its use cases lazily, so that `--help` stays fast
+if TYPE_CHECKING:  # the CLI imports its use cases, renderers and dbt toolkit lazily, so that every command starts fast
     from dmesh_dbt.adopt import AdoptPlan
     from dmesh_dbt.artifacts import Project
     from dmesh_dbt.onboard import OnboardResult
     from dmesh_dbt.registry import ConsumerRecord
+    from dmesh_dbt.report import Report
     from dmesh_dbt.scan.scanner import ScanOptions
+    from dmesh_dbt.toolkit import DbtFlags
     from dmesh_dbt.upgrade import UpgradeResult
 
 # Made again by the group once --no-color is known; plain whenever they do not write to a terminal.
@@ -673,6 +672,8 @@ def check(
     dmesh.yml; `waivers:` there waive single findings until their expiry. Exit 0 clean, 1 violations,
     2 usage or configuration error.
     """
+    from dataclasses import replace
+
     from dmesh_dbt.check import (
         NO_BASELINE,
         baseline_from_registry,
@@ -748,6 +749,8 @@ def diff(
     is not released as a new model version, else 0. File paths are those of the dbt project holding NEW (the
     nearest folder above it with dbt_project.yml, else the current directory).
     """
+    from dataclasses import replace
+
     from dmesh_dbt.check import run_diff
     from dmesh_dbt.source_root import find_source_root, project_of
 

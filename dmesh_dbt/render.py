@@ -8,19 +8,18 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
 import re
 import xml.etree.ElementTree as ET
 from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal
 
 from dmesh_dbt import __version__
+from dmesh_dbt.console import UNWRAPPED
 from dmesh_dbt.report import Finding, Report, Severity, Waiver
 
 if TYPE_CHECKING:  # rich loads when something is printed through it: `--help` and the other formats need none
-    from rich.console import Console
     from rich.table import Table
 
 FORMATS = ("text", "json", "github", "sarif", "junit")
@@ -32,59 +31,6 @@ SOURCE_ROOT = "%SRCROOT%"
 FINGERPRINT = "dmeshFinding/v1"
 
 _STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.NOTE: "cyan"}
-
-#: The width of output that goes to a pipe or a file: wide enough that no line wraps, so lines survive grep and diff.
-UNWRAPPED = 10_000
-
-
-# ----------------------------------------------------------------------------------------------- consoles
-
-
-def color_wanted(no_color_flag: bool = False) -> bool:
-    """False under --no-color or a non-empty NO_COLOR (https://no-color.org), whatever the output is."""
-    return not no_color_flag and not os.environ.get("NO_COLOR")
-
-
-class _LazyConsole:
-    """``make_console``'s console, made on first use (importing rich costs more than a bare Python start)."""
-
-    def __init__(self, stderr: bool, color: bool, soft_wrap: bool) -> None:
-        self._options = {"stderr": stderr, "color": color, "soft_wrap": soft_wrap}
-        self._console: Console | None = None
-
-    def __getattr__(self, name: str) -> Any:
-        if self._console is None:
-            self._console = make_console(**self._options)
-        return getattr(self._console, name)
-
-
-def lazy_console(*, stderr: bool = False, color: bool = True, soft_wrap: bool = False) -> Console:
-    """``make_console(...)``, made when first used."""
-    return cast("Console", _LazyConsole(stderr, color, soft_wrap))
-
-
-def make_console(*, stderr: bool = False, color: bool = True, soft_wrap: bool = False) -> Console:
-    """A console right for where it writes.
-
-    On a terminal: rich's colours (unless ``color`` is False) at the terminal's width, or $COLUMNS. Anywhere else (a
-    pipe, a file, a CI log): plain text without escapes, wrapped only at $COLUMNS when it is set, never at rich's
-    default 80 columns, which cut paths and words mid-line. ``soft_wrap`` keeps long lines whole on a terminal too.
-    """
-    from rich.console import Console
-
-    probe = Console(stderr=stderr)
-    color_system: Literal["auto"] | None = "auto" if color and probe.is_terminal else None
-    if probe.is_terminal or os.environ.get("COLUMNS", "").isdigit():
-        return Console(stderr=stderr, color_system=color_system, highlight=color, soft_wrap=soft_wrap)
-    return Console(stderr=stderr, color_system=None, width=UNWRAPPED, soft_wrap=True, highlight=False)
-
-
-def print_block(console: Console, *renderables: object) -> None:
-    """Print tables and the like without the blanks rich pads their last column with."""
-    with console.capture() as captured:
-        for renderable in renderables:
-            console.print(renderable)
-    console.file.write("".join(line.rstrip() + "\n" for line in captured.get().splitlines()))
 
 
 def render(report: Report, output_format: str, color: bool = False, width: int = UNWRAPPED) -> str:

@@ -9,8 +9,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from dmesh_dbt.console import print_block
 from dmesh_dbt.pii import PiiClass
-from dmesh_dbt.render import print_block
 from dmesh_dbt.scan.detect import Explanation, Suspect
 from dmesh_dbt.scan.scanner import ScanResult
 from dmesh_dbt.scan.write import WriteResult

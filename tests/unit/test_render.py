@@ -11,9 +11,9 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+from dmesh_dbt.console import UNWRAPPED
 from dmesh_dbt.render import (
     FORMATS,
-    UNWRAPPED,
     render,
     render_github,
     render_json,

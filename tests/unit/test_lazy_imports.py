@@ -48,3 +48,16 @@ def test_the_console_script_entry_loads_nothing_a_bare_interpreter_does_not() ->
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.split() == ["dmesh_dbt", "dmesh_dbt._entry", "zlib"]
+
+
+def test_the_cli_loads_of_dmesh_dbt_only_its_consoles_and_errors() -> None:
+    """Renderers, the report model and the dbt toolkit load in the commands that use them, not in every command."""
+    code = "import sys\nimport dmesh_dbt.cli\nprint('\\n'.join(sorted(sys.modules)))"
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert [m for m in loaded if m.startswith("dmesh_dbt")] == [
+        "dmesh_dbt",
+        "dmesh_dbt.cli",
+        "dmesh_dbt.console",
+        "dmesh_dbt.errors",
+    ]
+    assert not {"dataclasses", "subprocess", "json", "hashlib", "xml.etree.ElementTree"} & set(loaded)

@@ -16,6 +16,7 @@ were none.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from zlib import crc32  # under a millisecond to load, where hashlib and its OpenSSL take several
@@ -172,11 +173,23 @@ def _keep(key: str, text: str) -> None:
     if any(signature is None or "\t" in path or "\n" in path for path, signature in signed):
         return
     header = "\n".join([MAGIC, key, *(f"{path}\t{signature}" for path, signature in signed)])
+    with contextlib.suppress(OSError, ValueError):  # ValueError: a path Python cannot encode as UTF-8
+        _write_atomically(entry_path(key), f"{header}\n\n{text}")
+
+
+def _write_atomically(path: str, content: str) -> None:
+    """A temp file beside ``path``, then a rename: readers see the old entry or the new one, never half of one.
+
+    Not ``files.write_atomically``: its YAML and JSON imports would cost the first run about as much as Python's
+    start, and a cache entry lost to a crash costs nothing (no fsync, no mode to keep).
+    """
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    staged = f"{path}.{os.getpid()}.tmp"
     try:
-        from pathlib import Path
-
-        from dmesh_dbt.files import write_atomically
-
-        write_atomically(Path(entry_path(key)), f"{header}\n\n{text}")
-    except (OSError, ValueError):  # ValueError: a path Python cannot encode as UTF-8
-        pass
+        with open(staged, "w", encoding="utf-8", newline="") as handle:
+            handle.write(content)
+        os.replace(staged, path)
+    except BaseException:
+        if os.path.exists(staged):
+            os.unlink(staged)
+        raise

@@ -131,3 +131,10 @@ def test_a_cache_that_cannot_be_written_is_left_alone(monkeypatch: pytest.Monkey
     monkeypatch.setenv("XDG_CACHE_HOME", str(cache / "blocked"))
     _entry._keep("k", "help\n")
     assert (cache / "blocked").read_text() == ""
+
+
+def test_a_write_that_fails_leaves_no_temp_file(cache: Path) -> None:
+    path = Path(_entry.entry_path("k"))
+    path.mkdir(parents=True)  # a directory where the entry should be: the rename fails
+    _entry._keep("k", "help\n")
+    assert sorted(p.name for p in path.parent.iterdir()) == [path.name]

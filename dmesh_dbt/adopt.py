@@ -4,35 +4,24 @@ Part of scaffolding (it shares init's validation of names and owners): writes dm
 and the on-run-start hook (and with ``--group`` a dbt group in ``_groups.yml``), and on each model the ``--public``
 selector picks adds ``access: public`` (and ``group:``), an enforced contract, the publish post-hook, every
 column's ``data_type`` from the warehouse catalog (``dbt docs generate``) and, fail-closed, ``meta: {pii: <class>}``
-for each column whose name looks like PII, with the evidence in a comment. Every edit of a user's file is found
-with ruamel.yaml's line marks and applied as inserted lines (``files.insert_lines``), so nothing the user wrote
-moves; a second run changes nothing.
+for each column whose name looks like PII, with the evidence in a comment. Every edit of a user's file goes
+through ``properties.PropertiesEdit``, the one YAML editing path ``scan --write`` uses too: found with ruamel.yaml's
+line marks, applied as inserted lines (or items inside a one-line flow mapping's braces), parsed again and checked
+before it is written, so nothing the user wrote moves; a second run changes nothing. What still blocks ``check``
+afterwards is readiness.py's to say, not adopt's.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
-
-from dmesh_dbt.artifacts import Model, Project, load_manifest
-from dmesh_dbt.errors import ArtifactError, ConfigError, UsageError
-from dmesh_dbt.files import (
-    guess_indentation,
-    insert_lines,
-    loads_json,
-    max_json_bytes,
-    read_bounded,
-    read_text_bounded,
-    round_trip_yaml,
-    sequence_end,
-    unified_diff,
-    write_atomically,
-)
+from dmesh_dbt.artifacts import Model, Project, load_catalog, load_manifest
+from dmesh_dbt.errors import ConfigError, UsageError
+from dmesh_dbt.files import read_text_bounded, unified_diff, write_atomically
 from dmesh_dbt.identifiers import NameKind, is_valid
 from dmesh_dbt.pii import PiiClass
 from dmesh_dbt.project import (
@@ -45,7 +34,17 @@ from dmesh_dbt.project import (
     read_dbt_project,
     record_parse,
 )
-from dmesh_dbt.properties import ColumnEdit, NodeEntry, yaml_scalar
+from dmesh_dbt.properties import (
+    ColumnEdit,
+    ColumnFill,
+    NodeEntry,
+    PropertiesEdit,
+    add_list_item,
+    configure_node,
+    fill_columns,
+    pii_of,
+    yaml_scalar,
+)
 from dmesh_dbt.scaffold import validate_domain_name, validate_owner
 from dmesh_dbt.scan.detect import Suspect
 from dmesh_dbt.toolkit import DBT_DEFAULTS, DbtFlags, dbt_package_dir, run_dbt
@@ -85,7 +84,8 @@ class AdoptPlan:
     domain: str
     changes: tuple[FileChange, ...]
     public_models: tuple[str, ...]
-    blockers: tuple[str, ...]
+    blockers: tuple[str, ...]  # what adopt could not edit itself; readiness.py says what else blocks `check`
+    owner: str | None = None  # the owner dmesh.yml names once the plan is written
     classified: tuple[Classified, ...] = ()  # the PII classes the changes write, with their evidence
     typed: tuple[Typed, ...] = ()  # the data types the changes write, from the warehouse
 
@@ -108,22 +108,6 @@ class Typed:
     model: str
     column: str
     data_type: str
-
-
-@dataclass
-class _Edits:
-    """Edits collected for one file: insertions at line indexes of its current text, and what blocks."""
-
-    text: str
-    insertions: list[tuple[int, list[str]]] = field(default_factory=list)
-    blockers: list[str] = field(default_factory=list)
-
-    @property
-    def lines(self) -> list[str]:
-        return self.text.splitlines()
-
-    def result(self) -> str:
-        return insert_lines(self.text, self.insertions) if self.insertions else self.text
 
 
 # ----------------------------------------------------------------------------------------------- the plan
@@ -166,12 +150,10 @@ def plan_adoption(options: AdoptOptions, adoptable: Adoptable, suspects: Sequenc
                          "with a digit (a dbt group name)")  # fmt: skip
     blockers: list[str] = []
     changes: list[FileChange] = []
-    changes.extend(_dmesh_file(project_dir, domain, options.owner, blockers))
+    changes.extend(_dmesh_file(project_dir, domain, options.owner))
     changes.extend(_package_entry(project_dir, blockers))
     changes.extend(_run_start_hook(project_dir, blockers))
     models = [m for m in adoptable.project.own_models if m.unique_id in adoptable.public_ids]
-    if not models:
-        blockers.append("no public model: pass --public SELECTOR (e.g. --public customers) to choose the products")
     if options.group is not None and models:
         owner = options.owner or policy_sections(project_dir).owner or placeholder_owner(domain)
         changes.extend(_group_entry(project_dir, adoptable.project, (options.group, owner), models[0], blockers))
@@ -184,7 +166,10 @@ def plan_adoption(options: AdoptOptions, adoptable: Adoptable, suspects: Sequenc
     changes.extend(_model_properties(project_dir, models, (adoptable.types, classes, config), blockers))
     written = tuple(c for c in changes if c.before != c.after)
     classified, typed = _filled(project_dir, models, written, classes)
-    return AdoptPlan(domain, written, tuple(m.name for m in models), tuple(blockers), classified, typed)
+    written_owner = policy_sections(project_dir).owner if (project_dir / DMESH_FILE).exists() else None
+    owner = written_owner or options.owner or placeholder_owner(domain)
+    models_named = tuple(m.name for m in models)
+    return AdoptPlan(domain, written, models_named, tuple(blockers), owner, classified, typed)
 
 
 def _classes(suspects: Iterable[Suspect]) -> dict[str, dict[str, Suspect]]:
@@ -216,15 +201,15 @@ def _filled(
             if column.get("data_type") is not None and old.get("data_type") is None:
                 typed.append(Typed(model.name, str(column["name"]), str(column["data_type"])))
             suspect = classes.get(model.unique_id, {}).get(name)
-            if suspect is not None and _pii_of(column) is not None and _pii_of(old) is None:
-                classified.append(Classified(model.name, str(column["name"]), str(_pii_of(column)),
+            if suspect is not None and pii_of(column) is not None and pii_of(old) is None:
+                classified.append(Classified(model.name, str(column["name"]), str(pii_of(column)),
                                              suspect.evidence, round(suspect.confidence, 2)))  # fmt: skip
     return tuple(classified), tuple(typed)
 
 
 def _columns_of(text: str, path: Path, model: str) -> dict[str, Mapping[str, Any]]:
     """Lower-cased column name -> its mapping, of ``model``'s entry in a properties file's text."""
-    document = _load(text, path) if text else None
+    document = PropertiesEdit(path, text).document
     entries = document.get("models") if isinstance(document, Mapping) else None
     entry = next((e for e in entries or () if isinstance(e, Mapping) and e.get("name") == model), {})
     columns = entry.get("columns") or ()
@@ -281,13 +266,11 @@ def apply_adoption(plan: AdoptPlan, options: AdoptOptions) -> None:
 # --------------------------------------------------------------------------------------- project-level files
 
 
-def _dmesh_file(project_dir: Path, domain: str, owner: str | None, blockers: list[str]) -> list[FileChange]:
+def _dmesh_file(project_dir: Path, domain: str, owner: str | None) -> list[FileChange]:
     path = project_dir / DMESH_FILE
     if path.exists():
         return []
-    if owner is None:
-        owner = placeholder_owner(domain)
-        blockers.append(f"owner is the placeholder {owner}: set `owner:` in dmesh.yml (or pass --owner) to publish")
+    owner = owner or placeholder_owner(domain)  # readiness.py names it as what blocks publishing
     text = (
         "# The domain descriptor read by dmesh-dbt (check, publish, consume); written by `dmesh-dbt adopt`.\n"
         f"domain: {domain}\nowner: {owner}\n"
@@ -299,47 +282,30 @@ def _dmesh_file(project_dir: Path, domain: str, owner: str | None, blockers: lis
 
 
 def _package_entry(project_dir: Path, blockers: list[str]) -> list[FileChange]:
-    """The `dmesh` package in packages.yml (or dependencies.yml when only that exists)."""
+    """The `dmesh` package in packages.yml (or dependencies.yml when only that exists), listed first."""
     path = project_dir / "packages.yml"
     if not path.exists() and (project_dir / "dependencies.yml").exists():
         path = project_dir / "dependencies.yml"
     entry = _PACKAGE_ENTRY.format(dbt_package_dir())
-    if not path.exists():
-        return [FileChange(path, "", f"packages:\n  {entry}\n")]
-    edits = _Edits(read_text_bounded(path, ConfigError))
-    document = _load(edits.text, path)
-    packages = document.get("packages") if isinstance(document, CommentedMap) else None
-    if isinstance(packages, CommentedSeq) and any("dmesh" in json.dumps(p, default=str) for p in packages):
+    edit = _editing(path)
+    packages = edit.document.get("packages") if isinstance(edit.document, Mapping) else None
+    if "dmesh" in json.dumps(packages, default=str):
         return []
-    if isinstance(packages, CommentedSeq) and packages and not packages.fa.flow_style():
-        line = packages.lc.item(0)[0]
-        dash = edits.lines[line].index("-")
-        edits.insertions.append((line, [" " * dash + entry]))
-    elif packages is None and isinstance(document, CommentedMap) and "packages" not in document:
-        edits.insertions.append((len(edits.lines), ["packages:", f"  {entry}"]))
-    else:
-        blockers.append(f"{path.name}: add the dmesh package by hand: `{entry}` under `packages:`")
-    return [FileChange(path, edits.text, edits.result())]
+    reason = add_list_item(edit, "packages", [entry], first=True)
+    if reason:
+        blockers.append(f"{reason}: add the dmesh package by hand: `{entry}` under `packages:`")
+    return _change(edit, blockers)
 
 
 def _run_start_hook(project_dir: Path, blockers: list[str]) -> list[FileChange]:
-    path = project_dir / DBT_PROJECT_FILE
-    edits = _Edits(read_text_bounded(path, ConfigError))
-    document = _load(edits.text, path)
-    hooks = document.get("on-run-start")
+    edit = _editing(project_dir / DBT_PROJECT_FILE)
+    hooks = edit.document.get("on-run-start") if isinstance(edit.document, Mapping) else None
     if "dmesh.on_run_start" in json.dumps(hooks, default=str):
         return []
-    if hooks is None and "on-run-start" not in document:
-        edits.insertions.append((len(edits.lines), [
-            "", "# dmesh: check PII meta, install the masking key and create the published schema before each run.",
-            "on-run-start:", f"  - {ON_RUN_START}",
-        ]))  # fmt: skip
-    elif isinstance(hooks, CommentedSeq) and hooks and not hooks.fa.flow_style():
-        line = hooks.lc.item(0)[0]
-        edits.insertions.append((line, [" " * edits.lines[line].index("-") + f"- {ON_RUN_START}"]))
-    else:
+    why = "# dmesh: check PII meta, install the masking key and create the published schema before each run."
+    if add_list_item(edit, "on-run-start", [f"- {ON_RUN_START}"], first=True, lead=["", why]):
         blockers.append(f"{DBT_PROJECT_FILE}: add {ON_RUN_START} to `on-run-start:` by hand")
-    return [FileChange(path, edits.text, edits.result())]
+    return _change(edit, blockers)
 
 
 def _group_entry(
@@ -350,25 +316,32 @@ def _group_entry(
     name, owner = group
     if project.group(name) is not None:
         return []
-    path = project_dir / Path(first.original_file_path).parts[0] / "_groups.yml"
-    entry = [f"- name: {name}", "  owner:", f"    email: {yaml_scalar(owner)}"]
-    if not path.exists():
-        lines = ["version: 2", "", "groups:", *("  " + line for line in entry)]
-        return [FileChange(path, "", "\n".join(lines) + "\n")]
-    edits = _Edits(read_text_bounded(path, ConfigError))
-    document = _load(edits.text, path)
-    groups = document.get("groups") if isinstance(document, CommentedMap) else None
-    if isinstance(groups, CommentedSeq) and any(isinstance(g, Mapping) and g.get("name") == name for g in groups):
+    edit = _editing(project_dir / Path(first.original_file_path).parts[0] / "_groups.yml", "version: 2\n")
+    groups = edit.document.get("groups") if isinstance(edit.document, Mapping) else None
+    if isinstance(groups, Sequence) and any(isinstance(g, Mapping) and g.get("name") == name for g in groups):
         return []
-    if isinstance(groups, CommentedSeq) and groups and not groups.fa.flow_style():
-        first_line = groups.lc.item(0)[0]
-        dash = edits.lines[first_line].index("-")
-        edits.insertions.append((sequence_end(edits.lines, first_line, dash), [" " * dash + line for line in entry]))
-    elif isinstance(document, CommentedMap) and "groups" not in document:
-        edits.insertions.append((len(edits.lines), ["groups:", *("  " + line for line in entry)]))
-    else:
-        blockers.append(f"{path.name}: add the group {name} (owner {owner}) under `groups:` by hand")
-    return [FileChange(path, edits.text, edits.result())]
+    entry = [f"- name: {name}", "  owner:", f"    email: {yaml_scalar(owner)}"]
+    if add_list_item(edit, "groups", entry, lead=() if edit.path.exists() else [""]):
+        blockers.append(f"{edit.path.name}: add the group {name} (owner {owner}) under `groups:` by hand")
+    return _change(edit, blockers)
+
+
+def _editing(path: Path, skeleton: str = "") -> PropertiesEdit:
+    """An edit of the file at ``path``, or of ``skeleton`` when it does not exist yet (then created)."""
+    return PropertiesEdit(path, read_text_bounded(path, ConfigError) if path.exists() else skeleton)
+
+
+def _change(edit: PropertiesEdit, blockers: list[str]) -> list[FileChange]:
+    """The file change of ``edit``, once its result parses again with every planned class in place; else none,
+    and the reasons go to ``blockers`` (fail closed: a file is written whole or not at all)."""
+    if not edit.insertions and not edit.replacements:
+        return []
+    problems = edit.verify()
+    if problems:
+        blockers.extend(problems)
+        return []
+    before = edit.text if edit.path.exists() else ""
+    return [FileChange(edit.path, before, edit.result())]
 
 
 # ------------------------------------------------------------------------------------------- public models
@@ -398,16 +371,8 @@ def _catalog_types(project_dir: Path, options: AdoptOptions) -> dict[str, dict[s
     """unique id -> column -> type, as the warehouse has them (``dbt docs generate``'s target/catalog.json)."""
     chosen = ("--target", options.target) if options.target else ()
     run_dbt(project_dir, "docs", "generate", WRITE_JSON, "--quiet", *chosen, flags=options.flags)
-    path = project_dir / CATALOG
-    try:
-        document = loads_json(read_bounded(path, max_json_bytes()))
-        nodes = document.get("nodes") or {}
-        return {
-            str(uid): {str(c["name"]): str(c["type"]).lower() for c in (node.get("columns") or {}).values()}
-            for uid, node in nodes.items()
-        }
-    except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
-        raise ArtifactError(f"{path} is not a readable dbt catalog ({error}); run `dbt docs generate` again") from None
+    types = load_catalog(project_dir / CATALOG).types
+    return {node: {name: data_type.lower() for name, data_type in columns.items()} for node, columns in types.items()}
 
 
 def _model_properties(
@@ -417,38 +382,57 @@ def _model_properties(
     blockers: list[str],
 ) -> list[FileChange]:
     """The properties YAML of each public model with its config, types and PII classes added; one change a file.
-    ``found``: the warehouse's types and the suspects by unique id, and the config lines a public model needs."""
+    ``found``: the warehouse's types and the suspects by unique id, and the config a public model needs."""
     catalog, classes, config = found
-    edits_by_file: dict[Path, _Edits] = {}
-    new_files: dict[Path, list[str]] = {}
+    by_path: dict[Path, list[Model]] = {}
     for model in models:
-        types = catalog.get(model.unique_id)
-        if types is None:
-            blockers.append(f"{model.name} is not in the warehouse: run `dbt build`, then adopt again for its types")
-            types = {}
-        path = _properties_path(project_dir, model)
-        if model.patch_path:
-            if path not in edits_by_file:
-                edits_by_file[path] = _Edits(read_text_bounded(path, ConfigError))
-            suspected = classes.get(model.unique_id, {})
-            _edit_model_entry(edits_by_file[path], path, (model.name, config), (types, suspected), blockers)
-        else:
-            entry = _new_entry(model.name, config, types, classes.get(model.unique_id, {}))
-            new_files.setdefault(path, ["version: 2", "", "models:"]).extend(entry)
-    changes = [FileChange(p, e.text, e.result()) for p, e in edits_by_file.items()]
-    changes.extend(FileChange(p, "", "\n".join(lines) + "\n") for p, lines in new_files.items() if not p.exists())
+        by_path.setdefault(_properties_path(project_dir, model), []).append(model)
+    changes: list[FileChange] = []
+    for path, documented in by_path.items():
+        # A model dbt has no properties for gets a new file beside its SQL, listing it; then the same edits.
+        skeleton = "version: 2\n\nmodels:\n" + "".join(f"  - name: {yaml_scalar(m.name)}\n" for m in documented)
+        edit = _editing(path, skeleton)
+        for model in documented:
+            types = catalog.get(model.unique_id)
+            if types is None:
+                blockers.append(
+                    f"{model.name} is not in the warehouse: run `dbt build`, then adopt again for its types"
+                )
+            _edit_model(edit, model, config, _fills(types or {}, classes.get(model.unique_id, {})), blockers)
+        changes.extend(_change(edit, blockers))
     return changes
 
 
-def _new_entry(
-    name: str, config: Mapping[str, str], types: Mapping[str, str], suspected: Mapping[str, Suspect]
-) -> list[str]:
-    lines = [f"  - name: {name}", *_config_lines(4, 2, config, {})]
-    if types:
-        lines.append("    columns:")
-        for column, data_type in types.items():
-            lines.extend(_new_column(4, 2, column, data_type, suspected))
-    return lines
+def _fills(types: Mapping[str, str], suspected: Mapping[str, Suspect]) -> list[ColumnFill]:
+    """Each column the warehouse has, with its type and (a suspect) its class; then suspects it does not list."""
+    fills = [ColumnFill(name, data_type, _pii(suspected.get(name.lower()))) for name, data_type in types.items()]
+    known = {name.lower() for name in types}
+    fills.extend(ColumnFill(s.column, None, _pii(s)) for key, s in suspected.items() if key not in known)
+    return fills
+
+
+def _pii(suspect: Suspect | None) -> ColumnEdit | None:
+    """``meta: {pii: <class>}`` for a suspect (by name, sampled values or lineage): fail-closed, a suspect is
+    classified (so masked) until a reviewer says otherwise; the evidence in a comment."""
+    if suspect is None:
+        return None
+    return ColumnEdit(NodeEntry("models", ""), suspect.column, str(suspect.pii_class), _evidence(suspect))
+
+
+def _edit_model(
+    edit: PropertiesEdit, model: Model, wanted: Mapping[str, str], fills: Sequence[ColumnFill], blockers: list[str]
+) -> None:
+    entry = NodeEntry("models", model.name)
+    node = edit.find(entry)
+    group = wanted.get("group", "").removeprefix("group: ")
+    config = node.get("config") if node is not None else None
+    if group and isinstance(config, Mapping) and config.get("group") not in (None, group):
+        blockers.append(f"{edit.path.name}: model {model.name} is in group {config['group']}, not the --group given; "
+                        "change its `group:` or leave out --group")  # fmt: skip
+    reason = configure_node(edit, entry, wanted)
+    blockers.extend([reason] if reason else [])
+    pii = [replace(f, pii=replace(f.pii, entry=entry)) if f.pii else f for f in fills]
+    blockers.extend(fill_columns(edit, entry, pii))
 
 
 def _public_config(group: str | None) -> dict[str, str]:
@@ -463,145 +447,6 @@ def _public_config(group: str | None) -> dict[str, str]:
     return wanted
 
 
-def _config_lines(indent: int, step: int, wanted: Mapping[str, str], existing: Mapping[str, Any]) -> list[str]:
-    """The config lines of ``wanted`` whose keys ``existing`` lacks, at ``indent`` (under `config:` when
-    ``existing`` is empty, so the block starts with `config:`)."""
-    if not existing:
-        return [" " * indent + "config:", *(" " * (indent + step) + line for line in wanted.values())]
-    return [
-        " " * indent + line
-        for key, line in wanted.items()
-        if key not in existing and key.replace("_", "-") not in existing
-    ]
-
-
-def _new_column(
-    indent: int, step: int, name: str, data_type: str | None, suspected: Mapping[str, Suspect]
-) -> list[str]:
-    lines = [" " * indent + f"- name: {yaml_scalar(name)}"]
-    if data_type:
-        lines.append(" " * (indent + step) + f"data_type: {data_type}")
-    lines.extend(_pii_lines(indent + step, suspected.get(name.lower()), {}))
-    return lines
-
-
-def _pii_lines(indent: int, suspect: Suspect | None, column: Mapping[str, Any]) -> list[str]:
-    """``meta: {pii: <class>}`` for a suspect (by name, sampled values or lineage) that has no class yet:
-    fail-closed, a suspect is classified (so masked) until a reviewer says otherwise; the evidence in a comment."""
-    if suspect is None or _pii_of(column) is not None:
-        return []
-    edit = ColumnEdit(NodeEntry("models", ""), suspect.column, str(suspect.pii_class), _evidence(suspect))
-    return [edit.meta_line(indent)]
-
-
 def _evidence(suspect: Suspect) -> str:
     confidence = f" ({suspect.confidence:.2f})" if suspect.name_source != "lineage" else ""
     return f"dmesh adopt: {suspect.evidence}{confidence}; masked until a reviewer sets {{pii: none, pii_reason: ...}}"
-
-
-def _pii_of(column: Mapping[str, Any]) -> object:
-    meta = column.get("meta")
-    config = column.get("config")
-    config_meta = config.get("meta") if isinstance(config, Mapping) else None
-    for source in (meta, config_meta):
-        if isinstance(source, Mapping) and source.get("pii") is not None:
-            return source.get("pii")
-    return None
-
-
-def _edit_model_entry(
-    edits: _Edits,
-    path: Path,
-    model: tuple[str, Mapping[str, str]],
-    found: tuple[Mapping[str, str], Mapping[str, Suspect]],
-    blockers: list[str],
-) -> None:
-    (name, wanted), (types, suspected) = model, found
-    document = _load(edits.text, path)
-    entries = document.get("models") if isinstance(document, CommentedMap) else None
-    entry = next((e for e in entries or () if isinstance(e, CommentedMap) and e.get("name") == name), None)
-    if entry is None:
-        blockers.append(f"{path.name}: no entry for model {name}; add its config by hand")
-        return
-    step = guess_indentation(edits.text)[0]
-    indent = entry.lc.col
-    after_name = entry.lc.key("name")[0] + 1
-    config = entry.get("config")
-    if config is None:
-        edits.insertions.append((after_name, _config_lines(indent, step, wanted, {})))
-    elif isinstance(config, CommentedMap) and not config.fa.flow_style() and config:
-        edits.insertions.append((entry.lc.key("config")[0] + 1, _config_lines(config.lc.col, step, wanted, config)))
-        if "group" in wanted and config.get("group") not in (None, wanted["group"].removeprefix("group: ")):
-            blockers.append(f"{path.name}: model {name} is in group {config['group']}, not the --group given; "
-                            "change its `group:` or leave out --group")  # fmt: skip
-    else:
-        blockers.append(f"{path.name}: model {name} has a flow-style `config:`; add access, contract, post_hook")
-    _edit_columns(edits, path, entry, (types, suspected), blockers, (indent, step, after_name))
-
-
-def _edit_columns(
-    edits: _Edits,
-    path: Path,
-    entry: CommentedMap,
-    found: tuple[Mapping[str, str], Mapping[str, Suspect]],
-    blockers: list[str],
-    where: tuple[int, int, int],
-) -> None:
-    indent, step, after_name = where
-    types, suspected = found
-    columns = entry.get("columns")
-    if columns is None:
-        if types:
-            lines = [" " * indent + "columns:"]
-            for column, data_type in types.items():
-                lines.extend(_new_column(indent + step, step, column, data_type, suspected))
-            edits.insertions.append((after_name, lines))
-        return
-    if not isinstance(columns, CommentedSeq) or columns.fa.flow_style() or not columns:
-        blockers.append(f"{path.name}: `columns:` of {entry.get('name')} is not a block list; add types by hand")
-        return
-    documented = {str(c.get("name")).lower() for c in columns if isinstance(c, CommentedMap)}
-    for column in columns:
-        if isinstance(column, CommentedMap) and column.get("name") is not None:
-            _edit_column(edits, column, found, blockers, path)
-    first = columns.lc.item(0)[0]
-    dash = edits.lines[first].index("-")
-    missing = [(c, t) for c, t in types.items() if c.lower() not in documented]
-    if missing:
-        lines = [line for c, t in missing for line in _new_column(dash, 2, c, t, suspected)]
-        edits.insertions.append((sequence_end(edits.lines, first, dash), lines))
-
-
-def _edit_column(
-    edits: _Edits,
-    column: CommentedMap,
-    found: tuple[Mapping[str, str], Mapping[str, Suspect]],
-    blockers: list[str],
-    path: Path,
-) -> None:
-    types, suspected = found
-    name = str(column["name"])
-    indent = column.lc.col
-    added: list[str] = []
-    data_type = next((t for c, t in types.items() if c.lower() == name.lower()), None)
-    if column.get("data_type") is None and data_type is not None:
-        added.append(" " * indent + f"data_type: {data_type}")
-    pii = _pii_lines(indent, suspected.get(name.lower()), column)
-    meta = column.get("meta")
-    if pii and meta is None:
-        added.extend(pii)
-    elif pii and isinstance(meta, CommentedMap) and meta and not meta.fa.flow_style():
-        line = pii[0].strip().removeprefix("meta: {pii: ")
-        pii_class, comment = line.split("}", 1)
-        edits.insertions.append((column.lc.key("meta")[0] + 1, [" " * meta.lc.col + f"pii: {pii_class}{comment}"]))
-    elif pii:
-        blockers.append(f"{path.name}: column {name} looks like PII; add `pii: <class>` to its meta by hand")
-    if added:
-        edits.insertions.append((column.lc.key("name")[0] + 1, added))
-
-
-def _load(text: str, path: Path) -> Any:
-    try:
-        return round_trip_yaml().load(text)
-    except Exception as error:  # ruamel raises many unrelated types for a broken file
-        raise ConfigError(f"{path} is not valid YAML ({error.__class__.__name__}: {error}); fix it") from None

@@ -368,6 +368,9 @@ class Catalog:
     generated_at: datetime | None
     #: node unique_id -> the columns its relation has, as the warehouse names them, in their order.
     columns: Mapping[str, tuple[str, ...]]
+    #: node unique_id (models, seeds, snapshots and sources) -> column -> its type as the warehouse states it, in
+    #: the relation's order: what scan adds for undocumented columns and adopt writes as ``data_type``.
+    types: Mapping[str, Mapping[str, str]] = field(default_factory=_empty_mapping)
 
 
 def load_catalog(path: Path | str) -> Catalog:
@@ -385,12 +388,18 @@ def load_catalog(path: Path | str) -> Catalog:
             str(unique_id): tuple(str(c["name"]) for c in sorted(node["columns"].values(), key=lambda c: c["index"]))
             for unique_id, node in nodes.items()
         }
+        types = {
+            str(unique_id): MappingProxyType(
+                {str(c["name"]): str(c["type"]) for c in sorted(node["columns"].values(), key=lambda c: c["index"])}
+            )
+            for unique_id, node in (*nodes.items(), *(document.get("sources") or {}).items())
+        }
         generated_at = _parse_datetime(document["metadata"].get("generated_at"))
     except (KeyError, TypeError, AttributeError, ValueError) as error:
         raise ArtifactError(
             f"{catalog_path} is not a complete dbt catalog ({type(error).__name__}: {error}); {regenerate}"
         ) from None
-    return Catalog(catalog_path, generated_at, MappingProxyType(columns))
+    return Catalog(catalog_path, generated_at, MappingProxyType(columns), MappingProxyType(types))
 
 
 def schema_version(document: Mapping[str, Any]) -> str | None:

@@ -873,10 +873,11 @@ def adopt(
         _print_adoption_changes(plan, project_dir, dry_run)
     if not dry_run:
         apply_adoption(plan, options)
-    blockers = list(plan.blockers)
+    blockers = list(plan.blockers)  # what adopt could not edit; then what readiness.py says blocks `check`
     if dry_run:
+        blockers.extend(_planned_blockers(plan, adoptable.project, project_dir))
         blockers.append("dry run: what `check` says is known once the changes are written (run without --dry-run)")
-    elif plan.public_models:
+    else:
         blockers.extend(_check_blockers(project_dir, options.flags, target))
     if output_format == "json":
         click.echo(adoption_json(plan, project_dir, blockers, dry_run))
@@ -886,8 +887,8 @@ def adopt(
         out.print("[green]Ready:[/green] nothing blocks `dmesh-dbt check`; run `dbt build`, then check and publish")
         return
     out.print("Still blocking `dmesh-dbt check` (in this order):")
-    for blocker in blockers:
-        out.print(f"  - {escape(blocker)}", highlight=False, soft_wrap=True)
+    for number, blocker in enumerate(blockers, 1):
+        out.print(f"  {number}. {escape(blocker)}", highlight=False, soft_wrap=True)
 
 
 def _print_adoption_changes(plan: AdoptPlan, project_dir: Path, dry_run: bool) -> None:
@@ -1047,14 +1048,30 @@ def _print_onboarding(result: OnboardResult, dry_run: bool) -> None:
 
 
 def _check_blockers(project_dir: Path, flags: DbtFlags, target: str | None) -> list[str]:
-    """What `check` would fail on now, as lines: the readiness half of adopt's report."""
+    """What blocks `check` now, as readiness.py orders and words it for check: the readiness half of adopt's
+    report."""
+    from dmesh_dbt.artifacts import load_manifest
     from dmesh_dbt.check import run_check
+    from dmesh_dbt.policy.domain import load_domain_config
+    from dmesh_dbt.project import MANIFEST
+    from dmesh_dbt.readiness import blockers
 
     try:
         report = run_check(project_dir, target=target, flags=flags)
+        project = load_manifest(project_dir / MANIFEST)  # the manifest check just read
+        return blockers(project, project_dir, load_domain_config(project_dir, project.name), report.findings)
     except DmeshError as error:
         return [str(error)]
-    return [f"{f.rule_id} {f.message}" for f in report.failures]
+
+
+def _planned_blockers(plan: AdoptPlan, project: Project, project_dir: Path) -> list[str]:
+    """A dry run's readiness: the descriptor as the plan writes it, and whether it chose any public model."""
+    from dmesh_dbt.policy import DomainConfig
+    from dmesh_dbt.project import DMESH_FILE
+    from dmesh_dbt.readiness import NO_PUBLIC_MODEL, descriptor_steps
+
+    planned = DomainConfig(plan.domain, owner=plan.owner, path=project_dir / DMESH_FILE)
+    return [*descriptor_steps(project, planned), *([] if plan.public_models else [NO_PUBLIC_MODEL])]
 
 
 def _explain(project: Project, options: ScanOptions, spec: str, output_format: str) -> None:

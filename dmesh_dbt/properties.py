@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -340,3 +340,155 @@ def _pii_in(document: Any, edit: ColumnEdit) -> str | None:
     config_meta = config.get("meta") if isinstance(config, Mapping) else None
     merged = {**(config_meta or {}), **(column.get("meta") or {})}
     return None if merged.get("pii") is None else str(merged["pii"])
+
+
+# ------------------------------------------------------------------- adopt's edits, on the same insertion path
+# `adopt` adds config, data types and list items (the dmesh package, the run hook, a group) with the same
+# PropertiesEdit `scan --write` uses: lines inserted where ruamel.yaml's marks say, a one-line flow mapping gaining
+# items inside its braces, and the result parsed again before anything is written.
+
+
+@dataclass(frozen=True)
+class ColumnFill:
+    """What adopt adds to one column of a public model: its warehouse type and, fail-closed, its PII class."""
+
+    name: str
+    data_type: str | None = None
+    pii: ColumnEdit | None = None
+
+
+def add_list_item(
+    edit: PropertiesEdit, key: str, item: Sequence[str], first: bool = False, lead: Sequence[str] = ()
+) -> str | None:
+    """Add one item (its lines, the dash at column 0) to the top-level block list ``key``: first or last; or
+    ``key:`` holding it at the end of the file (after ``lead`` lines) when the file has no such key. The reason
+    it cannot be made by inserting lines, else None."""
+    from ruamel.yaml.comments import CommentedSeq
+
+    document = edit.document
+    if document is None or (isinstance(document, Mapping) and key not in document):
+        offset = guess_indentation(edit.text)[1] if edit.text.strip() else 2
+        lines = [*lead, f"{key}:", *(" " * offset + line for line in item)]
+        edit.insertions.append((len(edit.lines), lines))
+        return None
+    existing = document.get(key) if isinstance(document, Mapping) else None
+    if not isinstance(existing, CommentedSeq) or not existing or existing.fa.flow_style():
+        return f"{edit.path.name}: `{key}:` is not a block list"
+    first_line = int(existing.lc.item(0)[0])
+    dash = edit.lines[first_line].find("-")
+    if dash < 0:  # the item's dash is on a line of its own above its value: not a shape this edit knows
+        return f"{edit.path.name}: the items of `{key}:` are not written as `- value`"
+    at = first_line if first else sequence_end(edit.lines, first_line, dash)
+    edit.insertions.append((at, [" " * dash + line for line in item]))
+    return None
+
+
+def configure_node(edit: PropertiesEdit, entry: NodeEntry, wanted: Mapping[str, str]) -> str | None:
+    """Add to the node's ``config:`` each ``wanted`` key (key -> its ``key: value`` text) it lacks (``post_hook``
+    also counts as ``post-hook``): a new ``config:`` block after ``name:``, lines at the top of a block one, or
+    items inside the braces of a one-line flow one (the only user's line that changes). The reason, else None."""
+    from ruamel.yaml.comments import CommentedMap
+
+    node = edit.find(entry)
+    if node is None:
+        return f"{edit.path.name}: no entry for {entry.label}; add its config by hand"
+    config = node.get("config")
+    if "config" in node and not isinstance(config, CommentedMap):
+        return f"{edit.path.name}: `config:` of {entry.label} is not a mapping; add {', '.join(wanted)} by hand"
+    have = config or {}
+    missing = [line for key, line in wanted.items() if key not in have and key.replace("_", "-") not in have]
+    if not missing:
+        return None
+    if node.fa.flow_style():
+        return f"{edit.path.name}: {entry.label} is written in flow style ({{...}}); add its config by hand"
+    if config is None:
+        step = guess_indentation(edit.text)[0]
+        lines = [" " * node.lc.col + "config:", *(" " * (node.lc.col + step) + line for line in missing)]
+        edit.insertions.append((_after_key(node, "name"), lines))
+    elif config.fa.flow_style():
+        if not _into_flow_line(edit, config, ", ".join(missing)):
+            return f"{edit.path.name}: the flow-style `config:` of {entry.label} spans lines; add {missing} by hand"
+    elif config:
+        edit.insertions.append((_after_key(node, "config"), [" " * config.lc.col + line for line in missing]))
+    else:
+        return f"{edit.path.name}: `config:` of {entry.label} is empty; add {', '.join(wanted)} by hand"
+    return None
+
+
+def fill_columns(edit: PropertiesEdit, entry: NodeEntry, fills: Sequence[ColumnFill]) -> list[str]:
+    """Give the node's columns their ``data_type`` and PII class where they have none, and add the columns the
+    YAML lacks (with both): what could not be done by inserting lines, as reasons."""
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+    node = edit.find(entry)
+    if node is None:
+        return [f"{edit.path.name}: no entry for {entry.label}; add its columns by hand"]
+    columns = node.get("columns")
+    if "columns" not in node:
+        if not fills:
+            return []
+        dash = node.lc.col + guess_indentation(edit.text)[1]
+        lines = [" " * node.lc.col + "columns:", *_filled_columns(edit, dash, fills)]
+        edit.insertions.append((_after_key(node, "name"), lines))
+        return []
+    if not isinstance(columns, CommentedSeq) or not columns or columns.fa.flow_style():
+        return [f"{edit.path.name}: `columns:` of {entry.label} is not a block list; add types and PII by hand"]
+    reasons: list[str] = []
+    missing: list[ColumnFill] = []
+    for fill in fills:
+        column = _named(columns, fill.name, fold_case=True)
+        if isinstance(column, CommentedMap):
+            reasons.extend(_fill_column(edit, column, fill, entry))
+        else:
+            missing.append(fill)
+    if missing:
+        first = int(columns.lc.item(0)[0])
+        dash = edit.lines[first].index("-")
+        edit.insertions.append((sequence_end(edit.lines, first, dash), _filled_columns(edit, dash, missing)))
+    return reasons
+
+
+def _fill_column(edit: PropertiesEdit, column: CommentedMap, fill: ColumnFill, entry: NodeEntry) -> list[str]:
+    reasons: list[str] = []
+    if fill.data_type and column.get("data_type") is None:
+        if not column.fa.flow_style():
+            edit.insertions.append((_after_key(column, "name"), [" " * column.lc.col + f"data_type: {fill.data_type}"]))
+        elif not _into_flow_line(edit, column, f"data_type: {fill.data_type}"):
+            reasons.append(f"{edit.path.name}: {entry.label}.{fill.name} spans lines in flow style; add its data_type")
+    if fill.pii is not None and pii_of(column) is None:
+        reason = edit._classify_column(column, fill.pii)
+        reasons.extend([reason] if reason else [])
+    return reasons
+
+
+def _filled_columns(edit: PropertiesEdit, dash: int, fills: Iterable[ColumnFill]) -> list[str]:
+    """New column entries, ``- name:`` at ``dash``, each with its type and class (the class checked by verify)."""
+    lines: list[str] = []
+    for fill in fills:
+        lines.append(" " * dash + f"- name: {yaml_scalar(fill.name)}")
+        lines.extend([" " * (dash + 2) + f"data_type: {fill.data_type}"] if fill.data_type else [])
+        if fill.pii is not None:
+            lines.append(fill.pii.meta_line(dash + 2))
+            edit._planned(fill.pii)
+    return lines
+
+
+def _into_flow_line(edit: PropertiesEdit, mapping: CommentedMap, item: str) -> bool:
+    """``item`` added before the closing brace of the flow mapping that starts (and ends) on its line."""
+    line_index, start = int(mapping.lc.line), int(mapping.lc.col)
+    line = edit.replacements.get(line_index, edit.lines[line_index])
+    end = _closing_brace(line, start) if line[start : start + 1] == "{" else None
+    if end is None:
+        return False
+    separator = ", " if line[start + 1 : end].strip() else ""
+    edit.replacements[line_index] = line[:end] + separator + item + line[end:]
+    return True
+
+
+def pii_of(column: Mapping[str, Any]) -> object:
+    """The ``pii`` a column's YAML gives it (``meta``, else ``config.meta``), or None when unclassified."""
+    config = column.get("config")
+    for source in (column.get("meta"), config.get("meta") if isinstance(config, Mapping) else None):
+        if isinstance(source, Mapping) and source.get("pii") is not None:
+            return source.get("pii")
+    return None

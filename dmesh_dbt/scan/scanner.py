@@ -15,9 +15,8 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from dmesh_dbt.artifacts import Column, Model, Project, Seed, Source
+from dmesh_dbt.artifacts import Column, Model, Project, Seed, Source, load_catalog
 from dmesh_dbt.errors import DbtError, UsageError
-from dmesh_dbt.files import loads_json, max_json_bytes, read_bounded
 from dmesh_dbt.inspection import Leak, inspect_published
 from dmesh_dbt.masking import PUBLISHED_SCHEMA_SUFFIX, published_identifier
 from dmesh_dbt.project import Target, domain_name, read_dbt_project, resolve_target
@@ -122,22 +121,21 @@ def _relations(project: Project) -> dict[str, str | None]:
 def _catalog_columns(
     project_dir: Path, relation_of: Mapping[str, str | None], documented: Sequence[ColumnRef]
 ) -> list[ColumnRef]:
-    """Columns that ``dbt docs generate`` found in the warehouse (target/catalog.json) but no YAML documents."""
+    """Columns that ``dbt docs generate`` found in the warehouse (target/catalog.json) but no YAML documents; none
+    without a catalog. A catalog that is there but unreadable is an ArtifactError naming it (exit 2)."""
     path = project_dir / "target" / "catalog.json"
-    try:
-        catalog = loads_json(read_bounded(path, max_json_bytes()))
-    except (OSError, ValueError):  # InputTooLarge and orjson's JSONDecodeError are ValueErrors
-        return []  # no catalog (or a broken one): the documented columns are what there is
+    if not path.is_file():
+        return []  # no catalog: the documented columns are what there is
+    catalog = load_catalog(path)
     known = {(ref.node_id, ref.name.lower()) for ref in documented}
     extra: list[ColumnRef] = []
-    for section in ("nodes", "sources"):
-        for node_id, entry in (catalog.get(section) or {}).items():
-            if node_id not in relation_of:
-                continue
-            for name, column in (entry.get("columns") or {}).items():
-                if (node_id, name.lower()) not in known:
-                    known.add((node_id, name.lower()))
-                    extra.append(ColumnRef(node_id, relation_of[node_id], name, "", column.get("type")))
+    for node_id, columns in catalog.types.items():
+        if node_id not in relation_of:
+            continue
+        for name, data_type in columns.items():
+            if (node_id, name.lower()) not in known:
+                known.add((node_id, name.lower()))
+                extra.append(ColumnRef(node_id, relation_of[node_id], name, "", data_type))
     return extra
 
 

@@ -48,7 +48,8 @@ SEED = """id,full_name,email,ssn,signup_date,reach
 
 # Odd spacing (`key :`, extra blanks), comments, quotes, a plain description wrapped over three lines (a ruamel
 # dump joins it into one) and a folded one; types kept only in `config.meta`, block and flow. All of it must
-# survive byte for byte. `signed_up_on` is left out: adopt adds it from the warehouse.
+# survive byte for byte, but the one-line flow `config:` of promo_customers, which gains items inside its braces.
+# `signed_up_on` is left out: adopt adds it from the warehouse.
 PROPERTIES = """version: 2
 
 models:
@@ -80,6 +81,7 @@ models:
         description: How the desk greets the customer.
 
   - name: promo_customers     # exists only with --vars '{with_promo: true}'
+    config: {materialized: table}   # flow style: adopt adds its config inside the braces
     description: Customers in this quarter's promotion.
     columns:
       - name: customer_id
@@ -222,6 +224,10 @@ def adopted(tmp_path_factory: pytest.TempPathFactory) -> Adopted:
     mesh.run("dbt", "deps", cwd=mesh.shop)
     mesh.run("dbt", "build", *VARS, cwd=mesh.shop)
     before = user_files(mesh.shop)
+    git = ("git", "-c", "user.name=shop", "-c", "user.email=shop@acme.test")
+    subprocess.run([*git, "init", "-q"], cwd=mesh.shop, check=True)
+    subprocess.run([*git, "add", *(str(p) for p in before)], cwd=mesh.shop, check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "the team's project"], cwd=mesh.shop, check=True)
     packages = {p: p.read_text() for p in (mesh.shop / "dbt_packages").rglob("*.yml")}
     owner = ("--owner", "shop-team@acme.test")
     dry = mesh.run("dmesh-dbt", "adopt", *PUBLIC, *GROUP, *owner, *VARS, "--dry-run", cwd=mesh.shop)
@@ -262,18 +268,34 @@ def test_docs_show_the_real_dry_run(adopted: Adopted) -> None:
     assert adopted.dry.replace(str(dbt_package_dir()), shown_bundle.group(1)) in doc
 
 
+FLOW_CONFIG = "    config: {materialized: table}   # flow style: adopt adds its config inside the braces"
+
+
+def test_git_diff_shows_only_added_lines_but_the_flow_config_that_gains_items(adopted: Adopted) -> None:
+    diff = subprocess.run(
+        ["git", "diff", "--unified=0", "--no-color"], cwd=adopted.mesh.shop, capture_output=True, text=True, check=True
+    ).stdout
+    removed = [line[1:] for line in diff.splitlines() if line.startswith("-") and not line.startswith("---")]
+    assert removed == [FLOW_CONFIG]
+    assert (
+        '+    config: {materialized: table, access: public, contract: {enforced: true}, post_hook: ["{{ '
+        'dmesh.publish_masked() }}"], group: shop_products}   # flow style: adopt adds its config inside the braces'
+    ) in diff.splitlines()
+
+
 def test_the_user_yaml_only_gains_lines(adopted: Adopted) -> None:
     after = user_files(adopted.mesh.shop)
     schema = adopted.mesh.shop / "models" / "schema.yml"
-    text = "\n".join(only_insertions(PROPERTIES, after[schema]))
-    assert text.count("access: public") == 2 and text.count("contract: {enforced: true}") == 2
-    assert text.count("group: shop_products") == 2
+    flow_line = next(line for line in after[schema].splitlines() if line.endswith("adds its config inside the braces"))
+    text = "\n".join(only_insertions(PROPERTIES.replace(FLOW_CONFIG, flow_line), after[schema]))
+    assert text.count("access: public") == 1 and text.count("contract: {enforced: true}") == 1
+    assert text.count("group: shop_products") == 1
     groups = only_insertions(GROUPS, after[adopted.mesh.shop / "models" / "_groups.yml"])
     assert groups == ["  - name: shop_products", "    owner:", "      email: \"shop-team@acme.test\""]
     assert "- name: signed_up_on" in text  # in the warehouse, not in the YAML: added with its type
     assert "order_counts" not in text  # not selected: untouched
     for path, old in adopted.before.items():
-        only_insertions(old, after[path])
+        only_insertions(old if path != schema else PROPERTIES.replace(FLOW_CONFIG, flow_line), after[path])
     nested = adopted.mesh.shop / "integration_tests" / "seeds" / "schema.yml"
     assert after[nested] == NESTED_SEEDS
     assert {p: p.read_text() for p in adopted.packages} == adopted.packages
@@ -316,8 +338,10 @@ def test_the_readiness_report_names_what_still_blocks(adopted: Adopted) -> None:
 @pytest.fixture(scope="module")
 def published(adopted: Adopted) -> Mesh:
     mesh = adopted.mesh
+    adopted_files = {path: path.read_bytes() for path in user_files(mesh.shop)}
     again = mesh.run("dmesh-dbt", "adopt", *PUBLIC, *GROUP, *VARS, cwd=mesh.shop)
     assert "nothing to change" in again.stdout
+    assert {path: path.read_bytes() for path in user_files(mesh.shop)} == adopted_files  # byte-identical
     schema = mesh.shop / "models" / "schema.yml"
     # The one thing a reviewer must write: the description of the column adopt found in the warehouse.
     schema.write_text(schema.read_text().replace("      - name: signed_up_on\n", "      - name: signed_up_on\n"

@@ -103,3 +103,73 @@ def test_a_model_in_another_group_keeps_it_and_the_report_says_so(shop: Path) ->
 def test_an_invalid_group_name_is_a_usage_error(shop: Path) -> None:
     with pytest.raises(UsageError, match="invalid --group '1 bad'"):
         _plan(shop, group="1 bad")
+
+
+# Odd spacing, comments, quotes, a description wrapped over lines and flow-style bits (a one-line flow `config:`
+# on the model, a flow column): adopt adds lines, and changes only the flow `config:` line, by items in its braces.
+UNUSUAL = """version: 2
+
+models:
+  - name: customers   # the table every team reads
+    config: {materialized: table}
+    description: One row per customer who ever signed up, with the contact details the
+      support desk uses; wrapped over
+      three lines.
+    columns:
+      - {name: customer_id, description: "Surrogate key."}
+      - name : email
+        description :   'Contact address.'   # lowercased upstream
+        data_tests : [unique, not_null]
+"""
+
+
+def _changed_lines(before: str, after: str) -> tuple[list[str], list[str]]:
+    """(removed, added) lines of ``git diff``-like comparison of two texts."""
+    import difflib
+
+    diff = list(difflib.unified_diff(before.splitlines(), after.splitlines(), lineterm="", n=0))
+    removed = [line[1:] for line in diff if line.startswith("-") and not line.startswith("---")]
+    added = [line[1:] for line in diff if line.startswith("+") and not line.startswith("+++")]
+    return removed, added
+
+
+def test_unusual_yaml_keeps_every_byte_but_the_flow_config_line_and_a_second_plan_changes_nothing(
+    shop: Path,
+) -> None:
+    schema = shop / "models" / "marts" / "schema.yml"
+    schema.write_text(UNUSUAL)
+    plan = _plan(shop, group=None)
+    after = _after(plan, schema)
+    removed, added = _changed_lines(UNUSUAL, after)
+    assert removed == [
+        "    config: {materialized: table}",
+        '      - {name: customer_id, description: "Surrogate key."}',
+    ]
+    assert added[:2] == [
+        "    config: {materialized: table, access: public, contract: {enforced: true}, post_hook: "
+        '["{{ dmesh.publish_masked() }}"]}',
+        '      - {name: customer_id, description: "Surrogate key.", data_type: integer}',
+    ]
+    assert "        data_type: varchar" in added and any(
+        line.strip().startswith("meta: {pii: email}") for line in added
+    )
+    for change in plan.changes:
+        change.path.parent.mkdir(parents=True, exist_ok=True)
+        change.path.write_text(change.after)
+    written = {p: p.read_bytes() for p in shop.rglob("*.yml")}
+    assert _plan(shop, group=None).changes == ()
+    assert {p: p.read_bytes() for p in shop.rglob("*.yml")} == written
+
+
+def test_packages_and_the_hook_are_listed_first_and_a_string_hook_is_left_to_a_person(shop: Path) -> None:
+    (shop / "packages.yml").write_text(
+        "packages :\n    - package: dbt-labs/dbt_utils   # pinned below\n      version: 1.3.0\n"
+    )
+    project = shop / "dbt_project.yml"
+    project.write_text(project.read_text() + 'on-run-start: "select 1"\n')
+    plan = _plan(shop, group=None)
+    packages = _after(plan, shop / "packages.yml").splitlines()
+    assert packages[0] == "packages :" and packages[1].startswith("    - local: \"{{ env_var('DMESH_PACKAGE_DIR'")
+    assert packages[2:] == ["    - package: dbt-labs/dbt_utils   # pinned below", "      version: 1.3.0"]
+    assert project not in {c.path for c in plan.changes}
+    assert any('add "{{ dmesh.on_run_start() }}" to `on-run-start:` by hand' in b for b in plan.blockers)

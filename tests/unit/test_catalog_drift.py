@@ -90,3 +90,32 @@ def test_a_relation_older_than_its_model_s_sql_is_not_judged(tmp_path: Path) -> 
         "the columns of 0 public model(s) compared with their relations; older than their SQL (rebuild, then "
         "`dbt docs generate`): customers"
     )
+
+
+def test_the_catalog_gives_each_relation_s_column_types_sources_too(tmp_path: Path) -> None:
+    document = catalog_document({"model.shop.customers": ["customer_id", "email"]})
+    document["sources"] = {
+        "source.shop.crm.contacts": {"columns": {"phone": {"name": "phone", "index": 1, "type": "TEXT"}}}
+    }
+    path = tmp_path / "catalog.json"
+    path.write_text(json.dumps(document))
+    types = load_catalog(path).types
+    assert dict(types["model.shop.customers"]) == {"customer_id": "VARCHAR", "email": "VARCHAR"}
+    assert dict(types["source.shop.crm.contacts"]) == {"phone": "TEXT"}
+
+
+def test_scan_reads_the_catalog_through_the_one_reader_and_refuses_a_broken_one(tmp_path: Path) -> None:
+    from dmesh_dbt.scan.scanner import project_columns
+
+    project = ex.project(ex.model("customers", ex.KEY))
+    documented = {(ref.node_id, ref.name) for ref in project_columns(project, tmp_path)}  # no catalog: YAML only
+    path = tmp_path / "target" / "catalog.json"
+    path.parent.mkdir()
+    path.write_text(json.dumps(catalog_document({"model.shop.customers": ["customer_id", "e_mail"]})))
+    found = {(ref.node_id, ref.name, ref.data_type) for ref in project_columns(project, tmp_path)}
+    assert ("model.shop.customers", "e_mail", "VARCHAR") in found and len(found) == len(documented) + 1
+    path.write_text('{"nodes": {')  # a build interrupted while writing it
+    with pytest.raises(ArtifactError) as raised:
+        project_columns(project, tmp_path)
+    message = str(raised.value)
+    assert str(path) in message and "\n" not in message and raised.value.exit_code == 2

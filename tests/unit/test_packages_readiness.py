@@ -64,3 +64,20 @@ def test_readiness_of_a_described_domain_with_the_package_and_no_suspects(tmp_pa
     steps = readiness(ex.project(replace(OWN, columns=(ex.KEY,))), tmp_path, domain)
     assert [s.split(":")[0] for s in steps] == ["no owner", "no public model", "classify PII before publishing"]
     assert "dmesh-dbt scan" in steps[-1]
+
+
+def test_adopt_s_blockers_are_check_s_steps_then_its_errors(tmp_path: Path) -> None:
+    from dmesh_dbt.readiness import blockers
+    from dmesh_dbt.report import Finding, Severity
+
+    project = ex.project(replace(OWN, columns=(ex.KEY,)))
+    placeholder = DomainConfig("shop", owner="shop-team@example.com", path=tmp_path / "dmesh.yml")
+    publishes_nothing = Finding("DM014", Severity.WARNING, "shop publishes no model")
+    failing = Finding("DM003", Severity.ERROR, "orders.customer_id has no description; add `description:`")
+    warning = Finding("DM007", Severity.WARNING, "a warning blocks nothing")
+    # Nothing public: check's own readiness steps, word for word, in its order, the placeholder owner first.
+    assert blockers(project, tmp_path, placeholder, [publishes_nothing]) == readiness(project, tmp_path, placeholder)
+    assert blockers(project, tmp_path, placeholder, [])[0].startswith("owner is the placeholder shop-team@example.com")
+    # Something public: the descriptor's step, then each error check fails on; warnings are not blockers.
+    owned = replace(placeholder, owner="shop-team@acme.test")
+    assert blockers(project, tmp_path, owned, [failing, warning]) == [f"DM003 {failing.message}"]

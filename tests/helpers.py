@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import subprocess
 import sys
@@ -75,3 +76,14 @@ def run_dbt(
     if check and result.returncode != 0:
         raise AssertionError(f"dbt {' '.join(args)} failed in {project}:\n{result.stdout[-6000:]}\n{result.stderr}")
     return result
+
+
+def dbt_invocations(project: Path, command: str) -> int:
+    """How many times dbt ran ``command`` (``show``, ``compile``, ...) in ``project``: its own log, logs/dbt.log,
+    records each invocation's command line (in text or, after ``--log-format json``, JSON)."""
+    log = project / "logs" / "dbt.log"
+    if not log.is_file():
+        return 0
+    return len(
+        re.findall(rf"""["']invocation_command["']: ["']dbt {re.escape(command)} """, log.read_text(errors="replace"))
+    )

@@ -181,7 +181,7 @@ def value_evidence(values: Sequence[str]) -> ValueEvidence:
     stop at the first value that is not one.
     """
     counts = Counter(values)
-    for blank in [v for v in counts if v is None or not v.strip()]:
+    for blank in [v for v in counts if v is None or not v or v.isspace()]:  # isspace: no copy, as strip makes
         del counts[blank]
     counted = tuple(counts.most_common(MAX_DISTINCT))
     sampled = sum(n for _, n in counted)

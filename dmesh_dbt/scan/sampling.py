@@ -11,6 +11,8 @@ import json
 import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from itertools import chain, repeat, starmap
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -89,21 +91,27 @@ def _column_values(column: Any, distinct: int | None) -> list[str | None]:
     if distinct is None:
         return [_as_text(v) for v in column.tolist()]
     present = column.compressed() if isinstance(column, numpy.ma.MaskedArray) else column
-    kept: list[str | None]
+    kept: list[tuple[Any, int]]
     if present.dtype == object:
         # Every type but numbers was cast to text in SQL (BLOBs to hex): these are strings already.
-        counts = Counter(present.tolist()).most_common(distinct)
-        kept = [value for value, times in counts for _ in range(times)]
+        kept = _most_frequent(Counter(present.tolist()), distinct)
     else:
         values, times = numpy.unique(present, return_counts=True)
         # Most frequent first; among equals a fixed shuffle, not the smallest values (ids sort by their prefix).
         shuffled = numpy.random.default_rng(7).permutation(len(values))
         chosen = shuffled[numpy.argsort(-times[shuffled], kind="stable")][:distinct]
-        kept = [
-            text for value, count in zip(values[chosen].tolist(), times[chosen].tolist(), strict=True)
-            for text in [_as_text(value)] * count
-        ]  # fmt: skip
-    return kept + [None] * (len(column) - len(kept))
+        kept = list(zip(map(str, values[chosen].tolist()), times[chosen].tolist(), strict=True))
+    # Each value as often as sampled, built in C (a list comprehension per value costs as much as the fetch).
+    listed: list[str | None] = list(chain.from_iterable(starmap(repeat, kept)))
+    return listed + [None] * (len(column) - len(listed))
+
+
+def _most_frequent(counts: Counter[Any], distinct: int) -> list[tuple[Any, int]]:
+    """The ``distinct`` most frequent of ``counts``, ties in the order first seen (as ``most_common`` gives them,
+    without its heap: a stable sort in C is 3x faster on a column of 1,000 distinct values)."""
+    if len(counts) <= distinct:
+        return list(counts.items())
+    return sorted(counts.items(), key=itemgetter(1), reverse=True)[:distinct]
 
 
 def duckdb_relations_in_schemas(database: Path, schema_suffix: str) -> list[str]:

@@ -5,6 +5,7 @@ Each case imports in a fresh interpreter, as the command does, and lists the hea
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -38,3 +39,17 @@ def test_a_check_of_a_domain_that_consumes_nothing_loads_no_consume_machinery(tm
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     loaded = set(result.stdout.split())
     assert not loaded & {"dmesh_dbt.consume", "dmesh_dbt.registry", "dmesh_dbt.contracts", "pydantic", "duckdb"}
+
+
+def test_a_check_whose_lineage_is_all_cached_never_imports_sqlglot(tmp_path: Path) -> None:
+    """The second run finds every node in the cache: it must not pay for sqlglot's import (issue 16)."""
+    statement = (
+        "from pathlib import Path; from tests.unit.test_lineage_cache import _project, _run; "
+        f"cache, _ = _run(_project(), Path({str(tmp_path)!r})); assert cache.hits == 4 or cache.misses == 4"
+    )
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "xdg"), "PYTHONPATH": os.pathsep.join(sys.path)}
+    for run in ("cold", "warm"):
+        code = f"import sys\n{statement}\nprint('\\n'.join(sorted(sys.modules)))"
+        result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+        imported = "sqlglot" in result.stdout.split()
+        assert imported == (run == "cold"), run

@@ -18,6 +18,7 @@ import hashlib
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from importlib.util import find_spec
 from pathlib import Path
 from types import MappingProxyType
@@ -96,11 +97,17 @@ class NodeLineage:
         """The inputs of ``column`` (case-insensitive); None when the SQL does not output it."""
         if self.unresolved is not None:
             return (self.unresolved,)
-        wanted = column.lower()
+        found = self._by_lower_name.get(column.lower())
+        return found if found is not None else self.columns.get(_STAR)
+
+    @cached_property
+    def _by_lower_name(self) -> dict[str, tuple[Hop, ...]]:
+        """The columns by lowercased name, the first of names equal but for case winning (DM011 asks for
+        every public column several times)."""
+        index: dict[str, tuple[Hop, ...]] = {}
         for name, hops in self.columns.items():
-            if name.lower() == wanted:
-                return hops
-        return self.columns.get(_STAR)
+            index.setdefault(name.lower(), hops)
+        return index
 
 
 @dataclass(frozen=True)
@@ -160,7 +167,7 @@ class Lineage:
         self._nodes: dict[str, NodeLineage] = {}
         self._parsed: dict[str, _Parsed] = {}
         self._public_ancestry: frozenset[str] | None = None
-        self._traces: dict[tuple[Stop, ColumnRef], tuple[Derivation, ...]] = {}
+        self._traces: dict[Stop, dict[ColumnRef, tuple[Derivation, ...]]] = {}
         #: Per node, what each relation name its SQL reads resolved to: a cached entry holds only while the
         #: manifest still resolves every one of them the same way.
         self._resolved: dict[str, dict[tuple[str, ...], str | None]] = {}
@@ -210,19 +217,20 @@ class Lineage:
         stop = stop or _never
         # Upstream columns first, from an explicit stack: a chain of hundreds of models must not exhaust
         # Python's recursion limit. Keys compare by equality (a bound method is a new object at each access).
+        traced = self._traces.setdefault(stop, {})
         pending = [column]
         while pending:
             current = pending[-1]
-            if (stop, current) in self._traces:
+            if current in traced:
                 pending.pop()
                 continue
-            upstream = [s for s in self._followed_sources(current, stop) if (stop, s) not in self._traces]
+            upstream = [s for s in self._followed_sources(current, stop) if s not in traced]
             if upstream:
                 pending.extend(upstream)
                 continue
             pending.pop()
-            self._traces[stop, current] = self._derive(current, stop)
-        return self._traces[stop, column]
+            traced[current] = self._derive(current, stop)
+        return traced[column]
 
     def _followed_sources(self, column: ColumnRef, stop: Stop) -> Iterator[ColumnRef]:
         """The upstream columns of ``column`` whose own lineage the trace goes on through."""
@@ -265,7 +273,8 @@ class Lineage:
         if parent is None or not parent.has_sql or stop(source):
             yield Derivation((column, source), hop.reduced)
             return
-        for upstream in self.trace(source, stop):
+        traced = self._traces[stop].get(source)  # traced already, before ``column`` (the stack in ``trace``)
+        for upstream in traced if traced is not None else self.trace(source, stop):
             yield Derivation((column, *upstream.path), hop.reduced or upstream.reduced, upstream.unresolved)
 
     # ------------------------------------------------------------------------------------------- the cache
@@ -750,11 +759,15 @@ def _decode_relations(value: object) -> tuple[tuple[str, ...], list[tuple[tuple[
 
 
 def _decode_hop(value: object) -> Hop:
-    items = _list(value)
-    if len(items) == 3 and items[0] == "u":
-        return Unresolved(*_texts(items[1:], 2))
-    if len(items) == 4 and items[0] == "i" and isinstance(items[3], bool):
-        return Input(ColumnRef(*_texts(items[1:3], 2)), items[3])
+    # Checked inline, not through the helpers below: a warm check decodes every hop of the project.
+    if type(value) is list and len(value) == 4 and value[0] == "i":
+        _, node_id, column, reduced = value
+        if type(node_id) is str and type(column) is str and type(reduced) is bool:
+            return Input(ColumnRef(node_id, column), reduced)
+    elif type(value) is list and len(value) == 3 and value[0] == "u":
+        _, node_id, reason = value
+        if type(node_id) is str and type(reason) is str:
+            return Unresolved(node_id, reason)
     raise _Malformed(value)
 
 

@@ -55,20 +55,28 @@ def _user_key() -> bytes | None:
 
 
 def _make_key(path: Path) -> bytes | None:
+    """A new key, written whole before it appears under its name (a crash leaves no empty key behind); when two
+    checks start at once, the one that loses the race reads the winner's."""
     key = secrets.token_bytes(_KEY_BYTES)
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        # O_EXCL: two checks starting at once agree on one key (the loser reads the winner's).
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        staged = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
+        fd = os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # never readable by others
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(key)
+    except OSError:
+        return None
+    try:
+        os.link(staged, path)  # fails if another check made the key first
     except FileExistsError:
         try:
-            return path.read_bytes()
+            key = path.read_bytes()
         except OSError:
             return None
     except OSError:
         return None
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(key)
+    finally:
+        staged.unlink(missing_ok=True)
     return key
 
 

@@ -171,6 +171,7 @@ class Lineage:
         #: Per node, what each relation name its SQL reads resolved to: a cached entry holds only while the
         #: manifest still resolves every one of them the same way.
         self._resolved: dict[str, dict[tuple[str, ...], str | None]] = {}
+        self._sql_digests: dict[str, str] = {}
 
     def name(self, node_id: str) -> str:
         """The node's name as a user reads it (``customers``, ``raw.customers`` for a source)."""
@@ -297,9 +298,13 @@ class Lineage:
         return node
 
     def _sql_digest(self, relation: _Relation) -> str:
-        """What the relations a node's SQL reads follow from (besides how the manifest resolves their names)."""
-        fields = [self.dialect, relation.node_id, relation.name, relation.compiled_code, relation.depends_on]
-        return hashlib.sha256(orjson.dumps(fields)).hexdigest()
+        """What the relations a node's SQL reads follow from (besides how the manifest resolves their names);
+        made once per node, though both of its entries start from it."""
+        digest = self._sql_digests.get(relation.node_id)
+        if digest is None:
+            fields = [self.dialect, relation.node_id, relation.name, relation.compiled_code, relation.depends_on]
+            digest = self._sql_digests[relation.node_id] = hashlib.sha256(orjson.dumps(fields)).hexdigest()
+        return digest
 
     def _lineage_digest(self, relation: _Relation) -> str:
         """What a node's lineage follows from: its SQL and the columns of every parent it is qualified against."""

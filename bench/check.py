@@ -21,9 +21,13 @@ of ``--runs`` rounds and its ratio to the floor measured in the same rounds:
                   described, a unique test per model (installed by ``bench/peers.py`` into ~/.cache; without
                   network its column says n/a)
 
+Each check is timed twice per round: ``cold``, with its lineage cache (``target/dmesh_lineage.cache``) deleted
+first, so every model's SQL is parsed as on a fresh CI checkout; and ``warm``, right after, reading the cache the
+cold run wrote, as a developer's repeated check of an unchanged project does. Rows say which.
+
 Goals (issue 16): text and SARIF at most 2x json.load and at most 1/3 of dbt-bouncer; ``dmesh-dbt --help`` at
 most 2x ``python -c pass``. Before timing, each check's output is verified: its exit code, the number of
-findings, and a YAML line for every finding.
+findings, and a YAML line for every finding, cold and then warm.
 """
 
 from __future__ import annotations
@@ -48,6 +52,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).parent))
 from peers import ensure_bouncer  # noqa: E402  (bench/ is not a package)
 
+from dmesh_dbt.lineage_cache import CACHE_FILE  # noqa: E402
 from dmesh_dbt.project import COMPILE_SELECTION  # noqa: E402
 
 BIN = Path(sys.executable).parent
@@ -195,6 +200,7 @@ def write_project(seed_project: Path, seed: dict[str, Any], workdir: Path, size:
 class Command:
     label: str
     argv: list[str]
+    cold: bool = False  # delete check's lineage cache first (not timed)
 
 
 def run_timed(
@@ -217,6 +223,8 @@ def median_seconds(
     times: dict[str, dict[str, list[float]]] = {"wall": {}, "cpu": {}}
     for _ in range(runs):
         for command in commands:
+            if command.cold:
+                (cwd / "target" / CACHE_FILE).unlink(missing_ok=True)
             result, wall, cpu = run_timed(command.argv, cwd, env)
             if result.returncode not in (0, 1):  # 1: the tool found violations
                 raise RuntimeError(f"{command.argv} exited {result.returncode}:\n{result.stderr.decode()}")
@@ -226,7 +234,16 @@ def median_seconds(
 
 
 def verify_check(project: Path, findings: bool, public_models: int) -> None:
-    """Fail loudly unless check reports what the project holds: a bench of a broken check measures nothing."""
+    """Fail loudly unless check reports what the project holds, computing its lineage and then reading it from
+    the cache: a bench of a broken check measures nothing."""
+    (project / "target" / CACHE_FILE).unlink(missing_ok=True)
+    for _ in ("cold", "warm"):
+        _verify_check_once(project, findings, public_models)
+    if not (project / "target" / CACHE_FILE).is_file():
+        raise RuntimeError(f"check in {project} wrote no lineage cache")
+
+
+def _verify_check_once(project: Path, findings: bool, public_models: int) -> None:
     argv = [str(BIN / "dmesh-dbt"), "check", "--format", "sarif"]
     result = subprocess.run(argv, cwd=project, env=ENV, capture_output=True, text=True, check=False)
     expected_exit, expected_results = (1, 2 * public_models) if findings else (0, 0)
@@ -245,7 +262,9 @@ def bench_project(project: Path, runs: int, bouncer: Path | None) -> dict[str, d
     check = [str(BIN / "dmesh-dbt"), "check"]
     commands = [
         Command("json.load", [PYTHON, "-c", "import json; json.load(open('target/manifest.json'))"]),
+        Command("text cold", check, cold=True),
         Command("text", check),
+        Command("sarif cold", [*check, "--format", "sarif"], cold=True),
         Command("sarif", [*check, "--format", "sarif"]),
     ]
     if bouncer is not None:
@@ -292,18 +311,20 @@ def _ratio(value: float | None, base: float | None) -> str:
 
 
 HEADER = (
-    f"{'clock':<5} {'models':>6} {'findings':>8} {'MB':>5} {'KB/m':>4} {'json.load':>9} {'text':>7} {'x load':>6} "
-    f"{'sarif':>7} {'x load':>6} {'bouncer':>7} {'text/b':>6} {'sarif/b':>7}"
+    f"{'clock':<5} {'cache':<5} {'models':>6} {'findings':>8} {'MB':>5} {'KB/m':>4} {'json.load':>9} {'text':>7} "
+    f"{'x load':>6} {'sarif':>7} {'x load':>6} {'bouncer':>7} {'text/b':>6} {'sarif/b':>7}"
 )
 
 
-def print_row(clock: str, size: int, findings: int, size_bytes: int, t: dict[str, float]) -> None:
+def print_row(clock: str, cache: str, size: int, findings: int, size_bytes: int, t: dict[str, float]) -> None:
     bouncer, floor = t.get("dbt-bouncer"), t["json.load"]
+    suffix = " cold" if cache == "cold" else ""
+    text, sarif = t[f"text{suffix}"], t[f"sarif{suffix}"]
     print(
-        f"{clock:<5} {size:>6} {findings:>8} {size_bytes / 1e6:>5.1f} {size_bytes / size / 1e3:>4.1f} "
-        f"{floor:>9.3f} {t['text']:>7.3f} {_ratio(t['text'], floor):>6} {t['sarif']:>7.3f} "
-        f"{_ratio(t['sarif'], floor):>6} {bouncer if bouncer else float('nan'):>7.2f} "
-        f"{_ratio(t['text'], bouncer):>6} {_ratio(t['sarif'], bouncer):>7}",
+        f"{clock:<5} {cache:<5} {size:>6} {findings:>8} {size_bytes / 1e6:>5.1f} {size_bytes / size / 1e3:>4.1f} "
+        f"{floor:>9.3f} {text:>7.3f} {_ratio(text, floor):>6} {sarif:>7.3f} "
+        f"{_ratio(sarif, floor):>6} {bouncer if bouncer else float('nan'):>7.2f} "
+        f"{_ratio(text, bouncer):>6} {_ratio(sarif, bouncer):>7}",
         flush=True,
     )
 
@@ -320,7 +341,8 @@ def bench_checks(sizes: list[int], runs: int, bouncer: Path | None) -> None:
                 timings = bench_project(project, runs, bouncer)
                 size_bytes = (project / "target" / "manifest.json").stat().st_size
                 for clock, by_command in timings.items():
-                    print_row(clock, size, 2 * public_models if findings else 0, size_bytes, by_command)
+                    for cache in ("cold", "warm"):
+                        print_row(clock, cache, size, 2 * public_models if findings else 0, size_bytes, by_command)
                 shutil.rmtree(project)
 
 

@@ -302,7 +302,7 @@ def load_manifest_document(path: Path) -> dict[str, Any]:
 def parse_manifest(data: bytes, origin: str, regenerate: str = "regenerate it with `dbt parse`") -> Project:
     """A manifest's bytes into a Project; ``origin`` names it in errors (a path, a registry release)."""
     try:
-        with _collector_paused():
+        with collector_paused():
             document = _parse_artifact(data, origin, "manifest", SUPPORTED_MANIFEST_VERSIONS, regenerate)
             return project_from_manifest(document)
     except (KeyError, TypeError, AttributeError, ValueError) as error:
@@ -312,7 +312,7 @@ def parse_manifest(data: bytes, origin: str, regenerate: str = "regenerate it wi
 
 
 @contextmanager
-def _collector_paused() -> Iterator[None]:
+def collector_paused() -> Iterator[None]:
     """Pause Python's cyclic garbage collector while a manifest is parsed and modelled.
 
     Why: parsing allocates millions of containers and none of them is garbage yet, but each allocation burst

@@ -16,7 +16,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from dmesh_dbt.artifacts import Column, Model, Project, load_manifest, parse_manifest
+from dmesh_dbt.artifacts import Column, Model, Project, collector_paused, load_manifest, parse_manifest
 from dmesh_dbt.changes import (
     CHANGE_KINDS,
     KEPT_VERSION_NOT_DEPRECATED,
@@ -28,6 +28,8 @@ from dmesh_dbt.changes import (
 )
 from dmesh_dbt.errors import DmeshError, PolicyViolation, UsageError
 from dmesh_dbt.files import read_text_bounded
+from dmesh_dbt.lineage import cache_salt
+from dmesh_dbt.lineage_cache import LineageCache
 from dmesh_dbt.packages import installed_packages, with_packages
 from dmesh_dbt.policy import (
     EXPIRED_WAIVER,
@@ -45,7 +47,7 @@ from dmesh_dbt.policy.drift import read_catalog
 from dmesh_dbt.policy.mesh import load_mesh_policy
 from dmesh_dbt.project import MANIFEST, compile_manifest, domain_name, ensure_manifest, project_id
 from dmesh_dbt.readiness import NO_PRODUCT, readiness_notes
-from dmesh_dbt.report import Finding, Report, Severity, apply_waivers, sort_findings
+from dmesh_dbt.report import CacheUse, Finding, Report, Severity, apply_waivers, sort_findings
 from dmesh_dbt.toolkit import DBT_DEFAULTS, DbtFlags
 
 if TYPE_CHECKING:
@@ -119,7 +121,12 @@ def run_check(
         scanned = scan_values(project, project_dir, sample_rows, target, flags)
         sampled, leaks = scanned.suspects, scanned.leaks
     catalog, catalog_line = read_catalog(project_dir, project)  # DM015: the YAML's columns against the relations'
-    findings = evaluate_policy(PolicyContext(project, domain, today, sampled, mesh, catalog), severities)
+    # Paused: the rules build what lives until the report (lineage, traces), and each collection would walk the
+    # whole manifest again (a third of a 5,000-model check). Parse trees, the only cyclic garbage, are few.
+    with collector_paused():
+        cache = LineageCache.open(manifest_path.parent, cache_salt())
+        findings = evaluate_policy(PolicyContext(project, domain, today, sampled, mesh, catalog, cache), severities)
+        cache.save()
     findings.extend(_leak_findings(leaks, severities))
     rules = [r.info for r in RULES.values() if severities.of(r.id) is not None]
     notes = [f"manifest: {_display(manifest_path, project_dir)} ({len(project.own_models)} models)"]
@@ -156,6 +163,7 @@ def run_check(
         waivers=in_force,
         notes=tuple(notes),
         policy=mesh.stamp,
+        lineage_cache=CacheUse(cache.hits, cache.misses),
     )
 
 

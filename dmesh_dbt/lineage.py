@@ -14,13 +14,20 @@ manifest does not know, ``select *`` over unknown columns) is an ``Unresolved`` 
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
+from functools import cached_property
+from importlib.util import find_spec
+from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
+import orjson
+
 from dmesh_dbt.artifacts import Column, Model, Project
+from dmesh_dbt.lineage_cache import LineageCache
 
 if TYPE_CHECKING:
     from sqlglot import exp
@@ -90,11 +97,17 @@ class NodeLineage:
         """The inputs of ``column`` (case-insensitive); None when the SQL does not output it."""
         if self.unresolved is not None:
             return (self.unresolved,)
-        wanted = column.lower()
+        found = self._by_lower_name.get(column.lower())
+        return found if found is not None else self.columns.get(_STAR)
+
+    @cached_property
+    def _by_lower_name(self) -> dict[str, tuple[Hop, ...]]:
+        """The columns by lowercased name, the first of names equal but for case winning (DM011 asks for
+        every public column several times)."""
+        index: dict[str, tuple[Hop, ...]] = {}
         for name, hops in self.columns.items():
-            if name.lower() == wanted:
-                return hops
-        return self.columns.get(_STAR)
+            index.setdefault(name.lower(), hops)
+        return index
 
 
 @dataclass(frozen=True)
@@ -141,8 +154,10 @@ Stop = Callable[[ColumnRef], bool]
 class Lineage:
     """Column lineage of one project's manifest; every node is parsed at most once, on first use."""
 
-    def __init__(self, project: Project) -> None:
+    def __init__(self, project: Project, cache: LineageCache | None = None) -> None:
         self.project = project
+        #: Where nodes' lineage computed by an earlier run is reused (each entry keyed by all it was computed from).
+        self.cache = cache
         self.dialect = _DIALECTS.get(project.adapter_type)
         self._relations = {r.node_id: r for r in _relations(project, self.dialect)}
         self._by_parts: dict[tuple[str, ...], list[str]] = {}
@@ -152,7 +167,11 @@ class Lineage:
         self._nodes: dict[str, NodeLineage] = {}
         self._parsed: dict[str, _Parsed] = {}
         self._public_ancestry: frozenset[str] | None = None
-        self._traces: dict[tuple[Stop, ColumnRef], tuple[Derivation, ...]] = {}
+        self._traces: dict[Stop, dict[ColumnRef, tuple[Derivation, ...]]] = {}
+        #: Per node, what each relation name its SQL reads resolved to: a cached entry holds only while the
+        #: manifest still resolves every one of them the same way.
+        self._resolved: dict[str, dict[tuple[str, ...], str | None]] = {}
+        self._sql_digests: dict[str, str] = {}
 
     def name(self, node_id: str) -> str:
         """The node's name as a user reads it (``customers``, ``raw.customers`` for a source)."""
@@ -170,7 +189,7 @@ class Lineage:
         """The one-hop lineage of a model or snapshot (parents first, each once)."""
         if node_id not in self._nodes:
             for pending in self._unparsed_ancestry(node_id):
-                self._nodes[pending] = self._parse(pending)
+                self._nodes[pending] = self._cached_or_parsed(pending)
         if node_id not in self._nodes:  # a source, a seed, or no node of the manifest: no SQL to read
             return NodeLineage(node_id, unresolved=Unresolved(node_id, f"{self.name(node_id)} has no SQL"))
         return self._nodes[node_id]
@@ -180,7 +199,18 @@ class Lineage:
         relation = self._relations.get(node_id)
         if relation is None or not relation.has_sql:
             return ()
-        return self._parsed_sql(relation).unknown_relations
+        if self.cache is None or not relation.compiled_code or node_id in self._parsed:
+            return self._parsed_sql(relation).unknown_relations
+        name, digest = f"relations:{node_id}", self._sql_digest(relation)
+        cached = _decode_relations(self.cache.get(name, digest))
+        if cached is not None and self._still_resolves(relation, cached[1]):
+            self.cache.hits += 1
+            self._parsed[node_id] = _Parsed(None, "", cached[0])
+            return cached[0]
+        self.cache.misses += 1
+        unknown = self._parsed_sql(relation).unknown_relations
+        self.cache.put(name, digest, {"unknown": list(unknown), "resolved": self._resolutions(node_id)})
+        return unknown
 
     def trace(self, column: ColumnRef, stop: Stop | None = None) -> tuple[Derivation, ...]:
         """Every upstream column ``column`` derives from, with the path, back to columns of nodes without SQL
@@ -188,19 +218,20 @@ class Lineage:
         stop = stop or _never
         # Upstream columns first, from an explicit stack: a chain of hundreds of models must not exhaust
         # Python's recursion limit. Keys compare by equality (a bound method is a new object at each access).
+        traced = self._traces.setdefault(stop, {})
         pending = [column]
         while pending:
             current = pending[-1]
-            if (stop, current) in self._traces:
+            if current in traced:
                 pending.pop()
                 continue
-            upstream = [s for s in self._followed_sources(current, stop) if (stop, s) not in self._traces]
+            upstream = [s for s in self._followed_sources(current, stop) if s not in traced]
             if upstream:
                 pending.extend(upstream)
                 continue
             pending.pop()
-            self._traces[stop, current] = self._derive(current, stop)
-        return self._traces[stop, column]
+            traced[current] = self._derive(current, stop)
+        return traced[column]
 
     def _followed_sources(self, column: ColumnRef, stop: Stop) -> Iterator[ColumnRef]:
         """The upstream columns of ``column`` whose own lineage the trace goes on through."""
@@ -243,8 +274,53 @@ class Lineage:
         if parent is None or not parent.has_sql or stop(source):
             yield Derivation((column, source), hop.reduced)
             return
-        for upstream in self.trace(source, stop):
+        traced = self._traces[stop].get(source)  # traced already, before ``column`` (the stack in ``trace``)
+        for upstream in traced if traced is not None else self.trace(source, stop):
             yield Derivation((column, *upstream.path), hop.reduced or upstream.reduced, upstream.unresolved)
+
+    # ------------------------------------------------------------------------------------------- the cache
+
+    def _cached_or_parsed(self, node_id: str) -> NodeLineage:
+        """The node's lineage from the cache when computed there from all the same inputs, else parsed (and
+        stored). Parents come first, so the columns they output are known when the key is made."""
+        relation = self._relations[node_id]
+        if self.cache is None or not relation.compiled_code:
+            return self._parse(node_id)
+        name, digest = f"lineage:{node_id}", self._lineage_digest(relation)
+        cached = _decode_node(self.cache.get(name, digest), node_id)
+        if cached is not None and self._still_resolves(relation, cached[1]):
+            self.cache.hits += 1
+            self._parsed.setdefault(node_id, _Parsed(None, "", cached[0].unknown_relations))
+            return cached[0]
+        self.cache.misses += 1
+        node = self._parse(node_id)
+        self.cache.put(name, digest, _encode_node(node, self._resolutions(node_id)))
+        return node
+
+    def _sql_digest(self, relation: _Relation) -> str:
+        """What the relations a node's SQL reads follow from (besides how the manifest resolves their names);
+        made once per node, though both of its entries start from it."""
+        digest = self._sql_digests.get(relation.node_id)
+        if digest is None:
+            fields = [self.dialect, relation.node_id, relation.name, relation.compiled_code, relation.depends_on]
+            digest = self._sql_digests[relation.node_id] = hashlib.sha256(orjson.dumps(fields)).hexdigest()
+        return digest
+
+    def _lineage_digest(self, relation: _Relation) -> str:
+        """What a node's lineage follows from: its SQL and the columns of every parent it is qualified against."""
+        parents = [
+            [parent.node_id, parent.parts, self._columns_of(parent)]
+            for parent in (self._relations[p] for p in relation.depends_on if p in self._relations)
+        ]
+        fields = [self._sql_digest(relation), sorted(relation.extra_columns), parents]
+        return hashlib.sha256(orjson.dumps(fields)).hexdigest()
+
+    def _resolutions(self, node_id: str) -> list[list[object]]:
+        return [[list(parts), found] for parts, found in self._resolved.get(node_id, {}).items()]
+
+    def _still_resolves(self, relation: _Relation, resolved: list[tuple[tuple[str, ...], str | None]]) -> bool:
+        """Whether every relation name the node's SQL read names the same node (or none) in this manifest."""
+        return all(self._resolve_parts(parts, relation) == found for parts, found in resolved)
 
     # ------------------------------------------------------------------------------------------- parsing
 
@@ -377,6 +453,11 @@ class Lineage:
     def resolve(self, table: exp.Table, reader: _Relation) -> str | None:
         """The node a table of ``reader``'s SQL names, matching its relation name from the right."""
         parts = tuple(p.lower() for p in (table.catalog, table.db, table.name) if p)
+        found = self._resolve_parts(parts, reader)
+        self._resolved.setdefault(reader.node_id, {})[parts] = found
+        return found
+
+    def _resolve_parts(self, parts: tuple[str, ...], reader: _Relation) -> str | None:
         candidates = self._by_parts.get(parts, [])
         if len(candidates) > 1:
             candidates = [c for c in candidates if c in reader.depends_on] or candidates
@@ -614,6 +695,120 @@ def _is_reduced(column: exp.Expr, root: exp.Expr) -> bool:
             return False
         child, node = node, node.parent
     return False
+
+
+# ----------------------------------------------------------------------------------------------- cache entries
+
+#: Bumped when the shape of a cache entry changes.
+_ENTRY_FORMAT = "1"
+
+
+def cache_salt() -> str:
+    """What every cached entry was computed by: this module's code and sqlglot's version (read from its files,
+    not by importing it: a run that parses nothing must not pay for sqlglot's import)."""
+    digest = hashlib.sha256(_ENTRY_FORMAT.encode())
+    digest.update(Path(__file__).read_bytes())
+    spec = find_spec("sqlglot")
+    origin = spec.origin if spec is not None else None
+    version = Path(origin).parent / "_version.py" if origin else None
+    digest.update(version.read_bytes() if version is not None and version.is_file() else b"no sqlglot version")
+    return digest.hexdigest()
+
+
+def _encode_node(node: NodeLineage, resolved: list[list[object]]) -> dict[str, object]:
+    return {
+        "columns": {name: [_encode_hop(hop) for hop in hops] for name, hops in node.columns.items()},
+        "unresolved": None if node.unresolved is None else [node.unresolved.node_id, node.unresolved.reason],
+        "unknown": list(node.unknown_relations),
+        "resolved": resolved,
+    }
+
+
+def _encode_hop(hop: Hop) -> list[object]:
+    if isinstance(hop, Unresolved):
+        return ["u", hop.node_id, hop.reason]
+    return ["i", hop.source.node_id, hop.source.column, hop.reduced]
+
+
+class _Malformed(ValueError):
+    """A cache entry of the wrong shape: read as a miss."""
+
+
+def _decode_node(value: object, node_id: str) -> tuple[NodeLineage, list[tuple[tuple[str, ...], str | None]]] | None:
+    """A cached node's lineage and the resolutions it rests on; None when the entry has any other shape."""
+    if value is None:
+        return None
+    try:
+        entry = _mapping(value)
+        columns = {
+            _text(name): tuple(_decode_hop(h) for h in _list(hops)) for name, hops in _mapping(entry["columns"]).items()
+        }
+        unresolved = entry["unresolved"]
+        problem = None if unresolved is None else Unresolved(*_texts(unresolved, 2))
+        node = NodeLineage(
+            node_id, MappingProxyType(columns), problem, tuple(_text(t) for t in _list(entry["unknown"]))
+        )
+        return node, _decode_resolved(entry["resolved"])
+    except (_Malformed, KeyError):
+        return None
+
+
+def _decode_relations(value: object) -> tuple[tuple[str, ...], list[tuple[tuple[str, ...], str | None]]] | None:
+    if value is None:
+        return None
+    try:
+        entry = _mapping(value)
+        return tuple(_text(t) for t in _list(entry["unknown"])), _decode_resolved(entry["resolved"])
+    except (_Malformed, KeyError):
+        return None
+
+
+def _decode_hop(value: object) -> Hop:
+    # Checked inline, not through the helpers below: a warm check decodes every hop of the project.
+    if type(value) is list and len(value) == 4 and value[0] == "i":
+        _, node_id, column, reduced = value
+        if type(node_id) is str and type(column) is str and type(reduced) is bool:
+            return Input(ColumnRef(node_id, column), reduced)
+    elif type(value) is list and len(value) == 3 and value[0] == "u":
+        _, node_id, reason = value
+        if type(node_id) is str and type(reason) is str:
+            return Unresolved(node_id, reason)
+    raise _Malformed(value)
+
+
+def _decode_resolved(value: object) -> list[tuple[tuple[str, ...], str | None]]:
+    resolved = []
+    for item in _list(value):
+        pair = _list(item)
+        if len(pair) != 2 or not (pair[1] is None or isinstance(pair[1], str)):
+            raise _Malformed(item)
+        resolved.append((tuple(_text(p) for p in _list(pair[0])), pair[1]))
+    return resolved
+
+
+def _mapping(value: object) -> dict[str, object]:
+    if not isinstance(value, dict):
+        raise _Malformed(value)
+    return value
+
+
+def _list(value: object) -> list[object]:
+    if not isinstance(value, list):
+        raise _Malformed(value)
+    return value
+
+
+def _text(value: object) -> str:
+    if not isinstance(value, str):
+        raise _Malformed(value)
+    return value
+
+
+def _texts(value: object, count: int) -> tuple[str, ...]:
+    items = _list(value)
+    if len(items) != count:
+        raise _Malformed(value)
+    return tuple(_text(item) for item in items)
 
 
 # ----------------------------------------------------------------------------------------------- relations

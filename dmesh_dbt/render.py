@@ -171,6 +171,8 @@ def render_json(report: Report) -> str:
         "waivers": [_waiver_json(w) for w in report.waivers],
         "rules": [{"id": r.id, "name": r.name, "summary": r.summary} for r in report.rules],
     }
+    if report.lineage_cache is not None:
+        document["lineage_cache"] = {"hits": report.lineage_cache.hits, "misses": report.lineage_cache.misses}
     return json.dumps(document, indent=2) + "\n"
 
 

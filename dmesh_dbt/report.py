@@ -119,6 +119,14 @@ class SourceRoot:
 
 
 @dataclass(frozen=True)
+class CacheUse:
+    """Entries a command read from a cache (hits) and entries it computed and stored (misses)."""
+
+    hits: int
+    misses: int
+
+
+@dataclass(frozen=True)
 class Report:
     """Everything a command reports; renderers format it, ``exit_code`` decides the build."""
 
@@ -131,6 +139,8 @@ class Report:
     policy: PolicyStamp | None = None  # the mesh policy that set the severities (check)
     #: Where the project sits in its repository; None: paths stay relative to the project (text, JSON, tests).
     source_root: SourceRoot | None = None
+    #: How many nodes' lineage check read from its cache and how many it computed (check; JSON only).
+    lineage_cache: CacheUse | None = None
 
     @property
     def failures(self) -> tuple[Finding, ...]:

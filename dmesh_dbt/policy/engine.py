@@ -22,6 +22,7 @@ from dmesh_dbt.changes.kinds import CHANGE_KINDS, KEPT_VERSION_NOT_DEPRECATED
 from dmesh_dbt.errors import ConfigError
 from dmesh_dbt.examples import Examples
 from dmesh_dbt.lineage import Lineage
+from dmesh_dbt.lineage_cache import LineageCache
 from dmesh_dbt.policy.mesh import MeshPolicyFile, shipped_mesh_policy
 from dmesh_dbt.project import DMESH_FILE
 from dmesh_dbt.report import Finding, RuleInfo, Severity, Waiver
@@ -78,11 +79,13 @@ class PolicyContext:
     mesh: MeshPolicyFile = field(default_factory=shipped_mesh_policy)
     #: The relations' real columns (``target/catalog.json``, from ``dbt docs generate``); None without one.
     catalog: Catalog | None = None
+    #: Nodes' lineage computed by earlier runs (``target/dmesh_lineage.cache``); None: every node is parsed.
+    lineage_cache: LineageCache | None = None
 
     @cached_property
     def lineage(self) -> Lineage:
         """The project's column lineage, built once for every rule that follows it (each node parsed once)."""
-        return Lineage(self.project)
+        return Lineage(self.project, self.lineage_cache)
 
 
 RuleCheck = Callable[[PolicyContext], Iterable[Violation]]

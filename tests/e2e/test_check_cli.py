@@ -85,6 +85,20 @@ def test_a_fresh_manifest_is_not_reparsed(domain: Domain) -> None:
     assert "dbt parse" not in err
 
 
+def test_a_repeated_check_reads_column_lineage_from_its_cache_and_finds_the_same(
+    domain: Domain, tmp_path: Path
+) -> None:
+    check(domain)  # parses if the edits made it stale
+    (domain.path / "target" / "dmesh_lineage.cache").unlink(missing_ok=True)
+    env = {"XDG_CACHE_HOME": str(tmp_path)}  # this test's own cache key
+    runs = [run_cli("check", "--project-dir", str(domain.path), "--format", "json", env=env) for _ in range(2)]
+    first, second = (json.loads(run.stdout) for run in runs)
+    computed = first.pop("lineage_cache")
+    assert computed["hits"] == 0 and computed["misses"] > 0
+    assert second.pop("lineage_cache") == {"hits": computed["misses"], "misses": 0}
+    assert second == first and [run.returncode for run in runs] == [1, 1]
+
+
 def test_json_format(domain: Domain) -> None:
     code, out, _ = check(domain, "--state", str(domain.state), "--format", "json")
     document = json.loads(out)

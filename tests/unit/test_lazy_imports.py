@@ -5,6 +5,7 @@ Each case imports in a fresh interpreter, as the command does, and lists the hea
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -61,3 +62,17 @@ def test_the_cli_loads_of_dmesh_dbt_only_its_consoles_and_errors() -> None:
         "dmesh_dbt.errors",
     ]
     assert not {"dataclasses", "subprocess", "json", "hashlib", "xml.etree.ElementTree"} & set(loaded)
+
+
+def test_a_check_whose_lineage_is_all_cached_never_imports_sqlglot(tmp_path: Path) -> None:
+    """The second run finds every node in the cache: it must not pay for sqlglot's import (issue 16)."""
+    statement = (
+        "from pathlib import Path; from tests.unit.test_lineage_cache import _project, _run; "
+        f"cache, _ = _run(_project(), Path({str(tmp_path)!r})); assert cache.hits == 4 or cache.misses == 4"
+    )
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "xdg"), "PYTHONPATH": os.pathsep.join(sys.path)}
+    for run in ("cold", "warm"):
+        code = f"import sys\n{statement}\nprint('\\n'.join(sorted(sys.modules)))"
+        result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+        imported = "sqlglot" in result.stdout.split()
+        assert imported == (run == "cold"), run

@@ -1,0 +1,176 @@
+"""The lineage cache: a repeated check reuses each node's lineage only when computed from all the same inputs,
+and no cache file, however written, makes a PII column pass DM011 (fail closed)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import replace
+from datetime import date
+from pathlib import Path
+
+import orjson
+import pytest
+
+from dmesh_dbt.artifacts import Access, Project
+from dmesh_dbt.lineage import ColumnRef, Input, Lineage, NodeLineage, cache_salt
+from dmesh_dbt.lineage_cache import CACHE_FILE, LineageCache, key_path
+from dmesh_dbt.policy.engine import RULES, DomainConfig, PolicyContext
+from tests.lineage_projects import column, model, project, source
+
+OUT = "model.payments.contacts"
+STG = "model.payments.stg_customers"
+LEAK = "contacts.contact carries email from raw.customers.email"
+
+
+@pytest.fixture(autouse=True)
+def _own_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test has its own user cache key (never the developer's)."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+
+
+def _project(
+    out_sql: str = "select customer_id, email || '' as contact from {stg_customers}",
+    raw_columns: tuple[str, ...] = ("customer_id", "email"),
+    stg_sql: str = "select * from {raw.customers}",
+) -> Project:
+    """raw.customers (email classified) -> stg_customers -> contacts (public, `contact` unclassified)."""
+    raw = source("customers", tuple(column(c, **({"pii": "email"} if c == "email" else {})) for c in raw_columns))
+    stg = model("stg_customers", stg_sql, (raw.unique_id,))
+    out = model("contacts", out_sql, (stg.unique_id,), (column("customer_id"), column("contact")), access=Access.PUBLIC)
+    return project(raw, stg, out)
+
+
+def _run(built: Project, target: Path, salt: str = "") -> tuple[LineageCache, list[str]]:
+    """DM007 and DM011 as check runs them, with the cache in ``target``, saved after; DM011's messages."""
+    cache = LineageCache.open(target, salt or cache_salt())
+    ctx = PolicyContext(built, DomainConfig(name="payments"), date(2026, 12, 1), lineage_cache=cache)
+    list(RULES["DM007"].check(ctx))
+    messages = [v.message for v in RULES["DM011"].check(ctx)]
+    cache.save()
+    return cache, messages
+
+
+def _nodes(built: Project, cache: LineageCache | None) -> dict[str, NodeLineage]:
+    lineage = Lineage(built, cache)
+    return {node_id: lineage.node(node_id) for node_id in (STG, OUT)}
+
+
+def test_a_second_run_reads_every_node_from_the_cache_and_finds_the_same(tmp_path: Path) -> None:
+    first, found = _run(_project(), tmp_path)
+    assert (first.hits, first.misses) == (0, 4)  # per node: the relations DM007 reads, and the column lineage
+    second, again = _run(_project(), tmp_path)
+    assert (second.hits, second.misses) == (4, 0)
+    assert again == found and any(LEAK in m for m in found)
+    assert _nodes(_project(), LineageCache.open(tmp_path, cache_salt())) == _nodes(_project(), None)
+
+
+def test_changed_sql_is_parsed_again_and_its_children_keep_their_entries(tmp_path: Path) -> None:
+    _run(_project(), tmp_path)
+    changed = _project(out_sql="select customer_id, 'x' as contact from {stg_customers}")
+    cache, found = _run(changed, tmp_path)
+    assert (cache.hits, cache.misses) == (2, 2)  # stg_customers unchanged; contacts parsed again
+    assert found == []  # a constant carries no PII: the new SQL was read, not the cached lineage
+
+
+def test_a_parent_column_list_that_changed_invalidates_the_child_even_with_the_same_sql(tmp_path: Path) -> None:
+    _run(_project(out_sql="select * from {stg_customers}"), tmp_path)
+    widened = _project(out_sql="select * from {stg_customers}", raw_columns=("customer_id", "email", "phone"))
+    cache = LineageCache.open(tmp_path, cache_salt())
+    lineage = Lineage(widened, cache)
+    assert "phone" in lineage.node(OUT).output_columns()
+    assert cache.hits == 0  # stg's `select *` expands to new columns; contacts reads them
+
+
+def test_a_relation_name_the_manifest_now_resolves_invalidates(tmp_path: Path) -> None:
+    """Same SQL, same parents: only the manifest's answer to a hard-coded name changed (it gained that relation)."""
+    hard_coded = _project(out_sql="select customer_id, email as contact from other.raw.customers")
+    _run(hard_coded, tmp_path)
+    other = replace(
+        source("other", (column("customer_id"), column("email"))),
+        unique_id="source.payments.other.customers",
+        relation_name='"other"."raw"."customers"',
+    )
+    gained = project(*hard_coded.sources, other, *hard_coded.models)
+    cache = LineageCache.open(tmp_path, cache_salt())
+    node = Lineage(gained, cache).node(OUT)
+    assert (cache.hits, cache.misses) == (1, 1)  # stg_customers reused, contacts parsed again
+    assert node.hops("contact") == (Input(ColumnRef(other.unique_id, "email")),)
+
+
+def test_another_version_of_the_lineage_code_or_sqlglot_reads_nothing(tmp_path: Path) -> None:
+    _run(_project(), tmp_path)
+    cache, _ = _run(_project(), tmp_path, salt="another version")
+    assert (cache.hits, cache.misses) == (0, 4)
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"", b"not a cache", b"dmesh-lineage-cache/1 " + b"0" * 64 + b"\n{", b"\x00\xff" * 100],
+    ids=["empty", "garbage", "truncated", "binary"],
+)
+def test_a_corrupt_cache_is_ignored_without_error_and_rewritten(tmp_path: Path, content: bytes) -> None:
+    (tmp_path / CACHE_FILE).write_bytes(content)
+    cache, found = _run(_project(), tmp_path)
+    assert (cache.hits, any(LEAK in m for m in found)) == (0, True)
+    assert _run(_project(), tmp_path)[0].hits == 4  # rewritten whole
+
+
+def _forge(target: Path, key: bytes) -> None:
+    """Rewrite the cache so contacts.contact derives from nothing, signed with ``key``."""
+    path = target / CACHE_FILE
+    header, body = path.read_bytes().split(b"\n", 1)
+    document = orjson.loads(body)
+    entry = document["entries"][f"lineage:{OUT}"]
+    entry[1]["columns"]["contact"] = []
+    body = orjson.dumps(document)
+    mac = hmac.new(key, body, hashlib.sha256).hexdigest().encode()
+    path.write_bytes(header[: -len(mac)] + mac + b"\n" + body)
+
+
+def test_a_hand_edited_entry_does_not_verify_and_the_pii_column_still_fails(tmp_path: Path) -> None:
+    _run(_project(), tmp_path)
+    path = tmp_path / CACHE_FILE
+    header, body = path.read_bytes().split(b"\n", 1)
+    path.write_bytes(header + b"\n" + body.replace(b'"contact":[["i"', b'"contact":[["x"'))
+    cache, found = _run(_project(), tmp_path)
+    assert cache.hits == 0 and any(LEAK in m for m in found)
+
+
+def test_a_cache_signed_with_any_other_key_is_ignored(tmp_path: Path) -> None:
+    """A cache committed to a domain's repository was signed (if at all) with a key not on this machine."""
+    _run(_project(), tmp_path)
+    _forge(tmp_path, b"k" * 32)
+    cache, found = _run(_project(), tmp_path)
+    assert cache.hits == 0 and any(LEAK in m for m in found)
+
+
+def test_the_forgery_above_would_pass_with_the_users_key_so_the_key_is_what_refuses_it(tmp_path: Path) -> None:
+    """The control for the test above: the same edit signed with this user's key is read (and hides the leak)."""
+    _run(_project(), tmp_path)
+    _forge(tmp_path, key_path().read_bytes())
+    cache, found = _run(_project(), tmp_path)
+    assert cache.hits == 4 and not any(LEAK in m for m in found)
+
+
+def test_the_key_lives_outside_the_project_readable_only_by_its_user(tmp_path: Path) -> None:
+    _run(_project(), tmp_path)
+    assert key_path().is_file() and not key_path().is_relative_to(tmp_path / CACHE_FILE)
+    assert key_path().stat().st_mode & 0o077 == 0
+
+
+def test_no_cache_file_without_a_target_directory(tmp_path: Path) -> None:
+    cache = LineageCache.open(tmp_path / "missing", cache_salt())
+    Lineage(_project(), cache).node(OUT)
+    cache.save()
+    assert not (tmp_path / "missing").exists()
+
+
+def test_an_unresolved_node_stays_unresolved_from_the_cache(tmp_path: Path) -> None:
+    broken = _project(stg_sql="select from where")
+    _run(broken, tmp_path)
+    cache = LineageCache.open(tmp_path, cache_salt())
+    lineage = Lineage(broken, cache)
+    assert lineage.node(STG).unresolved is not None and cache.hits >= 1
+    (derivation,) = lineage.trace(ColumnRef(OUT, "contact"))
+    assert derivation.unresolved is not None

@@ -63,6 +63,8 @@ def decide(context: ColumnContext) -> NameMatch | None:
         return None
     if match.pii_class is PiiClass.DEVICE_ID and _a_merchants_device(context):
         return None
+    if match.pattern.startswith("payer ") and match.pii_class is PiiClass.PERSON_NAME and _about_health(context):
+        return None  # in care and coverage the payer is the insurer: its name is a company's
     if match.pii_class in CONTACT_CLASSES and _row_of_a_business(context):
         return _as_business(match, "on a row that belongs to an account, not a person")
     return match

@@ -156,3 +156,8 @@ def test_health_and_device_identifiers_by_name_and_context(
 ) -> None:
     found = decide(ColumnContext(name, table, siblings=siblings))
     assert (found.pii_class if found else None) is expected
+
+
+def test_a_payer_is_a_person_in_payments_and_the_insurer_in_health_care() -> None:
+    assert decide(ColumnContext("payer_name", "payouts")) is not None
+    assert decide(ColumnContext("payer_name", "claims")) is None

@@ -867,6 +867,7 @@ def adopt(
     JSON document: the files, the classes and types written, the blockers). Running it again changes nothing.
     """
     from dmesh_dbt.adopt import AdoptOptions, adoption_json, apply_adoption, plan_adoption, read_adoptable
+    from dmesh_dbt.policy.mesh import scan_thresholds
     from dmesh_dbt.project import dbt_flags
     from dmesh_dbt.scan.scanner import ScanOptions, adoption_suspects
 
@@ -874,7 +875,8 @@ def adopt(
     options = AdoptOptions(project_dir, public, owner, target, flags, group)
     _announcer("adopt")("running `dbt docs generate` for the columns and types the warehouse has")
     adoptable = read_adoptable(options)
-    scan_options = ScanOptions(project_dir, target, sample_rows, None, options.flags)
+    # The platform's thresholds ($DMESH_POLICY_FILE), as scan applies them: values-only suspects it would report.
+    scan_options = ScanOptions(project_dir, target, sample_rows, None, options.flags, scan_thresholds(project_dir))
     suspects = adoption_suspects(adoptable.project, scan_options, set(adoptable.public_ids))
     plan = plan_adoption(options, adoptable, suspects)
     if output_format == "text":

@@ -44,7 +44,7 @@ from dmesh_dbt.policy import (
     split_waivers,
 )
 from dmesh_dbt.policy.drift import read_catalog
-from dmesh_dbt.policy.mesh import load_mesh_policy
+from dmesh_dbt.policy.mesh import domain_scan_thresholds, load_mesh_policy
 from dmesh_dbt.project import MANIFEST, compile_manifest, domain_name, ensure_manifest, project_id
 from dmesh_dbt.readiness import NO_PRODUCT, readiness_notes
 from dmesh_dbt.report import CacheUse, Finding, Report, Severity, apply_waivers, sort_findings
@@ -118,7 +118,8 @@ def run_check(
     if sample_rows > 0:
         from dmesh_dbt.scan.scanner import scan_values
 
-        scanned = scan_values(project, project_dir, sample_rows, target, flags)
+        thresholds = domain_scan_thresholds(mesh, project_dir)
+        scanned = scan_values(project, project_dir, sample_rows, target, flags, thresholds)
         sampled, leaks = scanned.suspects, scanned.leaks
     catalog, catalog_line = read_catalog(project_dir, project)  # DM015: the YAML's columns against the relations'
     # Paused: the rules build what lives until the report (lineage, traces), and each collection would walk the

@@ -567,6 +567,18 @@ def _announcer(command: str) -> Callable[[str], None]:
     return lambda line: click.echo(f"{command}: {line}", err=True)
 
 
+def _policy_option(what_it_changes: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """--policy FILE, as check and scan take it: the platform's mesh policy."""
+    return click.option(
+        "--policy",
+        "policy_file",
+        type=click.Path(dir_okay=False, path_type=Path),
+        envvar="DMESH_POLICY_FILE",
+        help="The platform's mesh policy file, outside the domain project (default: $DMESH_POLICY_FILE, else the "
+        f"policy shipped with dmesh-dbt). {what_it_changes}",
+    )
+
+
 def _sample_rows(default: int, help_text: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
     """--sample-rows N, as scan and adopt take it."""
     return click.option(
@@ -629,14 +641,7 @@ def report_options(command: Callable[..., None]) -> Callable[..., None]:
 @click.option("--target", metavar="T", help="dbt target to parse and sample with (default: the profile's default).")
 @_PROFILES_DIR
 @_VARS
-@click.option(
-    "--policy",
-    "policy_file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    envvar="DMESH_POLICY_FILE",
-    help="The platform's mesh policy file, outside the domain project (default: $DMESH_POLICY_FILE, else the "
-    "policy shipped with dmesh-dbt). Only it can change the locked rules.",
-)
+@_policy_option("Only it can change the locked rules and the scan's thresholds.")
 @_REPO_ROOT
 @click.option(
     "--include-packages",
@@ -772,6 +777,9 @@ def diff(
     metavar="RELATION.COLUMN",
     help="Print the evidence and score for one column (e.g. customers.email) instead of scanning; exit 0.",
 )
+@_policy_option(
+    "Its `scan: {report, classify}` thresholds apply; a `scan:` section of dmesh.yml may only make them stricter."
+)
 @_FORMAT
 @click.pass_context
 def scan(
@@ -784,6 +792,7 @@ def scan(
     selector: str | None,
     write: bool,
     explain_spec: str | None,
+    policy_file: Path | None,
     output_format: str,
 ) -> None:
     """Find PII columns that no `meta: {pii: ...}` classifies, by name and (with --sample-rows) by value.
@@ -793,24 +802,26 @@ def scan(
     and rates, never values. Exit 1 while unclassified suspects remain, else 0.
     """
     from dmesh_dbt.artifacts import load_manifest
+    from dmesh_dbt.policy.mesh import scan_thresholds
     from dmesh_dbt.project import dbt_flags, ensure_manifest, resolve_target
     from dmesh_dbt.scan.report import as_json, print_text
     from dmesh_dbt.scan.scanner import ScanOptions, scan_project
     from dmesh_dbt.scan.write import write_classifications
 
     flags = dbt_flags(project_dir, profiles_dir, dbt_vars)
+    thresholds = scan_thresholds(project_dir, policy_file)  # a bad policy exits 2 before any dbt run
     if target is not None:
         resolve_target(project_dir, target, flags)  # an unknown --target is an error even when nothing is sampled
     # Compiled, when stale: the classes public columns inherit through lineage are suspects too.
     project = load_manifest(ensure_manifest(project_dir, _announcer("scan"), compiled=True, flags=flags, target=target))
     if explain_spec is not None and (write or selector):
         raise click.UsageError("--explain shows one column: it takes neither --write nor --select")
-    options = ScanOptions(project_dir, target, sample_rows, selector, flags)
+    options = ScanOptions(project_dir, target, sample_rows, selector, flags, thresholds)
     if explain_spec is not None:
         _explain(project, options, explain_spec, output_format)
         return
     result = scan_project(project, options)
-    written = write_classifications(project_dir, project, result.suspects) if write else None
+    written = write_classifications(project_dir, project, result.suspects, thresholds.classify) if write else None
     if output_format == "json":
         click.echo(as_json(result, written))
     else:
@@ -859,6 +870,7 @@ def adopt(
     JSON document: the files, the classes and types written, the blockers). Running it again changes nothing.
     """
     from dmesh_dbt.adopt import AdoptOptions, adoption_json, apply_adoption, plan_adoption, read_adoptable
+    from dmesh_dbt.policy.mesh import scan_thresholds
     from dmesh_dbt.project import dbt_flags
     from dmesh_dbt.scan.scanner import ScanOptions, adoption_suspects
 
@@ -866,7 +878,8 @@ def adopt(
     options = AdoptOptions(project_dir, public, owner, target, flags, group)
     _announcer("adopt")("running `dbt docs generate` for the columns and types the warehouse has")
     adoptable = read_adoptable(options)
-    scan_options = ScanOptions(project_dir, target, sample_rows, None, options.flags)
+    # The platform's thresholds ($DMESH_POLICY_FILE), as scan applies them: values-only suspects it would report.
+    scan_options = ScanOptions(project_dir, target, sample_rows, None, options.flags, scan_thresholds(project_dir))
     suspects = adoption_suspects(adoptable.project, scan_options, set(adoptable.public_ids))
     plan = plan_adoption(options, adoptable, suspects)
     if output_format == "text":

@@ -145,13 +145,39 @@ def mesh_policy() -> MeshPolicy:
     return MeshPolicy(defaults, forbidden, joinable, enumerable, parse_scan_thresholds(document.get("scan") or {}))
 
 
-def parse_scan_thresholds(section: Mapping[str, Any]) -> ScanThresholds:
-    """The policy's ``scan:`` thresholds, each a number from 0 to 1; a ConfigError naming the bad one otherwise."""
+def parse_scan_thresholds(
+    section: Mapping[str, Any], where: str = "mesh policy", defaults: ScanThresholds = ScanThresholds()
+) -> ScanThresholds:
+    """The ``scan:`` thresholds of ``where``, each a number from 0 to 1 (``defaults`` for those it leaves out); a
+    ConfigError naming the bad one otherwise."""
+    if not isinstance(section, Mapping):
+        raise ConfigError(f"{where} `scan:` must be a mapping, e.g. scan: {{report: 0.5, classify: 0.5}}")
     unknown = set(section) - {"report", "classify"}
     if unknown:
-        raise ConfigError(f"mesh policy `scan:` has unknown keys {sorted(unknown)}; use `report` and `classify`")
-    values = {key: section.get(key, getattr(ScanThresholds, key)) for key in ("report", "classify")}
+        raise ConfigError(f"{where} `scan:` has unknown keys {sorted(unknown)}; use `report` and `classify`")
+    values = {key: section.get(key, getattr(defaults, key)) for key in ("report", "classify")}
     for key, value in values.items():
         if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
-            raise ConfigError(f"mesh policy `scan.{key}` is {value!r}; use a confidence from 0 to 1, e.g. 0.5")
+            raise ConfigError(f"{where} `scan.{key}` is {value!r}; use a confidence from 0 to 1, e.g. 0.5")
     return ScanThresholds(float(values["report"]), float(values["classify"]))
+
+
+def stricter_scan_thresholds(platform: ScanThresholds, section: Mapping[str, Any], where: str) -> ScanThresholds:
+    """A domain's ``scan:`` thresholds over the platform's: only stricter, never looser (fail closed).
+
+    Stricter is a lower ``report`` (values-only suspects it reports that the platform would drop) and a higher
+    ``classify`` (fewer findings written without a review). A looser value would hide findings the platform wants
+    seen: a ConfigError naming it, so that the scan never runs quieter than the platform's policy.
+    """
+    wanted = parse_scan_thresholds(section, where, platform)
+    if wanted.report > platform.report:
+        raise ConfigError(
+            f"{where} `scan.report` {wanted.report} is above the mesh policy's {platform.report}: a domain may only "
+            f"make the scan stricter; remove it or set it to {platform.report} or lower"
+        )
+    if wanted.classify < platform.classify:
+        raise ConfigError(
+            f"{where} `scan.classify` {wanted.classify} is below the mesh policy's {platform.classify}: a domain may "
+            f"only make the scan stricter; remove it or set it to {platform.classify} or higher"
+        )
+    return wanted

@@ -24,6 +24,8 @@ import yaml
 from packaging.version import InvalidVersion, Version
 
 from dmesh_dbt.errors import ConfigError
+from dmesh_dbt.pii import ScanThresholds, parse_scan_thresholds, stricter_scan_thresholds
+from dmesh_dbt.project import DMESH_FILE, read_dmesh_file
 from dmesh_dbt.report import PolicyStamp
 
 #: The environment variable that names the platform's mesh policy file.
@@ -59,6 +61,27 @@ class MeshPolicyFile:
     @property
     def stamp(self) -> PolicyStamp:
         return PolicyStamp(self.source, self.sha256)
+
+    @property
+    def scan_thresholds(self) -> ScanThresholds:
+        """How sure ``scan`` must be to report a values-only suspect and to write a classification."""
+        return parse_scan_thresholds(self.document.get("scan") or {}, f"mesh policy {self.source}")
+
+
+def scan_thresholds(project_dir: Path, explicit: Path | None = None) -> ScanThresholds:
+    """The thresholds ``scan``, ``check --sample-rows`` and ``adopt`` apply: the platform's mesh policy (``--policy``,
+    ``$DMESH_POLICY_FILE`` or the shipped one), made stricter, never looser, by a ``scan:`` section of the domain's
+    ``dmesh.yml``."""
+    return domain_scan_thresholds(load_mesh_policy(project_dir, explicit), project_dir)
+
+
+def domain_scan_thresholds(mesh: MeshPolicyFile, project_dir: Path) -> ScanThresholds:
+    """``mesh``'s thresholds, made stricter by the ``scan:`` section of the domain's ``dmesh.yml`` if it has one."""
+    platform = mesh.scan_thresholds
+    section = (read_dmesh_file(project_dir) or {}).get("scan")
+    if section is None:
+        return platform
+    return stricter_scan_thresholds(platform, section, str(project_dir / DMESH_FILE))
 
 
 def load_mesh_policy(project_dir: Path | None = None, explicit: Path | None = None) -> MeshPolicyFile:

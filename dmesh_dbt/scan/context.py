@@ -52,6 +52,8 @@ def decide(context: ColumnContext) -> NameMatch | None:
         return None
     match = match_in_context(context.name, context.table)
     if match is None:
+        match = covered_persons_identifier(context)
+    if match is None:
         match = match_description(context.description)
     if match is None or not type_allows(match.pii_class, context.data_type):
         return None
@@ -59,8 +61,10 @@ def decide(context: ColumnContext) -> NameMatch | None:
         return _as_business(match, "the description says a business's")
     if match.pii_class in _TEXT_ONLY and _describes_a_key(context.description):
         return None
-    if match.pii_class is PiiClass.DEVICE_ID and _NOT_A_PERSONS_DEVICE.search(context.description or ""):
+    if match.pii_class is PiiClass.DEVICE_ID and _a_merchants_device(context):
         return None
+    if match.pattern.startswith("payer ") and match.pii_class is PiiClass.PERSON_NAME and _about_health(context):
+        return None  # in care and coverage the payer is the insurer: its name is a company's
     if match.pii_class in CONTACT_CLASSES and _row_of_a_business(context):
         return _as_business(match, "on a row that belongs to an account, not a person")
     return match
@@ -75,6 +79,60 @@ _A_KEY = re.compile(r"^\s*\(?(the |an? )?(id|identifier) (of|for)\b", re.IGNOREC
 _NOT_A_PERSONS_DEVICE = re.compile(
     r"\b(POS|point[- ]of[- ]sale|till|cash register|card reader|UDI(-DI)?|unique device identification)\b"
 )
+
+
+def _a_merchants_device(context: ColumnContext) -> bool:
+    """A device the description calls a till or a regulated medical device, or on a sale that names the staff member
+    and the premises it took place at (a point-of-sale record): the device is the business's."""
+    if _NOT_A_PERSONS_DEVICE.search(context.description or ""):
+        return True
+    words = _sibling_key_words(context.siblings)
+    return bool(words & _STAFF) and bool(words & _PREMISES)
+
+
+#: Who works a till, and where a till stands, as the keys of a sale name them (``cashier_id``, ``store_id``).
+_STAFF = frozenset({"staff", "employee", "cashier", "clerk", "associate"})
+_PREMISES = frozenset({"location", "store", "register", "terminal", "outlet", "branch", "till"})
+
+
+@cache
+def _sibling_key_words(siblings: tuple[str, ...]) -> frozenset[str]:
+    """The words of the sibling columns that are keys (``staff_member_id`` -> staff, member)."""
+    return frozenset(t for name in siblings if (tokens := tokenize(name)) and tokens[-1] == "id" for t in tokens[:-1])
+
+
+#: People a health plan covers or a clinical record is about, as identifiers name them.
+_COVERED = frozenset({"holder", "insured", "enrollee", "dependent", "family", "household", "patient", "person"})
+_COVERED |= frozenset({"member", "subscriber", "beneficiary"})
+#: Words of tables and keys that say a schema is about care or health-plan coverage.
+HEALTH_WORDS = frozenset(
+    {"patient", "claim", "payer", "insurance", "insurer", "coverage", "eligibility", "enrollment", "medicare",
+     "medicaid", "encounter", "admission", "diagnosis", "care", "clinical", "hospital", "clinic", "prescription"}
+)  # fmt: skip
+
+
+def covered_persons_identifier(context: ColumnContext) -> NameMatch | None:
+    """In a schema about care or coverage, the identifier of a person it covers: ``policy_holder_id`` on claims,
+    a family's or a person's identifier carried from the source system (``*_source_value``, OMOP's convention).
+
+    Not the warehouse's own surrogate key of a person (``person_id``): only the source's identifier, or the id of a
+    role only a plan has (holder, insured, enrollee, dependent, family, household)."""
+    tokens = tokenize(context.name)
+    if len(tokens) < 2 or tokens[-1] not in {"id", "number", "value"}:
+        return None
+    if tokens[-2:] == ("source", "value"):
+        role = tokens[-3] if len(tokens) > 2 else ""
+    else:
+        role = tokens[-2] if tokens[-2] not in {"person", "patient"} else ""
+    if role not in _COVERED or not _about_health(context):
+        return None
+    return NameMatch(PiiClass.HEALTH_ID, WEAK, f"{' '.join(tokens)} in a schema about care or coverage", "context")
+
+
+def _about_health(context: ColumnContext) -> bool:
+    if HEALTH_WORDS.intersection(table_tokens(context.table)):
+        return True
+    return bool(HEALTH_WORDS & _sibling_key_words(context.siblings))
 
 
 def _describes_a_key(description: str) -> bool:

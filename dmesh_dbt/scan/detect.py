@@ -18,6 +18,7 @@ from dmesh_dbt.pii import PiiClass, mesh_policy
 from dmesh_dbt.scan.context import CONTACT_CLASSES, ColumnContext, decide
 from dmesh_dbt.scan.names import DetectedClass, NameMatch, tokenize
 from dmesh_dbt.scan.values import (
+    CONFIRMING_ONLY,
     VALIDATED_AS,
     VALIDATORS,
     column_shape,
@@ -247,8 +248,11 @@ class Score:
     reasons: tuple[str, ...]
 
 
-def classify(column: ColumnRef, values: Sequence[str] | None = None) -> Suspect | None:
-    """The suspect ``column`` is, from its name and (if sampled) its values; None if it does not look like PII."""
+def classify(column: ColumnRef, values: Sequence[str] | None = None, report: float | None = None) -> Suspect | None:
+    """The suspect ``column`` is, from its name and (if sampled) its values; None if it does not look like PII.
+
+    ``report``: the confidence a values-only suspect needs (default: the shipped mesh policy's ``scan.report``).
+    """
     by_name = name_signal(column)
     evidence = value_evidence(values) if values is not None else None
     if evidence is not None and masked_output(evidence, by_name):
@@ -256,7 +260,7 @@ def classify(column: ColumnRef, values: Sequence[str] | None = None) -> Suspect 
     score = score_column(by_name, evidence)
     if score.pii_class is None:
         return None
-    if by_name is None and score.confidence < mesh_policy().scan.report:
+    if by_name is None and score.confidence < (mesh_policy().scan.report if report is None else report):
         return None  # values alone, not sure enough; a name's suspects are always reported
     named = by_name is not None and by_name.pii_class == score.pii_class
     return Suspect(
@@ -320,8 +324,25 @@ def _unconfirmable(by_name: NameMatch, said: str, evidence: ValueEvidence, by_va
         return Score(by_name.pii_class, confidence, (said, confirmed))
     if by_value is not None and VALUE_CONFIDENCE[by_value] > by_name.confidence:
         return Score(by_value, VALUE_CONFIDENCE[by_value], (said, f"but {_value_reason(evidence, by_value)}"))
+    if isinstance(by_name.pii_class, PiiClass) and by_name.pii_class in CONFIRMING_ONLY:
+        return _confirmed_only(by_name, by_name.pii_class, said, evidence)
     no_check = f"no validator for {by_name.pii_class}: {evidence.sampled} sampled values neither confirm nor deny it"
     return Score(by_name.pii_class, by_name.confidence, (said, no_check))
+
+
+#: How much values in a confirming-only format raise a name's confidence (weak evidence: a UUID is any key's shape).
+CONFIRMED_ONLY_BONUS = 0.1
+
+
+def _confirmed_only(by_name: NameMatch, named: PiiClass, said: str, evidence: ValueEvidence) -> Score:
+    """A class whose formats can confirm its name but never deny it (device ids): see ``CONFIRMING_ONLY``."""
+    check, formats = CONFIRMING_ONLY[named]
+    passing = count_passing(check, evidence.counted)[0]
+    counted = f"{passing} of {evidence.sampled} sampled values are {formats}"
+    if passing >= CONFIRMING_RATE * evidence.sampled:
+        confidence = min(0.99, by_name.confidence + CONFIRMED_ONLY_BONUS)
+        return Score(named, confidence, (said, f"{counted}: the values confirm it"))
+    return Score(named, by_name.confidence, (said, f"{counted}: other formats neither confirm nor deny it"))
 
 
 def _weighed(
@@ -352,7 +373,9 @@ def is_unmarked(column: ColumnRef) -> bool:
 
 
 def find_suspects(
-    columns: Iterable[ColumnRef], samples: Mapping[tuple[str, str], Sequence[str]] | None = None
+    columns: Iterable[ColumnRef],
+    samples: Mapping[tuple[str, str], Sequence[str]] | None = None,
+    report: float | None = None,
 ) -> list[Suspect]:
     """Suspects among the unmarked ``columns``; ``samples`` maps (relation, column) to sampled values."""
     suspects: list[Suspect] = []
@@ -360,7 +383,7 @@ def find_suspects(
         if not is_unmarked(column):
             continue
         values = samples.get((column.relation, column.name)) if samples is not None and column.relation else None
-        suspect = classify(column, values)
+        suspect = classify(column, values, report)
         if suspect is not None:
             suspects.append(suspect)
     return sorted(suspects, key=lambda s: (s.published, s.node_id, s.column))
@@ -379,11 +402,11 @@ class Explanation:
     suspect: Suspect | None  # what the scan reports for the column (None: nothing)
 
 
-def explain(column: ColumnRef, values: Sequence[str] | None = None) -> Explanation:
+def explain(column: ColumnRef, values: Sequence[str] | None = None, report: float | None = None) -> Explanation:
     """The evidence and the score behind ``classify(column, values)``."""
     by_name = name_signal(column)
     evidence = value_evidence(values) if values is not None else None
     masked = masked_output(evidence, by_name) if evidence is not None else None
     score = score_column(by_name, evidence)
-    suspect = classify(column, values) if is_unmarked(column) else None
+    suspect = classify(column, values, report) if is_unmarked(column) else None
     return Explanation(column, tokenize(column.name), by_name, evidence, masked, score, suspect)

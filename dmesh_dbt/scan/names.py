@@ -123,6 +123,10 @@ ABBREVIATIONS: dict[str, tuple[str, ...]] = {
     "adid": ("advertising", "id"),
     "aaid": ("advertising", "id"),
     "imei": ("device", "id"),
+    "meid": ("device", "id"),
+    "imsi": ("device", "id"),
+    "iccid": ("device", "id"),
+    "ifa": ("advertising", "id"),
     "udid": ("device", "id"),
     "deviceid": ("device", "id"),
     "dvce": ("device",),
@@ -137,6 +141,11 @@ ABBREVIATIONS: dict[str, tuple[str, ...]] = {
     "yrs": ("year",),
     "yr": ("year",),
     "medicalrecordnumber": ("medical", "record", "number"),
+    # Medicare's beneficiary identifier (MBI) and the health insurance claim number it replaced (HICN).
+    "mbi": ("medicare", "id"),
+    "hicn": ("medicare", "id"),
+    "policyholder": ("policy", "holder"),
+    "identifier": ("id",),
     "datetime": ("date",),
     "dttm": ("date",),
     "nickname": ("nick", "name"),
@@ -189,6 +198,10 @@ _NOT_TEXT += " label failure error warning exception gateway response system com
 _NOT_TEXT += " utm parameter pattern by"
 #: ... and what makes a comment or a note something else (a status comment is still a person's comment).
 _NOT_A_NOTE = "id key type category template count hash hashed html url length language lang is has flag"
+#: Devices a merchant owns (a till, a card reader): their ids follow a shop, not a person.
+_MERCHANTS_DEVICES = "pos register terminal till kiosk reader"
+#: Words for the services that push notifications to one app install (``apns`` reads ``apn`` once singularised).
+_PUSH_SERVICES = ("push", "notification", "device", "fcm", "gcm", "apn")
 #: What makes a fingerprint a file's, a key's or an event's rather than a browser's or a device's.
 _NOT_A_PERSONS_PRINT = "file content document key certificate cert ssh tls ssl gpg pgp event " + _DERIVED
 
@@ -278,8 +291,16 @@ PATTERNS: dict[DetectedClass, tuple[NamePattern, ...]] = {
         _p("insurance id", WEAK),
         _p("insurance number", WEAK),
         _p("member id", WEAK, unless=_GROUPS),
+        _p("member number", WEAK, unless=_GROUPS),
         _p("subscriber id", WEAK, unless=_GROUPS + " newsletter list"),
+        _p("subscriber number", WEAK, unless=_GROUPS + " newsletter list"),
         _p("beneficiary id", WEAK),
+        _p("beneficiary number", WEAK),
+        # HIPAA names a patient's account numbers with the record and plan numbers; a bank account is not one.
+        _p("patient account"),
+        # An insurance policy's number identifies the insured (a health plan's is HIPAA's beneficiary number).
+        _p("insurance policy", WEAK, unless=_DERIVED),
+        _p("health insurance", WEAK, unless=_DERIVED + " provider company name"),
         _p("medicare number"),
         _p("medicaid number"),
         _p("medicare id"),
@@ -327,7 +348,13 @@ PATTERNS: dict[DetectedClass, tuple[NamePattern, ...]] = {
         _p("gps"),
     ),
     PiiClass.DEVICE_ID: (
-        _p("device id", unless=_DERIVED),
+        _p("device id", unless=_DERIVED + " " + _MERCHANTS_DEVICES),
+        # A device's hardware serial number (HIPAA lists device serial numbers among its identifiers).
+        *(_p(f"{device} serial", WEAK, unless=_DERIVED) for device in ("device", "hardware", "handset", "phone")),
+        # Push tokens address one app install on one device: they follow its owner like a device id.
+        *(_p(f"{kind} token", WEAK, unless=_DERIVED) for kind in _PUSH_SERVICES),
+        # A MAC address, however the network is named (``wifi_mac``, ``bluetooth_mac``); not ``mac_os``.
+        _p("mac", WEAK, unless=_DERIVED + " os key algorithm"),
         _p("advertising id", unless=_DERIVED),
         _p("ad id", unless=_DERIVED),
         _p("mac address"),
@@ -479,7 +506,7 @@ def _contains_run(tokens: tuple[str, ...], run: tuple[str, ...]) -> bool:
 _NEUTRAL_TAIL = frozenset(
     {"number", "address", "code", "line", "value", "raw", "text", "full", "primary", "secondary", "original",
      "normalized", "normalised", "clean", "cleaned", "str", "string", "data", "plain", "cleartext", "enc", "last",
-     "first", "e", "intl", "international", "local", "national", "formatted", "port"}
+     "first", "e", "intl", "international", "local", "national", "formatted", "port", "list"}
 )  # fmt: skip
 
 

@@ -19,6 +19,7 @@ from dmesh_dbt.artifacts import Column, Model, Project, Seed, Source, load_catal
 from dmesh_dbt.errors import DbtError, UsageError
 from dmesh_dbt.inspection import Leak, inspect_published
 from dmesh_dbt.masking import PUBLISHED_SCHEMA_SUFFIX, published_identifier
+from dmesh_dbt.pii import ScanThresholds
 from dmesh_dbt.project import Target, domain_name, read_dbt_project, resolve_target
 from dmesh_dbt.scan.detect import (
     MAX_DISTINCT,
@@ -41,6 +42,12 @@ class ScanOptions:
     sample_rows: int = 0  # 0: name signal only
     select: str | None = None
     flags: DbtFlags = DBT_DEFAULTS  # the user's profiles directory and --vars, for every dbt run
+    #: The mesh policy's thresholds as ``scan_thresholds`` resolves them (--policy, dmesh.yml); None: the shipped.
+    thresholds: ScanThresholds | None = None
+
+    @property
+    def report(self) -> float | None:
+        return self.thresholds.report if self.thresholds is not None else None
 
 
 @dataclass(frozen=True)
@@ -140,11 +147,17 @@ def _catalog_columns(
 
 
 def scan_values(
-    project: Project, project_dir: Path, sample_rows: int, target: str | None = None, flags: DbtFlags = DBT_DEFAULTS
+    project: Project,
+    project_dir: Path,
+    sample_rows: int,
+    target: str | None = None,
+    flags: DbtFlags = DBT_DEFAULTS,
+    thresholds: ScanThresholds | None = None,
 ) -> ScanResult:
     """Suspects by name *and* sampled values (``check --sample``), published (masked) relations included, and
     the inspector's leaks in those."""
-    options = ScanOptions(project_dir=project_dir, target=target, sample_rows=max(sample_rows, 1), flags=flags)
+    rows = max(sample_rows, 1)
+    options = ScanOptions(project_dir=project_dir, target=target, sample_rows=rows, flags=flags, thresholds=thresholds)
     return scan_project(project, options)
 
 
@@ -154,7 +167,7 @@ def scan_project(project: Project, options: ScanOptions) -> ScanResult:
     only = select_nodes(options.project_dir, options.select, options.target, options.flags) if options.select else None
     columns = project_columns(project, options.project_dir, only)
     if options.sample_rows <= 0:
-        suspects = with_lineage(project, find_suspects(columns), only)
+        suspects = with_lineage(project, find_suspects(columns, report=options.report), only)
         return ScanResult(tuple(suspects), len(columns), seconds=time.monotonic() - started)
     result = _scan_with_values(project, options, columns, only, started)
     return replace(result, suspects=tuple(with_lineage(project, list(result.suspects), only)))
@@ -258,7 +271,7 @@ def _scan_with_values(
     leaks = _inspect_published(project, options, target, inspected)
     columns = columns + _undocumented_columns(columns, samples, published)
     by_column = _values_by_column(samples, columns)
-    suspects = find_suspects(columns, by_column)
+    suspects = find_suspects(columns, by_column, options.report)
     published_columns = sum(1 for c in columns if c.published)
     rows = sum(max((len(v) for v in cols.values()), default=0) for cols in samples.values())
     seconds = time.monotonic() - started
@@ -299,7 +312,10 @@ def explain_column(project: Project, options: ScanOptions, spec: str) -> list[Ex
             samples = sample_duckdb(target.duckdb_path, relations, options.sample_rows, MAX_DISTINCT)
         else:
             samples = _sample_through_dbt(options, target, columns)
-    return [explain(c, _values(samples, c.relation, c.name) if c.relation in samples else None) for c in columns]
+    return [
+        explain(c, _values(samples, c.relation, c.name) if c.relation in samples else None, options.report)
+        for c in columns
+    ]
 
 
 def _relation_names(column: ColumnRef) -> set[str]:

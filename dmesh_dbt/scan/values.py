@@ -23,6 +23,7 @@ from functools import cache, lru_cache
 
 import phonenumbers
 from stdnum import iban as stdnum_iban
+from stdnum import imei as stdnum_imei
 from stdnum import luhn as stdnum_luhn
 from stdnum import numdb
 from stdnum.br import cpf as br_cpf
@@ -365,10 +366,45 @@ def _remembered(check: Callable[[str], bool]) -> Callable[[str], bool]:
     return lru_cache(maxsize=REMEMBERED_VALUES)(check)
 
 
+# --- device identifiers: formats that confirm a name, never contradict it -------------------------------------
+
+_MAC_ADDRESS = re.compile(r"[0-9a-f]{2}([:-])(?:[0-9a-f]{2}\1){4}[0-9a-f]{2}|[0-9a-f]{4}\.[0-9a-f]{4}\.[0-9a-f]{4}")
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+#: What no single device has: the broadcast address, the nil id (an IDFA when the user limits ad tracking).
+_NO_DEVICE = frozenset({"ff:ff:ff:ff:ff:ff", "00:00:00:00:00:00", "ff-ff-ff-ff-ff-ff", "00-00-00-00-00-00"})
+
+
+def is_imei(value: str) -> bool:
+    """A 15-digit IMEI whose Luhn check digit holds (python-stdnum), as a handset reports it."""
+    stripped = value.strip()
+    return len(stripped) == 15 and stripped.isdigit() and stdnum_imei.is_valid(stripped)
+
+
+def is_mac_address(value: str) -> bool:
+    """A MAC address written as six hex pairs (``aa:bb:..``, ``aa-bb-..``) or three dotted quads (Cisco)."""
+    stripped = value.strip().lower()
+    return len(stripped) in (14, 17) and stripped not in _NO_DEVICE and _MAC_ADDRESS.fullmatch(stripped) is not None
+
+
+def is_advertising_id_shape(value: str) -> bool:
+    """The shape of an IDFA, GAID or AAID: a UUID, not the nil one. Weak: every surrogate key may be a UUID."""
+    stripped = value.strip().lower()
+    return len(stripped) == 36 and _UUID.fullmatch(stripped) is not None and stripped.strip("0-") != ""
+
+
+def is_device_identifier(value: str) -> bool:
+    return is_imei(value) or is_mac_address(value) or is_advertising_id_shape(value)
+
+
+#: Formats that confirm a class a column's *name* points at, but neither suggest it alone nor contradict it: a
+#: UUID is every other surrogate key, and most device ids are a vendor's own (hashed, numeric, base64), so values
+#: outside these formats say nothing. Values that pass raise a name's confidence, with the count as the reason.
+CONFIRMING_ONLY: dict[PiiClass, tuple[Callable[[str], bool], str]] = {
+    PiiClass.DEVICE_ID: (is_device_identifier, "IMEIs with a valid check digit, MAC addresses or UUIDs (ad ids)"),
+}
+
 #: The validator of each class that has one. Classes without (names, device ids, free text, ...) are found by
-#: name only: their values have no structure a checksum or parser could confirm. Device ids are left out on
-#: purpose although python-stdnum checks IMEIs: most device ids are UUIDs or vendor ids, so "0 of 200 are
-#: IMEIs" would lower the confidence of every real device-id column.
+#: name only: their values have no structure a checksum or parser could confirm (device ids: see CONFIRMING_ONLY).
 VALIDATORS: dict[PiiClass, Callable[[str], bool]] = {
     PiiClass.CARD_NUMBER: _remembered(is_card_number),
     PiiClass.NATIONAL_ID: _remembered(is_national_id),

@@ -53,8 +53,15 @@ class _Home:
     entry: NodeEntry
 
 
-def write_classifications(project_dir: Path, project: Project, suspects: Sequence[Suspect]) -> WriteResult:
-    """Add ``meta: {pii: <class>}`` for each suspect to the file dbt reads its node's properties from."""
+def write_classifications(
+    project_dir: Path, project: Project, suspects: Sequence[Suspect], classify: float | None = None
+) -> WriteResult:
+    """Add ``meta: {pii: <class>}`` for each suspect to the file dbt reads its node's properties from.
+
+    ``classify``: the confidence a suspect needs to be written (default: the shipped mesh policy's
+    ``scan.classify``); the others are skipped for a review by hand.
+    """
+    threshold = mesh_policy().scan.classify if classify is None else classify
     project_dir = project_dir.resolve()
     homes = _homes(project, project_dir)
     edits: dict[Path, PropertiesEdit] = {}
@@ -62,7 +69,7 @@ def write_classifications(project_dir: Path, project: Project, suspects: Sequenc
     skipped: list[Skipped] = []
     for suspect in suspects:
         home = homes.get(suspect.node_id)
-        reason = _unwritable(suspect) or (home if isinstance(home, str) else None)
+        reason = _unwritable(suspect, threshold) or (home if isinstance(home, str) else None)
         if home is None:
             reason = reason or "not a node of this project's models, seeds, snapshots or sources"
         if reason is not None or not isinstance(home, _Home):
@@ -91,12 +98,11 @@ def _comment(suspect: Suspect) -> str:
     return f"dmesh scan: {suspect.evidence}; {REVIEW_HINT}"
 
 
-def _unwritable(suspect: Suspect) -> str | None:
+def _unwritable(suspect: Suspect, threshold: float) -> str | None:
     if not isinstance(suspect.pii_class, PiiClass):
         return f"{suspect.pii_class} may not be stored at all (PCI DSS); drop the column instead of classifying it"
     if suspect.published:
         return "a published relation is generated from its public model; classify the model's column"
-    threshold = mesh_policy().scan.classify
     if suspect.confidence < threshold:
         return (
             f"confidence {suspect.confidence:.2f} is below the mesh policy's `scan.classify` ({threshold:.2f}): "

@@ -26,7 +26,8 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_help_documents_every_option() -> None:
     result = run_cli("scan", "--help")
     assert result.returncode == 0
-    for option in ("--project-dir", "--target", "--sample-rows", "--select", "--write", "--explain", "--format"):
+    options = ("--project-dir", "--target", "--sample-rows", "--select", "--write", "--explain", "--policy", "--format")
+    for option in options:
         assert option in result.stdout
 
 
@@ -92,3 +93,27 @@ def test_bad_input_is_one_line_and_exit_2(project: Path, tmp_path: Path, args: l
     assert result.returncode == 2, result.stdout + result.stderr
     assert message in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_the_platforms_policy_sets_the_thresholds_and_the_domain_cannot_loosen_them(
+    project: Path, tmp_path: Path
+) -> None:
+    policy = tmp_path / "mesh_policy.yml"
+    policy.write_text("scan:\n  classify: 0.95\n")
+    seeds = (project / "seeds" / "_seeds.yml").read_text()
+    args = ("scan", "--project-dir", str(project), "--select", "raw_payments", "--write", "--policy", str(policy))
+    result = run_cli(*args)
+    assert result.returncode == 1, result.stderr
+    assert "below the mesh policy's `scan.classify` (0.95)" in result.stdout
+    assert (project / "seeds" / "_seeds.yml").read_text() == seeds  # nothing written below the platform's bar
+    descriptor = project / "dmesh.yml"
+    before = descriptor.read_text()
+    try:
+        descriptor.write_text(before + "scan:\n  classify: 0.5\n")
+        refused = run_cli(*args)
+    finally:
+        descriptor.write_text(before)
+    assert refused.returncode == 2
+    assert "`scan.classify` 0.5 is below the mesh policy's 0.95: a domain may only make the scan stricter" in (
+        refused.stderr
+    )

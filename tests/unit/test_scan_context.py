@@ -117,3 +117,47 @@ def test_phone_numbers_in_a_business_phone_confirm_the_business_class_instead_of
     suspect = classify(ColumnRef("model.crm.accounts", "accounts", "fax", siblings=("id", "fax")), phones)
     assert suspect is not None and suspect.pii_class is PiiClass.BUSINESS_CONTACT
     assert "as a business's contact details are" in suspect.reasons[-1]
+
+
+@pytest.mark.parametrize(
+    ("name", "table", "siblings", "expected"),
+    [
+        # HIPAA's identifiers as schemas write them; a group's or a bank's numbers are not.
+        ("subscriber_number", "eligibility", (), PiiClass.HEALTH_ID),
+        ("HICN", "beneficiaries", (), PiiClass.HEALTH_ID),
+        ("mbi", "enrollment", (), PiiClass.HEALTH_ID),
+        ("patient_account_number", "visits", (), PiiClass.HEALTH_ID),
+        ("health_insurance_number", "people", (), PiiClass.HEALTH_ID),
+        ("mrns", "admissions", (), PiiClass.HEALTH_ID),
+        ("staff_member_number", "rosters", (), NONE),
+        ("bank_account_number", "payouts", (), PiiClass.BANK_ACCOUNT),
+        # A covered person's identifier in a schema about care or coverage; a warehouse's own key is not one.
+        ("policyholder_id", "medical_claims", (), PiiClass.HEALTH_ID),
+        ("household_source_value", "coverage_periods", (), PiiClass.HEALTH_ID),
+        ("patient_source_value", "people", ("care_site_id", "provider_id"), PiiClass.HEALTH_ID),
+        ("person_id", "claim_lines", (), NONE),
+        ("policyholder_id", "car_quotes", (), NONE),  # not a schema about care or coverage
+        # Device identifiers of a person's phone or browser; a merchant's till is the merchant's.
+        ("meid", "handsets", (), PiiClass.DEVICE_ID),
+        ("IFA", "ad_requests", (), PiiClass.DEVICE_ID),
+        ("advertisingIdentifier", "installs", (), PiiClass.DEVICE_ID),
+        ("bluetooth_mac", "beacons", (), PiiClass.DEVICE_ID),
+        ("apns_token", "installs", (), PiiClass.DEVICE_ID),
+        ("hardware_serial_no", "phones", (), PiiClass.DEVICE_ID),
+        ("mac_os_version", "installs", (), NONE),
+        ("hmac", "webhooks", (), NONE),
+        ("kiosk_device_id", "sales", (), NONE),
+        ("device_id", "sales", ("cashier_id", "store_id"), NONE),
+        ("device_id", "sales", ("customer_id",), PiiClass.DEVICE_ID),
+    ],
+)
+def test_health_and_device_identifiers_by_name_and_context(
+    name: str, table: str, siblings: tuple[str, ...], expected: PiiClass | None
+) -> None:
+    found = decide(ColumnContext(name, table, siblings=siblings))
+    assert (found.pii_class if found else None) is expected
+
+
+def test_a_payer_is_a_person_in_payments_and_the_insurer_in_health_care() -> None:
+    assert decide(ColumnContext("payer_name", "payouts")) is not None
+    assert decide(ColumnContext("payer_name", "claims")) is None

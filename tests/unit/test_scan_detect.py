@@ -211,3 +211,15 @@ def test_explain_says_why_a_classified_or_masked_column_is_not_reported() -> Non
     masked = explanation_lines(explain(column("email"), ["[REDACTED]"] * 20))
     assert "  masked:     all 20 sampled values are masked (hash, redaction or partial mask)" in masked
     assert masked[-1] == "  verdict:    not reported: masked output"
+
+
+def test_device_id_formats_confirm_a_device_id_name_but_never_deny_it_nor_suggest_it_alone() -> None:
+    rng = random.Random(7)
+    macs = [":".join(f"{rng.randrange(256):02x}" for _ in range(6)) for _ in range(40)]
+    confirmed = classify(column("wifi_mac", "varchar"), macs)
+    assert confirmed is not None and confirmed.pii_class == PiiClass.DEVICE_ID and confirmed.confidence == 0.7
+    assert "40 of 40 sampled values are IMEIs with a valid check digit, MAC addresses" in confirmed.reasons[1]
+    vendor_ids = [f"{rng.getrandbits(64):x}" for _ in range(40)]  # a vendor's own ids: no known format
+    kept = classify(column("device_id", "varchar"), vendor_ids)
+    assert kept is not None and kept.confidence == 0.9 and "neither confirm nor deny" in kept.reasons[1]
+    assert classify(column("ref_2", "varchar"), macs) is None  # formats alone suggest nothing

@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from datetime import date
 
 import pytest
 
 from dmesh_dbt.scan.values import (
     is_aba_routing_number,
+    is_advertising_id_shape,
     is_card_number,
     is_ein,
     is_email,
     is_iban,
+    is_imei,
     is_ip_address,
     is_itin,
     is_lat_long_pair,
+    is_mac_address,
     is_national_id,
     is_phone_number,
     is_plausible_date_of_birth,
@@ -321,3 +325,23 @@ def test_generated_phone_numbers_pass_and_numbers_outside_any_plan_fail() -> Non
     us = [f"(206) 555-01{RNG.randrange(100):02d}" for _ in range(20)]
     assert all(map(is_phone_number, uk + us))
     assert not any(is_phone_number(f"+999 {RNG.randrange(10**8)}") for _ in range(20))
+
+
+@pytest.mark.parametrize(
+    ("check", "valid", "invalid"),
+    [
+        (is_imei, ["490154203237518", "356938035643809"], ["490154203237517", "49015420323751", "4901542032375180"]),
+        (
+            is_mac_address,
+            ["3C:22:FB:12:AB:01", "3c-22-fb-12-ab-01", "3c22.fb12.ab01"],
+            ["3c:22-fb:12:ab:01", "ff:ff:ff:ff:ff:ff", "3c:22:fb:12:ab", "3g:22:fb:12:ab:01"],
+        ),
+        (
+            is_advertising_id_shape,
+            ["38400000-8CF0-11BD-B23E-10B96E40000D", "6d92078a-8246-4ba4-ae5b-76104861e7dc"],
+            ["00000000-0000-0000-0000-000000000000", "6d92078a82464ba4ae5b76104861e7dc", "not-a-uuid"],
+        ),
+    ],
+)
+def test_device_identifier_formats(check: Callable[[str], bool], valid: list[str], invalid: list[str]) -> None:
+    assert all(check(v) for v in valid) and not any(check(v) for v in invalid)

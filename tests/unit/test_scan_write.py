@@ -258,3 +258,9 @@ def test_findings_below_the_policys_classify_threshold_are_left_to_a_reviewer_wi
     assert "below the mesh policy's `scan.classify` (0.50)" in skipped.reason
     assert "0 of 50 sampled values" in skipped.reason
     assert (project / "models" / "_marts.yml").read_text() == before
+
+
+def test_the_classify_threshold_a_platform_policy_sets_decides_what_is_written(project: Path) -> None:
+    sure = replace(suspect("model.shop.orders", "buyer_email", PiiClass.EMAIL), confidence=0.9)
+    result = write_classifications(project, _project(), [sure], classify=0.95)
+    assert result.written == () and "below the mesh policy's `scan.classify` (0.95)" in result.skipped[0].reason

@@ -20,7 +20,7 @@ from dmesh_dbt.errors import DbtError, UsageError
 from dmesh_dbt.files import loads_json, max_json_bytes, read_bounded
 from dmesh_dbt.inspection import Leak, inspect_published
 from dmesh_dbt.masking import PUBLISHED_SCHEMA_SUFFIX, published_identifier
-from dmesh_dbt.project import Target, domain_name, read_dbt_project, resolve_target
+from dmesh_dbt.project import Target, catalog_path, domain_name, read_dbt_project, resolve_target
 from dmesh_dbt.scan.detect import (
     MAX_DISTINCT,
     ColumnRef,
@@ -122,8 +122,8 @@ def _relations(project: Project) -> dict[str, str | None]:
 def _catalog_columns(
     project_dir: Path, relation_of: Mapping[str, str | None], documented: Sequence[ColumnRef]
 ) -> list[ColumnRef]:
-    """Columns that ``dbt docs generate`` found in the warehouse (target/catalog.json) but no YAML documents."""
-    path = project_dir / "target" / "catalog.json"
+    """Columns that ``dbt docs generate`` found in the warehouse (``catalog_path``) but no YAML documents."""
+    path = catalog_path(project_dir)
     try:
         catalog = loads_json(read_bounded(path, max_json_bytes()))
     except (OSError, ValueError):  # InputTooLarge and orjson's JSONDecodeError are ValueErrors

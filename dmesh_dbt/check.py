@@ -125,7 +125,8 @@ def run_check(
     rules = [r.info for r in RULES.values() if severities.of(r.id) is not None]
     notes = [f"manifest: {_display(manifest, project_dir)} ({len(project.own_models)} models)"]
     if include_packages:
-        notes.append(f"installed packages checked as the project's own: {', '.join(packages) or 'none with models'}")
+        included = ", ".join(packages) or "none with models or sources"
+        notes.append(f"installed packages checked as the project's own: {included}")
     notes.extend(f"mask exception in force: {line}" for line in mask_exceptions(project))
     notes.extend([catalog_line] if catalog_line else [])
     if any(f.rule_id == NO_PRODUCT for f in findings):  # say what blocks being a domain, not pass vacuously

@@ -764,6 +764,11 @@ def diff(
 @click.option("--select", "selector", metavar="SELECTOR", help="Scan only the nodes this dbt selector picks.")
 @click.option("--write", is_flag=True, help="Add `meta: {pii: <class>}` for each suspect to the YAML documenting it.")
 @click.option(
+    "--include-packages",
+    is_flag=True,
+    help="Also scan the models and sources of installed packages (dbt deps); --write never edits them.",
+)
+@click.option(
     "--explain",
     "explain_spec",
     metavar="RELATION.COLUMN",
@@ -780,6 +785,7 @@ def scan(
     sample_rows: int,
     selector: str | None,
     write: bool,
+    include_packages: bool,
     explain_spec: str | None,
     output_format: str,
 ) -> None:
@@ -802,7 +808,7 @@ def scan(
     project = load_manifest(ensure_manifest(project_dir, _announcer("scan"), compiled=True, flags=flags, target=target))
     if explain_spec is not None and (write or selector):
         raise click.UsageError("--explain shows one column: it takes neither --write nor --select")
-    options = ScanOptions(project_dir, target, sample_rows, selector, flags)
+    options = ScanOptions(project_dir, target, sample_rows, selector, flags, include_packages)
     if explain_spec is not None:
         _explain(project, options, explain_spec, output_format)
         return

@@ -7,6 +7,7 @@ configuration, unreachable or corrupt input, 3 for a bug (the traceback only wit
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import replace
@@ -241,6 +242,25 @@ _PROFILES_DIR = click.option(
 _VARS = click.option(
     "--vars", "dbt_vars", metavar="YAML", help="dbt variables as a YAML mapping, passed to every dbt run (as dbt's)."
 )
+
+
+def _set_target_path(_: click.Context, __: click.Parameter, value: str | None) -> None:
+    """dbt reads --target-path before $DBT_TARGET_PATH: setting the variable for this process gives the same path
+    to dmesh-dbt's own reading of the artifacts (``project.target_dir``) and to every dbt run it starts."""
+    if value:
+        from dmesh_dbt.project import TARGET_PATH_ENV
+
+        os.environ[TARGET_PATH_ENV] = value
+
+
+_TARGET_PATH = click.option(
+    "--target-path",
+    metavar="PATH",
+    expose_value=False,
+    callback=_set_target_path,
+    help="Where dbt writes its artifacts, relative to the project (default, as dbt: $DBT_TARGET_PATH, else "
+    "`target-path:` in dbt_project.yml, else target/).",
+)
 _FORMAT = click.option(
     "--format",
     "output_format",
@@ -284,6 +304,7 @@ def key_install(project_dir: Path, target: str | None) -> None:
 @_TARGET
 @_PROFILES_DIR
 @_VARS
+@_TARGET_PATH
 @click.option(
     "--inspect-rows",
     type=click.IntRange(min=1),
@@ -334,6 +355,7 @@ def publish(
 @_TARGET
 @_PROFILES_DIR
 @_VARS
+@_TARGET_PATH
 @click.option("--dbt-loom", is_flag=True, help="Also write dbt_loom.config.yml pointing at the producer's manifest.")
 def consume(
     product: str,
@@ -604,7 +626,7 @@ def report_options(command: Callable[..., None]) -> Callable[..., None]:
     type=click.Path(file_okay=False, path_type=Path),
     default=Path("."),
     show_default=True,
-    help="The domain's dbt project. `dbt parse` runs first when target/manifest.json is missing or stale.",
+    help="The domain's dbt project. `dbt parse` runs first when its manifest (dbt's target path) is stale.",
 )
 @click.option(
     "--state",
@@ -630,6 +652,7 @@ def report_options(command: Callable[..., None]) -> Callable[..., None]:
 @click.option("--target", metavar="T", help="dbt target to parse and sample with (default: the profile's default).")
 @_PROFILES_DIR
 @_VARS
+@_TARGET_PATH
 @click.option(
     "--policy",
     "policy_file",
@@ -667,8 +690,8 @@ def check(
 ) -> None:
     """Enforce the mesh policy and block breaking changes of the domain's public models.
 
-    Runs the policy rules (DMxxx) on target/manifest.json and, with --state or --registry, classifies every
-    change against the previous manifest (BCxxx breaking, ACxxx additive). A breaking change passes only as a
+    Runs the policy rules (DMxxx) on the manifest in dbt's target path and, with --state or --registry, classifies
+    every change against the previous manifest (BCxxx breaking, ACxxx additive). A breaking change passes only as a
     new model version; PII leaks never pass. Severities come from the mesh policy and the `policy:` section of
     dmesh.yml; `waivers:` there waive single findings until their expiry. Exit 0 clean, 1 violations,
     2 usage or configuration error.
@@ -760,6 +783,7 @@ def diff(
 @_TARGET
 @_PROFILES_DIR
 @_VARS
+@_TARGET_PATH
 @_sample_rows(0, "Also sample N rows of every relation on the target and check the values (0: names only).")
 @click.option("--select", "selector", metavar="SELECTOR", help="Scan only the nodes this dbt selector picks.")
 @click.option("--write", is_flag=True, help="Add `meta: {pii: <class>}` for each suspect to the YAML documenting it.")
@@ -839,6 +863,7 @@ def scan(
 @_TARGET
 @_PROFILES_DIR
 @_VARS
+@_TARGET_PATH
 @_FORMAT
 def adopt(
     project_dir: Path,
@@ -962,6 +987,7 @@ def _print_upgrade(result: UpgradeResult) -> None:
 @_TARGET
 @_PROFILES_DIR
 @_VARS
+@_TARGET_PATH
 @click.option(
     "--sample-rows",
     type=click.IntRange(min=0),

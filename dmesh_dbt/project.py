@@ -508,8 +508,9 @@ def catalog_path(project_dir: Path) -> Path:
 
 def private_target(project_dir: Path, name: str) -> Path:
     """A directory inside the target path where one of our dbt runs writes its artifacts (given to dbt as
-    ``--target-path``), so that run never replaces the manifest or run results of the user's last build."""
-    return target_dir(project_dir) / name
+    ``--target-path``), so that run never replaces the manifest or run results of the user's last build.
+    Absolute: dbt would read a relative one from the project, its working directory, not from ours."""
+    return target_dir(project_dir.resolve()) / name
 
 
 def shown(project_dir: Path, path: Path) -> str:

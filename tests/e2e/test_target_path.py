@@ -59,3 +59,11 @@ def test_scan_samples_through_dbt_inside_the_target_path(built: tuple[Path, dict
     assert result.returncode in (0, 1), result.stdout + result.stderr  # 1: suspects; what matters is no error
     assert json.loads(result.stdout)["rows_sampled"] > 0
     assert not (project / "target").exists()
+
+
+def test_the_target_path_option_wins_over_both(built: tuple[Path, dict[str, str], Path]) -> None:
+    project, env, artifacts = built
+    result = run_cli("scan", "--project-dir", str(project), "--target-path", "flagged", "--format", "json", env=env)
+    assert result.returncode in (0, 1), result.stdout + result.stderr
+    assert "flagged/manifest.json does not exist" in result.stderr  # parsed there, as dbt does with the flag
+    assert (project / "flagged" / "manifest.json").is_file() and not (project / "target").exists()

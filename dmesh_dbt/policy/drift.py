@@ -68,10 +68,10 @@ def public_columns_match_the_relation(ctx: PolicyContext) -> Iterator[Violation]
     for model in ctx.project.public_models:
         real = catalog.columns.get(model.unique_id)
         if real is not None:
-            yield from _drift(model, real)
+            yield from _drift(model, real, catalog.path)
 
 
-def _drift(model: Model, real: tuple[str, ...]) -> Iterator[Violation]:
+def _drift(model: Model, real: tuple[str, ...], catalog: Path) -> Iterator[Violation]:
     relation = model.relation_name or model.display_name
     in_relation = {name.lower() for name in real}
     documented = {column.name.lower() for column in model.columns}
@@ -79,7 +79,7 @@ def _drift(model: Model, real: tuple[str, ...]) -> Iterator[Violation]:
         if column.name.lower() not in in_relation:
             yield Violation(
                 f"{model.display_name}.{column.name} is documented but {relation} has no such column "
-                f"({CATALOG_FILE}); remove it from the YAML, or return it from the model's SQL and rebuild",
+                f"({catalog}); remove it from the YAML, or return it from the model's SQL and rebuild",
                 model,
                 column.name,
             )
@@ -87,7 +87,7 @@ def _drift(model: Model, real: tuple[str, ...]) -> Iterator[Violation]:
         if name.lower() not in documented:
             yield Violation(
                 f"{relation} has column {name}, which the YAML of {model.display_name} does not list "
-                f"({CATALOG_FILE}); document it under `columns:` (data_type, description, PII class), or drop it "
+                f"({catalog}); document it under `columns:` (data_type, description, PII class), or drop it "
                 "from the SQL",
                 model,
                 name,
@@ -102,7 +102,8 @@ def read_catalog(project_dir: Path, project: Project, path: Path) -> tuple[Catal
     """
     if not path.is_file():
         return None, None
-    catalog = load_catalog(path)
+    # Named from the project, as findings name files: the path a reviewer opens.
+    catalog = replace(load_catalog(path), path=Path(_shown(project_dir, path)))
     generated = path.stat().st_mtime
     stale = [m for m in project.public_models if m.unique_id in catalog.columns and _newer(project_dir, m, generated)]
     if stale:

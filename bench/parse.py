@@ -23,7 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from dmesh_dbt.project import COMPILE_PARSE_STATE, PARTIAL_PARSE_STATE
+from dmesh_dbt.project import PARTIAL_PARSE_STATE, compile_parse_state, target_dir
 
 BIN = Path(sys.executable).parent
 EXTRA_YAML = Path("models") / "staging" / "_extra.yml"
@@ -72,8 +72,8 @@ def check(project: Path) -> tuple[float, str]:
 
 
 def forget_parse_state(project: Path) -> None:
-    for state in (PARTIAL_PARSE_STATE, COMPILE_PARSE_STATE):
-        (project / state).unlink(missing_ok=True)
+    for state in (target_dir(project) / PARTIAL_PARSE_STATE, compile_parse_state(project)):
+        state.unlink(missing_ok=True)
 
 
 def edit(project: Path, round_number: int) -> None:

@@ -27,8 +27,9 @@ from dmesh_dbt.pii import PiiClass
 from dmesh_dbt.project import (
     DBT_PROJECT_FILE,
     DMESH_FILE,
-    MANIFEST,
     WRITE_JSON,
+    catalog_path,
+    manifest_path,
     placeholder_owner,
     policy_sections,
     read_dbt_project,
@@ -51,7 +52,6 @@ from dmesh_dbt.toolkit import DBT_DEFAULTS, DbtFlags, dbt_package_dir, run_dbt
 
 ON_RUN_START = '"{{ dmesh.on_run_start() }}"'
 PUBLISH_HOOK = '"{{ dmesh.publish_masked() }}"'
-CATALOG = Path("target") / "catalog.json"
 _PACKAGE_ENTRY = "- local: \"{{{{ env_var('DMESH_PACKAGE_DIR', '{}') }}}}\""
 
 
@@ -119,7 +119,7 @@ class Adoptable:
 
     project: Project
     public_ids: frozenset[str]
-    types: Mapping[str, Mapping[str, str]]  # unique id -> column -> type (target/catalog.json)
+    types: Mapping[str, Mapping[str, str]]  # unique id -> column -> type (catalog.json in the target path)
 
 
 def read_adoptable(options: AdoptOptions) -> Adoptable:
@@ -131,7 +131,7 @@ def read_adoptable(options: AdoptOptions) -> Adoptable:
     chosen = _selected(project_dir, options) if options.public else None
     types = _catalog_types(project_dir, options)
     record_parse(project_dir, options.flags, options.target)
-    project = load_manifest(project_dir / MANIFEST)
+    project = load_manifest(manifest_path(project_dir))
     own = {m.unique_id for m in project.own_models}
     public = chosen if chosen is not None else {m.unique_id for m in project.public_models}
     return Adoptable(project, frozenset(public & own), types)
@@ -334,7 +334,7 @@ def _editing(path: Path, skeleton: str = "") -> PropertiesEdit:
 def _change(edit: PropertiesEdit, blockers: list[str]) -> list[FileChange]:
     """The file change of ``edit``, once its result parses again with every planned class in place; else none,
     and the reasons go to ``blockers`` (fail closed: a file is written whole or not at all)."""
-    if not edit.insertions and not edit.replacements:
+    if not edit.insertions and not edit.inline:
         return []
     problems = edit.verify()
     if problems:
@@ -368,10 +368,10 @@ def _selected(project_dir: Path, options: AdoptOptions) -> set[str]:
 
 
 def _catalog_types(project_dir: Path, options: AdoptOptions) -> dict[str, dict[str, str]]:
-    """unique id -> column -> type, as the warehouse has them (``dbt docs generate``'s target/catalog.json)."""
+    """unique id -> column -> type, as the warehouse has them (``dbt docs generate``'s catalog.json)."""
     chosen = ("--target", options.target) if options.target else ()
     run_dbt(project_dir, "docs", "generate", WRITE_JSON, "--quiet", *chosen, flags=options.flags)
-    types = load_catalog(project_dir / CATALOG).types
+    types = load_catalog(catalog_path(project_dir)).types
     return {node: {name: data_type.lower() for name, data_type in columns.items()} for node, columns in types.items()}
 
 

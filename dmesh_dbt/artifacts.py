@@ -237,7 +237,7 @@ class Project:
     manifest_path: Path | None = None
     #: Snapshots, modelled like models (SQL, columns, dependencies); their access is never public.
     snapshots: tuple[Model, ...] = ()
-    #: Installed packages whose models count as the project's own (``check --include-packages``).
+    #: Installed packages whose models and sources count as the project's own (``--include-packages``).
     included_packages: frozenset[str] = frozenset()
 
     @property
@@ -247,7 +247,11 @@ class Project:
 
     def owns(self, model: Model) -> bool:
         """Whether ``model`` is the project's own: defined by it, or by a package it includes."""
-        return model.package_name == self.name or model.package_name in self.included_packages
+        return self.owns_package(model.package_name)
+
+    def owns_package(self, package_name: str) -> bool:
+        """Whether nodes of ``package_name`` count as the project's own: it is the project, or an included package."""
+        return package_name == self.name or package_name in self.included_packages
 
     @property
     def public_models(self) -> tuple[Model, ...]:

@@ -45,7 +45,7 @@ from dmesh_dbt.policy import (
 )
 from dmesh_dbt.policy.drift import read_catalog
 from dmesh_dbt.policy.mesh import domain_scan_thresholds, load_mesh_policy
-from dmesh_dbt.project import MANIFEST, compile_manifest, domain_name, ensure_manifest, project_id
+from dmesh_dbt.project import catalog_path, compile_manifest, domain_name, ensure_manifest, manifest_path, project_id
 from dmesh_dbt.readiness import NO_PRODUCT, readiness_notes
 from dmesh_dbt.report import CacheUse, Finding, Report, Severity, apply_waivers, sort_findings
 from dmesh_dbt.toolkit import DBT_DEFAULTS, DbtFlags
@@ -99,12 +99,12 @@ def run_check(
     of installed packages as the project's own.
     """
     today = today or date.today()
-    manifest_path = (
+    manifest = (
         ensure_manifest(project_dir, announce, compiled=True, flags=flags, target=target)
         if parse
-        else project_dir / MANIFEST
+        else manifest_path(project_dir)
     )
-    project = load_manifest(manifest_path)
+    project = load_manifest(manifest)
     if parse and uncompiled_models(project):  # e.g. the manifest of `dbt parse` or of a partial build
         project = load_manifest(compile_manifest(project_dir, flags, target))
     packages = installed_packages(project, project_dir) if include_packages else {}
@@ -121,18 +121,19 @@ def run_check(
         thresholds = domain_scan_thresholds(mesh, project_dir)
         scanned = scan_values(project, project_dir, sample_rows, target, flags, thresholds)
         sampled, leaks = scanned.suspects, scanned.leaks
-    catalog, catalog_line = read_catalog(project_dir, project)  # DM015: the YAML's columns against the relations'
+    catalog, catalog_line = read_catalog(project_dir, project, catalog_path(project_dir))  # DM015: YAML vs relations
     # Paused: the rules build what lives until the report (lineage, traces), and each collection would walk the
     # whole manifest again (a third of a 5,000-model check). Parse trees, the only cyclic garbage, are few.
     with collector_paused():
-        cache = LineageCache.open(manifest_path.parent, cache_salt())
+        cache = LineageCache.open(manifest.parent, cache_salt())
         findings = evaluate_policy(PolicyContext(project, domain, today, sampled, mesh, catalog, cache), severities)
         cache.save()
     findings.extend(_leak_findings(leaks, severities))
     rules = [r.info for r in RULES.values() if severities.of(r.id) is not None]
-    notes = [f"manifest: {_display(manifest_path, project_dir)} ({len(project.own_models)} models)"]
+    notes = [f"manifest: {_display(manifest, project_dir)} ({len(project.own_models)} models)"]
     if include_packages:
-        notes.append(f"installed packages checked as the project's own: {', '.join(packages) or 'none with models'}")
+        included = ", ".join(packages) or "none with models or sources"
+        notes.append(f"installed packages checked as the project's own: {included}")
     notes.extend(f"mask exception in force: {line}" for line in mask_exceptions(project))
     notes.extend([catalog_line] if catalog_line else [])
     if any(f.rule_id == NO_PRODUCT for f in findings):  # say what blocks being a domain, not pass vacuously
@@ -318,10 +319,10 @@ def _load_side(path: Path) -> Project:
 
 def _manifest_path(path: Path) -> Path:
     if path.is_dir():
-        for candidate in (path / "manifest.json", path / MANIFEST):
+        for candidate in (path / "manifest.json", manifest_path(path)):
             if candidate.is_file():
                 return candidate
-        raise UsageError(f"{path} holds no manifest.json (nor target/manifest.json)")
+        raise UsageError(f"{path} holds no manifest.json (nor {manifest_path(path).relative_to(path)})")
     return path
 
 

@@ -7,6 +7,7 @@ configuration, unreachable or corrupt input, 3 for a bug (the traceback only wit
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -240,6 +241,25 @@ _PROFILES_DIR = click.option(
 _VARS = click.option(
     "--vars", "dbt_vars", metavar="YAML", help="dbt variables as a YAML mapping, passed to every dbt run (as dbt's)."
 )
+
+
+def _set_target_path(_: click.Context, __: click.Parameter, value: str | None) -> None:
+    """dbt reads --target-path before $DBT_TARGET_PATH: setting the variable for this process gives the same path
+    to dmesh-dbt's own reading of the artifacts (``project.target_dir``) and to every dbt run it starts."""
+    if value:
+        from dmesh_dbt.project import TARGET_PATH_ENV
+
+        os.environ[TARGET_PATH_ENV] = value
+
+
+_TARGET_PATH = click.option(
+    "--target-path",
+    metavar="PATH",
+    expose_value=False,
+    callback=_set_target_path,
+    help="Where dbt writes its artifacts, relative to the project (default, as dbt: $DBT_TARGET_PATH, else "
+    "`target-path:` in dbt_project.yml, else target/).",
+)
 _FORMAT = click.option(
     "--format",
     "output_format",
@@ -283,6 +303,7 @@ def key_install(project_dir: Path, target: str | None) -> None:
 @_TARGET
 @_PROFILES_DIR
 @_VARS
+@_TARGET_PATH
 @click.option(
     "--inspect-rows",
     type=click.IntRange(min=1),
@@ -333,6 +354,7 @@ def publish(
 @_TARGET
 @_PROFILES_DIR
 @_VARS
+@_TARGET_PATH
 @click.option("--dbt-loom", is_flag=True, help="Also write dbt_loom.config.yml pointing at the producer's manifest.")
 def consume(
     product: str,
@@ -615,7 +637,7 @@ def report_options(command: Callable[..., None]) -> Callable[..., None]:
     type=click.Path(file_okay=False, path_type=Path),
     default=Path("."),
     show_default=True,
-    help="The domain's dbt project. `dbt parse` runs first when target/manifest.json is missing or stale.",
+    help="The domain's dbt project. `dbt parse` runs first when its manifest (dbt's target path) is stale.",
 )
 @click.option(
     "--state",
@@ -641,6 +663,7 @@ def report_options(command: Callable[..., None]) -> Callable[..., None]:
 @click.option("--target", metavar="T", help="dbt target to parse and sample with (default: the profile's default).")
 @_PROFILES_DIR
 @_VARS
+@_TARGET_PATH
 @_policy_option("Only it can change the locked rules and the scan's thresholds.")
 @_REPO_ROOT
 @click.option(
@@ -671,8 +694,8 @@ def check(
 ) -> None:
     """Enforce the mesh policy and block breaking changes of the domain's public models.
 
-    Runs the policy rules (DMxxx) on target/manifest.json and, with --state or --registry, classifies every
-    change against the previous manifest (BCxxx breaking, ACxxx additive). A breaking change passes only as a
+    Runs the policy rules (DMxxx) on the manifest in dbt's target path and, with --state or --registry, classifies
+    every change against the previous manifest (BCxxx breaking, ACxxx additive). A breaking change passes only as a
     new model version; PII leaks never pass. Severities come from the mesh policy and the `policy:` section of
     dmesh.yml; `waivers:` there waive single findings until their expiry. Exit 0 clean, 1 violations,
     2 usage or configuration error.
@@ -768,9 +791,15 @@ def diff(
 @_TARGET
 @_PROFILES_DIR
 @_VARS
+@_TARGET_PATH
 @_sample_rows(0, "Also sample N rows of every relation on the target and check the values (0: names only).")
 @click.option("--select", "selector", metavar="SELECTOR", help="Scan only the nodes this dbt selector picks.")
 @click.option("--write", is_flag=True, help="Add `meta: {pii: <class>}` for each suspect to the YAML documenting it.")
+@click.option(
+    "--include-packages",
+    is_flag=True,
+    help="Also scan the models and sources of installed packages (dbt deps); --write never edits them.",
+)
 @click.option(
     "--explain",
     "explain_spec",
@@ -791,6 +820,7 @@ def scan(
     sample_rows: int,
     selector: str | None,
     write: bool,
+    include_packages: bool,
     explain_spec: str | None,
     policy_file: Path | None,
     output_format: str,
@@ -816,7 +846,9 @@ def scan(
     project = load_manifest(ensure_manifest(project_dir, _announcer("scan"), compiled=True, flags=flags, target=target))
     if explain_spec is not None and (write or selector):
         raise click.UsageError("--explain shows one column: it takes neither --write nor --select")
-    options = ScanOptions(project_dir, target, sample_rows, selector, flags, thresholds)
+    options = ScanOptions(
+        project_dir, target, sample_rows, selector, flags, thresholds=thresholds, include_packages=include_packages
+    )
     if explain_spec is not None:
         _explain(project, options, explain_spec, output_format)
         return
@@ -847,6 +879,7 @@ def scan(
 @_TARGET
 @_PROFILES_DIR
 @_VARS
+@_TARGET_PATH
 @_FORMAT
 def adopt(
     project_dir: Path,
@@ -879,7 +912,8 @@ def adopt(
     _announcer("adopt")("running `dbt docs generate` for the columns and types the warehouse has")
     adoptable = read_adoptable(options)
     # The platform's thresholds ($DMESH_POLICY_FILE), as scan applies them: values-only suspects it would report.
-    scan_options = ScanOptions(project_dir, target, sample_rows, None, options.flags, scan_thresholds(project_dir))
+    thresholds = scan_thresholds(project_dir)
+    scan_options = ScanOptions(project_dir, target, sample_rows, None, options.flags, thresholds=thresholds)
     suspects = adoption_suspects(adoptable.project, scan_options, set(adoptable.public_ids))
     plan = plan_adoption(options, adoptable, suspects)
     if output_format == "text":
@@ -973,6 +1007,7 @@ def _print_upgrade(result: UpgradeResult) -> None:
 @_TARGET
 @_PROFILES_DIR
 @_VARS
+@_TARGET_PATH
 @click.option(
     "--sample-rows",
     type=click.IntRange(min=0),
@@ -1066,12 +1101,12 @@ def _check_blockers(project_dir: Path, flags: DbtFlags, target: str | None) -> l
     from dmesh_dbt.artifacts import load_manifest
     from dmesh_dbt.check import run_check
     from dmesh_dbt.policy.domain import load_domain_config
-    from dmesh_dbt.project import MANIFEST
+    from dmesh_dbt.project import manifest_path
     from dmesh_dbt.readiness import blockers
 
     try:
         report = run_check(project_dir, target=target, flags=flags)
-        project = load_manifest(project_dir / MANIFEST)  # the manifest check just read
+        project = load_manifest(manifest_path(project_dir))  # the manifest check just read
         return blockers(project, project_dir, load_domain_config(project_dir, project.name), report.findings)
     except DmeshError as error:
         return [str(error)]

@@ -35,11 +35,11 @@ from dmesh_dbt.inert import dbt_literal, dbt_literals
 from dmesh_dbt.loom import write_loom_config
 from dmesh_dbt.project import (
     CONSUMED_SOURCES,
-    MANIFEST,
     PROFILES_FILE,
     Target,
     find_profiles_dir,
     load_descriptor,
+    manifest_path,
     registry_url,
     resolve_target,
 )
@@ -204,11 +204,11 @@ def columns_read(project_dir: Path, source_name: str, table: str, candidates: It
 
     None when that cannot be known: before a model on the source has been compiled, or when one selects ``*``.
     """
-    manifest_path = project_dir / MANIFEST
-    if not manifest_path.is_file():
+    manifest = manifest_path(project_dir)
+    if not manifest.is_file():
         return None
     try:
-        document = loads_json(read_bounded(manifest_path, max_json_bytes()))
+        document = loads_json(read_bounded(manifest, max_json_bytes()))
         nodes = document.get("nodes", {}) if isinstance(document, dict) else {}
     except (OSError, ValueError):  # InputTooLarge and orjson's JSONDecodeError are ValueErrors
         return None  # a broken manifest knows no columns: every column counts

@@ -33,7 +33,15 @@ from dmesh_dbt.files import (
     write_atomically,
 )
 from dmesh_dbt.identifiers import NameKind, is_valid
-from dmesh_dbt.project import DBT_PROJECT_FILE, RUN_RESULTS, Target, load_descriptor, read_dbt_project, resolve_target
+from dmesh_dbt.project import (
+    DBT_PROJECT_FILE,
+    Target,
+    load_descriptor,
+    private_target,
+    read_dbt_project,
+    resolve_target,
+    run_results_path,
+)
 from dmesh_dbt.scan.detect import ColumnRef, Suspect, classify
 from dmesh_dbt.scan.sampling import Samples, sample_through_dbt
 from dmesh_dbt.toolkit import DBT_DEFAULTS, DbtFlags, dbt_process, log_events, run_dbt
@@ -51,9 +59,10 @@ DEFAULT_FRESHNESS: Mapping[str, Any] = {
     "error_after": {"count": 48, "period": "hour"},
 }
 GENERATED_BY = "dmesh-dbt onboard"
-#: Where onboard's reading dbt runs (describe, sample) write their artifacts. Not target/: its run_results.json
-#: must stay the last build's, which publish reads and onboard reads to tell whether its models built.
-READ_TARGET_PATH = Path("target") / "dmesh-onboard"
+#: Where onboard's reading dbt runs (describe, sample) write their artifacts, inside the target path
+#: (``private_target``). Not the target path itself: its run_results.json must stay the last build's, which
+#: publish reads and onboard reads to tell whether its models built.
+READ_TARGET_PATH = "dmesh-onboard"
 
 
 # ------------------------------------------------------------------------------------------- the raw schema
@@ -87,7 +96,8 @@ def describe_schema(project_dir: Path, schema: str, target: Target, tables: Sequ
         args["tables"] = list(tables)
     result = dbt_process(
         project_dir, "run-operation", "describe_schema", "--args", json.dumps(args),
-        "--log-format", "json", "--target", target.name, "--target-path", str(READ_TARGET_PATH), flags=target.flags,
+        "--log-format", "json", "--target", target.name,
+        "--target-path", str(private_target(project_dir, READ_TARGET_PATH)), flags=target.flags,
     )  # fmt: skip
     messages = list(_event_messages(result.stdout))
     described = next((m[len(DESCRIBE_MARK) :] for m in messages if m.startswith(DESCRIBE_MARK)), None)
@@ -359,7 +369,13 @@ def _sample(project_dir: Path, target: Target, tables: Sequence[RawTable], rows:
         return {}
     columns = {t.relation: [c.name for c in t.columns if not _COMPLEX_TYPE.search(c.data_type)] for t in tables}
     return sample_through_dbt(
-        project_dir, target.name, columns, rows, adapter=target.type, flags=target.flags, target_path=READ_TARGET_PATH
+        project_dir,
+        target.name,
+        columns,
+        rows,
+        adapter=target.type,
+        flags=target.flags,
+        target_path=private_target(project_dir, READ_TARGET_PATH),
     )
 
 
@@ -666,12 +682,12 @@ def apply_onboarding(plan: OnboardPlan, options: OnboardOptions) -> OnboardResul
 
 
 def not_built(project_dir: Path, models: Sequence[str]) -> tuple[str, ...]:
-    """The ``models`` the last dbt run (``target/run_results.json``) did not build successfully: failed, skipped,
+    """The ``models`` the last dbt run (``run_results_path``) did not build successfully: failed, skipped,
     or absent (never built, or another command's results replaced the build's). No readable results: all of them,
     since building again is the safe answer when onboard cannot tell."""
     project = read_dbt_project(project_dir).name
     try:
-        results = load_run_results(project_dir / RUN_RESULTS)
+        results = load_run_results(run_results_path(project_dir))
     except ArtifactError:
         return tuple(models)
     green = {r.unique_id for r in results.results if r.status == "success"}

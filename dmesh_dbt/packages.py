@@ -1,5 +1,5 @@
 """Installed dbt packages: those `dbt deps` put in the project's packages-install-path, and a view of the project
-in which their models count as its own (``check --include-packages``).
+in which their models and sources count as its own (``check --include-packages``, ``scan --include-packages``).
 
 A package's files are named in the manifest relative to the package (``stripe_source://models/stripe.yml``); in
 the view they are relative to the project (``dbt_packages/stripe_source/models/stripe.yml``), so findings point at
@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 
-from dmesh_dbt.artifacts import Model, Project
+from dmesh_dbt.artifacts import Model, Project, Source
 from dmesh_dbt.errors import ConfigError
 from dmesh_dbt.files import load_yaml_file
 from dmesh_dbt.project import DBT_PROJECT_FILE
@@ -23,10 +23,12 @@ DEFAULT_INSTALL_PATH = "dbt_packages"
 
 
 def installed_packages(project: Project, project_dir: Path) -> dict[str, str]:
-    """Each package with models that dbt deps installed: its name -> its folder, relative to the project."""
+    """Each package with models or sources that dbt deps installed: its name -> its folder, relative to the
+    project."""
     install = _install_path(project_dir)
     found = {}
-    for name in sorted({m.package_name for m in project.models} - {project.name}):
+    packages = {m.package_name for m in project.models} | {s.package_name for s in project.sources}
+    for name in sorted(packages - {project.name}):
         folder = f"{install}/{name}"
         if (project_dir / folder / DBT_PROJECT_FILE).is_file():
             found[name] = folder
@@ -34,10 +36,17 @@ def installed_packages(project: Project, project_dir: Path) -> dict[str, str]:
 
 
 def with_packages(project: Project, folders: Mapping[str, str]) -> Project:
-    """``project`` with the models of the packages in ``folders`` counted as its own, their files named from the
-    project's directory."""
+    """``project`` with the models and sources of the packages in ``folders`` counted as its own, their files
+    named from the project's directory."""
     models = tuple(_relocated(m, folders[m.package_name]) if m.package_name in folders else m for m in project.models)
-    return replace(project, models=models, included_packages=frozenset(folders))
+    sources = tuple(
+        _relocated_source(s, folders[s.package_name]) if s.package_name in folders else s for s in project.sources
+    )
+    return replace(project, models=models, sources=sources, included_packages=frozenset(folders))
+
+
+def _relocated_source(source: Source, folder: str) -> Source:
+    return replace(source, original_file_path=f"{folder}/{source.original_file_path}")
 
 
 def _relocated(model: Model, folder: str) -> Model:

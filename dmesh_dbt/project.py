@@ -8,7 +8,10 @@ Each file is read here, once, by one set of rules, so every command sees the sam
 - ``profiles.yml``: found by ``find_profiles_dir`` and read by ``resolve_target``, as dbt finds and resolves it:
   the target name is rendered first, then only the chosen output, so an ``env_var`` of another target need not
   be set; ``dbt_flags`` carries the same profiles directory and ``--vars`` to every dbt run;
-- ``target/manifest.json``: ``newest_source``, ``manifest_staleness``, ``vanished_source``, ``ensure_manifest``
+- the target path (where dbt writes its artifacts): ``target_dir``, as dbt resolves it: ``$DBT_TARGET_PATH``,
+  else ``target-path:`` in dbt_project.yml, else ``target/``; ``manifest_path``, ``run_results_path`` and
+  ``catalog_path`` name the artifacts there, and ``private_target`` our own dbt runs' directories inside it;
+- the manifest: ``newest_source``, ``manifest_staleness``, ``vanished_source``, ``ensure_manifest``
   (``dbt parse`` when stale, saying why and how; partial unless a file it was built from is gone) and
   ``compile_manifest`` (``dbt compile`` of models and snapshots, for column lineage; partial likewise);
 - the registry URL: ``registry_url``: ``--registry``, else ``$DMESH_REGISTRY``, else ``registry:`` in dmesh.yml.
@@ -55,10 +58,12 @@ DBT_PROJECT_FILE = "dbt_project.yml"
 PROFILES_FILE = "profiles.yml"
 #: dbt's environment variable for the profiles directory.
 PROFILES_DIR_ENV = "DBT_PROFILES_DIR"
-MANIFEST = Path("target") / "manifest.json"
+#: dbt's environment variable for the target path; it wins over ``target-path:`` in dbt_project.yml, as in dbt.
+TARGET_PATH_ENV = "DBT_TARGET_PATH"
+#: dbt's target path when neither the environment nor dbt_project.yml names one.
+DEFAULT_TARGET_PATH = "target"
 #: Where ``dmesh-dbt consume`` writes the sources of the products a domain consumes (one YAML file per domain).
 CONSUMED_SOURCES = Path("models") / "consumed"
-RUN_RESULTS = Path("target") / "run_results.json"
 
 #: Files at a project's root that dbt reads; with the resource paths, what makes a manifest stale.
 _PROJECT_FILES = (DBT_PROJECT_FILE, PROFILES_FILE, "packages.yml", "dependencies.yml", "selectors.yml")
@@ -463,6 +468,59 @@ def _duckdb_path(project_dir: Path, adapter: str, settings: Mapping[str, Any]) -
     return path if path.is_absolute() else (project_dir / path).resolve()
 
 
+# ------------------------------------------------------------------------------------------- the target path
+
+
+def target_dir(project_dir: Path) -> Path:
+    """Where dbt writes the project's artifacts, as dbt resolves it: ``$DBT_TARGET_PATH``, else ``target-path:``
+    in dbt_project.yml (rendered, so an ``env_var`` there works), else ``target``; a relative path is relative to
+    the project (dbt joins it to the project root, not to where it runs)."""
+    configured = os.environ.get(TARGET_PATH_ENV) or _configured_target_path(project_dir) or DEFAULT_TARGET_PATH
+    return project_dir / Path(configured).expanduser()  # an absolute path stays itself
+
+
+def _configured_target_path(project_dir: Path) -> str | None:
+    path = project_dir / DBT_PROJECT_FILE
+    try:
+        document = _load_mapping(path)
+    except ConfigError:
+        return None  # an unreadable dbt_project.yml: dbt says why when it runs; its default until then
+    configured = (document or {}).get("target-path")
+    if not isinstance(configured, str) or not configured.strip():
+        return None
+    return str(_render(configured, _renderer(), path)).strip() or None
+
+
+def manifest_path(project_dir: Path) -> Path:
+    """``manifest.json`` in the project's target path (``target_dir``)."""
+    return target_dir(project_dir) / "manifest.json"
+
+
+def run_results_path(project_dir: Path) -> Path:
+    """``run_results.json`` (the last dbt run's results) in the project's target path."""
+    return target_dir(project_dir) / "run_results.json"
+
+
+def catalog_path(project_dir: Path) -> Path:
+    """``catalog.json`` (what ``dbt docs generate`` read from the warehouse) in the project's target path."""
+    return target_dir(project_dir) / "catalog.json"
+
+
+def private_target(project_dir: Path, name: str) -> Path:
+    """A directory inside the target path where one of our dbt runs writes its artifacts (given to dbt as
+    ``--target-path``), so that run never replaces the manifest or run results of the user's last build.
+    Absolute: dbt would read a relative one from the project, its working directory, not from ours."""
+    return target_dir(project_dir.resolve()) / name
+
+
+def shown(project_dir: Path, path: Path) -> str:
+    """``path`` as a message shows it: relative to the project when it is inside it."""
+    try:
+        return str(path.relative_to(project_dir))
+    except ValueError:
+        return str(path)
+
+
 # ----------------------------------------------------------------------------------------------- the manifest
 
 
@@ -473,7 +531,7 @@ def ensure_manifest(
     flags: DbtFlags = DBT_DEFAULTS,
     target: str | None = None,
 ) -> Path:
-    """``target/manifest.json``, after running ``dbt parse`` (with ``compiled``: ``compile_manifest``), with the
+    """The manifest (``manifest_path``), after running ``dbt parse`` (with ``compiled``: ``compile_manifest``), with the
     user's ``flags`` and ``target``, if it is missing, older than a project file, or was parsed by us with other
     ``--vars`` or ``--target`` than these (vars and targets can enable, disable and rename models).
 
@@ -487,7 +545,7 @@ def ensure_manifest(
         recorded = _recorded_stamp(project_dir)
         # A manifest dbt wrote (a build) is trusted as today when no --vars or --target asks for another one.
         if recorded == wanted or (recorded is None and wanted == _parse_stamp(DBT_DEFAULTS, None)):
-            return project_dir / MANIFEST
+            return manifest_path(project_dir)
         reason = f"the last parse had other --vars or --target than {json.dumps(wanted, sort_keys=True)}"
     saved = _usable_parse_state(project_dir, compiled)
     if announce is not None:
@@ -503,20 +561,20 @@ def ensure_manifest(
         chosen = ("--target", target) if target else ()
         run_dbt(project_dir.resolve(), "parse", WRITE_JSON, "--quiet", *chosen, flags=flags)
     record_parse(project_dir, flags, target)
-    return project_dir / MANIFEST
+    return manifest_path(project_dir)
 
 
 def record_parse(project_dir: Path, flags: DbtFlags = DBT_DEFAULTS, target: str | None = None) -> None:
     """Note the ``--vars`` and ``--target`` of the dbt run that just wrote the manifest (``ensure_manifest``
     parses again when a later command asks for others)."""
-    write_atomically(project_dir / PARSE_STAMP, json.dumps(_parse_stamp(flags, target), sort_keys=True) + "\n")
+    write_atomically(parse_stamp_path(project_dir), json.dumps(_parse_stamp(flags, target), sort_keys=True) + "\n")
 
 
 #: dmesh-dbt reads the manifest dbt writes, so it asks for it even when the project's flags say `write_json: false`.
 WRITE_JSON = "--write-json"
 
 #: dbt's saved parse state, beside the manifest; partial parsing starts from it.
-PARTIAL_PARSE_STATE = Path("target") / "partial_parse.msgpack"
+PARTIAL_PARSE_STATE = "partial_parse.msgpack"
 
 
 def _usable_parse_state(project_dir: Path, compiled: bool) -> str:
@@ -526,7 +584,7 @@ def _usable_parse_state(project_dir: Path, compiled: bool) -> str:
     the profile or the environment variables the project reads differ from the saved state's (docs.getdbt.com,
     reference/parsing). It once served a stale manifest after a file deletion (shared/facts.md), hence the check.
     """
-    states = [project_dir / p for p in (PARTIAL_PARSE_STATE, COMPILE_PARSE_STATE)]
+    states = [target_dir(project_dir) / PARTIAL_PARSE_STATE, compile_parse_state(project_dir)]
     if not any(state.is_file() for state in states):
         return "no saved parse state: parsing in full"
     gone = vanished_source(project_dir)
@@ -542,7 +600,7 @@ def _usable_parse_state(project_dir: Path, compiled: bool) -> str:
 def vanished_source(project_dir: Path) -> str | None:
     """A project file the last manifest was built from that no longer exists (deleted or renamed), if any."""
     try:
-        document = loads_json(read_bounded(project_dir / MANIFEST, max_json_bytes()))
+        document = loads_json(read_bounded(manifest_path(project_dir), max_json_bytes()))
         project_name = document["metadata"]["project_name"]
         nodes = [*document["nodes"].values(), *document["sources"].values(), *document["macros"].values()]
     except (OSError, ValueError, KeyError, TypeError, AttributeError, DmeshError):
@@ -558,37 +616,34 @@ def vanished_source(project_dir: Path) -> str | None:
 
 
 def manifest_staleness(project_dir: Path) -> str | None:
-    """Why ``target/manifest.json`` does not describe the project as it is (missing, or older than the file it
-    names), or None when it does."""
-    manifest = project_dir / MANIFEST
+    """Why the manifest (``manifest_path``) does not describe the project as it is (missing, or older than the
+    file it names), or None when it does."""
+    manifest = manifest_path(project_dir)
     if not manifest.is_file():
-        return f"{MANIFEST} does not exist"
+        return f"{shown(project_dir, manifest)} does not exist"
     changed_at, changed = newest_source(project_dir)
     if changed is None or changed_at <= manifest.stat().st_mtime:
         return None
-    try:
-        shown = changed.relative_to(project_dir)
-    except ValueError:  # a resource path outside the project
-        shown = changed
-    return f"{shown} is newer than {MANIFEST}"
+    return f"{shown(project_dir, changed)} is newer than {shown(project_dir, manifest)}"
 
 
 #: What ``compile_manifest`` compiles: models and snapshots. Not the hooks: compiling on-run-start runs the dmesh
 #: package's masking-policy assertion, which would stop check before it reports the same problems as findings.
 COMPILE_SELECTION = "resource_type:model resource_type:snapshot"
-#: Where ``compile_manifest`` lets dbt write, apart from target/: compile writes run_results.json too, and the
-#: last build's results must stay what publish reads.
-COMPILE_TARGET = Path("target") / "dmesh-compile"
+#: Where ``compile_manifest`` lets dbt write, inside the target path (``private_target``): compile writes
+#: run_results.json too, and the last build's results must stay what publish reads.
+COMPILE_TARGET = "dmesh-compile"
 
 
-#: The saved parse state of ``compile_manifest``'s runs, in their target path.
-COMPILE_PARSE_STATE = COMPILE_TARGET / "partial_parse.msgpack"
+def compile_parse_state(project_dir: Path) -> Path:
+    """The saved parse state of ``compile_manifest``'s runs, in their own target path."""
+    return private_target(project_dir, COMPILE_TARGET) / PARTIAL_PARSE_STATE
 
 
 def _seed_compile_state(project_dir: Path) -> bool:
     """Start the compile's partial parse from the newest saved state: its own, or the last dbt run's in target/
     (a build's), copied over when newer. False when there is neither."""
-    build, own = project_dir / PARTIAL_PARSE_STATE, project_dir / COMPILE_PARSE_STATE
+    build, own = target_dir(project_dir) / PARTIAL_PARSE_STATE, compile_parse_state(project_dir)
     if build.is_file() and (not own.is_file() or build.stat().st_mtime > own.stat().st_mtime):
         own.parent.mkdir(parents=True, exist_ok=True)
         partial = own.with_name(f".{own.name}.tmp")
@@ -599,7 +654,7 @@ def _seed_compile_state(project_dir: Path) -> bool:
 
 def compile_manifest(project_dir: Path, flags: DbtFlags = DBT_DEFAULTS, target: str | None = None) -> Path:
     """``dbt compile`` the models and snapshots, so the manifest carries the compiled SQL column lineage reads,
-    and move its manifest to ``target/manifest.json``. On DuckDB it needs no server; elsewhere the target's.
+    and move its manifest to ``manifest_path``. On DuckDB it needs no server; elsewhere the target's.
     Parses partially from dbt's saved state, unless a file the state describes is gone (``_usable_parse_state``)."""
     _usable_parse_state(project_dir, compiled=True)
     return _compile(project_dir, flags, target)
@@ -618,7 +673,7 @@ def _compile(project_dir: Path, flags: DbtFlags, target: str | None) -> Path:
             "--select",
             COMPILE_SELECTION,
             "--target-path",
-            str(COMPILE_TARGET),
+            str(private_target(project_dir, COMPILE_TARGET)),
             *chosen,
             flags=flags,
         )
@@ -626,13 +681,15 @@ def _compile(project_dir: Path, flags: DbtFlags, target: str | None) -> Path:
         # Compiling opens the target's connection: name a connection problem's cause and fix, as sampling does.
         resolved = resolve_target(project_dir, target, flags)
         raise explain_failure(str(error), resolved.name, resolved.type) or error from None
-    manifest = project_dir / MANIFEST
-    os.replace(project_dir / COMPILE_TARGET / "manifest.json", manifest)  # one rename: readers see old or new
+    manifest = manifest_path(project_dir)
+    # One rename: readers see the old manifest or the new one.
+    os.replace(private_target(project_dir, COMPILE_TARGET) / "manifest.json", manifest)
     return manifest
 
 
-#: What dmesh-dbt's last ``dbt parse`` was given, beside the manifest it wrote.
-PARSE_STAMP = Path("target") / "dmesh_parse.json"
+def parse_stamp_path(project_dir: Path) -> Path:
+    """What dmesh-dbt's last ``dbt parse`` was given, beside the manifest it wrote."""
+    return target_dir(project_dir) / "dmesh_parse.json"
 
 
 def _parse_stamp(flags: DbtFlags, target: str | None) -> dict[str, str | None]:
@@ -641,7 +698,7 @@ def _parse_stamp(flags: DbtFlags, target: str | None) -> dict[str, str | None]:
 
 def _recorded_stamp(project_dir: Path) -> dict[str, str | None] | None:
     """The stamp of dmesh-dbt's last parse; None when dbt (a build, say) wrote the manifest since, or never we."""
-    stamp, manifest = project_dir / PARSE_STAMP, project_dir / MANIFEST
+    stamp, manifest = parse_stamp_path(project_dir), manifest_path(project_dir)
     if not stamp.is_file() or stamp.stat().st_mtime < manifest.stat().st_mtime:
         return None
     try:

@@ -6,6 +6,10 @@ comments: hundreds of changed lines in a real project, which no reviewer accepts
 the entries here (its line and column marks); each edit is a set of lines inserted at the right indentation,
 and the result is parsed again and checked to say what was meant before anything is written (fail closed: an
 edit that would not, or that cannot be made by insertion, is refused with the reason).
+
+Flow style (``columns: [{name: a}, ...]``, ``meta: {owner: x}``, a whole entry in braces, ``models: []``) stays
+flow style: the new item goes before the collection's closing bracket, on whichever line it is (the one edit of
+a user's line), and the evidence comment at the end of that line when it has none.
 """
 
 from __future__ import annotations
@@ -84,8 +88,14 @@ class PropertiesEdit:
     path: Path
     text: str
     insertions: list[tuple[int, list[str]]] = field(default_factory=list)
-    #: Whole lines replaced (line index -> new line): only a flow mapping gaining an item inside its braces.
-    replacements: dict[int, str] = field(default_factory=dict)
+    #: Items added inside flow collections: (line, column) of the closing bracket in the original text -> items.
+    inline: dict[tuple[int, int], list[str | _FlowItem]] = field(default_factory=dict)
+    #: The evidence comment put at the end of a line an inline item went into (when the line had none).
+    inline_comments: dict[int, str] = field(default_factory=dict)
+    #: New ``columns:`` of an entry that has none, by the entry's (line, column): later columns join its items.
+    _new_columns: dict[tuple[int, int], _FlowItem] = field(default_factory=dict)
+    #: Entries added to a flow list (``models: [...]``): later columns of the same entry join its item.
+    _flow_entries: dict[NodeEntry, _FlowItem] = field(default_factory=dict)
     _new_entries: dict[NodeEntry, list[ColumnEdit]] = field(default_factory=dict)
     _done: list[ColumnEdit] = field(default_factory=list)
     _document: Any = None
@@ -123,23 +133,40 @@ class PropertiesEdit:
             if edit.entry.section == "sources":
                 return f"{self.path.name} does not document source table {edit.entry.label}"
             if not self._can_add_to(edit.entry.section):
-                return f"{self.path.name}: `{edit.entry.section}:` is not a block list; add {edit.entry.label} by hand"
+                return f"{self.path.name}: `{edit.entry.section}:` is not a list; add {edit.entry.label} by hand"
+            section = self.document.get(edit.entry.section) if self.document is not None else None
+            if section is not None and self._flow(section):
+                return self._new_flow_entry(section, edit)
             self._new_entries.setdefault(edit.entry, []).append(edit)
             return self._planned(edit)
-        if node.fa.flow_style():
-            return f"{self.path.name}: {edit.entry.label} is written in flow style ({{...}}); add the meta by hand"
         return self._classify_in(node, edit)
 
+    def _new_flow_entry(self, section: Any, edit: ColumnEdit) -> str | None:
+        """``{name: ..., columns: [...]}`` added to a flow list (``models: [...]``); later columns join it."""
+        group = self._flow_entries.get(edit.entry)
+        if group is not None:
+            group.items.append(_flow_column(edit))
+            return self._planned(edit)
+        item = _FlowItem(f"{{name: {yaml_scalar(edit.entry.name)}, columns: [", [_flow_column(edit)], "]}")
+        reason = self._into_flow(section, item, edit)
+        if reason is None:
+            self._flow_entries[edit.entry] = item
+        return reason
+
     def _can_add_to(self, section: str) -> bool:
-        """Whether a new entry can be added to ``section`` by inserting lines: the section is absent, or a
-        non-empty block list."""
+        """Whether a new entry can be added to ``section``: the section is absent, a non-empty block list, or a
+        flow list (``[...]``, empty or not) that closes where its lines can be read."""
         from ruamel.yaml.comments import CommentedSeq
 
         document = self.document
         if not isinstance(document, Mapping) or section not in document:
             return document is None or isinstance(document, Mapping)
         existing = document[section]
-        return isinstance(existing, CommentedSeq) and bool(existing) and not existing.fa.flow_style()
+        if not isinstance(existing, CommentedSeq):
+            return False
+        if self._flow(existing):
+            return self._flow_close(existing) is not None
+        return bool(existing)
 
     def _planned(self, edit: ColumnEdit) -> str | None:
         """Record ``edit`` as planned; no reason against it."""
@@ -149,21 +176,44 @@ class PropertiesEdit:
     def _classify_in(self, node: CommentedMap, edit: ColumnEdit) -> str | None:
         from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-        offset = guess_indentation(self.text)[1]
         columns = node.get("columns")
         if "columns" not in node:
-            lines = [" " * node.lc.col + "columns:", *_new_column(node.lc.col + offset, edit)]
-            self.insertions.append((_after_key(node, "name"), lines))
-            return self._planned(edit)
-        if not isinstance(columns, CommentedSeq) or not columns or columns.fa.flow_style():
-            return f"{self.path.name}: `columns:` of {edit.entry.label} is not a block list; add the meta by hand"
+            return self._new_columns_of(node, edit)
+        if not isinstance(columns, CommentedSeq):
+            return f"{self.path.name}: `columns:` of {edit.entry.label} is not a list; add the meta by hand"
         column = _named(columns, edit.column, fold_case=True)
-        if not isinstance(column, CommentedMap):
-            first = columns.lc.item(0)[0]
-            dash = self.lines[first].index("-")
-            self.insertions.append((sequence_end(self.lines, first, dash), _new_column(dash, edit)))
+        if isinstance(column, CommentedMap):
+            return self._classify_column(column, edit)
+        if self._flow(columns):
+            return self._into_flow(columns, _flow_column(edit), edit)
+        if not columns:
+            return f"{self.path.name}: `columns:` of {edit.entry.label} is empty; add the meta by hand"
+        first = columns.lc.item(0)[0]
+        dash = self.lines[first].index("-")
+        self.insertions.append((sequence_end(self.lines, first, dash), _new_column(dash, edit)))
+        return self._planned(edit)
+
+    def _new_columns_of(self, node: CommentedMap, edit: ColumnEdit) -> str | None:
+        """``columns:`` for an entry that has none, holding ``edit``'s column; the entry's later columns join it."""
+        where = (int(node.lc.line), int(node.lc.col))
+        group = self._new_columns.get(where)
+        if self._flow(node):
+            if group is not None:  # the flow item planned for the first column renders the group's items
+                group.items.append(_flow_column(edit))
+                return self._planned(edit)
+            item = _FlowItem("columns: [", [_flow_column(edit)], "]")
+            reason = self._into_flow(node, item, edit)
+            if reason is None:
+                self._new_columns[where] = item
+            return reason
+        offset = guess_indentation(self.text)[1]
+        if group is not None:
+            group.items.extend(_new_column(node.lc.col + offset, edit))
             return self._planned(edit)
-        return self._classify_column(column, edit)
+        lines = [" " * node.lc.col + "columns:", *_new_column(node.lc.col + offset, edit)]
+        self._new_columns[where] = _FlowItem("", lines, "")  # the same list the insertion holds
+        self.insertions.append((_after_key(node, "name"), lines))
+        return self._planned(edit)
 
     def _classify_column(self, column: CommentedMap, edit: ColumnEdit) -> str | None:
         from ruamel.yaml.comments import CommentedMap
@@ -174,46 +224,73 @@ class PropertiesEdit:
             if isinstance(meta, CommentedMap) and meta and not meta.fa.flow_style():
                 self.insertions.append((_after_key(holder, "meta"), [edit.pii_line(meta.lc.col)]))
                 return self._planned(edit)
-        if "meta" not in column and not column.fa.flow_style():
+        if "meta" not in column and not self._flow(column):
             self.insertions.append((_after_key(column, "name"), [edit.meta_line(column.lc.col)]))
             return self._planned(edit)
         if isinstance(config, CommentedMap) and config and not config.fa.flow_style() and "meta" not in config:
             self.insertions.append((_after_key(column, "config"), [edit.meta_line(config.lc.col)]))
             return self._planned(edit)
-        # Flow style ({...}) keeps its one line: the class goes inside the braces, the only edit of a user's line.
+        # Flow style ({...}) stays flow style: the class goes inside the braces, the only edit of a user's line.
         meta = column.get("meta")
-        if isinstance(meta, CommentedMap) and meta.fa.flow_style():
+        if isinstance(meta, CommentedMap) and self._flow(meta):
             return self._into_flow(meta, f"pii: {edit.pii_class}", edit)
+        config_meta = config.get("meta") if isinstance(config, CommentedMap) else None
+        if "meta" not in column and isinstance(config_meta, CommentedMap) and self._flow(config_meta):
+            return self._into_flow(config_meta, f"pii: {edit.pii_class}", edit)
         if "meta" not in column:
             return self._into_flow(column, f"meta: {{pii: {edit.pii_class}}}", edit)
         return f"{self.path.name}: column {edit.column} of {edit.entry.label} has a `meta:` that is not a mapping"
 
-    def _into_flow(self, mapping: CommentedMap, item: str, edit: ColumnEdit) -> str | None:
-        """``item`` added before the closing brace of the flow mapping that starts on its line, evidence after."""
-        line_index, start = int(mapping.lc.line), int(mapping.lc.col)
-        line = self.replacements.get(line_index, self.lines[line_index])
-        end = _closing_brace(line, start) if line[start : start + 1] == "{" else None
-        if end is None:
-            return f"{self.path.name}: {edit.entry.label}.{edit.column} spans lines in flow style; add pii by hand"
-        separator = ", " if line[start + 1 : end].strip() else ""
-        changed = line[:end] + separator + item + line[end:]
-        if "#" not in line[end:]:
-            changed += edit.comment_suffix()
-        self.replacements[line_index] = changed
+    def _into_flow(self, collection: Any, item: str | _FlowItem, edit: ColumnEdit) -> str | None:
+        """``item`` added before the closing bracket of the flow ``collection``, the evidence at that line's end."""
+        close = self._flow_close(collection)
+        if close is None:
+            return (
+                f"{self.path.name}: the flow style around {edit.entry.label}.{edit.column} does not close where "
+                "it can be read; add pii by hand"
+            )
+        items = self.inline.setdefault(close.at, [])
+        if not items:
+            items.append(", " if close.needs_separator else "")
+        items.append(item)
+        if not close.has_comment and edit.comment:
+            self.inline_comments.setdefault(close.at[0], edit.comment_suffix())
         return self._planned(edit)
+
+    def _flow(self, collection: Any) -> bool:
+        """Whether ``collection`` is written in flow style (ruamel.yaml does not say for an empty ``[]``/``{}``)."""
+        if collection.fa.flow_style():
+            return True
+        line, column = int(collection.lc.line), int(collection.lc.col)
+        return not collection and line < len(self.lines) and self.lines[line][column : column + 1] in ("{", "[")
+
+    def _flow_close(self, collection: Any) -> FlowClose | None:
+        """Where the flow ``collection`` (a ruamel map or list with line marks) closes, or None if unreadable."""
+        line, column = int(collection.lc.line), int(collection.lc.col)
+        if line >= len(self.lines) or self.lines[line][column : column + 1] not in ("{", "["):
+            return None
+        return flow_close(self.lines, line, column)
 
     def result(self) -> str:
         """The file's text with every planned edit; the user's lines unchanged and in order."""
-        text = self.text
-        if self.replacements:
-            lines = self.text.splitlines(keepends=True)
-            for index, line in self.replacements.items():
-                lines[index] = line + lines[index][len(lines[index].rstrip("\r\n")) :]
-            text = "".join(lines)
+        text = self._with_inline() if self.inline else self.text
         text = insert_lines(text, self.insertions) if self.insertions else text
         if not self._new_entries:
             return text
         return self._append_entries(text)
+
+    def _with_inline(self) -> str:
+        """The original text with each inline item before its closing bracket (right to left along a line, so
+        the marks of the original text stay true) and the evidence comments at those lines' ends."""
+        lines = self.text.splitlines(keepends=True)
+        for index, column in sorted(self.inline, reverse=True):
+            separator, *items = self.inline[(index, column)]
+            added = str(separator) + ", ".join(str(item) for item in items)
+            lines[index] = lines[index][:column] + added + lines[index][column:]
+        for index, comment in self.inline_comments.items():
+            body = lines[index].rstrip("\r\n")
+            lines[index] = body + comment + lines[index][len(body) :]
+        return "".join(lines)
 
     def _append_entries(self, text: str) -> str:
         from ruamel.yaml.comments import CommentedSeq
@@ -226,7 +303,7 @@ class PropertiesEdit:
         tail: list[str] = []
         for section, entries in sections.items():
             existing = document.get(section) if isinstance(document, Mapping) else None
-            if isinstance(existing, CommentedSeq) and existing and not existing.fa.flow_style():
+            if isinstance(existing, CommentedSeq) and existing:
                 first = existing.lc.item(0)[0]
                 dash = self.lines[first].index("-")
                 lines = self._entry_lines(entries, dash, offset)
@@ -267,28 +344,72 @@ class PropertiesEdit:
         return tuple(self._done)
 
 
-def _closing_brace(line: str, start: int) -> int | None:
-    """Index of the ``}`` closing the flow mapping whose ``{`` is at ``start``, if it closes on this line."""
-    depth = 0
-    quote: str | None = None
-    index = start
-    while index < len(line):
-        char = line[index]
-        if quote is not None:
-            if char == "\\" and quote == '"':
-                index += 1
-            elif char == quote:
-                quote = None
-        elif char in "\"'":
-            quote = char
-        elif char in "{[":
-            depth += 1
-        elif char in "}]":
-            depth -= 1
-            if depth == 0:
-                return index if char == "}" else None
-        index += 1
+@dataclass
+class _FlowItem:
+    """An item rendered when the text is: the later columns of the same entry join ``items`` meanwhile."""
+
+    prefix: str
+    items: list[str]
+    suffix: str
+
+    def __str__(self) -> str:
+        return self.prefix + ", ".join(self.items) + self.suffix
+
+
+@dataclass(frozen=True)
+class FlowClose:
+    """Where a flow collection closes: its bracket's (line, column), whether an item added before it needs a
+    comma (the last item has none after it), and whether the bracket's line has a comment after it."""
+
+    at: tuple[int, int]
+    needs_separator: bool
+    has_comment: bool
+
+
+#: How many lines a flow collection may span before ``flow_close`` gives up (and the edit is refused).
+_MAX_FLOW_LINES = 1000
+
+
+def flow_close(lines: list[str], line: int, column: int) -> FlowClose | None:
+    """The close of the flow collection whose ``{`` or ``[`` is at (``line``, ``column``); None when it does not
+    close within ``_MAX_FLOW_LINES`` (quotes and comments are skipped, as YAML reads them)."""
+    depth, quote, last = 0, "", ""
+    for index in range(line, min(len(lines), line + _MAX_FLOW_LINES)):
+        text = lines[index]
+        position = column if index == line else 0
+        while position < len(text):
+            char = text[position]
+            if quote:
+                if char == "\\" and quote == '"':
+                    position += 1
+                elif char == quote:
+                    quote = ""
+                position += 1
+                continue
+            if char == "#" and (position == 0 or text[position - 1] in " \t"):
+                break  # a comment: the rest of the line
+            if char in "{[":
+                depth += 1
+            elif char in "}]":
+                depth -= 1
+                if depth == 0:
+                    return FlowClose((index, position), last not in ("", ","), _comment_after(text, position + 1))
+            elif char in "\"'":
+                quote = char
+            if not char.isspace() and (index, position) != (line, column):
+                last = char
+            position += 1
     return None
+
+
+def _comment_after(text: str, start: int) -> bool:
+    """Whether ``text`` has a comment after ``start`` (a ``#`` after a space; a quoted one counts, which only
+    means the evidence comment is left out)."""
+    return re.search(r"(^|\s)#", text[start:]) is not None
+
+
+def _flow_column(edit: ColumnEdit) -> str:
+    return f"{{name: {yaml_scalar(edit.column)}, meta: {{pii: {edit.pii_class}}}}}"
 
 
 def _new_column(dash: int, edit: ColumnEdit) -> list[str]:
@@ -474,14 +595,15 @@ def _filled_columns(edit: PropertiesEdit, dash: int, fills: Iterable[ColumnFill]
 
 
 def _into_flow_line(edit: PropertiesEdit, mapping: CommentedMap, item: str) -> bool:
-    """``item`` added before the closing brace of the flow mapping that starts (and ends) on its line."""
-    line_index, start = int(mapping.lc.line), int(mapping.lc.col)
-    line = edit.replacements.get(line_index, edit.lines[line_index])
-    end = _closing_brace(line, start) if line[start : start + 1] == "{" else None
-    if end is None:
+    """``item`` added before the closing brace of the flow ``mapping`` (the same inline edits ``scan --write``
+    makes); False when its braces cannot be read."""
+    close = edit._flow_close(mapping)
+    if close is None:
         return False
-    separator = ", " if line[start + 1 : end].strip() else ""
-    edit.replacements[line_index] = line[:end] + separator + item + line[end:]
+    items = edit.inline.setdefault(close.at, [])
+    if not items:
+        items.append(", " if close.needs_separator else "")
+    items.append(item)
     return True
 
 

@@ -26,16 +26,16 @@ from dmesh_dbt.contracts import ProductContract, product_contract, published_mod
 from dmesh_dbt.errors import ConfigError, PolicyViolation
 from dmesh_dbt.loom import MANIFEST_FILE, published_manifest
 from dmesh_dbt.project import (
-    MANIFEST,
-    RUN_RESULTS,
     Target,
     ensure_project_id,
     load_descriptor,
+    manifest_path,
     newest_source_mtime,
     read_dbt_project,
     registry_url,
     require_real_owner,
     resolve_target,
+    run_results_path,
 )
 from dmesh_dbt.registry import BuiltWith, ProductEntry, PublishOutcome, Registry, Release
 from dmesh_dbt.snapshots import Snapshot, export_snapshot, open_warehouse, snapshot_file_name
@@ -174,11 +174,11 @@ def publish(
     project_dir = project_dir.resolve()
     descriptor = load_descriptor(project_dir)
     require_real_owner(project_dir, descriptor)
-    manifest_path = project_dir / MANIFEST
-    project = load_manifest(manifest_path)
+    manifest_file = manifest_path(project_dir)
+    project = load_manifest(manifest_file)
     if not project.public_models:
         raise ConfigError(f"{descriptor.domain} has no public models to publish; mark a model `access: public`")
-    results_path = project_dir / RUN_RESULTS
+    results_path = run_results_path(project_dir)
     require_green_build(project, load_run_results(results_path))
     require_current_build(project_dir, results_path)
     resolved = resolve_target(project_dir, target, flags)
@@ -190,7 +190,7 @@ def publish(
     inspection.refuse_leaks(inspection.inspect_published(project_dir, resolved, published, inspect_rows))
     version = dbt_project.require_version()
     contracts = [product_contract(p, descriptor, version, server_for(resolved, p.relation)) for p in published]
-    manifest = published_manifest(load_manifest_document(manifest_path), published)
+    manifest = published_manifest(load_manifest_document(manifest_file), published)
     files = release_files(contracts, manifest)
     built_with = BuiltWith(project_template_version(project_dir), installed_package_version(project_dir))
     project_id = ensure_project_id(project_dir)  # the only write to the project, once every check has passed

@@ -20,7 +20,7 @@ _DBT_PROJECT = "dbt_project.yml"
 
 def project_of(artifact: Path) -> Path:
     """The dbt project an artifact belongs to: the nearest folder at or above ``artifact`` that holds
-    dbt_project.yml (a manifest sits in its project's target/); else the current directory, where a
+    dbt_project.yml (a manifest sits in its project's target path); else the current directory, where a
     manifest copied out of its project (a CI state folder) is diffed from."""
     start = artifact.resolve()
     for folder in (start, *start.parents) if start.is_dir() else start.parents:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from dmesh_dbt.errors import ConfigError, DbtError
+from dmesh_dbt.project import private_target
 from dmesh_dbt.toolkit import DBT_DEFAULTS, DbtFlags, dbt_process, log_events
 from dmesh_dbt.warehouse import explain_failure
 
@@ -145,8 +146,9 @@ def _as_text(value: object) -> str | None:
 _RELATION_NAME = re.compile(r"^[\w\"`.\- ]+$|^\{\{ (ref|source)\([\w', =]+\) \}\}$")
 
 
-#: Where ``dbt show`` of a sample writes its artifacts (relative to the project), apart from the build's.
-SAMPLE_TARGET = Path("target") / "dmesh-sample"
+#: Where ``dbt show`` of a sample writes its artifacts: a directory inside the project's target path, apart
+#: from the build's.
+SAMPLE_TARGET = "dmesh-sample"
 
 
 def sample_through_dbt(
@@ -165,9 +167,9 @@ def sample_through_dbt(
     relation); ``sql_names`` gives the SQL for a relation where it differs from its key, e.g. ``{{ ref('x') }}``
     so dbt resolves it for ``target`` (the manifest's relation names are those of the target it was parsed for).
     ``adapter`` (the target's type) lets a failed connection be explained by its cause and fix; ``flags`` are the
-    user's profiles directory and --vars; ``target_path`` (by default ``SAMPLE_TARGET``) keeps dbt's artifacts of
-    the query out of ``target/``: ``dbt show`` writes run_results.json, which would replace the last build's, and
-    ``publish`` reads that to require a green build.
+    user's profiles directory and --vars; ``target_path`` (by default ``SAMPLE_TARGET`` in the target path) keeps
+    dbt's artifacts of the query out of the target path itself: ``dbt show`` writes run_results.json, which would
+    replace the last build's, and ``publish`` reads that to require a green build.
     One dbt invocation for the whole scan: each costs seconds of start-up.
     """
     sql_names = sql_names or {}
@@ -186,7 +188,7 @@ def sample_through_dbt(
         return {}
     inline = "\nunion all\n".join(parts)
     limit = rows * len(parts)
-    elsewhere = ("--target-path", str(target_path or SAMPLE_TARGET))
+    elsewhere = ("--target-path", str(target_path or private_target(project_dir, SAMPLE_TARGET)))
     result = dbt_process(
         project_dir, "show", "--inline", inline, "--limit", str(limit),
         "--output", "json", "--log-format", "json", "--target", target, *elsewhere, flags=flags,

@@ -20,7 +20,7 @@ from dmesh_dbt.errors import DbtError, UsageError
 from dmesh_dbt.inspection import Leak, inspect_published
 from dmesh_dbt.masking import PUBLISHED_SCHEMA_SUFFIX, published_identifier
 from dmesh_dbt.pii import ScanThresholds
-from dmesh_dbt.project import Target, domain_name, read_dbt_project, resolve_target
+from dmesh_dbt.project import Target, catalog_path, domain_name, read_dbt_project, resolve_target
 from dmesh_dbt.scan.detect import (
     MAX_DISTINCT,
     ColumnRef,
@@ -42,6 +42,7 @@ class ScanOptions:
     sample_rows: int = 0  # 0: name signal only
     select: str | None = None
     flags: DbtFlags = DBT_DEFAULTS  # the user's profiles directory and --vars, for every dbt run
+    include_packages: bool = False  # also the models and sources of installed packages (reported, never written)
     #: The mesh policy's thresholds as ``scan_thresholds`` resolves them (--policy, dmesh.yml); None: the shipped.
     thresholds: ScanThresholds | None = None
 
@@ -109,10 +110,10 @@ def project_columns(project: Project, project_dir: Path | None = None, only: set
     for model in project.own_models:
         refs.extend(model_columns(model))
     for seed in project.seeds:
-        if seed.package_name == project.name:
+        if project.owns_package(seed.package_name):
             refs.extend(seed_columns(seed, project_dir))
     for source in project.sources:
-        if source.package_name == project.name:
+        if project.owns_package(source.package_name):
             refs.extend(source_columns(source))
     if project_dir is not None:
         refs.extend(_catalog_columns(project_dir, _relations(project), refs))
@@ -122,15 +123,15 @@ def project_columns(project: Project, project_dir: Path | None = None, only: set
 def _relations(project: Project) -> dict[str, str | None]:
     """unique id -> relation name of the project's own models, seeds and sources."""
     nodes: list[Model | Seed | Source] = [*project.own_models, *project.seeds, *project.sources]
-    return {n.unique_id: n.relation_name for n in nodes if n.package_name == project.name}
+    return {n.unique_id: n.relation_name for n in nodes if project.owns_package(n.package_name)}
 
 
 def _catalog_columns(
     project_dir: Path, relation_of: Mapping[str, str | None], documented: Sequence[ColumnRef]
 ) -> list[ColumnRef]:
-    """Columns that ``dbt docs generate`` found in the warehouse (target/catalog.json) but no YAML documents; none
+    """Columns that ``dbt docs generate`` found in the warehouse (``catalog_path``) but no YAML documents; none
     without a catalog. A catalog that is there but unreadable is an ArtifactError naming it (exit 2)."""
-    path = project_dir / "target" / "catalog.json"
+    path = catalog_path(project_dir)
     if not path.is_file():
         return []  # no catalog: the documented columns are what there is
     catalog = load_catalog(path)
@@ -164,6 +165,10 @@ def scan_values(
 def scan_project(project: Project, options: ScanOptions) -> ScanResult:
     """Name signal on every column; with ``sample_rows`` also the value signal, and the published relations."""
     started = time.monotonic()
+    if options.include_packages:
+        from dmesh_dbt.packages import installed_packages, with_packages
+
+        project = with_packages(project, installed_packages(project, options.project_dir))
     only = select_nodes(options.project_dir, options.select, options.target, options.flags) if options.select else None
     columns = project_columns(project, options.project_dir, only)
     if options.sample_rows <= 0:

@@ -138,7 +138,12 @@ def _node_home(project: Project, project_dir: Path, node: Model | Seed, section:
 
 def _source_home(project: Project, project_dir: Path, source: Source) -> _Home | str:
     if source.package_name != project.name:
-        return f"source {source.source_name}.{source.name} comes from the installed package {source.package_name}"
+        return (
+            f"source {source.source_name}.{source.name} comes from the installed package {source.package_name}, "
+            f"which --write never edits; declare the class in your own project's YAML with a source override "
+            f"(sources: [{{name: {source.source_name}, overrides: {source.package_name}, tables: "
+            f"[{{name: {source.name}, columns: [...]}}]}}]), or in the package's own project"
+        )
     if not source.original_file_path:
         return f"the manifest does not say which file declares source {source.source_name}.{source.name}"
     path = project_dir / source.original_file_path

@@ -28,7 +28,7 @@ def catalog_document(columns: dict[str, list[str]], version: str = SCHEMA) -> di
 
 def test_a_catalog_gives_each_relation_s_columns_in_order(tmp_path: Path) -> None:
     path = tmp_path / "target" / "catalog.json"
-    assert read_catalog(tmp_path, ex.project()) == (None, None)
+    assert read_catalog(tmp_path, ex.project(), tmp_path / "target" / "catalog.json") == (None, None)
     path.parent.mkdir()
     document = catalog_document({"model.shop.customers": ["customer_id", "email"]})
     # dbt writes columns keyed by name, in no particular order: the index gives the relation's.
@@ -36,7 +36,7 @@ def test_a_catalog_gives_each_relation_s_columns_in_order(tmp_path: Path) -> Non
         reversed(list(document["nodes"]["model.shop.customers"]["columns"].items()))  # type: ignore[index]
     )
     path.write_text(json.dumps(document))
-    catalog, _ = read_catalog(tmp_path, ex.project())
+    catalog, _ = read_catalog(tmp_path, ex.project(), tmp_path / "target" / "catalog.json")
     assert catalog is not None and catalog.columns["model.shop.customers"] == ("customer_id", "email")
     assert catalog.generated_at is not None and catalog.generated_at.year == 2026
 
@@ -71,7 +71,7 @@ def catalog_project(tmp_path: Path, *models: Model) -> Path:
 def test_the_note_says_what_was_compared_and_what_the_catalog_lacks(tmp_path: Path) -> None:
     customers, orders = ex.model("customers"), ex.model("orders")
     catalog_project(tmp_path, customers, orders)
-    catalog, line = read_catalog(tmp_path, ex.project(customers, orders))
+    catalog, line = read_catalog(tmp_path, ex.project(customers, orders), tmp_path / "target" / "catalog.json")
     assert catalog is not None and set(catalog.columns) == {customers.unique_id}
     assert line == (
         "catalog: target/catalog.json (dbt docs generate, generated 2026-12-01 09:50 UTC): the columns of 1 public "
@@ -84,7 +84,7 @@ def test_a_relation_older_than_its_model_s_sql_is_not_judged(tmp_path: Path) -> 
     catalog = catalog_project(tmp_path, customers)
     sql = tmp_path / customers.original_file_path
     os.utime(sql, (catalog.stat().st_mtime + 10, catalog.stat().st_mtime + 10))  # edited after docs generate
-    read, line = read_catalog(tmp_path, ex.project(customers))
+    read, line = read_catalog(tmp_path, ex.project(customers), tmp_path / "target" / "catalog.json")
     assert read is not None and read.columns == {}
     assert line is not None and line.endswith(
         "the columns of 0 public model(s) compared with their relations; older than their SQL (rebuild, then "

@@ -6,11 +6,19 @@ import json
 import os
 from pathlib import Path
 
+import pytest
+
 from dmesh_dbt.project import (
-    COMPILE_PARSE_STATE,
     PARTIAL_PARSE_STATE,
+    TARGET_PATH_ENV,
     _usable_parse_state,
+    catalog_path,
+    compile_parse_state,
+    manifest_path,
     manifest_staleness,
+    private_target,
+    run_results_path,
+    target_dir,
     vanished_source,
 )
 
@@ -84,7 +92,7 @@ def _built(root: Path) -> Path:
         "macros": {},
     }
     write_manifest(root).write_text(json.dumps(document))
-    state = root / PARTIAL_PARSE_STATE
+    state = root / "target" / PARTIAL_PARSE_STATE
     state.write_bytes(b"build state")
     return state
 
@@ -93,20 +101,20 @@ def test_a_compile_parses_partially_from_the_builds_saved_state(tmp_path: Path) 
     root = project(tmp_path)
     _built(root)
     assert _usable_parse_state(root, compiled=True) == "partial parsing from dbt's saved state"
-    assert (root / COMPILE_PARSE_STATE).read_bytes() == b"build state"
+    assert compile_parse_state(root).read_bytes() == b"build state"
 
 
 def test_a_compile_keeps_its_own_state_unless_a_build_saved_a_newer_one(tmp_path: Path) -> None:
     root = project(tmp_path)
     build = _built(root)
     age(build, 60)
-    (root / COMPILE_PARSE_STATE).parent.mkdir(parents=True)
-    (root / COMPILE_PARSE_STATE).write_bytes(b"compile state")
+    compile_parse_state(root).parent.mkdir(parents=True)
+    compile_parse_state(root).write_bytes(b"compile state")
     _usable_parse_state(root, compiled=True)
-    assert (root / COMPILE_PARSE_STATE).read_bytes() == b"compile state"
+    assert compile_parse_state(root).read_bytes() == b"compile state"
     build.write_bytes(b"newer build state")
     _usable_parse_state(root, compiled=True)
-    assert (root / COMPILE_PARSE_STATE).read_bytes() == b"newer build state"
+    assert compile_parse_state(root).read_bytes() == b"newer build state"
 
 
 def test_every_saved_state_is_dropped_when_a_file_it_describes_is_gone(tmp_path: Path) -> None:
@@ -115,13 +123,29 @@ def test_every_saved_state_is_dropped_when_a_file_it_describes_is_gone(tmp_path:
     _usable_parse_state(root, compiled=True)
     (root / "models" / "marts" / "orders.sql").unlink()
     assert _usable_parse_state(root, compiled=True) == "models/marts/orders.sql is gone: parsing in full"
-    assert not (root / PARTIAL_PARSE_STATE).exists() and not (root / COMPILE_PARSE_STATE).exists()
+    assert not (root / "target" / PARTIAL_PARSE_STATE).exists() and not compile_parse_state(root).exists()
 
 
 def test_without_a_saved_state_dbt_parses_in_full(tmp_path: Path) -> None:
     root = project(tmp_path)
     assert _usable_parse_state(root, compiled=True) == "no saved parse state: parsing in full"
     _built(root)
-    (root / COMPILE_PARSE_STATE).parent.mkdir(parents=True)
-    (root / PARTIAL_PARSE_STATE).rename(root / COMPILE_PARSE_STATE)
+    compile_parse_state(root).parent.mkdir(parents=True)
+    (root / "target" / PARTIAL_PARSE_STATE).rename(compile_parse_state(root))
     assert _usable_parse_state(root, compiled=False) == "no saved parse state: parsing in full"  # dbt parse's is gone
+
+
+def test_the_target_path_is_resolved_as_dbt_resolves_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = project(tmp_path)
+    monkeypatch.delenv(TARGET_PATH_ENV, raising=False)
+    assert manifest_path(root) == root / "target" / "manifest.json"
+    (root / "dbt_project.yml").write_text("name: payments\nprofile: payments\ntarget-path: build/dbt\n")
+    assert run_results_path(root) == root / "build" / "dbt" / "run_results.json"
+    assert manifest_staleness(root) == "build/dbt/manifest.json does not exist"
+    monkeypatch.setenv("DMESH_TEST_TARGET", "rendered")
+    (root / "dbt_project.yml").write_text("name: p\ntarget-path: \"{{ env_var('DMESH_TEST_TARGET') }}\"\n")
+    assert target_dir(root) == root / "rendered"
+    monkeypatch.setenv(TARGET_PATH_ENV, "from-env")  # the environment wins over dbt_project.yml, as in dbt
+    assert catalog_path(root) == root / "from-env" / "catalog.json"
+    monkeypatch.setenv(TARGET_PATH_ENV, str(tmp_path / "elsewhere"))
+    assert private_target(root, "dmesh-compile") == tmp_path / "elsewhere" / "dmesh-compile"

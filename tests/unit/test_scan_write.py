@@ -191,7 +191,7 @@ def test_packages_forbidden_classes_and_published_relations_are_left_with_a_reas
     assert sorted(p.name for p in (project / "models").iterdir()) == ["_marts.yml", "ops", "sources.yml"]
 
 
-def test_flow_style_gains_the_class_inside_its_braces_on_its_own_line(project: Path) -> None:
+def test_flow_style_gains_the_class_inside_its_braces_on_the_line_that_closes_them(project: Path) -> None:
     marts = project / "models" / "_marts.yml"
     text = MODELS_YML.replace("      - name: order_id\n", "      - name: order_id\n        meta: {owner: x}\n")
     text = text.replace("      - name: contact\n", '      - {name: "phone", data_type: varchar}   # flow\n'
@@ -203,16 +203,16 @@ def test_flow_style_gains_the_class_inside_its_braces_on_its_own_line(project: P
         [
             suspect("model.shop.orders", "order_id", PiiClass.EMAIL),
             suspect("model.shop.orders", "phone", PiiClass.PHONE),
-            suspect("model.shop.orders", "fax", PiiClass.PHONE),  # its braces span two lines: left to a person
+            suspect("model.shop.orders", "fax", PiiClass.PHONE),  # its braces span two lines
         ],
     )
-    changed = [line for line in marts.read_text().splitlines() if line not in text.splitlines()]
+    changed = [line.split("  # dmesh")[0] for line in marts.read_text().splitlines() if line not in text.splitlines()]
     assert changed == [
-        "        meta: {owner: x, pii: email}  # dmesh scan: name 'email'; masked until a reviewer sets "
-        "{pii: none, pii_reason: ...}",
+        "        meta: {owner: x, pii: email}",
         '      - {name: "phone", data_type: varchar, meta: {pii: phone}}   # flow',
+        "         data_type: varchar, meta: {pii: phone}}",
     ]
-    assert [s.column for s in result.skipped] == ["fax"] and "spans lines" in result.skipped[0].reason
+    assert not result.skipped and pii_of(marts, "models", "orders", "fax") == "phone"
 
 
 def test_invalid_yaml_is_a_config_error_naming_the_file(project: Path) -> None:
@@ -240,9 +240,9 @@ def test_a_new_entry_joins_the_files_list_or_is_refused_where_the_section_is_not
     after = (project / "seeds" / "_raw_people.yml").read_text()
     assert not result.skipped and pii_of(project / "seeds" / "_raw_people.yml", "seeds", "raw_people", "email")
     assert after.startswith("seeds:\n  - name: other   # kept\n    description: x\n  - name: raw_people\n")
-    (project / "seeds" / "_raw_people.yml").write_text("seeds: []\n")
+    (project / "seeds" / "_raw_people.yml").write_text("seeds: {}\n")
     result = write_classifications(project, _project(), [suspect("seed.shop.raw_people", "email", PiiClass.EMAIL)])
-    assert "`seeds:` is not a block list" in result.skipped[0].reason
+    assert "`seeds:` is not a list" in result.skipped[0].reason
 
 
 def test_findings_below_the_policys_classify_threshold_are_left_to_a_reviewer_with_the_reasons(project: Path) -> None:
@@ -264,3 +264,88 @@ def test_the_classify_threshold_a_platform_policy_sets_decides_what_is_written(p
     sure = replace(suspect("model.shop.orders", "buyer_email", PiiClass.EMAIL), confidence=0.9)
     result = write_classifications(project, _project(), [sure], classify=0.95)
     assert result.written == () and "below the mesh policy's `scan.classify` (0.95)" in result.skipped[0].reason
+
+
+FLOW_YML = """\
+models:
+  - {name: orders, columns: [{name: order_id}, {name: buyer_email, config: {meta: {owner: crm}}}]}   # one line
+  - name: refunds
+    columns: [
+      {name: iban,
+       data_type: varchar},   # wrapped by hand
+      {name: amount},
+    ]
+seeds: []
+"""
+
+
+def test_flow_lists_and_entries_gain_items_in_flow_style(project: Path) -> None:
+    marts = project / "models" / "_marts.yml"
+    marts.write_text(FLOW_YML)
+    shop = _project()
+    shop = replace(shop, seeds=(replace(shop.seeds[0], patch_path="shop://models/_marts.yml"),))
+    result = write_classifications(
+        project,
+        shop,
+        [
+            suspect("model.shop.orders", "buyer_email", PiiClass.EMAIL),  # into config.meta's braces
+            suspect("model.shop.orders", "ship_to", PiiClass.ADDRESS),  # a new column in the one-line list
+            suspect("model.shop.refunds", "iban", PiiClass.IBAN),  # braces over two lines
+            suspect("model.shop.refunds", "payer", PiiClass.PERSON_NAME),  # after a trailing comma
+            suspect("seed.shop.raw_people", "email", PiiClass.EMAIL),  # a new entry in an empty flow list
+            suspect("seed.shop.raw_people", "phone", PiiClass.PHONE),  # joins that entry
+        ],
+    )
+    assert not result.skipped, result.skipped
+    after = marts.read_text()
+    lines = [line.split("  # dmesh")[0] for line in after.splitlines()]
+    assert lines == [
+        "models:",
+        "  - {name: orders, columns: [{name: order_id}, {name: buyer_email, config: {meta: {owner: crm, pii: email}}}"
+        ", {name: ship_to, meta: {pii: address}}]}   # one line",
+        "  - name: refunds",
+        "    columns: [",
+        "      {name: iban,",
+        "       data_type: varchar, meta: {pii: iban}},   # wrapped by hand",
+        "      {name: amount},",
+        "    {name: payer, meta: {pii: person_name}}]",
+        "seeds: [{name: raw_people, columns: [{name: email, meta: {pii: email}}, {name: phone, meta: {pii: phone}}]}]",
+    ]
+    assert "# dmesh scan: name 'email'" in after.splitlines()[-1]  # the evidence, where the line had no comment
+    for node, column, pii in [("orders", "buyer_email", "email"), ("orders", "ship_to", "address"),
+                              ("refunds", "iban", "iban"), ("refunds", "payer", "person_name")]:  # fmt: skip
+        assert pii_of(marts, "models", node, column) == pii
+    assert pii_of(marts, "seeds", "raw_people", "phone") == "phone"
+
+
+def test_an_entry_without_columns_gets_one_columns_key_for_all_its_classes(project: Path) -> None:
+    marts = project / "models" / "_marts.yml"
+    marts.write_text("models:\n  - name: refunds\n    description: x\n  - {name: orders}\n")
+    suspects = [
+        suspect("model.shop.refunds", "iban", PiiClass.IBAN),
+        suspect("model.shop.refunds", "payer", PiiClass.PERSON_NAME),
+        suspect("model.shop.orders", "buyer_email", PiiClass.EMAIL),
+        suspect("model.shop.orders", "ship_to", PiiClass.ADDRESS),
+    ]
+    result = write_classifications(project, _project(), suspects)
+    assert not result.skipped, result.skipped
+    after = [line.split("  # dmesh")[0] for line in marts.read_text().splitlines()]
+    assert after == [
+        "models:",
+        "  - name: refunds",
+        "    columns:",
+        "      - name: iban",
+        "        meta: {pii: iban}",
+        "      - name: payer",
+        "        meta: {pii: person_name}",
+        "    description: x",
+        "  - {name: orders, columns: [{name: buyer_email, meta: {pii: email}}, {name: ship_to, meta: {pii: address}}]}",
+    ]
+
+
+def test_a_flow_collection_that_never_closes_is_refused_not_guessed() -> None:
+    from dmesh_dbt.properties import flow_close
+
+    closed = flow_close(["a: [1, '2]', \"3]\"  # ] not here", "  , 4", "]"], 0, 3)
+    assert closed is not None and closed.at == (2, 0) and closed.needs_separator
+    assert flow_close(["a: [1, '2]'"], 0, 3) is None

@@ -30,12 +30,14 @@ from pathlib import Path
 import duckdb
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.engines starts the servers
-from dmesh_dbt.masking import hmac_pads  # noqa: E402
+from dmesh_dbt.masking import hash_value, hmac_pads  # noqa: E402
 
 KEY = "bench-domain-key-" + "d" * 32
 IPAD, OPAD = hmac_pads(KEY)
 HASHED_COLUMNS = ("email", "card_number")
 Formulation = Callable[[str], str]
+#: The representation dmesh publishes since 0.2.0 (macros/masking/mask_hash.sql), on every engine.
+BASE64URL_128 = "  -> base64url of 128 bits, 22 characters (dmesh)"
 
 
 def median_rounds(
@@ -84,6 +86,15 @@ def duckdb_formulations() -> dict[str, Formulation]:
         "  -> base64url, 43 characters": lambda v: (
             f"rtrim(replace(replace(to_base64(unhex({hmac_hex(v)})), '+', '-'), '/', '_'), '=')"
         ),
+        "  -> base64url of 128 bits, 22 characters (replace, rtrim '=')": lambda v: (
+            f"rtrim(replace(replace(to_base64(unhex(left({hmac_hex(v)}, 32))), '+', '-'), '/', '_'), '=')"
+        ),
+        "  -> base64url of 128 bits, 22 characters (translate)": lambda v: (
+            f"translate(to_base64(unhex(left({hmac_hex(v)}, 32))), '+/=', '-_')"
+        ),
+        BASE64URL_128: lambda v: (
+            f"replace(replace(left(to_base64(unhex(left({hmac_hex(v)}, 32))), 22), '+', '-'), '/', '_')"
+        ),
         "  -> hex truncated to 128 bits, 32 characters": lambda v: f"left({hmac_hex(v)}, 32)",
         "  -> binary truncated to 128 bits, 16 bytes": lambda v: f"unhex(left({hmac_hex(v)}, 32))",
         "  -> uuid (128 bits)": lambda v: f"cast(left({hmac_hex(v)}, 32) as uuid)",
@@ -105,6 +116,9 @@ def bench_duckdb(rows: int, repeat: int, workdir: Path) -> None:
     formulations = duckdb_formulations()
     dmesh = formulations["sha256(opad || unhex(sha256(ipad || encode(v)))) (dmesh)"]
     assert connection.execute(f"select {dmesh(repr('abc'))}").fetchone() == (expected_hex("abc"),)
+    assert connection.execute(f"select {formulations[BASE64URL_128](repr('abc'))}").fetchone() == (
+        hash_value(KEY, "abc"),
+    )
 
     def materialize(formulation: Formulation) -> Callable[[], object]:
         hashed = ", ".join(f"{formulation(column)} as {column}" for column in HASHED_COLUMNS)
@@ -118,9 +132,12 @@ def bench_duckdb(rows: int, repeat: int, workdir: Path) -> None:
 
 REPRESENTATIONS = {
     "raw values": None,
-    "hex, 64 characters (dmesh)": "sha256('k' || {0})",
+    "hex, 64 characters (dmesh 0.1.0)": "sha256('k' || {0})",
     "base64url, 43 characters": (
         "rtrim(replace(replace(to_base64(unhex(sha256('k' || {0}))), '+', '-'), '/', '_'), '=')"
+    ),
+    "base64url of 128 bits, 22 characters (dmesh)": (
+        "translate(to_base64(unhex(left(sha256('k' || {0}), 32))), '+/=', '-_')"
     ),
     "binary, 32 bytes": "unhex(sha256('k' || {0}))",
     "hex truncated, 32 characters": "left(sha256('k' || {0}), 32)",
@@ -157,7 +174,7 @@ def bench_duckdb_reads(rows: int, repeat: int, workdir: Path) -> None:
         raw = seconds["raw values"]
         print(f"consumer full scan of a {kind}, 1 thread, CPU time")
         for name, spent in seconds.items():
-            print(f"  {name:34s} {spent:6.2f} s  {spent / raw:5.2f}x raw")
+            print(f"  {name:46s} {spent:6.2f} s  {spent / raw:5.2f}x raw")
         print()
 
 
@@ -177,6 +194,9 @@ def bench_postgres(rows: int, repeat: int) -> None:
             f"encode(sha256({opad} || sha256({ipad} || {utf8(v)})), 'hex')"
         ),
         "  -> base64": lambda v: f"encode(hmac({utf8(v)}, {key}, 'sha256'), 'base64')",
+        BASE64URL_128: lambda v: (
+            f"translate(encode(substring(hmac({utf8(v)}, {key}, 'sha256') from 1 for 16), 'base64'), '+/=', '-_')"
+        ),
         "  -> bytea, 32 bytes": lambda v: f"hmac({utf8(v)}, {key}, 'sha256')",
     }
     with running_postgres() as engine:
@@ -194,6 +214,8 @@ def bench_postgres(rows: int, repeat: int) -> None:
             if name.endswith("hex (dmesh)") or "hmac(text" in name or "pads as bytea" in name:
                 cursor.execute(f"select {formulation(repr('abc'))}")
                 assert cursor.fetchone() == (expected_hex("abc"),), name
+        cursor.execute(f"select {formulations[BASE64URL_128](repr('abc'))}")
+        assert cursor.fetchone() == (hash_value(KEY, "abc"),)
 
         def materialize(formulation: Formulation) -> Callable[[], object]:
             hashed = ", ".join(f"{formulation(column)} as {column}" for column in HASHED_COLUMNS)
@@ -218,6 +240,7 @@ def bench_bigquery_emulator(rows: int, repeat: int) -> None:
         "to_hex(sha256(opad || sha256(ipad || v))), pads in hex (dmesh)": lambda v: f"to_hex({hmac_bytes(v)})",
         "  pads stored as BYTES": lambda v: f"to_hex({hmac_bytes(v, 'keys_bytes', '')})",
         "  -> base64url": lambda v: f"rtrim(replace(replace(to_base64({hmac_bytes(v)}), '+', '-'), '/', '_'), '=')",
+        BASE64URL_128: lambda v: f"translate(to_base64(left({hmac_bytes(v)}, 16)), '+/=', '-_')",
         "  -> BYTES, 32": hmac_bytes,
     }
     with running_bigquery_emulator() as engine:
@@ -243,6 +266,7 @@ def bench_bigquery_emulator(rows: int, repeat: int) -> None:
         assert run(
             f"select {formulations['to_hex(sha256(opad || sha256(ipad || v))), pads in hex (dmesh)'](repr('abc'))}"
         ) == [(expected_hex("abc"),)]
+        assert run(f"select {formulations[BASE64URL_128](repr('abc'))}") == [(hash_value(KEY, "abc"),)]
 
         def materialize(formulation: Formulation) -> Callable[[], object]:
             hashed = ", ".join(f"{formulation(column)} as {column}" for column in HASHED_COLUMNS)

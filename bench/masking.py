@@ -36,7 +36,7 @@ from pathlib import Path
 import duckdb
 import yaml
 
-from dmesh_dbt.masking import KEY_SOURCES, KeyScope, dbt_vars, hmac_pads
+from dmesh_dbt.masking import HASH_CHARACTERS, KEY_SOURCES, KeyScope, dbt_vars, hmac_pads
 from dmesh_dbt.snapshots import export_snapshot
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -207,8 +207,8 @@ def report(rows: int, repeat: int, builds: Timings, reads: Timings, masking: Tim
         wall, cpu = reads.median(name), reads.median(name, cpu=True)
         judged = verdict(wall / raw <= READ_GOAL) if name in ("published", "snapshot") else ""
         print(f"  {label:28s}{wall:8.2f}  {wall / raw:6.2f}x  {cpu:7.2f}  {cpu / raw_cpu:6.2f}x   {judged}")
-    print(f"  (snapshot: {snapshot_mb:.0f} MB of Parquet; each hash is 64 hex characters. The raw table's")
-    print("   snapshot, which no consumer gets, tells the Parquet format's share from the hashes' share)")
+    print(f"  (snapshot: {snapshot_mb:.0f} MB of Parquet; each hash is {HASH_CHARACTERS} base64url characters.")
+    print("   The raw table's snapshot, which no consumer gets, tells the Parquet format's share from the hashes')")
     print()
     values = rows * len(HASHED_COLUMNS)
     bare, bare_cpu = masking.median("bare"), masking.median("bare", cpu=True)

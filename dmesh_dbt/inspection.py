@@ -8,9 +8,12 @@ area and group, a phone number valid in its numbering plan, an IPv4 or IPv6 addr
 ``dmesh_dbt.scan.values``'s (python-stdnum, libphonenumber), the same ``scan`` weighs as evidence; this module
 finds the candidates inside a value and walks nested values.
 
-Masked outputs pass: keyed hashes (64 hex digits), redactions, partial masks (``****1234``), the domain an
-``email_domain`` mask keeps, truncated dates. Findings name the product, the column and the pattern, and count
-the values; never the values themselves.
+Masked outputs pass: redactions, partial masks (``****1234``), the domain an ``email_domain`` mask keeps,
+truncated dates, keyed hashes. A keyed hash (22 base64url characters) is searched like any other text, because
+its shape proves nothing: a 22-character IBAN has it too, and so does base64url of 16 bytes of raw text, whose
+decoded text is searched as well. What the inspection proves of a hash-shaped value is that neither it nor the text
+it may encode holds a validated pattern; not that it is an HMAC (that needs the key). Findings name the product,
+the column and the pattern, and count the values; never the values themselves.
 
 ``publish`` inspects each published relation before it writes a release; ``check --sample-rows`` and ``scan``
 run the same inspection on the published relations they sample.
@@ -37,6 +40,7 @@ from dmesh_dbt.project import Target
 from dmesh_dbt.scan.sampling import sample_through_dbt
 from dmesh_dbt.scan.values import (
     EMAIL_PATTERN,
+    hash_plaintext,
     iban_length,
     is_card_number,
     is_iban,
@@ -66,8 +70,9 @@ PATTERNS: tuple[PiiClass, ...] = (
 
 # --- candidates inside a text --------------------------------------------------------------------------------
 
-#: Tokens that are masked output or identifiers whose digits mean nothing: hex runs of 32+ (keyed hashes, device
-#: ids, md5s), UUIDs, ISO dates and times. Blanked before the search so their digits never form a card or a phone.
+#: Tokens that are masked output or identifiers whose digits mean nothing: hex runs of 32+ (keyed hashes of dmesh
+#: 0.1.0, device ids, md5s), UUIDs, ISO dates and times. Blanked before the search so their digits never form a
+#: card or a phone.
 _NOISE = re.compile(
     r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
     r"|(?<![0-9A-Za-z])[0-9a-fA-F]{32,}(?![0-9A-Za-z])"
@@ -151,11 +156,16 @@ def _has_ip(text: str) -> bool:
     return False
 
 
+#: Masked outputs whose shape leaves no room for a pattern. Not ``hash``: see the module's docstring.
+_CLEARED_BY_SHAPE = frozenset({"redact", "partial"})
+
+
 def patterns_in_text(text: str) -> set[PiiClass]:
     """The PII patterns that occur anywhere in ``text`` (whole, or as a part of it)."""
-    if masking_of(text) is not None:
+    if masking_of(text) in _CLEARED_BY_SHAPE:
         return set()
-    found: set[PiiClass] = set()
+    encoded = hash_plaintext(text)
+    found: set[PiiClass] = patterns_in_text(encoded) if encoded is not None else set()
     if "@" in text and _has_email(text):
         found.add(PiiClass.EMAIL)
     cleaned = _NOISE.sub(" ", text)

@@ -14,6 +14,7 @@ library only for the few values that pass it: most sampled values are ids, amoun
 
 from __future__ import annotations
 
+import base64
 import ipaddress
 import re
 from collections.abc import Callable, Sequence
@@ -37,6 +38,7 @@ from stdnum.us import itin as us_itin
 from stdnum.us import rtn as us_rtn
 from stdnum.us import ssn as us_ssn
 
+from dmesh_dbt.masking import HASH_PATTERN
 from dmesh_dbt.pii import PiiClass
 
 _SEPARATORS = re.compile(r"[ \-]")
@@ -440,19 +442,51 @@ VALIDATED_AS: dict[PiiClass, str] = {
 
 # --- masked outputs -------------------------------------------------------------------------------------
 
-_KEYED_HASH = re.compile(r"[0-9a-f]{64}")
+#: A keyed hash as the ``hash`` strategy publishes it: 16 bytes in base64url without padding.
+_KEYED_HASH = HASH_PATTERN
+#: A keyed hash as dmesh 0.1.0 published it (64 lowercase hex digits): still in the warehouses and releases of
+#: domains that have not upgraded.
+_KEYED_HASH_HEX = re.compile(r"[0-9a-f]{64}")
 _REDACTED = frozenset({"[REDACTED]", "REDACTED", "***", "[redacted]"})
 _PARTIAL = re.compile(r"[*xX#]{2,}[^*xX#]{0,4}")
+#: Bytes a keyed hash encodes; printable text (space to ``~``) where 16 random bytes are text once in 7.6 million.
+_HASH_BYTES = 16
+_PRINTABLE = frozenset(range(0x20, 0x7F))
+
+
+def is_keyed_hash(value: str) -> bool:
+    """Whether ``value`` has the shape of a keyed hash (``dmesh_dbt.masking.hash_value``), and nothing says otherwise.
+
+    The shape proves little on its own: 22 characters of ``A-Z a-z 0-9 - _`` are also a 22-character IBAN (BG, BH,
+    GB, IE, ...) or base64url of 16 bytes of raw text. So a value that passes the IBAN check, or whose 16 bytes are
+    all printable text (an encoding of text, not a digest), is not taken for a hash.
+    """
+    if _KEYED_HASH_HEX.fullmatch(value):
+        return True
+    return _KEYED_HASH.fullmatch(value) is not None and not is_iban(value) and hash_plaintext(value) is None
+
+
+def hash_plaintext(value: str) -> str | None:
+    """The text a 22-character base64url value encodes, if its 16 bytes are all printable; else None.
+
+    An HMAC's 16 bytes are all printable with probability (95/256)^16, about 1 in 7.6 million.
+    """
+    if _KEYED_HASH.fullmatch(value) is None:
+        return None
+    decoded = base64.urlsafe_b64decode(value + "==")
+    if len(decoded) != _HASH_BYTES or not _PRINTABLE.issuperset(decoded):
+        return None
+    return decoded.decode("ascii")
 
 
 def masking_of(value: str) -> str | None:
     """The masking strategy that produced ``value`` (``hash``, ``redact``, ``partial``), or None if unmasked.
 
-    A keyed HMAC-SHA256 is 64 lowercase hex digits; a redaction is the constant ``[REDACTED]``; a partial mask
-    keeps at most the last four characters behind ``*``.
+    A keyed hash is 22 base64url characters (``is_keyed_hash``; dmesh 0.1.0 published 64 lowercase hex digits); a
+    redaction is the constant ``[REDACTED]``; a partial mask keeps at most the last four characters behind ``*``.
     """
     stripped = value.strip()
-    if _KEYED_HASH.fullmatch(stripped):
+    if is_keyed_hash(stripped):
         return "hash"
     if stripped in _REDACTED:
         return "redact"
@@ -530,8 +564,8 @@ def could_hold_coordinates(shape: ColumnShape) -> bool:
 
 
 def could_be_masked(shape: ColumnShape) -> bool:
-    """Keyed hashes are 64 characters; redactions and partial masks need one of their marks."""
-    return shape.longest >= 64 or shape.has_any("*#xXRr")
+    """Keyed hashes are 22 characters (64 in dmesh 0.1.0); redactions and partial masks need one of their marks."""
+    return shape.longest >= 22 or shape.has_any("*#xXRr")
 
 
 def count_passing(

@@ -11,7 +11,6 @@ The flow runs once (module fixture); each test asserts one thing a user would no
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from click.testing import CliRunner, Result
 
 from dmesh_dbt import __version__
 from dmesh_dbt.cli import cli
+from dmesh_dbt.masking import HASH_PATTERN
 from tests.consumer_reach import PRODUCER_ENV, attached_files, consumer_connection, leaks
 from tests.helpers import init_domain, run_cli, run_dbt, start_dbt
 
@@ -193,7 +193,7 @@ def test_nothing_risk_can_open_holds_a_raw_value_or_key_material(mesh: Mesh, mom
 
 def test_a_producer_build_changes_nothing_risk_reads_until_published_and_consumed(mesh: Mesh) -> None:
     first = mesh.reads["release 1.0.0"]
-    assert first and all(re.fullmatch(r"[0-9a-f]{64}", str(email)) for _, email in first)
+    assert first and all(HASH_PATTERN.fullmatch(str(email)) for _, email in first)
     # payments rebuilt without email (refused at publish): risk still reads release 1.0.0, email and all.
     assert mesh.reads["after an unpublished build"] == first
     # New data built and even published: risk reads what it consumed until it consumes again.
@@ -218,7 +218,7 @@ def test_risk_builds_on_the_masked_product(mesh: Mesh) -> None:
     with duckdb.connect(str(mesh.risk / "warehouse.duckdb"), read_only=True) as connection:
         rows = connection.execute("select customer_id, email, risk_band from main.customer_risk").fetchall()
     assert rows
-    assert all(re.fullmatch(r"[0-9a-f]{64}", email) for _, email, _ in rows if email is not None)
+    assert all(HASH_PATTERN.fullmatch(email) for _, email, _ in rows if email is not None)
     raw_emails = (mesh.payments / "seeds" / "raw_customers.csv").read_text()
     assert not any(email in raw_emails for _, email, _ in rows if email)
 

@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from dmesh_dbt.contracts import validation_errors
+from dmesh_dbt.masking import HASH_PATTERN
 from dmesh_dbt.registry import Registry
 from tests.engines import BigQueryEngine
 from tests.helpers import init_domain, masking_keys_env, run_cli, run_dbt
@@ -50,4 +51,4 @@ def test_payments_publishes_from_bigquery(bigquery_engine: BigQueryEngine, tmp_p
     node = manifest["nodes"]["model.payments.customers"]
     assert node["relation_name"] == f"`{bigquery_engine.project}`.`payments_published`.`customers`"
     rows = bigquery_engine.query(f"select email from `{bigquery_engine.project}.payments_published.customers`")
-    assert rows and all(len(row["email"]) == 64 for row in rows if row["email"] is not None)
+    assert rows and all(HASH_PATTERN.fullmatch(row["email"]) for row in rows if row["email"] is not None)

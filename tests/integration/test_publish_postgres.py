@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from dmesh_dbt.masking import HASH_PATTERN
 from tests.engines import PostgresEngine
 from tests.helpers import init_domain, masking_keys_env, run_cli, run_dbt
 
@@ -58,4 +59,4 @@ def test_payments_publishes_from_postgres_and_risk_builds_on_it(
     (risk / "models" / "customer_emails.sql").write_text(RISK_MODEL)
     run_dbt(risk, "build", "--select", "customer_emails", env=risk_env)
     rows = engine.run_sql("select email from risk.customer_emails")
-    assert rows and all(len(email) == 64 for (email,) in rows if email is not None)
+    assert rows and all(HASH_PATTERN.fullmatch(email) for (email,) in rows if email is not None)

@@ -6,7 +6,6 @@ import itertools
 import json
 import multiprocessing
 import os
-import re
 import subprocess
 import sys
 import time
@@ -19,6 +18,7 @@ import pytest
 import yaml
 
 from dmesh_dbt.errors import RegistryError
+from dmesh_dbt.masking import HASH_PATTERN
 from dmesh_dbt.registry import ConsumerRecord, FsspecBackend, ProductEntry, PublishOutcome, Registry, open_backend
 from tests.consumer_reach import PRODUCER_ENV, consumer_connection, leaks
 from tests.engines import LOCALHOST, free_port
@@ -201,7 +201,7 @@ def test_a_domain_publishes_to_s3_and_another_consumes_from_it(s3_endpoint: str,
     run_dbt(risk, "build", "--select", "emails")
     with consumer_connection(risk) as connection:
         emails = connection.execute("select email from main.emails").fetchall()
-    assert emails and all(re.fullmatch(r"[0-9a-f]{64}", email) for (email,) in emails)
+    assert emails and all(HASH_PATTERN.fullmatch(email) for (email,) in emails)
     assert leaks(risk, payments) == []
 
 

@@ -20,10 +20,13 @@ from dmesh_dbt.inspection import (
     patterns_in,
     refuse_leaks,
 )
+from dmesh_dbt.masking import hash_value
 from dmesh_dbt.pii import PiiClass
 
 EMAIL, CARD, IBAN, SSN, PHONE, IP = PATTERNS
-HASH = "3f79bb7b435b05321651daefd374cdc681dc06faa65e374e38337b88ca046dea"
+HASH = hash_value("k" * 32, "ada@example.com")
+IBAN_DE = "DE89370400440532013000"
+HEX_HASH = "3f79bb7b435b05321651daefd374cdc681dc06faa65e374e38337b88ca046dea"  # as dmesh 0.1.0 published it
 
 RAW: list[tuple[str, object, set[PiiClass]]] = [
     ("email alone", "ada.knuth1@example.com", {EMAIL}),
@@ -51,6 +54,10 @@ RAW: list[tuple[str, object, set[PiiClass]]] = [
     ("IPv6", "2001:db8::8a2e:370:7334", {IP}),
     ("IPv6 in a struct", {"ip": "fe80::1ff:fe23:4567:890a"}, {IP}),
     ("bytes of an email", b"ada@example.com", {EMAIL}),
+    ("IBAN shaped like a keyed hash", "BG03BNBG966110203456AQ", {IBAN}),
+    ("card number in base64url, shaped like a keyed hash", "NDExMTExMTExMTExMTExMQ", {CARD}),
+    ("SSN in base64url, shaped like a keyed hash", "MTIzLTQ1LTY3ODkgeHh4eA", {SSN}),
+    ("SSN joined to a hash-shaped tail", "506-33-8860_abcdefghiQ", {SSN}),
     (
         "everything at once",
         json.dumps({"e": "a@b.io", "c": "4714802331251759", "s": "506-33-8860"}),
@@ -61,6 +68,8 @@ RAW: list[tuple[str, object, set[PiiClass]]] = [
 MASKED: list[tuple[str, object]] = [
     ("keyed hash", HASH),
     ("keyed hash in a struct", {"email": HASH, "ssn": HASH}),
+    ("keyed hash of dmesh 0.1.0 (hex)", HEX_HASH),
+    ("keyed hashes of a card and an IBAN", [hash_value("k" * 32, v) for v in ("4714802331251759", IBAN_DE)]),
     ("redaction", "[REDACTED]"),
     ("partial mask of a card", "************1759"),
     ("partial mask of an email", "j***@example.com"),

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import re
 from pathlib import Path
 
@@ -12,6 +14,8 @@ from dmesh_dbt.errors import ConfigError, PolicyViolation
 from dmesh_dbt.masking import (
     DEVELOPMENT_MASKING_KEY,
     DEVELOPMENT_MESH_KEY,
+    HASH_BYTES,
+    HASH_CHARACTERS,
     IDENTIFIER_RULES,
     KEY_SOURCES,
     IdentifierRules,
@@ -116,10 +120,11 @@ def test_dbt_vars_carry_the_mesh_policy_verbatim() -> None:
     }
 
 
-def test_hash_value_is_hmac_sha256() -> None:
-    # RFC 4231, test case 2.
-    expected = "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
-    assert hash_value("Jefe", "what do ya want for nothing?") == expected
+def test_hash_value_is_hmac_sha256_truncated_to_128_bits_in_base64url() -> None:
+    # RFC 4231, test case 2: 5bdcc146bf60754e6a042426089575c7 5a00...; its first 16 bytes, base64url, no padding.
+    expected = base64.urlsafe_b64encode(bytes.fromhex("5bdcc146bf60754e6a042426089575c7")).decode().rstrip("=")
+    assert hash_value("Jefe", "what do ya want for nothing?") == expected == "W9zBRr9gdU5qBCQmCJV1xw"
+    assert len(expected) == HASH_CHARACTERS
 
 
 def test_macros_implement_exactly_the_strategies_of_the_vocabulary() -> None:
@@ -248,8 +253,16 @@ def test_duckdb_always_publishes_a_table(adapter: str, requested: str | None, ex
     assert published_materialization(adapter, requested) == expected
 
 
+def test_a_hex_hash_of_dmesh_0_1_0_converts_to_the_new_one_without_the_key() -> None:
+    old = hmac.new(b"k" * 32, b"ada@example.com", hashlib.sha256).hexdigest()  # what 0.1.0 published
+    assert base64.urlsafe_b64encode(bytes.fromhex(old[:32])).decode().rstrip("=") == hash_value(
+        "k" * 32, "ada@example.com"
+    )
+
+
 @pytest.mark.parametrize("key", ["Jefe", "k" * 64, "k" * 65])
 def test_hmac_pads_give_pythons_hmac(key: str) -> None:
     ipad, opad = hmac_pads(key)
     inner = hashlib.sha256(ipad + b"what do ya want for nothing?").digest()
-    assert hashlib.sha256(opad + inner).hexdigest() == hash_value(key, "what do ya want for nothing?")
+    digest = hashlib.sha256(opad + inner).digest()[:HASH_BYTES]
+    assert base64.urlsafe_b64encode(digest).decode().rstrip("=") == hash_value(key, "what do ya want for nothing?")

@@ -6,6 +6,7 @@ import random
 
 import pytest
 
+from dmesh_dbt.masking import hash_value
 from dmesh_dbt.pii import PiiClass
 from dmesh_dbt.scan.detect import MAX_DISTINCT, ColumnRef, classify, explain, find_suspects, value_evidence
 from dmesh_dbt.scan.report import explanation_lines
@@ -63,11 +64,12 @@ def test_name_and_values_agreeing_raise_confidence_and_evidence_has_counts_not_v
 @pytest.mark.parametrize(
     "masked",
     [
+        [hash_value("k" * 32, f"4111111111111{i:03d}") for i in range(20)],
         ["9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a0" + str(i % 10) for i in range(20)],
         ["[REDACTED]"] * 20,
         [f"************{1000 + i}" for i in range(20)],
     ],
-    ids=["hash", "redact", "partial"],
+    ids=["hash", "hash of dmesh 0.1.0", "redact", "partial"],
 )
 def test_masked_output_is_never_a_suspect_whatever_its_name(masked: list[str]) -> None:
     assert classify(column("card_number"), masked) is None

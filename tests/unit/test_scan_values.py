@@ -8,6 +8,7 @@ from datetime import date
 
 import pytest
 
+from dmesh_dbt.masking import hash_value
 from dmesh_dbt.scan.values import (
     is_aba_routing_number,
     is_advertising_id_shape,
@@ -162,12 +163,33 @@ def test_coordinates_need_house_level_precision_and_range() -> None:
 
 @pytest.mark.parametrize(
     ("value", "strategy"),
-    [("9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", "hash"), ("[REDACTED]", "redact"),
-     ("****1234", "partial"), ("************4444", "partial"), ("ada@example.com", None),
+    [(hash_value("k" * 32, "ada@example.com"), "hash"), (hash_value("k" * 32, "4111111111111111"), "hash"),
+     ("9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", "hash"),  # dmesh 0.1.0's hex
+     ("[REDACTED]", "redact"), ("****1234", "partial"), ("************4444", "partial"), ("ada@example.com", None),
      ("9c86269bdefda9aa0dd6a32cc059f534", None)],
 )  # fmt: skip
 def test_masked_outputs_are_told_apart_from_raw_values(value: str, strategy: str | None) -> None:
     assert masking_of(value) == strategy
+
+
+def test_every_keyed_hash_is_recognised() -> None:
+    assert all(masking_of(hash_value("k" * 32, str(i))) == "hash" for i in range(2_000))
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "BG03BNBG966110203456AQ",  # a valid Bulgarian IBAN: 22 base64url characters ending in Q, a hash's shape
+        "NDExMTExMTExMTExMTExMQ",  # base64url of the card number 4111111111111111: an encoding, not a digest
+        "YWxpY2VAZXhhbXBsLmNvbQ",  # base64url of alice@exampl.com
+        "DE89370400440532013000",  # 22 characters, but ends in 0: no 16-byte value encodes to it
+        "W9zBRr9gdU5qBCQmCJV1x",  # 21 characters
+        "W9zBRr9gdU5qBCQmCJV1xw=",  # padded
+        "W9zBRr9gdU5qBCQ+CJV1xw",  # base64, not base64url
+    ],
+)
+def test_raw_values_shaped_like_a_keyed_hash_are_not_masked(raw: str) -> None:
+    assert masking_of(raw) is None
 
 
 @pytest.mark.parametrize("vin", ["1M8GDM9AXKP042788", "1HGCM82633A004352", "1hgcm82633a004352", "JH4KA7561PC008269"])

@@ -14,6 +14,7 @@ afterwards is readiness.py's to say, not adopt's.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -32,6 +33,7 @@ from dmesh_dbt.project import (
     manifest_path,
     placeholder_owner,
     policy_sections,
+    private_target,
     read_dbt_project,
     record_parse,
 )
@@ -367,11 +369,27 @@ def _selected(project_dir: Path, options: AdoptOptions) -> set[str]:
     return ids
 
 
+#: Where adopt's ``dbt docs generate`` writes, inside the target path (``private_target``): it writes
+#: run_results.json too, and the last build's results must stay what publish reads.
+DOCS_TARGET = "dmesh-docs"
+
+
 def _catalog_types(project_dir: Path, options: AdoptOptions) -> dict[str, dict[str, str]]:
-    """unique id -> column -> type, as the warehouse has them (``dbt docs generate``'s catalog.json)."""
+    """unique id -> column -> type, as the warehouse has them (``dbt docs generate``'s catalog.json).
+
+    dbt writes in its own target path; the manifest and the catalog then move to the project's, where adopt's
+    scan (columns no YAML lists) and its closing check (DM015 drift) read them, as after the user's own
+    ``dbt docs generate``, while run_results.json stays the last build's."""
     chosen = ("--target", options.target) if options.target else ()
-    run_dbt(project_dir, "docs", "generate", WRITE_JSON, "--quiet", *chosen, flags=options.flags)
-    types = load_catalog(catalog_path(project_dir)).types
+    private = private_target(project_dir, DOCS_TARGET)
+    run_dbt(
+        project_dir, "docs", "generate", WRITE_JSON, "--quiet", "--target-path", str(private), *chosen,
+        flags=options.flags,
+    )  # fmt: skip
+    catalog, manifest = catalog_path(project_dir), manifest_path(project_dir)
+    types = load_catalog(private / catalog.name).types
+    for artifact in (manifest, catalog):
+        os.replace(private / artifact.name, artifact)  # one rename: readers see the old file or the new one
     return {node: {name: data_type.lower() for name, data_type in columns.items()} for node, columns in types.items()}
 
 

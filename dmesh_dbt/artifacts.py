@@ -278,6 +278,8 @@ class RunResults:
     dbt_version: str
     generated_at: datetime | None
     results: tuple[RunResult, ...]
+    #: The dbt command that wrote them (``args.which``: build, run, test, generate, compile, ...); None if unsaid.
+    command: str | None = None
 
     def result(self, unique_id: str) -> RunResult | None:
         return next((r for r in self.results if r.unique_id == unique_id), None)
@@ -336,6 +338,12 @@ def collector_paused() -> Iterator[None]:
             gc.enable()
 
 
+def _command(args: object) -> str | None:
+    """The dbt command recorded in run results' ``args`` (``which``); None when the file does not say."""
+    which = args.get("which") if isinstance(args, dict) else None
+    return which if isinstance(which, str) and which else None
+
+
 def load_run_results(path: Path | str) -> RunResults:
     """Read ``run_results.json``; ArtifactError if it is missing, truncated or not schema v6."""
     results_path = Path(path)
@@ -356,6 +364,7 @@ def load_run_results(path: Path | str) -> RunResults:
             dbt_version=str(metadata.get("dbt_version", "")),
             generated_at=_parse_datetime(metadata.get("generated_at")),
             results=results,
+            command=_command(document.get("args")),
         )
     except (KeyError, TypeError, AttributeError, ValueError) as error:
         raise ArtifactError(

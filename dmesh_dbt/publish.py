@@ -50,6 +50,20 @@ CheckGate = Callable[[Path, str], None]
 
 
 _PASSING_TEST_STATUSES = frozenset({"pass", "warn"})
+#: The dbt commands whose run results say whether models built and their tests passed (``args.which``); ``retry``
+#: reruns one of them. Any other (``docs generate``, ``compile``, ``show``) replaces run_results.json too.
+_BUILD_COMMANDS = frozenset({"build", "run", "test", "seed", "snapshot", "retry"})
+#: ``args.which`` names the subcommand alone; the command as the user typed it.
+_COMMAND_NAMES = {"generate": "docs generate", "serve": "docs serve"}
+
+
+def require_build_results(results_path: Path, results: RunResults) -> None:
+    """run_results.json must be a build's: another dbt command's (``dbt docs generate`` run after the build) lists
+    what it did, which says nothing of the build, so listing its successes as the reasons to refuse misleads."""
+    if results.command is None or results.command in _BUILD_COMMANDS:
+        return
+    command = _COMMAND_NAMES.get(results.command, results.command)
+    raise PolicyViolation(f"{results_path} is from `dbt {command}`, not a build: run `dbt build` and publish again")
 
 
 def build_problems(project: Project, results: RunResults) -> list[str]:
@@ -179,7 +193,9 @@ def publish(
     if not project.public_models:
         raise ConfigError(f"{descriptor.domain} has no public models to publish; mark a model `access: public`")
     results_path = run_results_path(project_dir)
-    require_green_build(project, load_run_results(results_path))
+    results = load_run_results(results_path)
+    require_build_results(results_path, results)
+    require_green_build(project, results)
     require_current_build(project_dir, results_path)
     resolved = resolve_target(project_dir, target, flags)
     url = registry_url(project_dir, registry)

@@ -370,6 +370,26 @@ def test_a_second_adopt_changes_nothing_and_the_domain_publishes_masked(publishe
         assert raw not in shown
 
 
+def test_adopt_after_a_build_leaves_its_run_results_so_publish_still_passes(published: Mesh) -> None:
+    shop = published.shop
+    results = (shop / "target" / "run_results.json").read_bytes()
+    published.run("dmesh-dbt", "adopt", *PUBLIC, *GROUP, *VARS, cwd=shop)  # its `dbt docs generate` writes aside
+    assert (shop / "target" / "run_results.json").read_bytes() == results
+    assert (shop / "target" / "catalog.json").is_file()  # where check's drift rule reads the warehouse
+    published.run("dmesh-dbt", "publish", "--registry", str(published.root / "registry"), *VARS, cwd=shop)
+
+
+def test_publish_after_docs_generate_says_the_run_results_are_not_a_builds(published: Mesh) -> None:
+    shop = published.shop
+    published.run("dbt", "docs", "generate", *VARS, cwd=shop)
+    result = published.run("dmesh-dbt", "publish", "--registry", str(published.root / "registry"), *VARS,
+                           cwd=shop, ok=False)  # fmt: skip
+    assert result.returncode == 1, result.stdout + result.stderr
+    path = shop / "target" / "run_results.json"
+    assert f"{path} is from `dbt docs generate`, not a build: run `dbt build` and publish again" in result.stderr
+    assert "success" not in result.stderr
+
+
 def test_a_consumer_with_profiles_in_home_builds_on_the_masked_product(published: Mesh) -> None:
     mesh, ops = published, published.ops
     (ops / "models").mkdir(parents=True)

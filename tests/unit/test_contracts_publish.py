@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 from types import MappingProxyType
 
@@ -21,7 +22,7 @@ from dmesh_dbt.artifacts import (
 from dmesh_dbt.contracts import published_model
 from dmesh_dbt.errors import PolicyViolation
 from dmesh_dbt.project import Target
-from dmesh_dbt.publish import build_problems, require_current_build, require_green_build
+from dmesh_dbt.publish import build_problems, require_build_results, require_current_build, require_green_build
 
 DUCKDB = Target("dev", "duckdb", {"type": "duckdb", "path": "warehouse.duckdb"})
 
@@ -113,6 +114,21 @@ def test_the_gate_names_what_is_not_green(statuses: dict[str, str], problem: str
     assert problem in build_problems(project(CUSTOMERS), results(**statuses))
     with pytest.raises(PolicyViolation, match=rf"not publishing: .*{problem}.*; run `dbt build` until it passes"):
         require_green_build(project(CUSTOMERS), results(**statuses))
+
+
+@pytest.mark.parametrize(
+    ("command", "shown"), [("generate", "docs generate"), ("compile", "compile"), ("show", "show")]
+)
+def test_run_results_of_a_command_that_builds_nothing_are_refused_as_such(command: str, shown: str) -> None:
+    path = Path("target/run_results.json")
+    with pytest.raises(PolicyViolation) as refused:
+        require_build_results(path, replace(results(**{"model.payments.customers": "success"}), command=command))
+    assert str(refused.value) == f"{path} is from `dbt {shown}`, not a build: run `dbt build` and publish again"
+
+
+@pytest.mark.parametrize("command", ["build", "run", "test", "seed", "snapshot", "retry", None])
+def test_run_results_of_a_build_or_of_no_named_command_go_on_to_the_green_gate(command: str | None) -> None:
+    require_build_results(Path("target/run_results.json"), replace(results(), command=command))
 
 
 def test_the_published_relation_is_in_the_published_schema_with_the_version_suffix() -> None:

@@ -349,3 +349,39 @@ def test_a_flow_collection_that_never_closes_is_refused_not_guessed() -> None:
     closed = flow_close(["a: [1, '2]', \"3]\"  # ] not here", "  , 4", "]"], 0, 3)
     assert closed is not None and closed.at == (2, 0) and closed.needs_separator
     assert flow_close(["a: [1, '2]'"], 0, 3) is None
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        "    config:\n      tags: [raw]\n      meta:\n        owner: crm\n",
+        "    config: {tags: [raw], meta: {owner: crm}}\n",
+    ],
+    ids=["block", "flow"],
+)
+def test_a_seed_and_a_model_with_config_but_no_columns_gain_a_columns_key(project: Path, config: str) -> None:
+    """Reported as "raw_people.email did not get pii email; classify it by hand", nothing written: each column
+    added its own `columns:` key, the last one won. One key for all the entry's columns since 0349b29."""
+    seeds = project / "seeds" / "seeds.yml"
+    seeds.write_text("seeds:\n  - name: raw_people\n" + config)
+    marts = project / "models" / "_marts.yml"
+    marts.write_text("models:\n  - name: refunds\n" + config + "  - name: orders\n    description: x\n")
+    shop = _project()
+    shop = replace(shop, seeds=(replace(shop.seeds[0], patch_path="shop://seeds/seeds.yml"),))
+    before = {path: path.read_text() for path in (seeds, marts)}
+    suspects = [
+        suspect("seed.shop.raw_people", "email", PiiClass.EMAIL),
+        suspect("seed.shop.raw_people", "phone", PiiClass.PHONE),
+        suspect("model.shop.refunds", "iban", PiiClass.IBAN),
+        suspect("model.shop.refunds", "payer", PiiClass.PERSON_NAME),
+    ]
+    result = write_classifications(project, shop, suspects)
+    assert not result.skipped, result.skipped
+    for path, text in before.items():
+        assert [line.strip() for line in added_lines(text, path.read_text())][:1] == ["columns:"]
+    assert pii_of(seeds, "seeds", "raw_people", "email") == "email"
+    assert pii_of(seeds, "seeds", "raw_people", "phone") == "phone"
+    assert pii_of(marts, "models", "refunds", "iban") == "iban"
+    assert pii_of(marts, "models", "refunds", "payer") == "person_name"
+    config_of = {e["name"]: e.get("config") for e in yaml.safe_load(marts.read_text())["models"]}
+    assert config_of["refunds"] == {"tags": ["raw"], "meta": {"owner": "crm"}}  # the config stays the model's own

@@ -36,8 +36,12 @@ _KEY_BYTES = 32
 
 
 def key_path() -> Path:
-    """Where this user's cache key lives: outside every project, so no repository can carry a valid cache."""
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    """Where this user's cache key lives: outside every project, so no repository can carry a valid cache. A
+    relative ``$XDG_CACHE_HOME`` is ignored, as the XDG spec says (and as the help cache does): it would put the
+    key under the working directory, which may be the domain's own checkout."""
+    base = os.environ.get("XDG_CACHE_HOME", "")
+    if not os.path.isabs(base):
+        base = str(Path.home() / ".cache")
     return Path(base) / "dmesh-dbt" / "cache.key"
 
 

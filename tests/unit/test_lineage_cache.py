@@ -174,3 +174,13 @@ def test_an_unresolved_node_stays_unresolved_from_the_cache(tmp_path: Path) -> N
     assert lineage.node(STG).unresolved is not None and cache.hits >= 1
     (derivation,) = lineage.trace(ColumnRef(OUT, "contact"))
     assert derivation.unresolved is not None
+
+
+def test_a_relative_xdg_cache_home_never_puts_the_key_in_the_working_directory(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A domain's checkout is the working directory in CI: a key there could be committed with a forged cache."""
+    monkeypatch.setenv("XDG_CACHE_HOME", "relative-cache")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    assert key_path() == tmp_path / "home" / ".cache" / "dmesh-dbt" / "cache.key"

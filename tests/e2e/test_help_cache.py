@@ -119,3 +119,19 @@ def test_a_failing_help_request_is_not_kept(tmp_path: Path) -> None:
         assert (result.returncode, result.stderr.splitlines()[-1]) == (2, "True")
         assert "No such command 'no-such-command'" in result.stderr
     assert list(tmp_path.rglob("*.txt")) == []
+
+
+def test_python_m_runs_the_same_command_line(tmp_path: Path) -> None:
+    """`python -m dmesh_dbt` is the console script: same version line, same help, same exit code for bad usage."""
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "NO_COLOR")}
+    env.update(XDG_CACHE_HOME=str(tmp_path / "cache"), COLUMNS="80")
+
+    def module(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "dmesh_dbt", *args], cwd=tmp_path, env=env, capture_output=True, text=True
+        )
+
+    assert module("--version").stdout == run(CLICK, "--version", cache=tmp_path / "cache")[0]
+    assert module("check", "--help").stdout == run(CLICK, "check", "--help", cache=tmp_path / "cache")[0]
+    wrong = module("check", "--no-such-option")
+    assert wrong.returncode == 2 and wrong.stderr.startswith("error: No such option '--no-such-option'")

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 from dmesh_dbt.pii import PiiClass
 from dmesh_dbt.scan.names import (
     AMBIGUOUS_TEXT_NOUNS,
+    DESCRIPTIONS_REMEMBERED,
     FREE_TEXT_NOUNS,
     PEOPLE_TABLES,
     PERSON_ROLES,
@@ -221,6 +222,7 @@ _TABLE_SUFFIXES = frozenset(
 )  # fmt: skip
 
 
+@cache
 def table_tokens(table: str | None) -> tuple[str, ...]:
     """The table's words up to the noun that says what a row is: ``email_template_history`` -> (email, template)."""
     tokens = tokenize(table) if table else ()
@@ -230,10 +232,15 @@ def table_tokens(table: str | None) -> tuple[str, ...]:
     return tokens[:end]
 
 
-@cache
 def match_in_context(name: str, table: str | None) -> NameMatch | None:
-    """``match_name``, read with what the table's name tells (cached: a warehouse repeats its names)."""
-    table_tokens_ = table_tokens(table)
+    """``match_name``, read with what the table's name tells."""
+    return _match_in_table(name, table_tokens(table))
+
+
+@cache
+def _match_in_table(name: str, table_tokens_: tuple[str, ...]) -> NameMatch | None:
+    """Cached by the table's words, not its name: a warehouse repeats its column names on tables that differ only
+    by a suffix or a number (``payments_0001``, ``orders_history``), and only the words decide."""
     tokens = tokenize(name)
     header = _message_header(tokens, table_tokens_)
     if header is not None:
@@ -362,5 +369,6 @@ _FLAG_OR_COUNT = re.compile(
 )
 
 
+@lru_cache(maxsize=DESCRIPTIONS_REMEMBERED)
 def describes_a_flag_or_count(description: str) -> bool:
     return bool(description) and _FLAG_OR_COUNT.match(description) is not None

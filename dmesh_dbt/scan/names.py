@@ -715,11 +715,18 @@ _NEGATIONS |= frozenset({"count", "whether", "truncated"})
 
 def tokenize_prose(text: str) -> list[str]:
     """Lowercase words of prose, with the same abbreviations as names but no camelCase splitting."""
-    words = [singular(w.lower()) for w in _SEPARATORS.split(text) if w]
     tokens: list[str] = []
-    for word in words:
-        tokens.extend(ABBREVIATIONS.get(word, (word,)) if word in _PROSE_EXPANSIONS else (word,))
+    for word in _SEPARATORS.split(text):
+        if word:
+            tokens.extend(_prose_word(word))
     return tokens
+
+
+@lru_cache(maxsize=4 * DESCRIPTIONS_REMEMBERED)
+def _prose_word(word: str) -> tuple[str, ...]:
+    """One word's tokens in prose; cached because prose repeats its words far more than its sentences."""
+    word = singular(word.lower())
+    return ABBREVIATIONS.get(word, (word,)) if word in _PROSE_EXPANSIONS else (word,)
 
 
 #: Only unambiguous abbreviations are expanded in prose ("no" and "long" are ordinary English words there).

@@ -17,6 +17,7 @@ _CACHES = (
     names.match_name,
     names.match_description,
     names._description_runs,
+    names._prose_word,
     context.table_tokens,
     context._match_in_table,
     context.describes_a_flag_or_count,
@@ -30,11 +31,20 @@ def _cold() -> None:
         cached.cache_clear()
 
 
+def _reference_tokenize_prose(text: str) -> list[str]:
+    """Prose's tokens as they were read before words were remembered."""
+    words = [names.singular(w.lower()) for w in names._SEPARATORS.split(text) if w]
+    tokens: list[str] = []
+    for word in words:
+        tokens.extend(names.ABBREVIATIONS.get(word, (word,)) if word in names._PROSE_EXPANSIONS else (word,))
+    return tokens
+
+
 def _reference_match_description(description: str) -> NameMatch | None:
     """The description signal as it read before it was precompiled: every run, in order, over the tokens."""
     if not description:
         return None
-    tokens = tuple(tokenize_prose(description))
+    tokens = tuple(_reference_tokenize_prose(description))
     if names._NEGATIONS.intersection(tokens):
         return None
     for pii_class, runs in DESCRIPTION_PATTERNS.items():
@@ -49,6 +59,7 @@ def _descriptions(count: int) -> list[str]:
     words = sorted({word for runs in DESCRIPTION_PATTERNS.values() for run in runs for word in run})
     words += sorted(names._NEGATIONS) + ["the", "of", "a", "user's", "addresses", "numbers", "IPs", "DOB", "ipv4"]
     words += ["emailAddress", "no", "long", "Phone-Number", "zip_code", "ID", "identifiers", "(PAN)", "card."]
+    words += ["Cities", "IPv6", "IMEIs", "statuses"]
     rng = random.Random(16)
     sentences = ["", " ", "Email address.", "The IP address of the device.", "SHA-256 hash of the email address."]
     for _ in range(count):
@@ -64,6 +75,12 @@ def test_the_precompiled_description_signal_reads_as_the_run_by_run_loop() -> No
     assert any(expected) and not all(expected)  # the corpus exercises both verdicts
     assert [match_description(text) for text in corpus] == expected  # cold, then partly remembered
     assert [match_description(text) for text in reversed(corpus)] == expected[::-1]  # remembered
+
+
+def test_prose_reads_its_words_as_before() -> None:
+    _cold()
+    corpus = [*_descriptions(2000), "Cities, IPv4 ADDRESSES and the DOB of the emailAddress owners' statuses"]
+    assert [tokenize_prose(text) for text in corpus] == [_reference_tokenize_prose(text) for text in corpus]
 
 
 def test_a_bounded_cache_that_forgets_gives_the_same_verdicts() -> None:

@@ -234,7 +234,19 @@ def table_tokens(table: str | None) -> tuple[str, ...]:
 
 def match_in_context(name: str, table: str | None) -> NameMatch | None:
     """``match_name``, read with what the table's name tells."""
+    if not _table_may_decide(name):
+        return None  # most columns: no table makes anything of the name, so its words are not even read
     return _match_in_table(name, table_tokens(table))
+
+
+@cache
+def _table_may_decide(name: str) -> bool:
+    """Whether any table could give ``name`` a class: the name matches a pattern, or it is one of the words that
+    ``_message_header`` and ``_bare_word_on_its_table`` read on particular tables. Kept in step with them."""
+    tokens = tokenize(name)
+    if match_name(name) is not None or (tokens and tokens[0] in _HEADERS):
+        return True
+    return bool(tokens) and (_is_bare_name(tokens) or tokens in {("alias",), ("city",)})
 
 
 @cache

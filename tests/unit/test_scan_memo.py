@@ -7,8 +7,17 @@ import itertools
 import random
 
 from dmesh_dbt.scan import context, names
-from dmesh_dbt.scan.context import ColumnContext, decide
-from dmesh_dbt.scan.names import DESCRIPTION, DESCRIPTION_PATTERNS, NameMatch, match_description, tokenize_prose
+from dmesh_dbt.scan.context import ColumnContext, decide, table_tokens
+from dmesh_dbt.scan.names import (
+    DESCRIPTION,
+    DESCRIPTION_PATTERNS,
+    PATTERNS,
+    PEOPLE_TABLES,
+    SOFTWARE_WORDS,
+    NameMatch,
+    match_description,
+    tokenize_prose,
+)
 
 #: Every cache of the two modules, cleared to read a column cold.
 _CACHES = (
@@ -20,6 +29,7 @@ _CACHES = (
     names._prose_word,
     context.table_tokens,
     context._match_in_table,
+    context._table_may_decide,
     context.describes_a_flag_or_count,
     context._sibling_key_words,
     context._sibling_keys,
@@ -119,3 +129,21 @@ def test_decide_warm_is_decide_cold() -> None:
     random.Random(16).shuffle(order)
     warm = {i: decide(columns[i]) for i in order}  # tables that differ only by a number share a remembered verdict
     assert [warm[i] for i in range(len(columns))] == cold
+
+
+def test_a_name_no_table_could_change_is_not_read_with_its_table() -> None:
+    """``match_in_context`` skips the table for most names; every name and table gives what reading both gives."""
+    _cold()
+    runs = {"_".join(pattern.tokens) for patterns in PATTERNS.values() for pattern in patterns}
+    heads = ("from", "to", "cc", "bcc", "reply_to", "from_name", "sender_email", "to_address", "recipient_list")
+    bare = ("name", "display_name", "nickname", "full_name", "alias", "city", "agent_name", "product_name")
+    other = ("payment_id", "amount_cents", "is_succeeded", "comment_count", "phone_model", "status", "", "_")
+    tables = {None, "address", "addresses", "support_tickets", "email_messages", "card", "passport", "accounts"}
+    tables |= {f"dim_{table}s" for table in (*sorted(PEOPLE_TABLES)[:12], *sorted(SOFTWARE_WORDS)[:6])}
+    tables |= set(context.MESSAGE_TABLES) | set(context.BUSINESS_TABLES) | set(context.CATALOGUE_TABLES)
+    for name in sorted(runs) + [*heads, *bare, *other]:
+        for table in sorted(tables, key=str):
+            assert context.match_in_context(name, table) == context._match_in_table(name, table_tokens(table)), (
+                name,
+                table,
+            )

@@ -534,10 +534,12 @@ def public_columns_named_like_pii_are_classified(ctx: PolicyContext) -> Iterator
     for model in ctx.project.public_models:
         siblings = tuple(c.name for c in model.columns)
         for column in model.columns:
-            where = f"{model.display_name}.{column.name}"
             if column.pii == NOT_PII and not column.pii_reason:
                 yield Violation(
-                    f"{where} is marked `pii: none` without a reason; add `pii_reason:` to its meta", model, column.name
+                    f"{model.display_name}.{column.name} is marked `pii: none` without a reason; add `pii_reason:` "
+                    "to its meta",
+                    model,
+                    column.name,
                 )
                 continue
             if column.pii is not None:
@@ -547,9 +549,9 @@ def public_columns_named_like_pii_are_classified(ctx: PolicyContext) -> Iterator
             if match is not None:
                 reported_by_name.add((model.unique_id, column.name))
                 yield Violation(
-                    f"{where} looks like {match.pii_class} ({match.source} matches {match.pattern!r}) but has no "
-                    f"PII class; add `meta: {{pii: {match.pii_class}}}`, or `{{pii: none, pii_reason: ...}}` if it is "
-                    "not PII",
+                    f"{model.display_name}.{column.name} looks like {match.pii_class} ({match.source} matches "
+                    f"{match.pattern!r}) but has no PII class; add `meta: {{pii: {match.pii_class}}}`, or "
+                    "`{pii: none, pii_reason: ...}` if it is not PII",
                     model,
                     column.name,
                 )
@@ -558,6 +560,8 @@ def public_columns_named_like_pii_are_classified(ctx: PolicyContext) -> Iterator
 
 def _value_suspects(ctx: PolicyContext, reported_by_name: set[tuple[str, str]]) -> Iterator[Violation]:
     """What `check --sample` adds: public columns, and published relations, whose sampled values look like PII."""
+    if not ctx.sampled_suspects:
+        return  # names only: no need to index the public models again
     models = {model.unique_id: model for model in ctx.project.public_models}
     for suspect in ctx.sampled_suspects:
         if suspect.values is None:

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 from dmesh_dbt.pii import PiiClass
 from dmesh_dbt.scan.names import (
     AMBIGUOUS_TEXT_NOUNS,
+    DESCRIPTIONS_REMEMBERED,
     FREE_TEXT_NOUNS,
     PEOPLE_TABLES,
     PERSON_ROLES,
@@ -221,6 +222,7 @@ _TABLE_SUFFIXES = frozenset(
 )  # fmt: skip
 
 
+@cache
 def table_tokens(table: str | None) -> tuple[str, ...]:
     """The table's words up to the noun that says what a row is: ``email_template_history`` -> (email, template)."""
     tokens = tokenize(table) if table else ()
@@ -230,10 +232,27 @@ def table_tokens(table: str | None) -> tuple[str, ...]:
     return tokens[:end]
 
 
-@cache
 def match_in_context(name: str, table: str | None) -> NameMatch | None:
-    """``match_name``, read with what the table's name tells (cached: a warehouse repeats its names)."""
-    table_tokens_ = table_tokens(table)
+    """``match_name``, read with what the table's name tells."""
+    if not _table_may_decide(name):
+        return None  # most columns: no table makes anything of the name, so its words are not even read
+    return _match_in_table(name, table_tokens(table))
+
+
+@cache
+def _table_may_decide(name: str) -> bool:
+    """Whether any table could give ``name`` a class: the name matches a pattern, or it is one of the words that
+    ``_message_header`` and ``_bare_word_on_its_table`` read on particular tables. Kept in step with them."""
+    tokens = tokenize(name)
+    if match_name(name) is not None or (tokens and tokens[0] in _HEADERS):
+        return True
+    return bool(tokens) and (_is_bare_name(tokens) or tokens in {("alias",), ("city",)})
+
+
+@cache
+def _match_in_table(name: str, table_tokens_: tuple[str, ...]) -> NameMatch | None:
+    """Cached by the table's words, not its name: a warehouse repeats its column names on tables that differ only
+    by a suffix or a number (``payments_0001``, ``orders_history``), and only the words decide."""
     tokens = tokenize(name)
     header = _message_header(tokens, table_tokens_)
     if header is not None:
@@ -362,5 +381,6 @@ _FLAG_OR_COUNT = re.compile(
 )
 
 
+@lru_cache(maxsize=DESCRIPTIONS_REMEMBERED)
 def describes_a_flag_or_count(description: str) -> bool:
     return bool(description) and _FLAG_OR_COUNT.match(description) is not None

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 from dmesh_dbt.pii import ForbiddenClass, PiiClass
 
@@ -672,18 +672,40 @@ def _qualified_by_a_person(tokens: tuple[str, ...], run: tuple[str, ...]) -> boo
     return any(i == 0 or tokens[i - 1] in PERSON_ROLES or tokens[i - 1] in _NAME_PARTS for i in starts)
 
 
+#: Distinct descriptions whose verdict is remembered: projects repeat a column's description on every model that
+#: carries the column (doc blocks, generated models), and a bound keeps a huge manifest's memory flat.
+DESCRIPTIONS_REMEMBERED = 8192
+
+
+@lru_cache(maxsize=DESCRIPTIONS_REMEMBERED)
 def match_description(description: str) -> NameMatch | None:
     """The class a description names as the column's content, or None; weaker than a name match."""
     if not description:
         return None
     tokens = tuple(tokenize_prose(description))
-    if _NEGATIONS.intersection(tokens):
+    words = frozenset(tokens)
+    if words.isdisjoint(_DESCRIPTION_WORDS) or not words.isdisjoint(_NEGATIONS):
         return None
-    for pii_class, runs in DESCRIPTION_PATTERNS.items():
-        for run in runs:
-            if _contains_run(tokens, run):
-                return NameMatch(pii_class, DESCRIPTION, " ".join(run), "description")
+    # In DESCRIPTION_PATTERNS' order, so that the first class that matches wins; a run is looked for in the
+    # description's order only when the description holds all its words.
+    for needed, run, match in _description_runs():
+        if needed <= words and _contains_run(tokens, run):
+            return match
     return None
+
+
+@cache
+def _description_runs() -> tuple[tuple[frozenset[str], tuple[str, ...], NameMatch], ...]:
+    """Each of DESCRIPTION_PATTERNS' runs with its words as a set and its match, built once per process."""
+    return tuple(
+        (frozenset(run), run, NameMatch(pii_class, DESCRIPTION, " ".join(run), "description"))
+        for pii_class, runs in DESCRIPTION_PATTERNS.items()
+        for run in runs
+    )
+
+
+#: Every word of a description pattern: a description with none of them names no class.
+_DESCRIPTION_WORDS = frozenset(word for runs in DESCRIPTION_PATTERNS.values() for run in runs for word in run)
 
 
 #: Words that say a description talks *about* PII without the column holding it.
@@ -693,11 +715,18 @@ _NEGATIONS |= frozenset({"count", "whether", "truncated"})
 
 def tokenize_prose(text: str) -> list[str]:
     """Lowercase words of prose, with the same abbreviations as names but no camelCase splitting."""
-    words = [singular(w.lower()) for w in _SEPARATORS.split(text) if w]
     tokens: list[str] = []
-    for word in words:
-        tokens.extend(ABBREVIATIONS.get(word, (word,)) if word in _PROSE_EXPANSIONS else (word,))
+    for word in _SEPARATORS.split(text):
+        if word:
+            tokens.extend(_prose_word(word))
     return tokens
+
+
+@lru_cache(maxsize=4 * DESCRIPTIONS_REMEMBERED)
+def _prose_word(word: str) -> tuple[str, ...]:
+    """One word's tokens in prose; cached because prose repeats its words far more than its sentences."""
+    word = singular(word.lower())
+    return ABBREVIATIONS.get(word, (word,)) if word in _PROSE_EXPANSIONS else (word,)
 
 
 #: Only unambiguous abbreviations are expanded in prose ("no" and "long" are ordinary English words there).

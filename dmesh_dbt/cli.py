@@ -17,7 +17,7 @@ import click
 from click.core import ParameterSource
 
 from dmesh_dbt import __version__
-from dmesh_dbt.console import color_wanted, lazy_console
+from dmesh_dbt.console import color_wanted, lazy_console, writes_plain
 from dmesh_dbt.errors import DmeshError, UsageError
 
 if TYPE_CHECKING:  # the CLI imports its use cases, renderers and dbt toolkit lazily, so that every command starts fast
@@ -578,6 +578,8 @@ def _emit_report(ctx: click.Context, report: Report, output_format: str, output:
         write_atomically(output, render(report, output_format))
         message = f"{report.command}: wrote {output_format} report to {output}"
         err_console.print(message, highlight=False, soft_wrap=True)
+    elif output_format != "text" or writes_plain():  # render's defaults: no colour, never wrapped; no rich loaded
+        click.echo(render(report, output_format), nl=False)
     else:
         color = console.color_system is not None
         click.echo(render(report, output_format, color=color, width=console.width), nl=False)

@@ -81,6 +81,8 @@ class ColumnConstraints:
 
 @dataclass(frozen=True)
 class Column:
+    """One column of a model, seed or source, as the project's YAML declares it (``meta.pii`` read out)."""
+
     name: str
     data_type: str | None
     description: str
@@ -130,6 +132,8 @@ class ModelConstraint:
 
 @dataclass(frozen=True)
 class Model:
+    """A dbt model (or snapshot): what policy, lineage and change detection read of its manifest node."""
+
     unique_id: str
     name: str
     package_name: str
@@ -186,6 +190,8 @@ class Model:
 
 @dataclass(frozen=True)
 class Seed:
+    """A dbt seed: its columns and the types its CSV loads with."""
+
     unique_id: str
     name: str
     package_name: str
@@ -198,6 +204,8 @@ class Seed:
 
 @dataclass(frozen=True)
 class Source:
+    """One table of a dbt source."""
+
     unique_id: str
     source_name: str
     name: str
@@ -211,6 +219,8 @@ class Source:
 
 @dataclass(frozen=True)
 class Group:
+    """A dbt group and its owner."""
+
     unique_id: str
     name: str
     package_name: str
@@ -268,6 +278,8 @@ class Project:
 
 @dataclass(frozen=True)
 class RunResult:
+    """The outcome of one node in a dbt run."""
+
     unique_id: str
     status: str  # success, error, skipped, pass, fail, warn, ...
     message: str | None
@@ -277,6 +289,8 @@ class RunResult:
 
 @dataclass(frozen=True)
 class RunResults:
+    """``run_results.json``: what the last dbt command did to each node."""
+
     dbt_version: str
     generated_at: datetime | None
     results: tuple[RunResult, ...]

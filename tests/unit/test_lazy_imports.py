@@ -108,3 +108,10 @@ def test_writes_plain_leaves_it_to_rich_whenever_a_variable_may_make_a_pipe_a_te
         env = {**{k: v for k, v in os.environ.items() if k not in _TERMINAL_VARIABLES}, variable: "1"}
         loaded = _modules_after("from dmesh_dbt.console import writes_plain; assert not writes_plain()", env)
         assert "rich" not in loaded, variable
+
+
+def test_a_check_that_runs_no_dbt_loads_no_subprocess_machinery() -> None:
+    """dbt, git and their subprocess module load when a command runs one: a current manifest needs neither."""
+    statement = "import dmesh_dbt.cli, dmesh_dbt.check, dmesh_dbt.render, dmesh_dbt.source_root"
+    loaded = _modules_after(statement, {**os.environ})
+    assert "subprocess" not in loaded

@@ -13,7 +13,6 @@ is gone by the next upgrade, nor at one machine's site-packages.
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -98,6 +97,8 @@ def git(cwd: Path, *args: str) -> str:
 
 def template_repository(versions: list[TemplateVersion], into: Path) -> Path:
     """A git repository at ``into`` with one commit per version of ``versions`` (in order), tagged with it."""
+    import shutil  # here: only init and upgrade build a template repository
+
     into.mkdir(parents=True)
     git(into, "init", "-q")
     for version in versions:

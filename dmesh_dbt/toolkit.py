@@ -9,7 +9,6 @@ editable install resolves the links back to the checkout.
 from __future__ import annotations
 
 import json
-import shutil
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -50,6 +49,8 @@ def dbt_executable() -> str:
     beside = Path(sys.executable).parent / "dbt"
     if beside.is_file():
         return str(beside)
+    import shutil  # here: looked up only when dbt runs
+
     found = shutil.which("dbt")
     if found is None:
         raise ConfigError("dbt is not installed; install dmesh-dbt with its dependencies (pip install dmesh-dbt)")

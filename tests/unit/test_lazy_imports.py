@@ -110,8 +110,9 @@ def test_writes_plain_leaves_it_to_rich_whenever_a_variable_may_make_a_pipe_a_te
         assert "rich" not in loaded, variable
 
 
-def test_a_check_that_runs_no_dbt_loads_no_subprocess_machinery() -> None:
-    """dbt, git and their subprocess module load when a command runs one: a current manifest needs neither."""
+def test_a_check_that_runs_no_dbt_and_writes_nothing_loads_no_process_or_file_machinery() -> None:
+    """subprocess loads when dbt or git runs, shutil, tempfile and difflib when a file is copied, written or
+    diffed: a check of a current manifest does none of that."""
     statement = "import dmesh_dbt.cli, dmesh_dbt.check, dmesh_dbt.render, dmesh_dbt.source_root"
     loaded = _modules_after(statement, {**os.environ})
-    assert "subprocess" not in loaded
+    assert not {"subprocess", "shutil", "tempfile", "difflib"} & loaded

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
+from functools import cached_property
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -80,6 +81,8 @@ class ColumnConstraints:
 
 @dataclass(frozen=True)
 class Column:
+    """One column of a model, seed or source, as the project's YAML declares it (``meta.pii`` read out)."""
+
     name: str
     data_type: str | None
     description: str
@@ -129,6 +132,8 @@ class ModelConstraint:
 
 @dataclass(frozen=True)
 class Model:
+    """A dbt model (or snapshot): what policy, lineage and change detection read of its manifest node."""
+
     unique_id: str
     name: str
     package_name: str
@@ -185,6 +190,8 @@ class Model:
 
 @dataclass(frozen=True)
 class Seed:
+    """A dbt seed: its columns and the types its CSV loads with."""
+
     unique_id: str
     name: str
     package_name: str
@@ -197,6 +204,8 @@ class Seed:
 
 @dataclass(frozen=True)
 class Source:
+    """One table of a dbt source."""
+
     unique_id: str
     source_name: str
     name: str
@@ -210,6 +219,8 @@ class Source:
 
 @dataclass(frozen=True)
 class Group:
+    """A dbt group and its owner."""
+
     unique_id: str
     name: str
     package_name: str
@@ -240,7 +251,7 @@ class Project:
     #: Installed packages whose models and sources count as the project's own (``--include-packages``).
     included_packages: frozenset[str] = frozenset()
 
-    @property
+    @cached_property  # rules ask for it again and again; a frozen Project's answer never changes
     def own_models(self) -> tuple[Model, ...]:
         """The models defined by this project (and by the packages it includes), not by other packages."""
         return tuple(m for m in self.models if self.owns(m))
@@ -253,8 +264,9 @@ class Project:
         """Whether nodes of ``package_name`` count as the project's own: it is the project, or an included package."""
         return package_name == self.name or package_name in self.included_packages
 
-    @property
+    @cached_property
     def public_models(self) -> tuple[Model, ...]:
+        """The project's own models with public access: its data products."""
         return tuple(m for m in self.own_models if m.is_public)
 
     def model(self, unique_id: str) -> Model | None:
@@ -266,6 +278,8 @@ class Project:
 
 @dataclass(frozen=True)
 class RunResult:
+    """The outcome of one node in a dbt run."""
+
     unique_id: str
     status: str  # success, error, skipped, pass, fail, warn, ...
     message: str | None
@@ -275,6 +289,8 @@ class RunResult:
 
 @dataclass(frozen=True)
 class RunResults:
+    """``run_results.json``: what the last dbt command did to each node."""
+
     dbt_version: str
     generated_at: datetime | None
     results: tuple[RunResult, ...]
@@ -426,20 +442,20 @@ def schema_version(document: Mapping[str, Any]) -> str | None:
 def project_from_manifest(document: Mapping[str, Any]) -> Project:
     """Build the Project from an already parsed manifest document (no version check)."""
     metadata = document["metadata"]
-    tests = tuple(_data_test(node) for node in document["nodes"].values() if node["resource_type"] == "test")
+    by_type: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
+    for node in document["nodes"].values():  # one pass sorts the nodes; each kind is then built once
+        by_type[node["resource_type"]].append(node)
+    tests = tuple(_data_test(node) for node in by_type["test"])
     tests_by_node = _tests_by_attached_node(tests)
-    nodes = document["nodes"].values()
     adapter = str(metadata.get("adapter_type") or "")
     return Project(
         name=str(metadata.get("project_name") or ""),
         adapter_type=adapter,
         dbt_version=str(metadata.get("dbt_version") or ""),
         generated_at=_parse_datetime(metadata.get("generated_at")),
-        models=tuple(
-            _model(n, tests_by_node.get(n["unique_id"], ()), adapter) for n in nodes if n["resource_type"] == "model"
-        ),
-        snapshots=tuple(_model(n, (), adapter) for n in nodes if n["resource_type"] == "snapshot"),
-        seeds=tuple(_seed(n, adapter) for n in nodes if n["resource_type"] == "seed"),
+        models=tuple(_model(n, tests_by_node.get(n["unique_id"], ()), adapter) for n in by_type["model"]),
+        snapshots=tuple(_model(n, (), adapter) for n in by_type["snapshot"]),
+        seeds=tuple(_seed(n, adapter) for n in by_type["seed"]),
         sources=tuple(_source(s, adapter) for s in document.get("sources", {}).values()),
         groups=tuple(_group(g) for g in document.get("groups", {}).values()),
         tests=tests,
@@ -505,12 +521,13 @@ def _data_test(node: Mapping[str, Any]) -> DataTest:
 def _model(node: Mapping[str, Any], tests: tuple[DataTest, ...], adapter: str) -> Model:
     config = node.get("config") or {}
     constraints = tuple(_model_constraint(c) for c in node.get("constraints") or ())
+    implied = _implied_constraints(constraints, adapter)
     column_tests: dict[str, list[DataTest]] = defaultdict(list)
     for test in tests:
         if test.column_name:
             column_tests[test.column_name.lower()].append(test)
     columns = tuple(
-        _column(c, adapter, constraints, tuple(column_tests.get(str(c["name"]).lower(), ())))
+        _column(c, adapter, implied, tuple(column_tests.get(str(c["name"]).lower(), ())) if column_tests else ())
         for c in (node.get("columns") or {}).values()
     )
     return Model(
@@ -543,7 +560,7 @@ def _model(node: Mapping[str, Any], tests: tuple[DataTest, ...], adapter: str) -
 
 
 def _column(
-    raw: Mapping[str, Any], adapter: str, model_constraints: tuple[ModelConstraint, ...], tests: tuple[DataTest, ...]
+    raw: Mapping[str, Any], adapter: str, implied: Mapping[str, set[str]], tests: tuple[DataTest, ...]
 ) -> Column:
     # The name the warehouse gives the column, as dbt's contract check and the masking macros find it: a YAML
     # `"ssn "` is the column ssn, and every tool must say so, or the published contract names a column that is not.
@@ -558,27 +575,33 @@ def _column(
         meta=MappingProxyType(meta),
         pii=None if pii is None else str(pii),
         mask=None if mask is None else str(mask),
-        constraints=_column_constraints(name, adapter, raw.get("constraints") or (), model_constraints),
+        constraints=_column_constraints(name, adapter, raw.get("constraints") or (), implied),
         tests=tests,
     )
 
 
-def _column_constraints(
-    name: str, adapter: str, column_level: Iterable[Mapping[str, Any]], model_level: tuple[ModelConstraint, ...]
-) -> ColumnConstraints:
-    types = {str(c.get("type")) for c in column_level}
-    key = column_key(name, adapter) if model_level else name
+def _implied_constraints(model_level: tuple[ModelConstraint, ...], adapter: str) -> dict[str, set[str]]:
+    """Column key -> the constraint types the model-level constraints give that column, worked out once per model.
+
+    A multi-column unique key does not make each member unique; a multi-column primary key makes each not null.
+    """
+    implied: dict[str, set[str]] = {}
     for constraint in model_level:
         members = [yaml_column_key(c, adapter) for c in constraint.columns]
-        if key not in members:
-            continue
-        # A multi-column unique key does not make each member unique; a primary key makes each not null.
         if constraint.type == "unique" and len(members) > 1:
             continue
-        if constraint.type == "primary_key" and len(members) > 1:
-            types.add("not_null")
-            continue
-        types.add(constraint.type)
+        given = "not_null" if constraint.type == "primary_key" and len(members) > 1 else constraint.type
+        for key in members:
+            implied.setdefault(key, set()).add(given)
+    return implied
+
+
+def _column_constraints(
+    name: str, adapter: str, column_level: Iterable[Mapping[str, Any]], implied: Mapping[str, set[str]]
+) -> ColumnConstraints:
+    types = {str(c.get("type")) for c in column_level}
+    if implied:
+        types |= implied.get(column_key(name, adapter), set())
     return _CONSTRAINTS[("not_null" in types or "primary_key" in types, "unique" in types, "primary_key" in types)]
 
 
@@ -607,7 +630,7 @@ def _seed(node: Mapping[str, Any], adapter: str) -> Seed:
         name=node["name"],
         package_name=node["package_name"],
         relation_name=node.get("relation_name"),
-        columns=tuple(_column(c, adapter, (), ()) for c in (node.get("columns") or {}).values()),
+        columns=tuple(_column(c, adapter, {}, ()) for c in (node.get("columns") or {}).values()),
         original_file_path=node.get("original_file_path") or "",
         column_types=_string_mapping(config.get("column_types")),
         patch_path=node.get("patch_path"),
@@ -621,7 +644,7 @@ def _source(node: Mapping[str, Any], adapter: str) -> Source:
         name=node["name"],
         package_name=node["package_name"],
         relation_name=node.get("relation_name"),
-        columns=tuple(_column(c, adapter, (), ()) for c in (node.get("columns") or {}).values()),
+        columns=tuple(_column(c, adapter, {}, ()) for c in (node.get("columns") or {}).values()),
         meta=MappingProxyType(dict(node.get("meta") or {})),
         source_meta=MappingProxyType(dict(node.get("source_meta") or {})),
         original_file_path=node.get("original_file_path") or "",

@@ -17,7 +17,7 @@ import click
 from click.core import ParameterSource
 
 from dmesh_dbt import __version__
-from dmesh_dbt.console import color_wanted, lazy_console
+from dmesh_dbt.console import color_wanted, lazy_console, writes_plain
 from dmesh_dbt.errors import DmeshError, UsageError
 
 if TYPE_CHECKING:  # the CLI imports its use cases, renderers and dbt toolkit lazily, so that every command starts fast
@@ -25,7 +25,7 @@ if TYPE_CHECKING:  # the CLI imports its use cases, renderers and dbt toolkit la
     from dmesh_dbt.artifacts import Project
     from dmesh_dbt.onboard import OnboardResult
     from dmesh_dbt.registry import ConsumerRecord
-    from dmesh_dbt.report import Report
+    from dmesh_dbt.report import Report, SourceRoot
     from dmesh_dbt.scan.scanner import ScanOptions
     from dmesh_dbt.toolkit import DbtFlags
     from dmesh_dbt.upgrade import UpgradeResult
@@ -578,6 +578,8 @@ def _emit_report(ctx: click.Context, report: Report, output_format: str, output:
         write_atomically(output, render(report, output_format))
         message = f"{report.command}: wrote {output_format} report to {output}"
         err_console.print(message, highlight=False, soft_wrap=True)
+    elif output_format != "text" or writes_plain():  # render's defaults: no colour, never wrapped; no rich loaded
+        click.echo(render(report, output_format), nl=False)
     else:
         color = console.color_system is not None
         click.echo(render(report, output_format, color=color, width=console.width), nl=False)
@@ -614,6 +616,21 @@ _REPO_ROOT = click.option(
     help="The repository root that github, sarif and junit paths are relative to (default: git's root of the "
     "project, else the project).",
 )
+
+
+#: The report formats whose paths are the repository's (code scanning, CI test reports), not the project's.
+_REPO_PATH_FORMATS = ("github", "sarif", "junit")
+
+
+def _source_root(project_dir: Path, repo_root: Path | None, output_format: str) -> SourceRoot | None:
+    """The repository root a report's paths are relative to, for the formats that name such paths; text and JSON
+    name paths in the project, so they cost no `git rev-parse`. An explicit --repo-root is checked whatever the
+    format, before any dbt run or reading, so a bad one exits 2 at once."""
+    if repo_root is None and output_format not in _REPO_PATH_FORMATS:
+        return None
+    from dmesh_dbt.source_root import find_source_root
+
+    return find_source_root(project_dir, repo_root)
 
 
 def report_options(command: Callable[..., None]) -> Callable[..., None]:
@@ -711,7 +728,6 @@ def check(
         run_check,
     )
     from dmesh_dbt.project import dbt_flags, find_registry_url, resolve_target
-    from dmesh_dbt.source_root import find_source_root
 
     if list_rules:
         click.echo(rules_listing(), nl=False)
@@ -723,7 +739,7 @@ def check(
     flags = dbt_flags(project_dir, profiles_dir, dbt_vars)
     if target is not None:
         resolve_target(project_dir, target, flags)  # an unknown --target is an error even without --sample-rows
-    source_root = find_source_root(project_dir, repo_root)  # before any dbt run: a bad --repo-root exits 2 at once
+    source_root = _source_root(project_dir, repo_root, output_format)
     baseline = baseline_from_state(state) if state is not None else None
     # An explicit --state wins over $DMESH_REGISTRY and dmesh.yml.
     registry = None if state is not None else find_registry_url(project_dir, registry)
@@ -780,9 +796,9 @@ def diff(
     from dataclasses import replace
 
     from dmesh_dbt.check import run_diff
-    from dmesh_dbt.source_root import find_source_root, project_of
+    from dmesh_dbt.source_root import project_of
 
-    source_root = find_source_root(project_of(new), repo_root)  # a bad --repo-root exits 2 before any reading
+    source_root = _source_root(project_of(new), repo_root, output_format)
     _emit_report(ctx, replace(run_diff(old, new), source_root=source_root), output_format, output)
 
 

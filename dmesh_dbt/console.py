@@ -5,6 +5,7 @@ wraps. Apart from the renderers, so that the CLI can make its consoles without l
 from __future__ import annotations
 
 import os
+import sys
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 if TYPE_CHECKING:  # rich loads when something is printed through it: `--help` and the other formats need none
@@ -12,6 +13,8 @@ if TYPE_CHECKING:  # rich loads when something is printed through it: `--help` a
 
 #: The width of output that goes to a pipe or a file: wide enough that no line wraps, so lines survive grep and diff.
 UNWRAPPED = 10_000
+#: Environment variables with which rich treats a stream as a terminal, or wraps it, whatever the stream is.
+_RICH_TERMINAL_VARIABLES = ("FORCE_COLOR", "TTY_COMPATIBLE", "COLUMNS")
 
 
 def color_wanted(no_color_flag: bool = False) -> bool:
@@ -35,6 +38,19 @@ class _LazyConsole:
 def lazy_console(*, stderr: bool = False, color: bool = True, soft_wrap: bool = False) -> Console:
     """``make_console(...)``, made when first used."""
     return cast("Console", _LazyConsole(stderr, color, soft_wrap))
+
+
+def writes_plain(*, stderr: bool = False) -> bool:
+    """Whether ``make_console`` would make a plain console (no colour, no wrapping) for stdout (or stderr), known
+    without importing rich: the stream is not a terminal and none of the variables rich reads to force one, or a
+    width, is set. False when in doubt, and rich then decides: a report to a pipe or a file (CI) needs no rich."""
+    if any(name in os.environ for name in _RICH_TERMINAL_VARIABLES):
+        return False
+    stream = sys.stderr if stderr else sys.stdout
+    try:
+        return not stream.isatty()
+    except (AttributeError, ValueError):  # no isatty, or a closed stream: let rich decide as it always did
+        return False
 
 
 def make_console(*, stderr: bool = False, color: bool = True, soft_wrap: bool = False) -> Console:

@@ -8,12 +8,9 @@ dbt-loom config, model documentation) is edited in round-trip mode, so comments,
 
 from __future__ import annotations
 
-import difflib
 import io
 import os
 import re
-import shutil
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -44,8 +41,9 @@ def stage_beside(path: Path, data: str | bytes) -> Path:
 
 
 def _stage(path: Path, fill: Callable[[BinaryIO], object]) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    import tempfile  # here, as shutil and difflib below: a command that writes nothing (check) loads none of them
 
+    path.parent.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     staged = Path(name)
     try:
@@ -67,6 +65,8 @@ def write_atomically(path: Path, data: str | bytes) -> None:
 
 def copy_atomically(source: Path, path: Path) -> None:
     """Replace ``path`` with a copy of the file at ``source``, streamed: a large file never sits in memory."""
+
+    import shutil
 
     def copy(handle: BinaryIO) -> None:
         with source.open("rb") as stream:
@@ -431,6 +431,8 @@ def sequence_end(lines: Sequence[str], first: int, dash: int) -> int:
 
 def unified_diff(path: str, before: str, after: str) -> str:
     """The change from ``before`` to ``after`` of ``path`` as a unified diff (a new file diffs from /dev/null)."""
+    import difflib
+
     old = "/dev/null" if not before else f"a/{path}"
     return "".join(
         difflib.unified_diff(before.splitlines(keepends=True), after.splitlines(keepends=True), old, f"b/{path}")

@@ -145,6 +145,7 @@ IDENTIFIER_RULES = {
     "postgres": IdentifierRules(folds_unquoted_to_lower=True, case_sensitive=True),
     "bigquery": IdentifierRules(quote="`"),
 }
+_DEFAULT_IDENTIFIER_RULES = IdentifierRules()
 
 
 @dataclass(frozen=True)
@@ -201,7 +202,7 @@ def warehouse_column_name(name: str, adapter: str, quote: bool = False) -> str:
     """
     if quote:
         return name
-    rules = IDENTIFIER_RULES.get(adapter, IdentifierRules())
+    rules = IDENTIFIER_RULES.get(adapter, _DEFAULT_IDENTIFIER_RULES)
     text = name.strip()
     if len(text) >= 2 and text[0] == rules.quote and text[-1] == rules.quote:
         return text[1:-1].replace(rules.quote * 2, rules.quote)
@@ -211,7 +212,7 @@ def warehouse_column_name(name: str, adapter: str, quote: bool = False) -> str:
 def column_key(name: str, adapter: str) -> str:
     """The key under which the warehouse takes two real column names for one column (``ssn`` and ``SSN`` on
     DuckDB and BigQuery; only equal names on PostgreSQL). Match YAML to relations by it, never by raw name."""
-    return name if IDENTIFIER_RULES.get(adapter, IdentifierRules()).case_sensitive else name.lower()
+    return name if IDENTIFIER_RULES.get(adapter, _DEFAULT_IDENTIFIER_RULES).case_sensitive else name.lower()
 
 
 def yaml_column_key(name: str, adapter: str, entry: Mapping[str, Any] | None = None) -> str:

@@ -126,10 +126,14 @@ def parse_strategy(value: str) -> Strategy:
         raise ConfigError(f"unknown masking strategy {value!r}; use one of: {known}") from None
 
 
+#: The mesh policy shipped with the toolkit: a file beside this module, as in the wheel (importlib.resources would
+#: cost every command its import).
+SHIPPED_POLICY = Path(__file__).parent / "data" / "mesh_policy.yml"
+
+
 def policy_document() -> dict[str, Any]:
     """The raw mesh policy shipped with the toolkit."""
-    # A file beside this module, as in the wheel: importlib.resources would cost every command its import.
-    text = (Path(__file__).parent / "data" / "mesh_policy.yml").read_text(encoding="utf-8")
+    text = SHIPPED_POLICY.read_text(encoding="utf-8")
     document: dict[str, Any] = parse_yaml(text)
     return document
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -645,6 +644,8 @@ def compile_parse_state(project_dir: Path) -> Path:
 def _seed_compile_state(project_dir: Path) -> bool:
     """Start the compile's partial parse from the newest saved state: its own, or the last dbt run's in target/
     (a build's), copied over when newer. False when there is neither."""
+    import shutil  # here: only a compile copies parse state; a check of a current manifest never does
+
     build, own = target_dir(project_dir) / PARTIAL_PARSE_STATE, compile_parse_state(project_dir)
     if build.is_file() and (not own.is_file() or build.stat().st_mtime > own.stat().st_mtime):
         own.parent.mkdir(parents=True, exist_ok=True)

@@ -9,7 +9,6 @@ import hashlib
 import io
 import json
 import re
-import xml.etree.ElementTree as ET
 from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
@@ -20,6 +19,8 @@ from dmesh_dbt.console import UNWRAPPED
 from dmesh_dbt.report import Finding, Report, Severity, Waiver
 
 if TYPE_CHECKING:  # rich loads when something is printed through it: `--help` and the other formats need none
+    import xml.etree.ElementTree as ET  # and the XML library only for JUnit
+
     from rich.table import Table
 
 FORMATS = ("text", "json", "github", "sarif", "junit")
@@ -106,8 +107,6 @@ def _plain_text(report: Report) -> str | None:
     """The report as ``render_text`` prints it without colour or wrapping, line by line, without laying out a
     rich table (whose cost grows with the findings faster than the output); None when some text holds what rich
     would rewrite (then rich renders it)."""
-    from rich.cells import cell_len
-
     lines = [f"dmesh-dbt {report.command}: {report.project}"]
     if report.policy is not None:
         lines.append(f"  policy: {report.policy}")
@@ -117,9 +116,9 @@ def _plain_text(report: Report) -> str | None:
         label = "waived" if finding.waived_by else finding.severity.value
         rows.append((label, finding.rule_id, _where(finding), finding.message))
         rows.extend(("", "", "", f"hits consumer {impact}") for impact in finding.impacts)
-    widths = [max((cell_len(row[i]) for row in rows), default=0) for i in range(3)]
+    widths = [max((_cell_len(row[i]) for row in rows), default=0) for i in range(3)]
     for row in rows:
-        cells = [cell + " " * (width - cell_len(cell)) for cell, width in zip(row, widths, strict=False)]
+        cells = [cell + " " * (width - _cell_len(cell)) for cell, width in zip(row, widths, strict=False)]
         lines.append("  ".join((*cells, row[3])))
     if report.waivers:
         lines.append("Waivers in force")
@@ -128,6 +127,16 @@ def _plain_text(report: Report) -> str | None:
     if any(_RICH_REWRITES.search(line) for line in lines):
         return None
     return "".join(line.rstrip() + "\n" for line in lines)
+
+
+def _cell_len(text: str) -> int:
+    """The columns ``text`` takes in a terminal, as rich counts them (wide characters take two); rich's table of
+    character widths loads only for text that is not ASCII."""
+    if text.isascii():
+        return len(text)
+    from rich.cells import cell_len
+
+    return cell_len(text)
 
 
 def _where(finding: Finding) -> str:
@@ -341,6 +350,8 @@ def _pascal(name: str) -> str:
 
 def render_junit(report: Report) -> str:
     """JUnit XML: a test suite per rule, a failing test case per error, skipped ones for waived findings."""
+    import xml.etree.ElementTree as ET
+
     by_rule: dict[str, list[Finding]] = defaultdict(list)
     for finding in report.findings:
         by_rule[finding.rule_id].append(finding)
@@ -359,6 +370,8 @@ def render_junit(report: Report) -> str:
 
 
 def _junit_suite(report: Report, rule_id: str, findings: list[Finding]) -> ET.Element:
+    import xml.etree.ElementTree as ET
+
     info = report.rule(rule_id)
     suite_name = f"{rule_id} {info.name}" if info else rule_id
     suite = ET.Element("testsuite", name=suite_name)

@@ -8,8 +8,6 @@ when given, else what git says (``git rev-parse --show-toplevel`` from the proje
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from pathlib import Path
 
 from dmesh_dbt.errors import UsageError
@@ -53,6 +51,9 @@ def _explicit_root(project: Path, repo_root: Path) -> Path:
 
 def _git_toplevel(project: Path) -> Path | None:
     """The root of the git work tree holding ``project``; None without git or outside a work tree."""
+    import shutil
+    import subprocess  # here: text and JSON reports never ask for the root
+
     git = shutil.which("git")
     if git is None:
         return None

@@ -13,8 +13,6 @@ is gone by the next upgrade, nor at one machine's site-packages.
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -83,6 +81,8 @@ def find_version(versions: list[TemplateVersion], wanted: str) -> TemplateVersio
 
 def git(cwd: Path, *args: str) -> str:
     """Run git in ``cwd``; ConfigError with git's own words when it fails."""
+    import subprocess  # here: every check reads template versions, only init and upgrade run git
+
     try:
         result = subprocess.run([*_GIT, *args], cwd=cwd, capture_output=True, text=True, check=False)
     except FileNotFoundError:
@@ -97,6 +97,8 @@ def git(cwd: Path, *args: str) -> str:
 
 def template_repository(versions: list[TemplateVersion], into: Path) -> Path:
     """A git repository at ``into`` with one commit per version of ``versions`` (in order), tagged with it."""
+    import shutil  # here: only init and upgrade build a template repository
+
     into.mkdir(parents=True)
     git(into, "init", "-q")
     for version in versions:

@@ -9,15 +9,16 @@ editable install resolves the links back to the checkout.
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dmesh_dbt.errors import ConfigError, DbtError
+
+if TYPE_CHECKING:  # subprocess loads when dbt runs: a check of a current manifest starts none
+    import subprocess
 
 BUNDLE = Path(__file__).resolve().parent / "bundle"
 
@@ -48,6 +49,8 @@ def dbt_executable() -> str:
     beside = Path(sys.executable).parent / "dbt"
     if beside.is_file():
         return str(beside)
+    import shutil  # here: looked up only when dbt runs
+
     found = shutil.which("dbt")
     if found is None:
         raise ConfigError("dbt is not installed; install dmesh-dbt with its dependencies (pip install dmesh-dbt)")
@@ -81,6 +84,8 @@ def dbt_process(
 
     For callers that read dbt's output to explain a failure themselves; ``run_dbt`` raises instead.
     """
+    import subprocess
+
     project_dir = project_dir.resolve()  # dbt runs with cwd set to it, so a relative path would resolve twice
     command = [dbt_executable(), *args, "--project-dir", str(project_dir), *flags.args()]
     return subprocess.run(command, cwd=project_dir, env=env, capture_output=True, text=True, check=False)

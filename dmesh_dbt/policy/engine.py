@@ -93,6 +93,8 @@ RuleCheck = Callable[[PolicyContext], Iterable[Violation]]
 
 @dataclass(frozen=True)
 class Rule:
+    """A registered policy rule: its id, name, check and documented examples."""
+
     id: str
     name: str
     check: RuleCheck

@@ -76,3 +76,43 @@ def test_a_check_whose_lineage_is_all_cached_never_imports_sqlglot(tmp_path: Pat
         result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
         imported = "sqlglot" in result.stdout.split()
         assert imported == (run == "cold"), run
+
+
+def _modules_after(statement: str, env: dict[str, str]) -> set[str]:
+    code = f"import sys\n{statement}\nprint('\\n'.join(sorted(sys.modules)))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    return set(result.stdout.split())
+
+
+#: rich reads these to treat any stream as a terminal, or to wrap it: a plain pipe has none of them.
+_TERMINAL_VARIABLES = ("FORCE_COLOR", "TTY_COMPATIBLE", "COLUMNS")
+
+
+def test_a_text_report_to_a_pipe_loads_neither_rich_nor_the_xml_library() -> None:
+    """CI pipes check's report to a log: plain lines, laid out without rich; XML only for JUnit (issue 16)."""
+    env = {k: v for k, v in os.environ.items() if k not in _TERMINAL_VARIABLES}
+    statement = (
+        "from dmesh_dbt.console import writes_plain; from dmesh_dbt.render import render; "
+        "from dmesh_dbt.report import Finding, Report, Severity; "
+        "report = Report('check', 'payments', (Finding('DM003', Severity.ERROR, 'orders.city has no description', "
+        "'orders', 'city', 'models/_models.yml', 3),)); "
+        "assert writes_plain(); assert 'DM003  models/_models.yml:3' in render(report, 'text')"
+    )
+    loaded = _modules_after(statement, env)
+    assert not {m for m in loaded if m.split(".")[0] in ("rich", "xml")}
+
+
+def test_writes_plain_leaves_it_to_rich_whenever_a_variable_may_make_a_pipe_a_terminal() -> None:
+    """FORCE_COLOR and the like make rich colour a pipe: then the console is rich's, as before."""
+    for variable in _TERMINAL_VARIABLES:
+        env = {**{k: v for k, v in os.environ.items() if k not in _TERMINAL_VARIABLES}, variable: "1"}
+        loaded = _modules_after("from dmesh_dbt.console import writes_plain; assert not writes_plain()", env)
+        assert "rich" not in loaded, variable
+
+
+def test_a_check_that_runs_no_dbt_and_writes_nothing_loads_no_process_or_file_machinery() -> None:
+    """subprocess loads when dbt or git runs, shutil, tempfile and difflib when a file is copied, written or
+    diffed: a check of a current manifest does none of that."""
+    statement = "import dmesh_dbt.cli, dmesh_dbt.check, dmesh_dbt.render, dmesh_dbt.source_root"
+    loaded = _modules_after(statement, {**os.environ})
+    assert not {"subprocess", "shutil", "tempfile", "difflib"} & loaded

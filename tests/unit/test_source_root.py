@@ -60,3 +60,19 @@ def test_diff_finds_the_project_of_its_new_manifest(tmp_path: Path, monkeypatch:
     state.mkdir()
     monkeypatch.chdir(project)
     assert project_of(state) == project
+
+
+def test_only_formats_that_name_repository_paths_look_for_the_root(tmp_path: Path) -> None:
+    """Text and JSON name paths in the project: they run no `git rev-parse`; a bad --repo-root fails them all."""
+    from dmesh_dbt.cli import _source_root
+
+    project = git_repository(tmp_path / "repo") / "payments"
+    project.mkdir()
+    assert _source_root(project, None, "text") is None
+    assert _source_root(project, None, "json") is None
+    for output_format in ("github", "sarif", "junit"):
+        found = _source_root(project, None, output_format)
+        assert found is not None and found.project == "payments"
+    (project / "models").mkdir()
+    with pytest.raises(UsageError, match="does not contain the project"):
+        _source_root(project, project / "models", "text")

@@ -151,6 +151,14 @@ class _Parsed:
 Stop = Callable[[ColumnRef], bool]
 
 
+@dataclass(frozen=True, slots=True)
+class _Step:
+    """One hop of a column being traced; ``followed`` when the trace goes on through the hop's source."""
+
+    hop: Hop
+    followed: ColumnRef | None = None
+
+
 class Lineage:
     """Column lineage of one project's manifest; every node is parsed at most once, on first use."""
 
@@ -214,69 +222,87 @@ class Lineage:
 
     def trace(self, column: ColumnRef, stop: Stop | None = None) -> tuple[Derivation, ...]:
         """Every upstream column ``column`` derives from, with the path, back to columns of nodes without SQL
-        (sources, seeds) or to the first column ``stop`` accepts; a column fed by nothing (a constant) has none."""
+        (sources, seeds) or to the first column ``stop`` accepts; a column fed by nothing (a constant) has none.
+        Memoised per column (and ``stop``): a chain that feeds many columns is traced once."""
         stop = stop or _never
-        # Upstream columns first, from an explicit stack: a chain of hundreds of models must not exhaust
-        # Python's recursion limit. Keys compare by equality (a bound method is a new object at each access).
+        # Keys compare by equality (a bound method is a new object at each access).
         traced = self._traces.setdefault(stop, {})
+        done = traced.get(column)
+        if done is not None:
+            return done
+        # Upstream columns first, from an explicit stack: a chain of hundreds of models must not exhaust Python's
+        # recursion limit. A column is looked at twice: first its hops are read (once) and the upstream columns
+        # followed are pushed above it; when it is on top again, all of them are traced and it is derived.
         pending = [column]
+        steps: dict[ColumnRef, tuple[_Step, ...] | None] = {}
         while pending:
             current = pending[-1]
             if current in traced:
                 pending.pop()
-                continue
-            upstream = [s for s in self._followed_sources(current, stop) if s not in traced]
-            if upstream:
-                pending.extend(upstream)
-                continue
-            pending.pop()
-            traced[current] = self._derive(current, stop)
+            elif current in steps:
+                pending.pop()
+                traced[current] = self._derive(current, steps.pop(current), traced)
+            else:
+                found = steps[current] = self._steps(current, stop)
+                pending.extend(s.followed for s in found or () if s.followed is not None and s.followed not in traced)
         return traced[column]
-
-    def _followed_sources(self, column: ColumnRef, stop: Stop) -> Iterator[ColumnRef]:
-        """The upstream columns of ``column`` whose own lineage the trace goes on through."""
-        relation = self._relations.get(column.node_id)
-        if relation is None or not relation.has_sql:
-            return
-        for hop in self.node(column.node_id).hops(column.column) or ():
-            if isinstance(hop, Input) and self._has_sql(hop.source.node_id) and not stop(hop.source):
-                yield hop.source
-
-    def _has_sql(self, node_id: str) -> bool:
-        relation = self._relations.get(node_id)
-        return relation is not None and relation.has_sql
 
     # ------------------------------------------------------------------------------------------- tracing
 
-    def _derive(self, column: ColumnRef, stop: Stop) -> tuple[Derivation, ...]:
+    def _steps(self, column: ColumnRef, stop: Stop) -> tuple[_Step, ...] | None:
+        """The hops of ``column``, each with the source the trace goes on through (a column of a node with SQL
+        that ``stop`` does not accept); () for a column of a node without SQL, None when the SQL does not output it."""
         relation = self._relations.get(column.node_id)
         if relation is None or not relation.has_sql:
             return ()
         hops = self.node(column.node_id).hops(column.column)
         if hops is None:
+            return None
+        relations = self._relations
+        steps = []
+        for hop in hops:
+            followed = None
+            if isinstance(hop, Input):
+                parent = relations.get(hop.source.node_id)
+                if parent is not None and parent.has_sql and not stop(hop.source):
+                    followed = hop.source
+            steps.append(_Step(hop, followed))
+        return tuple(steps)
+
+    def _derive(
+        self, column: ColumnRef, steps: tuple[_Step, ...] | None, traced: Mapping[ColumnRef, tuple[Derivation, ...]]
+    ) -> tuple[Derivation, ...]:
+        """``column``'s derivations from its steps, the columns they follow traced already (in ``traced``)."""
+        if steps is None:
             reason = f"{self.name(column.node_id)} does not output a column {column.column}"
             return (Derivation((column,), unresolved=Unresolved(column.node_id, reason)),)
         found: dict[tuple[ColumnRef, bool, Unresolved | None], Derivation] = {}
-        for hop in hops:
-            for derivation in self._through(column, hop, stop):
+        for step in steps:
+            for derivation in self._through(column, step, traced):
                 key = (derivation.upstream, derivation.reduced, derivation.unresolved)
                 if key not in found or len(derivation.path) < len(found[key].path):
                     found[key] = derivation
+        if len(found) < 2:
+            return tuple(found.values())
         # sqlglot collects a projection's columns in a set: sort, so messages name the same column every run.
         return tuple(sorted(found.values(), key=lambda d: (d.upstream, d.reduced, d.unresolved is not None)))
 
-    def _through(self, column: ColumnRef, hop: Hop, stop: Stop) -> Iterator[Derivation]:
+    def _through(
+        self, column: ColumnRef, step: _Step, traced: Mapping[ColumnRef, tuple[Derivation, ...]]
+    ) -> Iterator[Derivation]:
+        hop = step.hop
         if isinstance(hop, Unresolved):
             yield Derivation((column,), unresolved=hop)
-            return
-        source = hop.source
-        parent = self._relations.get(source.node_id)
-        if parent is None or not parent.has_sql or stop(source):
-            yield Derivation((column, source), hop.reduced)
-            return
-        traced = self._traces[stop].get(source)  # traced already, before ``column`` (the stack in ``trace``)
-        for upstream in traced if traced is not None else self.trace(source, stop):
-            yield Derivation((column, *upstream.path), hop.reduced or upstream.reduced, upstream.unresolved)
+        elif step.followed is None:
+            yield Derivation((column, hop.source), hop.reduced)
+        elif (upstream_derivations := traced.get(step.followed)) is None:
+            # Not traced before ``column``: the column is its own ancestor (SQL reading its own relation), a loop
+            # no derivation ends; fail closed.
+            reason = f"the lineage of {self.display(step.followed)} loops back on itself"
+            yield Derivation((column, step.followed), hop.reduced, Unresolved(step.followed.node_id, reason))
+        else:
+            for upstream in upstream_derivations:
+                yield Derivation((column, *upstream.path), hop.reduced or upstream.reduced, upstream.unresolved)
 
     # ------------------------------------------------------------------------------------------- the cache
 

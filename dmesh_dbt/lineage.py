@@ -18,7 +18,7 @@ import hashlib
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from functools import cached_property
+from functools import cache, cached_property
 from importlib.util import find_spec
 from pathlib import Path
 from types import MappingProxyType
@@ -594,7 +594,9 @@ def _table_columns(
     from sqlglot import exp
 
     occurrences: dict[str, list[exp.Column]] = {}
-    for column in projection.find_all(exp.Column):
+    inner = projection.this if isinstance(projection, exp.Alias) else projection
+    # A projection that is a column (most of them) is its only column: no walk of the tree under it.
+    for column in (inner,) if isinstance(inner, exp.Column) else projection.find_all(exp.Column):
         if column.args.get("db") or column.args.get("catalog") or not isinstance(column.this, exp.Identifier):
             return None
         if column.table and column.table not in qualifiers:
@@ -706,6 +708,24 @@ def _identifier_path(text: str) -> list[str]:
 
 
 def _is_reduced(column: exp.Expr, root: exp.Expr) -> bool:
+    reducing, window = _reducing()
+    child: exp.Expr = column
+    node = column.parent
+    while node is not None:
+        if isinstance(node, reducing):
+            return True
+        if isinstance(node, window) and child is not node.this:
+            return True  # a partition or order key: it orders rows, its values are not output
+        if node is root:
+            return False
+        child, node = node, node.parent
+    return False
+
+
+@cache
+def _reducing() -> tuple[tuple[type[exp.Expr], ...], type[exp.Window]]:
+    """The nodes through which no value of a column reaches the output, and the window (whose partition and order
+    keys reduce too): built once, as ``_is_reduced`` runs for every column of every projection."""
     from sqlglot import exp
 
     reducing = (
@@ -723,17 +743,7 @@ def _is_reduced(column: exp.Expr, root: exp.Expr) -> bool:
         exp.Variance,
         exp.VariancePop,
     )
-    child: exp.Expr = column
-    node = column.parent
-    while node is not None:
-        if isinstance(node, reducing):
-            return True
-        if isinstance(node, exp.Window) and child is not node.this:
-            return True  # a partition or order key: it orders rows, its values are not output
-        if node is root:
-            return False
-        child, node = node, node.parent
-    return False
+    return reducing, exp.Window
 
 
 # ----------------------------------------------------------------------------------------------- cache entries

@@ -71,10 +71,10 @@ class Unresolved:
     reason: str
 
 
-@dataclass(frozen=True)
-class Input:
+class Input(NamedTuple):
     """One hop: ``source`` feeds an output column; ``reduced`` when only through an aggregate (count, sum, avg,
-    ...), a predicate (a boolean) or a window's partition/order, so no value of ``source`` reaches the output."""
+    ...), a predicate (a boolean) or a window's partition/order, so no value of ``source`` reaches the output.
+    (A named tuple, as ``ColumnRef``: a warm check builds one per hop of every node it reads from the cache.)"""
 
     source: ColumnRef
     reduced: bool = False
@@ -113,10 +113,10 @@ class NodeLineage:
         return index
 
 
-@dataclass(frozen=True)
-class Derivation:
+class Derivation(NamedTuple):
     """How a column derives from one upstream column: ``path`` runs from the column itself to the upstream one
-    (its last element); ``unresolved`` says why the trail ends there when it could not be followed further."""
+    (its last element); ``unresolved`` says why the trail ends there when it could not be followed further.
+    (A named tuple, as ``ColumnRef``: tracing builds one per column and upstream column it reaches.)"""
 
     path: tuple[ColumnRef, ...]
     reduced: bool = False

@@ -528,7 +528,8 @@ def plain_select_columns(
     from sqlglot import exp
     from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 
-    normalize_identifiers(query, dialect=lineage.sql_dialect)
+    if not _normalized_already(query, lineage.sql_dialect):
+        normalize_identifiers(query, dialect=lineage.sql_dialect)
     projections: dict[str, exp.Expr] = {}
     for projection in query.selects:
         name = projection.alias if isinstance(projection, exp.Alias) else projection.name
@@ -552,6 +553,37 @@ def plain_select_columns(
             for column, found in occurrences.items()
         )
     return columns
+
+
+def _normalized_already(query: exp.Query, dialect: Dialect) -> bool:
+    """Whether normalizing ``query``'s identifiers would change none: the dialect only ever lowercases them and
+    every one is lowercase already (dbt's relation names, most SQL). Checking costs a fraction of normalizing,
+    which calls back into Python for each identifier."""
+    from sqlglot import exp
+
+    if not _lowercases_only(dialect):
+        return False
+    for identifier in query.find_all(exp.Identifier):
+        text = identifier.this
+        if not isinstance(text, str) or text != text.lower():
+            return False
+    return True
+
+
+#: sqlglot's ``normalize_identifier`` methods that, under a lowercase or case-insensitive strategy, either leave an
+#: identifier or lowercase it (the base dialect's, and BigQuery's, which leaves qualified table names alone).
+_LOWERCASING = frozenset({("sqlglot.dialects.dialect", "Dialect"), ("sqlglot.dialects.bigquery", "BigQuery")})
+
+
+def _lowercases_only(dialect: Dialect) -> bool:
+    """Whether ``dialect`` normalizes an identifier by lowercasing it or not at all (never uppercasing, never
+    anything else): then an identifier that is lowercase already is normalized."""
+    from sqlglot.dialects.dialect import NormalizationStrategy
+
+    method = type(dialect).normalize_identifier
+    owner = (method.__module__, method.__qualname__.rpartition(".")[0])
+    lowering = (NormalizationStrategy.LOWERCASE, NormalizationStrategy.CASE_INSENSITIVE)
+    return owner in _LOWERCASING and dialect.normalization_strategy in lowering
 
 
 def _only_table(query: exp.Query) -> exp.Table | None:

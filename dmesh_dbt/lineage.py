@@ -18,11 +18,11 @@ import hashlib
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from functools import cached_property
+from functools import cache, cached_property
 from importlib.util import find_spec
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import orjson
 
@@ -31,6 +31,7 @@ from dmesh_dbt.lineage_cache import LineageCache
 
 if TYPE_CHECKING:
     from sqlglot import exp
+    from sqlglot.dialects.dialect import Dialect
     from sqlglot.lineage import Node as SqlNode
 
 #: sqlglot's dialect for each dbt adapter type whose name differs, or that sqlglot knows under the same name.
@@ -52,9 +53,11 @@ SNAPSHOT_META_COLUMNS = frozenset({"dbt_scd_id", "dbt_updated_at", "dbt_valid_fr
 _STAR = "*"
 
 
-@dataclass(frozen=True, order=True)
-class ColumnRef:
-    """One column of one manifest node (model, snapshot, seed or source), as the node's SQL or YAML names it."""
+class ColumnRef(NamedTuple):
+    """One column of one manifest node (model, snapshot, seed or source), as the node's SQL or YAML names it.
+
+    A named tuple, not a dataclass: tracing looks columns up in dicts hundreds of thousands of times at 5,000
+    models, and a tuple hashes and compares in C (a dataclass's ``__hash__`` and ``__eq__`` are Python code)."""
 
     node_id: str
     column: str
@@ -68,10 +71,10 @@ class Unresolved:
     reason: str
 
 
-@dataclass(frozen=True)
-class Input:
+class Input(NamedTuple):
     """One hop: ``source`` feeds an output column; ``reduced`` when only through an aggregate (count, sum, avg,
-    ...), a predicate (a boolean) or a window's partition/order, so no value of ``source`` reaches the output."""
+    ...), a predicate (a boolean) or a window's partition/order, so no value of ``source`` reaches the output.
+    (A named tuple, as ``ColumnRef``: a warm check builds one per hop of every node it reads from the cache.)"""
 
     source: ColumnRef
     reduced: bool = False
@@ -110,10 +113,10 @@ class NodeLineage:
         return index
 
 
-@dataclass(frozen=True)
-class Derivation:
+class Derivation(NamedTuple):
     """How a column derives from one upstream column: ``path`` runs from the column itself to the upstream one
-    (its last element); ``unresolved`` says why the trail ends there when it could not be followed further."""
+    (its last element); ``unresolved`` says why the trail ends there when it could not be followed further.
+    (A named tuple, as ``ColumnRef``: tracing builds one per column and upstream column it reaches.)"""
 
     path: tuple[ColumnRef, ...]
     reduced: bool = False
@@ -151,6 +154,14 @@ class _Parsed:
 Stop = Callable[[ColumnRef], bool]
 
 
+@dataclass(frozen=True, slots=True)
+class _Step:
+    """One hop of a column being traced; ``followed`` when the trace goes on through the hop's source."""
+
+    hop: Hop
+    followed: ColumnRef | None = None
+
+
 class Lineage:
     """Column lineage of one project's manifest; every node is parsed at most once, on first use."""
 
@@ -172,6 +183,14 @@ class Lineage:
         #: manifest still resolves every one of them the same way.
         self._resolved: dict[str, dict[tuple[str, ...], str | None]] = {}
         self._sql_digests: dict[str, str] = {}
+
+    @cached_property
+    def sql_dialect(self) -> Dialect:
+        """sqlglot's dialect, made once: named by a string, sqlglot looks it up and builds it again at every parse
+        and normalization (a tenth of a cold check's parsing)."""
+        from sqlglot.dialects.dialect import Dialect
+
+        return Dialect.get_or_raise(self.dialect)
 
     def name(self, node_id: str) -> str:
         """The node's name as a user reads it (``customers``, ``raw.customers`` for a source)."""
@@ -214,69 +233,87 @@ class Lineage:
 
     def trace(self, column: ColumnRef, stop: Stop | None = None) -> tuple[Derivation, ...]:
         """Every upstream column ``column`` derives from, with the path, back to columns of nodes without SQL
-        (sources, seeds) or to the first column ``stop`` accepts; a column fed by nothing (a constant) has none."""
+        (sources, seeds) or to the first column ``stop`` accepts; a column fed by nothing (a constant) has none.
+        Memoised per column (and ``stop``): a chain that feeds many columns is traced once."""
         stop = stop or _never
-        # Upstream columns first, from an explicit stack: a chain of hundreds of models must not exhaust
-        # Python's recursion limit. Keys compare by equality (a bound method is a new object at each access).
+        # Keys compare by equality (a bound method is a new object at each access).
         traced = self._traces.setdefault(stop, {})
+        done = traced.get(column)
+        if done is not None:
+            return done
+        # Upstream columns first, from an explicit stack: a chain of hundreds of models must not exhaust Python's
+        # recursion limit. A column is looked at twice: first its hops are read (once) and the upstream columns
+        # followed are pushed above it; when it is on top again, all of them are traced and it is derived.
         pending = [column]
+        steps: dict[ColumnRef, tuple[_Step, ...] | None] = {}
         while pending:
             current = pending[-1]
             if current in traced:
                 pending.pop()
-                continue
-            upstream = [s for s in self._followed_sources(current, stop) if s not in traced]
-            if upstream:
-                pending.extend(upstream)
-                continue
-            pending.pop()
-            traced[current] = self._derive(current, stop)
+            elif current in steps:
+                pending.pop()
+                traced[current] = self._derive(current, steps.pop(current), traced)
+            else:
+                found = steps[current] = self._steps(current, stop)
+                pending.extend(s.followed for s in found or () if s.followed is not None and s.followed not in traced)
         return traced[column]
-
-    def _followed_sources(self, column: ColumnRef, stop: Stop) -> Iterator[ColumnRef]:
-        """The upstream columns of ``column`` whose own lineage the trace goes on through."""
-        relation = self._relations.get(column.node_id)
-        if relation is None or not relation.has_sql:
-            return
-        for hop in self.node(column.node_id).hops(column.column) or ():
-            if isinstance(hop, Input) and self._has_sql(hop.source.node_id) and not stop(hop.source):
-                yield hop.source
-
-    def _has_sql(self, node_id: str) -> bool:
-        relation = self._relations.get(node_id)
-        return relation is not None and relation.has_sql
 
     # ------------------------------------------------------------------------------------------- tracing
 
-    def _derive(self, column: ColumnRef, stop: Stop) -> tuple[Derivation, ...]:
+    def _steps(self, column: ColumnRef, stop: Stop) -> tuple[_Step, ...] | None:
+        """The hops of ``column``, each with the source the trace goes on through (a column of a node with SQL
+        that ``stop`` does not accept); () for a column of a node without SQL, None when the SQL does not output it."""
         relation = self._relations.get(column.node_id)
         if relation is None or not relation.has_sql:
             return ()
         hops = self.node(column.node_id).hops(column.column)
         if hops is None:
+            return None
+        relations = self._relations
+        steps = []
+        for hop in hops:
+            followed = None
+            if isinstance(hop, Input):
+                parent = relations.get(hop.source.node_id)
+                if parent is not None and parent.has_sql and not stop(hop.source):
+                    followed = hop.source
+            steps.append(_Step(hop, followed))
+        return tuple(steps)
+
+    def _derive(
+        self, column: ColumnRef, steps: tuple[_Step, ...] | None, traced: Mapping[ColumnRef, tuple[Derivation, ...]]
+    ) -> tuple[Derivation, ...]:
+        """``column``'s derivations from its steps, the columns they follow traced already (in ``traced``)."""
+        if steps is None:
             reason = f"{self.name(column.node_id)} does not output a column {column.column}"
             return (Derivation((column,), unresolved=Unresolved(column.node_id, reason)),)
         found: dict[tuple[ColumnRef, bool, Unresolved | None], Derivation] = {}
-        for hop in hops:
-            for derivation in self._through(column, hop, stop):
+        for step in steps:
+            for derivation in self._through(column, step, traced):
                 key = (derivation.upstream, derivation.reduced, derivation.unresolved)
                 if key not in found or len(derivation.path) < len(found[key].path):
                     found[key] = derivation
+        if len(found) < 2:
+            return tuple(found.values())
         # sqlglot collects a projection's columns in a set: sort, so messages name the same column every run.
         return tuple(sorted(found.values(), key=lambda d: (d.upstream, d.reduced, d.unresolved is not None)))
 
-    def _through(self, column: ColumnRef, hop: Hop, stop: Stop) -> Iterator[Derivation]:
+    def _through(
+        self, column: ColumnRef, step: _Step, traced: Mapping[ColumnRef, tuple[Derivation, ...]]
+    ) -> Iterator[Derivation]:
+        hop = step.hop
         if isinstance(hop, Unresolved):
             yield Derivation((column,), unresolved=hop)
-            return
-        source = hop.source
-        parent = self._relations.get(source.node_id)
-        if parent is None or not parent.has_sql or stop(source):
-            yield Derivation((column, source), hop.reduced)
-            return
-        traced = self._traces[stop].get(source)  # traced already, before ``column`` (the stack in ``trace``)
-        for upstream in traced if traced is not None else self.trace(source, stop):
-            yield Derivation((column, *upstream.path), hop.reduced or upstream.reduced, upstream.unresolved)
+        elif step.followed is None:
+            yield Derivation((column, hop.source), hop.reduced)
+        elif (upstream_derivations := traced.get(step.followed)) is None:
+            # Not traced before ``column``: the column is its own ancestor (SQL reading its own relation), a loop
+            # no derivation ends; fail closed.
+            reason = f"the lineage of {self.display(step.followed)} loops back on itself"
+            yield Derivation((column, step.followed), hop.reduced, Unresolved(step.followed.node_id, reason))
+        else:
+            for upstream in upstream_derivations:
+                yield Derivation((column, *upstream.path), hop.reduced or upstream.reduced, upstream.unresolved)
 
     # ------------------------------------------------------------------------------------------- the cache
 
@@ -396,7 +433,9 @@ class Lineage:
         from sqlglot import exp
 
         try:
-            statements = [s for s in sqlglot.parse(relation.compiled_code or "", read=self.dialect) if s is not None]
+            statements = [
+                s for s in sqlglot.parse(relation.compiled_code or "", read=self.sql_dialect) if s is not None
+            ]
         except Exception as error:  # noqa: BLE001 - as above: a parse failure is unresolved lineage
             return None, f"sqlglot cannot parse the SQL of {relation.name} ({type(error).__name__}: {error})"[:300]
         if len(statements) != 1 or not isinstance(statements[0], exp.Query):
@@ -422,7 +461,9 @@ class Lineage:
         schema = self._schema_for(relation)
         # trim_selects=False: trimming copies the whole select for every hop, half the time, for display only.
         roots = (
-            lineage(None, query, schema, dialect=self.dialect, copy=False, trim_selects=False) if query.selects else {}
+            lineage(None, query, schema, dialect=self.sql_dialect, copy=False, trim_selects=False)
+            if query.selects
+            else {}
         )
         walker = _Walker(self, relation)
         return {name: tuple(walker.hops(root)) for name, root in roots.items()}
@@ -487,7 +528,8 @@ def plain_select_columns(
     from sqlglot import exp
     from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 
-    normalize_identifiers(query, dialect=lineage.dialect)
+    if not _normalized_already(query, lineage.sql_dialect):
+        normalize_identifiers(query, dialect=lineage.sql_dialect)
     projections: dict[str, exp.Expr] = {}
     for projection in query.selects:
         name = projection.alias if isinstance(projection, exp.Alias) else projection.name
@@ -511,6 +553,37 @@ def plain_select_columns(
             for column, found in occurrences.items()
         )
     return columns
+
+
+def _normalized_already(query: exp.Query, dialect: Dialect) -> bool:
+    """Whether normalizing ``query``'s identifiers would change none: the dialect only ever lowercases them and
+    every one is lowercase already (dbt's relation names, most SQL). Checking costs a fraction of normalizing,
+    which calls back into Python for each identifier."""
+    from sqlglot import exp
+
+    if not _lowercases_only(dialect):
+        return False
+    for identifier in query.find_all(exp.Identifier):
+        text = identifier.this
+        if not isinstance(text, str) or text != text.lower():
+            return False
+    return True
+
+
+#: sqlglot's ``normalize_identifier`` methods that, under a lowercase or case-insensitive strategy, either leave an
+#: identifier or lowercase it (the base dialect's, and BigQuery's, which leaves qualified table names alone).
+_LOWERCASING = frozenset({("sqlglot.dialects.dialect", "Dialect"), ("sqlglot.dialects.bigquery", "BigQuery")})
+
+
+def _lowercases_only(dialect: Dialect) -> bool:
+    """Whether ``dialect`` normalizes an identifier by lowercasing it or not at all (never uppercasing, never
+    anything else): then an identifier that is lowercase already is normalized."""
+    from sqlglot.dialects.dialect import NormalizationStrategy
+
+    method = type(dialect).normalize_identifier
+    owner = (method.__module__, method.__qualname__.rpartition(".")[0])
+    lowering = (NormalizationStrategy.LOWERCASE, NormalizationStrategy.CASE_INSENSITIVE)
+    return owner in _LOWERCASING and dialect.normalization_strategy in lowering
 
 
 def _only_table(query: exp.Query) -> exp.Table | None:
@@ -555,7 +628,9 @@ def _table_columns(
     from sqlglot import exp
 
     occurrences: dict[str, list[exp.Column]] = {}
-    for column in projection.find_all(exp.Column):
+    inner = projection.this if isinstance(projection, exp.Alias) else projection
+    # A projection that is a column (most of them) is its only column: no walk of the tree under it.
+    for column in (inner,) if isinstance(inner, exp.Column) else projection.find_all(exp.Column):
         if column.args.get("db") or column.args.get("catalog") or not isinstance(column.this, exp.Identifier):
             return None
         if column.table and column.table not in qualifiers:
@@ -667,6 +742,24 @@ def _identifier_path(text: str) -> list[str]:
 
 
 def _is_reduced(column: exp.Expr, root: exp.Expr) -> bool:
+    reducing, window = _reducing()
+    child: exp.Expr = column
+    node = column.parent
+    while node is not None:
+        if isinstance(node, reducing):
+            return True
+        if isinstance(node, window) and child is not node.this:
+            return True  # a partition or order key: it orders rows, its values are not output
+        if node is root:
+            return False
+        child, node = node, node.parent
+    return False
+
+
+@cache
+def _reducing() -> tuple[tuple[type[exp.Expr], ...], type[exp.Window]]:
+    """The nodes through which no value of a column reaches the output, and the window (whose partition and order
+    keys reduce too): built once, as ``_is_reduced`` runs for every column of every projection."""
     from sqlglot import exp
 
     reducing = (
@@ -684,17 +777,7 @@ def _is_reduced(column: exp.Expr, root: exp.Expr) -> bool:
         exp.Variance,
         exp.VariancePop,
     )
-    child: exp.Expr = column
-    node = column.parent
-    while node is not None:
-        if isinstance(node, reducing):
-            return True
-        if isinstance(node, exp.Window) and child is not node.this:
-            return True  # a partition or order key: it orders rows, its values are not output
-        if node is root:
-            return False
-        child, node = node, node.parent
-    return False
+    return reducing, exp.Window
 
 
 # ----------------------------------------------------------------------------------------------- cache entries

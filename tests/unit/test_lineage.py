@@ -207,3 +207,15 @@ def test_a_node_without_sql_has_unresolved_node_lineage() -> None:
     lineage = Lineage(_project("select 1 as a"))
     assert lineage.node("source.payments.raw.customers").unresolved is not None
     assert lineage.node("model.payments.missing").unresolved is not None
+
+
+def test_a_column_that_reads_itself_is_unresolved_not_traced_for_ever() -> None:
+    """SQL reading its own relation (an incremental model compiled against ``{{ this }}``) names a column as its
+    own ancestor: the trace ends there, unresolved (fail closed), and every column reading it inherits that."""
+    raw = source("customers", (column("customer_id"), column("email")))
+    loop = model("loop", "select customer_id, email from {loop}", (raw.unique_id,))
+    out = model("out", "select email as contact from {loop}", (loop.unique_id,))
+    lineage = Lineage(project(raw, loop, out))
+    (derivation,) = lineage.trace(ColumnRef(out.unique_id, "contact"))
+    assert derivation.unresolved is not None and "loop.email loops back on itself" in derivation.unresolved.reason
+    assert derivation.path[0] == ColumnRef(out.unique_id, "contact")

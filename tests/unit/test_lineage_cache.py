@@ -184,3 +184,21 @@ def test_a_relative_xdg_cache_home_never_puts_the_key_in_the_working_directory(
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     monkeypatch.chdir(tmp_path)
     assert key_path() == tmp_path / "home" / ".cache" / "dmesh-dbt" / "cache.key"
+
+
+def test_a_column_that_reads_itself_fails_the_same_from_the_cache(tmp_path: Path) -> None:
+    """A model reading its own relation: the loop is unresolved (PII) when parsed and when read from the cache."""
+    raw = source("customers", (column("customer_id"), column("email", pii="email")))
+    loop = model("loop", "select customer_id, email from {loop}", (raw.unique_id,))
+    out = model(
+        "contacts",
+        "select customer_id, email as contact from {loop}",
+        (loop.unique_id,),
+        (column("customer_id"), column("contact")),
+        access=Access.PUBLIC,
+    )
+    built = project(raw, loop, out)
+    _, found = _run(built, tmp_path)
+    second, again = _run(built, tmp_path)
+    assert second.misses == 0 and again == found
+    assert any("contacts.contact unresolved" in m and "loop.email loops back on itself" in m for m in found)

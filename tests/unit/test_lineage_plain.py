@@ -3,8 +3,20 @@
 from __future__ import annotations
 
 import pytest
+from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 
-from dmesh_dbt.lineage import ColumnRef, Hop, Input, Lineage, _only_table, _parsed_parts, _parts, plain_select_columns
+from dmesh_dbt.lineage import (
+    ColumnRef,
+    Hop,
+    Input,
+    Lineage,
+    _lowercases_only,
+    _normalized_already,
+    _only_table,
+    _parsed_parts,
+    _parts,
+    plain_select_columns,
+)
 from tests.lineage_projects import column, model, project, source
 from tests.unit.test_lineage import ADAPTER_CASES, CASES, RAW_COLUMNS
 
@@ -128,3 +140,41 @@ def test_relations_are_read_without_following_columns_and_lineage_still_follows_
     node = lineage.node(private.unique_id)
     assert node.unknown_relations == ("ledger.main.blocked",)
     assert node.unresolved is None and node.hops("email") == (Input(ColumnRef(raw.unique_id, "email")),)
+
+
+@pytest.mark.parametrize(
+    ("sql", "adapter"), [*SINGLE_TABLE_CASES, ("SELECT Email AS E FROM {stg_customers}", "duckdb")]
+)
+def test_identifiers_skipped_by_normalization_are_exactly_what_normalizing_gives(sql: str, adapter: str) -> None:
+    """plain_select_columns skips sqlglot's normalization only when it would change nothing: the same tree."""
+    lineage = _lineage(sql, adapter)
+    query, _ = lineage._query_of(lineage._relations["model.payments.out"])
+    assert query is not None
+    normalized = normalize_identifiers(query.copy(), dialect=lineage.sql_dialect)
+    if _normalized_already(query, lineage.sql_dialect):  # else normalized, though it may change nothing either
+        assert normalized == query
+
+
+@pytest.mark.parametrize(
+    ("sql", "adapter", "skipped"),
+    [
+        ("select customer_id, lower(email) as email from {stg_customers}", "duckdb", True),
+        ("select customer_id, lower(email) as email from {stg_customers}", "postgres", True),
+        ("select customer_id, lower(email) as email from {stg_customers}", "bigquery", True),
+        ("SELECT Email AS E FROM {stg_customers}", "duckdb", False),
+        ('select "Email" as e from {stg_customers}', "postgres", False),
+    ],
+)
+def test_normalization_is_skipped_only_for_lowercase_identifiers(sql: str, adapter: str, skipped: bool) -> None:
+    lineage = _lineage(sql, adapter)
+    query, _ = lineage._query_of(lineage._relations["model.payments.out"])
+    assert query is not None
+    assert _normalized_already(query, lineage.sql_dialect) is skipped
+
+
+def test_only_dialects_that_lowercase_skip_normalization() -> None:
+    """Snowflake uppercases unquoted names: a lowercase one is not normalized, so it is never skipped."""
+    from sqlglot.dialects.dialect import Dialect
+
+    assert all(_lowercases_only(Dialect.get_or_raise(d)) for d in ("duckdb", "postgres", "bigquery", "redshift"))
+    assert not _lowercases_only(Dialect.get_or_raise("snowflake"))

@@ -173,7 +173,12 @@ class Suspect:
         return "; ".join(parts)
 
 
-def value_evidence(values: Sequence[str]) -> ValueEvidence:
+#: Sampled values as the validators take them: one string per sampled value, or each distinct value with the times
+#: it was sampled (most frequent first, as ``sampling.count_duckdb`` gives them, saving a count of each list).
+Values = Sequence[str] | Mapping[str, int]
+
+
+def value_evidence(values: Values) -> ValueEvidence:
     """Every validator and the masking recogniser over the non-null sampled values (as strings).
 
     Cheapest first: each distinct value is checked once (at most ``MAX_DISTINCT``, the most frequent); the
@@ -248,7 +253,7 @@ class Score:
     reasons: tuple[str, ...]
 
 
-def classify(column: ColumnRef, values: Sequence[str] | None = None, report: float | None = None) -> Suspect | None:
+def classify(column: ColumnRef, values: Values | None = None, report: float | None = None) -> Suspect | None:
     """The suspect ``column`` is, from its name and (if sampled) its values; None if it does not look like PII.
 
     ``report``: the confidence a values-only suspect needs (default: the shipped mesh policy's ``scan.report``).
@@ -374,7 +379,7 @@ def is_unmarked(column: ColumnRef) -> bool:
 
 def find_suspects(
     columns: Iterable[ColumnRef],
-    samples: Mapping[tuple[str, str], Sequence[str]] | None = None,
+    samples: Mapping[tuple[str, str], Values] | None = None,
     report: float | None = None,
 ) -> list[Suspect]:
     """Suspects among the unmarked ``columns``; ``samples`` maps (relation, column) to sampled values."""
@@ -402,7 +407,7 @@ class Explanation:
     suspect: Suspect | None  # what the scan reports for the column (None: nothing)
 
 
-def explain(column: ColumnRef, values: Sequence[str] | None = None, report: float | None = None) -> Explanation:
+def explain(column: ColumnRef, values: Values | None = None, report: float | None = None) -> Explanation:
     """The evidence and the score behind ``classify(column, values)``."""
     by_name = name_signal(column)
     evidence = value_evidence(values) if values is not None else None

@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from itertools import chain, repeat, starmap
 from operator import itemgetter
 from pathlib import Path
@@ -32,16 +33,68 @@ def sample_duckdb(database: Path, relations: Sequence[str], rows: int, distinct:
     """Up to ``rows`` rows of each relation (a reservoir sample, repeatable) as strings, read-only.
 
     With ``distinct``, each column keeps only its ``distinct`` most frequent non-null values, each repeated as
-    often as it was sampled (what the validators read anyway), and None for every other sampled row. Numbers
-    come out of DuckDB as arrays and are counted there (numpy), so ids and amounts never become a million Python
-    strings; every other type is cast to text by DuckDB, in the form ``str()`` gives the Python value (dates,
-    timestamps, decimals, UUIDs, lists).
+    often as it was sampled (what the validators read anyway), and None for every other sampled row: the values of
+    ``count_duckdb``, spelled out. Without, every sampled value in sample order. Every type but numbers is cast to
+    text by DuckDB, in the form ``str()`` gives the Python value (dates, timestamps, decimals, UUIDs, lists).
     """
+    if distinct is not None:
+        counted = count_duckdb(database, relations, rows, distinct)
+        return {
+            relation: {name: _spelled_out(kept, counted.rows[relation]) for name, kept in by_name.items()}
+            for relation, by_name in counted.values.items()
+        }
+    samples: Samples = {}
+    for relation, columns, sampled in _fetch_samples(database, relations, rows):
+        samples[relation] = {name: [_as_text(v) for v in sampled[name].tolist()] for name, _ in columns}
+    return samples
+
+
+@dataclass(frozen=True)
+class Counted:
+    """Sampled values as the validators read them: relation -> column -> {value: times sampled}, non-null values
+    only, most frequent first (ties in the order first sampled); and how many rows each relation gave."""
+
+    values: dict[str, dict[str, dict[str, int]]]
+    rows: dict[str, int]
+
+    @classmethod
+    def of(cls, samples: Samples) -> Counted:
+        """``samples`` (one entry per sampled row and column, None for NULL) counted."""
+        values = {
+            relation: {name: _counted(sampled) for name, sampled in by_name.items()}
+            for relation, by_name in samples.items()
+        }
+        rows = {relation: max(map(len, by_name.values()), default=0) for relation, by_name in samples.items()}
+        return cls(values, rows)
+
+
+def _counted(sampled: Sequence[str | None]) -> dict[str, int]:
+    counts = Counter(sampled)
+    counts.pop(None, None)
+    return dict(counts.most_common())  # type: ignore[arg-type]  # None popped
+
+
+def count_duckdb(database: Path, relations: Sequence[str], rows: int, distinct: int) -> Counted:
+    """Up to ``rows`` rows of each relation (a reservoir sample, repeatable), each column's ``distinct`` most frequent
+    non-null values counted, read-only. The validators read values with their counts: spelling every value out
+    as often as sampled, to count them again, cost as much as the fetch. Numbers come out of DuckDB as arrays and
+    are counted there (numpy), so ids and amounts never become a million Python strings."""
+    values: dict[str, dict[str, dict[str, int]]] = {}
+    sampled_rows: dict[str, int] = {}
+    for relation, columns, sampled in _fetch_samples(database, relations, rows):
+        values[relation] = {name: dict(_most_frequent_values(sampled[name], distinct)) for name, _ in columns}
+        sampled_rows[relation] = len(sampled[columns[0][0]])
+    return Counted(values, sampled_rows)
+
+
+def _fetch_samples(
+    database: Path, relations: Sequence[str], rows: int
+) -> Iterator[tuple[str, list[tuple[str, str]], dict[str, Any]]]:
+    """Each built relation of ``relations``, its columns and DuckDB types, and its sampled columns as arrays."""
     import duckdb
 
     if not database.is_file():
         raise ConfigError(f"DuckDB database {database} not found; run `dbt build` first (or pick --target)")
-    samples: Samples = {}
     with duckdb.connect(str(database), read_only=True) as connection:
         types = _column_types(connection)
         for relation in relations:
@@ -52,8 +105,7 @@ def sample_duckdb(database: Path, relations: Sequence[str], rows: int, distinct:
             sampled = connection.execute(
                 f"select {select} from {relation} using sample reservoir({int(rows)} rows) repeatable (7)"
             ).fetchnumpy()
-            samples[relation] = {name: _column_values(sampled[name], distinct) for name, _ in columns}
-    return samples
+            yield relation, columns, sampled
 
 
 #: DuckDB types that come out as numpy arrays and print as Python prints them: counted without a string each.
@@ -84,27 +136,28 @@ def _as_text_sql(name: str, data_type: str) -> str:
     return f"cast({quoted} as varchar) as {quoted}"
 
 
-def _column_values(column: Any, distinct: int | None) -> list[str | None]:
-    """A fetched column as text. With ``distinct``: its most frequent non-null values, each as often as sampled,
-    then None for the rows left out (nulls and rarer values), so the list keeps one entry per sampled row."""
+def _most_frequent_values(column: Any, distinct: int) -> list[tuple[str, int]]:
+    """A fetched column's ``distinct`` most frequent non-null values as text, with the times each was sampled."""
     import numpy
 
-    if distinct is None:
-        return [_as_text(v) for v in column.tolist()]
     present = column.compressed() if isinstance(column, numpy.ma.MaskedArray) else column
-    kept: list[tuple[Any, int]]
     if present.dtype == object:
         # Every type but numbers was cast to text in SQL (BLOBs to hex): these are strings already.
         kept = _most_frequent(Counter(present.tolist()), distinct)
-    else:
-        values, times = numpy.unique(present, return_counts=True)
-        # Most frequent first; among equals a fixed shuffle, not the smallest values (ids sort by their prefix).
-        shuffled = numpy.random.default_rng(7).permutation(len(values))
-        chosen = shuffled[numpy.argsort(-times[shuffled], kind="stable")][:distinct]
-        kept = list(zip(map(str, values[chosen].tolist()), times[chosen].tolist(), strict=True))
-    # Each value as often as sampled, built in C (a list comprehension per value costs as much as the fetch).
-    listed: list[str | None] = list(chain.from_iterable(starmap(repeat, kept)))
-    return listed + [None] * (len(column) - len(listed))
+        # A NULL that comes out as None (not masked) held its place among the most frequent, as it always has.
+        return [(value, times) for value, times in kept if value is not None]
+    values, times = numpy.unique(present, return_counts=True)
+    # Most frequent first; among equals a fixed shuffle, not the smallest values (ids sort by their prefix).
+    shuffled = numpy.random.default_rng(7).permutation(len(values))
+    chosen = shuffled[numpy.argsort(-times[shuffled], kind="stable")][:distinct]
+    return list(zip(map(str, values[chosen].tolist()), times[chosen].tolist(), strict=True))
+
+
+def _spelled_out(kept: Mapping[str, int], rows: int) -> list[str | None]:
+    """Each kept value as often as sampled, built in C, then None for the rows left out (nulls and rarer values),
+    so the list keeps one entry per sampled row."""
+    listed: list[str | None] = list(chain.from_iterable(starmap(repeat, kept.items())))
+    return listed + [None] * (rows - len(listed))
 
 
 def _most_frequent(counts: Counter[Any], distinct: int) -> list[tuple[Any, int]]:

@@ -36,6 +36,16 @@ from dmesh_dbt.scan.values import (
 )
 
 
+def test_luhn_valid_answers_as_python_stdnum_does() -> None:
+    from stdnum import luhn
+
+    rng = random.Random(11)
+    values = ["", "0", "00", "79927398713", "79927398710", "4111111111111111", "4111-1111", " 4111", "٣٤", "12a4"]
+    values += ["".join(rng.choice("0123456789") for _ in range(rng.randrange(1, 20))) for _ in range(5000)]
+    for value in values:
+        assert luhn_valid(value) is bool(luhn.is_valid(value)), value
+
+
 def with_luhn_digit(body: str) -> str:
     """``body`` followed by the digit that makes it Luhn-valid."""
     return next(body + str(d) for d in range(10) if luhn_valid(body + str(d)))

@@ -45,14 +45,15 @@ def sample_duckdb(database: Path, relations: Sequence[str], rows: int, distinct:
         }
     samples: Samples = {}
     for relation, columns, sampled in _fetch_samples(database, relations, rows):
-        samples[relation] = {name: [_as_text(v) for v in sampled[name].tolist()] for name, _ in columns}
+        texts = [[_as_text(v) for v in values] for values in sampled]
+        samples[relation] = {name: text for (name, _), text in zip(columns, texts, strict=True)}
     return samples
 
 
 @dataclass(frozen=True)
 class Counted:
     """Sampled values as the validators read them: relation -> column -> {value: times sampled}, non-null values
-    only, most frequent first (ties in the order first sampled); and how many rows each relation gave."""
+    only (where capped, the most frequent, ties in the order first sampled); and how many rows each relation gave."""
 
     values: dict[str, dict[str, dict[str, int]]]
     rows: dict[str, int]
@@ -77,20 +78,26 @@ def _counted(sampled: Sequence[str | None]) -> dict[str, int]:
 def count_duckdb(database: Path, relations: Sequence[str], rows: int, distinct: int) -> Counted:
     """Up to ``rows`` rows of each relation (a reservoir sample, repeatable), each column's ``distinct`` most frequent
     non-null values counted, read-only. The validators read values with their counts: spelling every value out
-    as often as sampled, to count them again, cost as much as the fetch. Numbers come out of DuckDB as arrays and
-    are counted there (numpy), so ids and amounts never become a million Python strings."""
+    as often as sampled, to count them again, cost as much as the fetch. Numbers come out of DuckDB as Python
+    numbers and are counted as such: only the values kept become strings."""
     values: dict[str, dict[str, dict[str, int]]] = {}
     sampled_rows: dict[str, int] = {}
     for relation, columns, sampled in _fetch_samples(database, relations, rows):
-        values[relation] = {name: dict(_most_frequent_values(sampled[name], distinct)) for name, _ in columns}
-        sampled_rows[relation] = len(sampled[columns[0][0]])
+        values[relation] = {
+            name: _most_frequent_values(column, data_type, distinct)
+            for (name, data_type), column in zip(columns, sampled, strict=True)
+        }
+        sampled_rows[relation] = len(sampled[0]) if sampled else 0
     return Counted(values, sampled_rows)
 
 
 def _fetch_samples(
     database: Path, relations: Sequence[str], rows: int
-) -> Iterator[tuple[str, list[tuple[str, str]], dict[str, Any]]]:
-    """Each built relation of ``relations``, its columns and DuckDB types, and its sampled columns as arrays."""
+) -> Iterator[tuple[str, list[tuple[str, str]], list[tuple[Any, ...]]]]:
+    """Each built relation of ``relations``, its columns and DuckDB types, and its sampled values column by column.
+
+    Fetched as Python rows and turned into columns in C: ``fetchnumpy`` would import numpy, a tenth of a second of
+    a scan's start-up, for arrays that become Python objects anyway."""
     import duckdb
 
     if not database.is_file():
@@ -102,13 +109,13 @@ def _fetch_samples(
             if not columns:
                 continue  # not built (yet), or an ephemeral model: nothing to sample
             select = ", ".join(_as_text_sql(name, data_type) for name, data_type in columns)
-            sampled = connection.execute(
+            fetched = connection.execute(
                 f"select {select} from {relation} using sample reservoir({int(rows)} rows) repeatable (7)"
-            ).fetchnumpy()
-            yield relation, columns, sampled
+            ).fetchall()
+            yield relation, columns, list(zip(*fetched, strict=True)) if fetched else [() for _ in columns]
 
 
-#: DuckDB types that come out as numpy arrays and print as Python prints them: counted without a string each.
+#: DuckDB types that come out as Python numbers and print as Python prints them: counted without a string each.
 _NUMERIC_TYPES = frozenset(
     {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "FLOAT", "DOUBLE",
      "BOOLEAN"}
@@ -136,21 +143,28 @@ def _as_text_sql(name: str, data_type: str) -> str:
     return f"cast({quoted} as varchar) as {quoted}"
 
 
-def _most_frequent_values(column: Any, distinct: int) -> list[tuple[str, int]]:
-    """A fetched column's ``distinct`` most frequent non-null values as text, with the times each was sampled."""
-    import numpy
+#: Floating-point types: two NaNs are two keys of a count, but one value as text.
+_FLOAT_TYPES = frozenset({"FLOAT", "DOUBLE"})
 
-    present = column.compressed() if isinstance(column, numpy.ma.MaskedArray) else column
-    if present.dtype == object:
-        # Every type but numbers was cast to text in SQL (BLOBs to hex): these are strings already.
-        kept = _most_frequent(Counter(present.tolist()), distinct)
-        # A NULL that comes out as None (not masked) held its place among the most frequent, as it always has.
-        return [(value, times) for value, times in kept if value is not None]
-    values, times = numpy.unique(present, return_counts=True)
-    # Most frequent first; among equals a fixed shuffle, not the smallest values (ids sort by their prefix).
-    shuffled = numpy.random.default_rng(7).permutation(len(values))
-    chosen = shuffled[numpy.argsort(-times[shuffled], kind="stable")][:distinct]
-    return list(zip(map(str, values[chosen].tolist()), times[chosen].tolist(), strict=True))
+
+def _most_frequent_values(column: Sequence[Any], data_type: str, distinct: int) -> dict[str, int]:
+    """A fetched column's ``distinct`` most frequent non-null values as text, with the times each was sampled; ties
+    in the order first sampled (a reservoir sample's order: not the smallest ids, which share a prefix).
+
+    Every type but numbers was cast to text in SQL (BLOBs to hex), so text columns are strings already.
+    """
+    counts = Counter(column)
+    counts.pop(None, None)
+    kept = _most_frequent(counts, distinct)
+    if data_type not in _NUMERIC_TYPES:
+        return dict(kept)
+    if data_type not in _FLOAT_TYPES:
+        return {str(value): times for value, times in kept}
+    as_text: dict[str, int] = {}
+    for value, times in kept:
+        text = str(value)
+        as_text[text] = as_text.get(text, 0) + times
+    return as_text
 
 
 def _spelled_out(kept: Mapping[str, int], rows: int) -> list[str | None]:

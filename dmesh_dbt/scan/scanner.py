@@ -364,8 +364,7 @@ def _values_by_column(samples: Counted, columns: Iterable[ColumnRef]) -> dict[tu
     """The counted non-null sampled values of each sampled column, matched by name case-insensitively, with one
     lower-cased index per relation: a table of 200 columns would otherwise index its names 200 times."""
     lowered = {
-        relation: {name.lower(): kept for name, kept in by_name.items()}
-        for relation, by_name in samples.values.items()
+        relation: {name.lower(): kept for name, kept in by_name.items()} for relation, by_name in samples.values.items()
     }
     return {
         (c.relation, c.name): lowered[c.relation].get(c.name.lower(), {})

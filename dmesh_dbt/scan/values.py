@@ -16,30 +16,26 @@ library only for the few values that pass it: most sampled values are ids, amoun
 from __future__ import annotations
 
 import base64
+import importlib
 import ipaddress
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache, lru_cache
+from typing import Any
 
 import phonenumbers
-from stdnum import iban as stdnum_iban
-from stdnum import imei as stdnum_imei
-from stdnum import numdb
-from stdnum.br import cpf as br_cpf
-from stdnum.ca import sin as ca_sin
-from stdnum.es import dni as es_dni
-from stdnum.es import nie as es_nie
-from stdnum.it import codicefiscale as it_codice_fiscale
-from stdnum.mx import curp as mx_curp
-from stdnum.us import ein as us_ein
-from stdnum.us import itin as us_itin
-from stdnum.us import rtn as us_rtn
-from stdnum.us import ssn as us_ssn
 
 from dmesh_dbt.masking import HASH_PATTERN
 from dmesh_dbt.pii import PiiClass
+
+
+def _stdnum(module: str) -> Any:
+    """python-stdnum's ``module`` (``us.ssn``), imported when a value first gets past the shape tests before it:
+    a column of ids, amounts and statuses never loads the national-id modules (a few dozen ms of start-up)."""
+    return importlib.import_module(f"stdnum.{module}")
+
 
 _SEPARATORS = re.compile(r"[ \-]")
 _DIGITS = re.compile(r"\d+")
@@ -101,13 +97,13 @@ def is_ssn(value: str) -> bool:
     """A US Social Security number the SSA could have issued (python-stdnum: area not 000, 666 or 9xx, group and
     serial not zero, not one of the numbers published in advertising)."""
     dashed = _dashed_ssn(value)
-    return dashed is not None and bool(us_ssn.is_valid(dashed))
+    return dashed is not None and bool(_stdnum("us.ssn").is_valid(dashed))
 
 
 def is_itin(value: str) -> bool:
     """A US Individual Taxpayer Identification Number: area 9xx, group in the IRS's ITIN ranges (python-stdnum)."""
     dashed = _dashed_ssn(value)
-    return dashed is not None and bool(us_itin.is_valid(dashed))
+    return dashed is not None and bool(_stdnum("us.itin").is_valid(dashed))
 
 
 _EIN = re.compile(r"\d{2}-\d{7}")
@@ -116,7 +112,7 @@ _EIN = re.compile(r"\d{2}-\d{7}")
 def is_ein(value: str) -> bool:
     """A US Employer Identification Number written as the IRS prints it (``12-3456789``) with an assigned prefix."""
     stripped = value.strip()
-    return _EIN.fullmatch(stripped) is not None and bool(us_ein.is_valid(stripped))
+    return _EIN.fullmatch(stripped) is not None and bool(_stdnum("us.ein").is_valid(stripped))
 
 
 def is_tax_id(value: str) -> bool:
@@ -127,13 +123,13 @@ def is_tax_id(value: str) -> bool:
 #: National ids with a check digit and a shape that ids of other kinds rarely take, each with python-stdnum's
 #: validator. Undelimited digit-only forms (a CPF of 11 digits, a SIN of 9) are left out on purpose: order
 #: numbers pass a mod-11 check one time in eleven.
-_NATIONAL_IDS: tuple[tuple[re.Pattern[str], Callable[[str], bool]], ...] = (
-    (re.compile(r"[A-Z]{6}\d{2}[A-Z]\d{2}[A-Z]\d{3}[A-Z]", re.I), it_codice_fiscale.is_valid),  # Italy
-    (re.compile(r"\d{8}-?[A-Z]", re.I), es_dni.is_valid),  # Spain, DNI
-    (re.compile(r"[XYZ]-?\d{7}-?[A-Z]", re.I), es_nie.is_valid),  # Spain, foreigners (NIE)
-    (re.compile(r"[A-Z]{4}\d{6}[HM][A-Z]{5}[A-Z0-9]\d", re.I), mx_curp.is_valid),  # Mexico
-    (re.compile(r"\d{3}\.\d{3}\.\d{3}-\d{2}"), br_cpf.is_valid),  # Brazil, as printed
-    (re.compile(r"\d{3}[ -]\d{3}[ -]\d{3}"), ca_sin.is_valid),  # Canada, as printed
+_NATIONAL_IDS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"[A-Z]{6}\d{2}[A-Z]\d{2}[A-Z]\d{3}[A-Z]", re.I), "it.codicefiscale"),  # Italy
+    (re.compile(r"\d{8}-?[A-Z]", re.I), "es.dni"),  # Spain, DNI
+    (re.compile(r"[XYZ]-?\d{7}-?[A-Z]", re.I), "es.nie"),  # Spain, foreigners (NIE)
+    (re.compile(r"[A-Z]{4}\d{6}[HM][A-Z]{5}[A-Z0-9]\d", re.I), "mx.curp"),  # Mexico
+    (re.compile(r"\d{3}\.\d{3}\.\d{3}-\d{2}"), "br.cpf"),  # Brazil, as printed
+    (re.compile(r"\d{3}[ -]\d{3}[ -]\d{3}"), "ca.sin"),  # Canada, as printed
 )
 
 
@@ -144,13 +140,16 @@ def is_national_id(value: str) -> bool:
         return False
     if is_ssn(stripped):
         return True
-    return any(shape.fullmatch(stripped) is not None and check(stripped) for shape, check in _NATIONAL_IDS)
+    return any(
+        shape.fullmatch(stripped) is not None and bool(_stdnum(module).is_valid(stripped))
+        for shape, module in _NATIONAL_IDS
+    )
 
 
 @cache
 def iban_length(country: str) -> int | None:
     """The length of an IBAN of ``country`` (two letters) in the SWIFT registry python-stdnum ships, if it has one."""
-    info = numdb.get("iban").info(country.upper())[0][1]
+    info = _stdnum("numdb").get("iban").info(country.upper())[0][1]
     structure = info.get("bban")
     if not structure:
         return None
@@ -165,7 +164,7 @@ def is_iban(value: str) -> bool:
     compact = value.replace(" ", "").upper()
     if not _IBAN.fullmatch(compact) or iban_length(compact[:2]) != len(compact):
         return False
-    return bool(stdnum_iban.is_valid(compact))
+    return bool(_stdnum("iban").is_valid(compact))
 
 
 #: ISO 3779 transliteration of VIN letters to digits (I, O and Q never occur in a VIN) and position weights.
@@ -208,7 +207,7 @@ def is_aba_routing_number(value: str) -> bool:
     digits = value.strip()
     if len(digits) != 9 or not digits.isdigit() or int(digits[:2]) not in _ROUTING_PREFIXES:
         return False
-    return bool(us_rtn.is_valid(digits))
+    return bool(_stdnum("us.rtn").is_valid(digits))
 
 
 _ADDRESS_START = re.compile(r"(?:\d+[A-Za-z]?|P\.? ?O\.?) [A-Za-z]", re.I)
@@ -387,7 +386,7 @@ _NO_DEVICE = frozenset({"ff:ff:ff:ff:ff:ff", "00:00:00:00:00:00", "ff-ff-ff-ff-f
 def is_imei(value: str) -> bool:
     """A 15-digit IMEI whose Luhn check digit holds (python-stdnum), as a handset reports it."""
     stripped = value.strip()
-    return len(stripped) == 15 and stripped.isdigit() and stdnum_imei.is_valid(stripped)
+    return len(stripped) == 15 and stripped.isdigit() and bool(_stdnum("imei").is_valid(stripped))
 
 
 def is_mac_address(value: str) -> bool:
@@ -565,10 +564,6 @@ def could_hold(pii_class: PiiClass, shape: ColumnShape) -> bool:
     """Whether any value of a column of ``shape`` can pass the validator of ``pii_class``."""
     gate = _COLUMN_GATES.get(pii_class)
     return gate is None or gate(shape)
-
-
-def could_hold_coordinates(shape: ColumnShape) -> bool:
-    return shape.longest >= 6 and shape.digits and shape.has(".")
 
 
 def could_be_masked(shape: ColumnShape) -> bool:

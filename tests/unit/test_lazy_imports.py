@@ -93,9 +93,15 @@ def test_a_scan_with_values_loads_no_template_library_or_numpy_for_a_plain_profi
         "from dmesh_dbt.scan.sampling import count_duckdb\n"
         f"project = Path({str(tmp_path)!r}); target = resolve_target(project, None, dbt_flags(project))\n"
         "assert target.duckdb_path is not None\n"
-        "assert count_duckdb(target.duckdb_path, ['\"w\".\"main\".\"t\"'], 10, 5).rows == {'\"w\".\"main\".\"t\"': 10}"
+        'assert count_duckdb(target.duckdb_path, [\'"w"."main"."t"\'], 10, 5).rows == {\'"w"."main"."t"\': 10}'
     )
     code = f"import sys\n{statement}\nprint('\\n'.join(sorted(sys.modules)))"
     env = {**os.environ, "DBT_PROFILES_DIR": str(tmp_path)}
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
     assert not set(result.stdout.split()) & {"jinja2", "numpy"}
+
+
+def test_a_scan_without_write_loads_no_yaml_editor() -> None:
+    code = "import sys\nimport dmesh_dbt.scan.report, dmesh_dbt.scan.scanner\nprint('\\n'.join(sorted(sys.modules)))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert not set(result.stdout.split()) & {"dmesh_dbt.scan.write", "dmesh_dbt.properties", "ruamel", "ruamel.yaml"}

@@ -11,16 +11,20 @@ import json
 import re
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
-from itertools import chain, repeat, starmap
+from itertools import chain, islice, repeat, starmap
 from operator import itemgetter
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dmesh_dbt.errors import ConfigError, DbtError
 from dmesh_dbt.project import private_target
 from dmesh_dbt.toolkit import DBT_DEFAULTS, DbtFlags, dbt_process, log_events
 from dmesh_dbt.warehouse import explain_failure
+
+if TYPE_CHECKING:
+    from duckdb import DuckDBPyConnection
 
 #: relation name -> column name -> sampled values (None for NULL)
 Samples = dict[str, dict[str, list[str | None]]]
@@ -75,7 +79,24 @@ def _counted(sampled: Sequence[str | None]) -> dict[str, int]:
     return dict(counts.most_common())  # type: ignore[arg-type]  # None popped
 
 
-def count_duckdb(database: Path, relations: Sequence[str], rows: int, distinct: int) -> Counted:
+@contextmanager
+def duckdb_reader(database: Path) -> Iterator[DuckDBPyConnection]:
+    """A read-only connection to ``database`` for the reads of one scan: each connection opens the file and reads
+    its catalog again."""
+    import duckdb
+
+    if not database.is_file():
+        raise ConfigError(f"DuckDB database {database} not found; run `dbt build` first (or pick --target)")
+    with duckdb.connect(str(database), read_only=True) as connection:
+        yield connection
+
+
+def _reading(database: Path | DuckDBPyConnection) -> Any:
+    """A connection to ``database`` (opened and closed here), or ``database`` itself when it is one already."""
+    return duckdb_reader(database) if isinstance(database, Path) else nullcontext(database)
+
+
+def count_duckdb(database: Path | DuckDBPyConnection, relations: Sequence[str], rows: int, distinct: int) -> Counted:
     """Up to ``rows`` rows of each relation (a reservoir sample, repeatable), each column's ``distinct`` most frequent
     non-null values counted, read-only. The validators read values with their counts: spelling every value out
     as often as sampled, to count them again, cost as much as the fetch. Numbers come out of DuckDB as Python
@@ -92,17 +113,13 @@ def count_duckdb(database: Path, relations: Sequence[str], rows: int, distinct: 
 
 
 def _fetch_samples(
-    database: Path, relations: Sequence[str], rows: int
+    database: Path | DuckDBPyConnection, relations: Sequence[str], rows: int
 ) -> Iterator[tuple[str, list[tuple[str, str]], list[tuple[Any, ...]]]]:
     """Each built relation of ``relations``, its columns and DuckDB types, and its sampled values column by column.
 
     Fetched as Python rows and turned into columns in C: ``fetchnumpy`` would import numpy, a tenth of a second of
     a scan's start-up, for arrays that become Python objects anyway."""
-    import duckdb
-
-    if not database.is_file():
-        raise ConfigError(f"DuckDB database {database} not found; run `dbt build` first (or pick --target)")
-    with duckdb.connect(str(database), read_only=True) as connection:
+    with _reading(database) as connection:
         types = _column_types(connection)
         for relation in relations:
             columns = types.get(_normalise(relation))
@@ -179,16 +196,16 @@ def _most_frequent(counts: Counter[Any], distinct: int) -> list[tuple[Any, int]]
     without its heap: a stable sort in C is 3x faster on a column of 1,000 distinct values)."""
     if len(counts) <= distinct:
         return list(counts.items())
+    if counts.total() == len(counts):  # every value once (ids, keys, timestamps): the sort would keep this order
+        return list(islice(counts.items(), distinct))
     return sorted(counts.items(), key=itemgetter(1), reverse=True)[:distinct]
 
 
-def duckdb_relations_in_schemas(database: Path, schema_suffix: str) -> list[str]:
+def duckdb_relations_in_schemas(database: Path | DuckDBPyConnection, schema_suffix: str) -> list[str]:
     """Quoted names of every table and view in schemas whose name ends with ``schema_suffix``."""
-    import duckdb
-
-    if not database.is_file():
+    if isinstance(database, Path) and not database.is_file():
         return []
-    with duckdb.connect(str(database), read_only=True) as connection:
+    with _reading(database) as connection:
         rows = connection.execute(
             "select table_catalog, table_schema, table_name from information_schema.tables where table_schema like ?",
             [f"%{schema_suffix}"],

@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dmesh_dbt.artifacts import Column, Model, Project, Seed, Source, load_catalog
 from dmesh_dbt.errors import DbtError, UsageError
@@ -35,10 +36,14 @@ from dmesh_dbt.scan.sampling import (
     Counted,
     Samples,
     count_duckdb,
+    duckdb_reader,
     duckdb_relations_in_schemas,
     sample_through_dbt,
 )
 from dmesh_dbt.toolkit import DBT_DEFAULTS, DbtFlags, dbt_process
+
+if TYPE_CHECKING:
+    from duckdb import DuckDBPyConnection
 
 
 @dataclass(frozen=True)
@@ -273,8 +278,9 @@ def _scan_with_values(
     relations = sorted({c.relation for c in columns if c.relation})
     published: dict[str, Model] = {}
     if target.duckdb_path is not None:
-        published = _published_relations(project, target.duckdb_path, only)
-        samples = count_duckdb(target.duckdb_path, [*relations, *published], options.sample_rows, MAX_DISTINCT)
+        with duckdb_reader(target.duckdb_path) as connection:  # one connection: each opens the file's catalog
+            published = _published_relations(project, connection, only)
+            samples = count_duckdb(connection, [*relations, *published], options.sample_rows, MAX_DISTINCT)
         inspected = {model.unique_id for model in published.values()}
     else:
         samples = Counted.of(_sample_through_dbt(options, target, columns))
@@ -373,7 +379,9 @@ def _values_by_column(samples: Counted, columns: Iterable[ColumnRef]) -> dict[tu
     }
 
 
-def _published_relations(project: Project, database: Path, only: set[str] | None) -> dict[str, Model]:
+def _published_relations(
+    project: Project, database: Path | DuckDBPyConnection, only: set[str] | None
+) -> dict[str, Model]:
     """Published (masked) relations of the public models, found in the warehouse's ``*_published`` schemas."""
     existing = {
         r.rsplit(".", 1)[-1].strip('"').lower(): r

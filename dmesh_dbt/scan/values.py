@@ -77,7 +77,8 @@ def is_card_number(value: str) -> bool:
     """A primary account number: 12-19 digits with a known issuer prefix and length, and a right Luhn digit."""
     if not 12 <= len(value) <= 40:
         return False
-    digits = _digits_only(value)
+    # Bare ASCII digits (most card-like values) need neither the strip nor the separator regex of _digits_only.
+    digits = value if value.isdigit() and value.isascii() else _digits_only(value)
     if digits is None or not 12 <= len(digits) <= 19:
         return False
     known_issuer = any(prefix.match(digits) and len(digits) in lengths for prefix, lengths in _CARD_NETWORKS)

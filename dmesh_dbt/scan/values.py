@@ -535,6 +535,7 @@ class ColumnShape:
 
 _DIGIT_CHARS = frozenset("0123456789")
 _LETTER_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+_DIGITS_AND_DOT = _DIGIT_CHARS | {"."}
 
 
 def column_shape(values: Sequence[str]) -> ColumnShape:
@@ -547,7 +548,8 @@ def column_shape(values: Sequence[str]) -> ColumnShape:
 _COLUMN_GATES: dict[PiiClass, Callable[[ColumnShape], bool]] = {
     PiiClass.EMAIL: lambda c: c.has("@", "."),
     PiiClass.CARD_NUMBER: lambda c: c.longest >= 12 and c.digits,
-    PiiClass.NATIONAL_ID: lambda c: c.longest >= 9 and c.digits,
+    # Every printed form has a separator (SSN, SIN, CPF) or a letter (DNI, NIE, CF, CURP): bare digits never pass.
+    PiiClass.NATIONAL_ID: lambda c: c.longest >= 9 and c.digits and not c.chars <= _DIGITS_AND_DOT,
     PiiClass.TAX_ID: lambda c: c.longest >= 10 and c.digits and c.has_any(" -"),
     PiiClass.IBAN: lambda c: c.longest >= 15 and c.digits and c.letters,
     PiiClass.ROUTING_NUMBER: lambda c: c.longest >= 9 and c.digits,

@@ -9,7 +9,10 @@ from datetime import date
 import pytest
 
 from dmesh_dbt.masking import hash_value
+from dmesh_dbt.pii import PiiClass
 from dmesh_dbt.scan.values import (
+    column_shape,
+    could_hold,
     is_aba_routing_number,
     is_advertising_id_shape,
     is_card_number,
@@ -319,6 +322,10 @@ def test_generated_national_ids_of_other_countries_pass_in_their_printed_form() 
     # Bare digit strings are ids of any kind: a 9- or 11-digit order number is not a SIN or CPF.
     assert not is_national_id(sins[0].replace("-", ""))
     assert not is_national_id(cpfs[0].replace(".", "").replace("-", ""))
+    # The column gate is a necessary condition of the validator: it never rules out a column holding one.
+    ids = [*cpfs, *sins, *dnis, "RCCMNL83S18D969H", "BOXW310820HNERXN09", "078-05-1121", "X-1234567-L"]
+    assert all(could_hold(PiiClass.NATIONAL_ID, column_shape([value])) for value in ids if is_national_id(value))
+    assert not could_hold(PiiClass.NATIONAL_ID, column_shape(["4111111111111111", "12.345678"]))
 
 
 def test_generated_vins_with_their_check_digit_pass_and_any_other_check_digit_fails() -> None:

@@ -49,6 +49,21 @@ def test_luhn_valid_answers_as_python_stdnum_does() -> None:
         assert luhn_valid(value) is bool(luhn.is_valid(value)), value
 
 
+def test_card_numbers_are_judged_as_every_network_prefix_and_stdnum_luhn_judge_them() -> None:
+    """The issuer check remembers its answer per first four digits and length: no network prefix reads further."""
+    from stdnum import luhn
+
+    from dmesh_dbt.scan.values import _CARD_NETWORKS
+
+    rng = random.Random(13)
+    heads = ["4", "51", "2221", "2720", "34", "37", "6011", "65", "644", "622", "3528", "3589", "300", "36", "62", "50"]
+    for _ in range(20_000):
+        digits = rng.choice(heads) + "".join(rng.choice("0123456789") for _ in range(rng.randrange(9, 17)))
+        issued = any(p.match(digits) and len(digits) in lengths for p, lengths in _CARD_NETWORKS)
+        expected = 12 <= len(digits) <= 19 and issued and bool(luhn.is_valid(digits))
+        assert is_card_number(digits) is expected, digits
+
+
 def with_luhn_digit(body: str) -> str:
     """``body`` followed by the digit that makes it Luhn-valid."""
     return next(body + str(d) for d in range(10) if luhn_valid(body + str(d)))

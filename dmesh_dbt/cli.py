@@ -852,7 +852,6 @@ def scan(
     from dmesh_dbt.project import dbt_flags, ensure_manifest, resolve_target
     from dmesh_dbt.scan.report import as_json, print_text
     from dmesh_dbt.scan.scanner import ScanOptions, scan_project
-    from dmesh_dbt.scan.write import write_classifications
 
     flags = dbt_flags(project_dir, profiles_dir, dbt_vars)
     thresholds = scan_thresholds(project_dir, policy_file)  # a bad policy exits 2 before any dbt run
@@ -869,7 +868,11 @@ def scan(
         _explain(project, options, explain_spec, output_format)
         return
     result = scan_project(project, options)
-    written = write_classifications(project_dir, project, result.suspects, thresholds.classify) if write else None
+    written = None
+    if write:  # the YAML editor (ruamel) loads only for --write
+        from dmesh_dbt.scan.write import write_classifications
+
+        written = write_classifications(project_dir, project, result.suspects, thresholds.classify)
     if output_format == "json":
         click.echo(as_json(result, written))
     else:

@@ -24,7 +24,6 @@ from dmesh_dbt.scan.values import (
     column_shape,
     could_be_masked,
     could_hold,
-    could_hold_coordinates,
     count_passing,
     is_coarse_coordinate,
     is_precise_latitude,
@@ -97,7 +96,6 @@ class ValueEvidence:
     sampled: int
     distinct: int
     matches: Mapping[PiiClass, int] = field(default_factory=dict)
-    coordinates: int = 0  # values that are precise latitudes or longitudes
     masked: int = 0  # a lower bound once the column cannot be masked output any more
     first_of_month: int = 0  # dates on the 1st: what date_year / date_month masking leaves (counted while all are)
     coarse: int = 0  # numbers with at most one decimal: what geo_coarse masking leaves (counted while all are)
@@ -105,6 +103,15 @@ class ValueEvidence:
     stopped: frozenset[PiiClass] = frozenset()
     counted: tuple[tuple[str, int], ...] = field(default=(), repr=False, compare=False)
     _finished: dict[PiiClass, int] = field(default_factory=dict, repr=False, compare=False)
+    _coordinates: list[int] = field(default_factory=list, repr=False, compare=False)
+
+    @property
+    def coordinates(self) -> int:
+        """Values that are precise latitudes or longitudes: counted when first asked, as only a GEO rate reads
+        them (a check of every value of every column with a dot, emails and IPs included, otherwise)."""
+        if not self._coordinates:
+            self._coordinates.append(count_passing(_is_precise_coordinate, self.counted, total=self.sampled)[0])
+        return self._coordinates[0]
 
     def count(self, pii_class: PiiClass) -> int:
         """Sampled values that pass the validator of ``pii_class`` (exact, finished on demand)."""
@@ -173,7 +180,12 @@ class Suspect:
         return "; ".join(parts)
 
 
-def value_evidence(values: Sequence[str]) -> ValueEvidence:
+#: Sampled values as the validators take them: one string per sampled value, or each distinct value with the times
+#: it was sampled (most frequent first, as ``sampling.count_duckdb`` gives them, saving a count of each list).
+Values = Sequence[str] | Mapping[str, int]
+
+
+def value_evidence(values: Values) -> ValueEvidence:
     """Every validator and the masking recogniser over the non-null sampled values (as strings).
 
     Cheapest first: each distinct value is checked once (at most ``MAX_DISTINCT``, the most frequent); the
@@ -197,15 +209,10 @@ def value_evidence(values: Sequence[str]) -> ValueEvidence:
             stopped.add(pii_class)
         elif count:
             matches[pii_class] = count
-    coordinates = 0
-    if could_hold_coordinates(shape):
-        coordinates = count_passing(_is_precise_coordinate, counted, total=sampled)[0]
     masked = count_passing(_is_masked, counted, MASKED_RATE, sampled)[0] if could_be_masked(shape) else 0
     first_of_month = count_passing(_is_first_of_month, counted, 1.0, sampled)[0]
     coarse = count_passing(is_coarse_coordinate, counted, 1.0, sampled)[0]
-    return ValueEvidence(
-        sampled, len(counts), matches, coordinates, masked, first_of_month, coarse, frozenset(stopped), counted
-    )
+    return ValueEvidence(sampled, len(counts), matches, masked, first_of_month, coarse, frozenset(stopped), counted)
 
 
 def _is_precise_coordinate(value: str) -> bool:
@@ -248,7 +255,7 @@ class Score:
     reasons: tuple[str, ...]
 
 
-def classify(column: ColumnRef, values: Sequence[str] | None = None, report: float | None = None) -> Suspect | None:
+def classify(column: ColumnRef, values: Values | None = None, report: float | None = None) -> Suspect | None:
     """The suspect ``column`` is, from its name and (if sampled) its values; None if it does not look like PII.
 
     ``report``: the confidence a values-only suspect needs (default: the shipped mesh policy's ``scan.report``).
@@ -374,7 +381,7 @@ def is_unmarked(column: ColumnRef) -> bool:
 
 def find_suspects(
     columns: Iterable[ColumnRef],
-    samples: Mapping[tuple[str, str], Sequence[str]] | None = None,
+    samples: Mapping[tuple[str, str], Values] | None = None,
     report: float | None = None,
 ) -> list[Suspect]:
     """Suspects among the unmarked ``columns``; ``samples`` maps (relation, column) to sampled values."""
@@ -402,7 +409,7 @@ class Explanation:
     suspect: Suspect | None  # what the scan reports for the column (None: nothing)
 
 
-def explain(column: ColumnRef, values: Sequence[str] | None = None, report: float | None = None) -> Explanation:
+def explain(column: ColumnRef, values: Values | None = None, report: float | None = None) -> Explanation:
     """The evidence and the score behind ``classify(column, values)``."""
     by_name = name_signal(column)
     evidence = value_evidence(values) if values is not None else None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.markup import escape
@@ -13,7 +13,9 @@ from dmesh_dbt.console import print_block
 from dmesh_dbt.pii import PiiClass
 from dmesh_dbt.scan.detect import Explanation, Suspect
 from dmesh_dbt.scan.scanner import ScanResult
-from dmesh_dbt.scan.write import WriteResult
+
+if TYPE_CHECKING:  # the YAML editor loads only for --write
+    from dmesh_dbt.scan.write import WriteResult
 
 
 def _short(suspect: Suspect) -> str:

@@ -10,16 +10,21 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from collections.abc import Mapping, Sequence
-from itertools import chain, repeat, starmap
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass
+from itertools import chain, islice, repeat, starmap
 from operator import itemgetter
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dmesh_dbt.errors import ConfigError, DbtError
 from dmesh_dbt.project import private_target
 from dmesh_dbt.toolkit import DBT_DEFAULTS, DbtFlags, dbt_process, log_events
 from dmesh_dbt.warehouse import explain_failure
+
+if TYPE_CHECKING:
+    from duckdb import DuckDBPyConnection
 
 #: relation name -> column name -> sampled values (None for NULL)
 Samples = dict[str, dict[str, list[str | None]]]
@@ -32,31 +37,102 @@ def sample_duckdb(database: Path, relations: Sequence[str], rows: int, distinct:
     """Up to ``rows`` rows of each relation (a reservoir sample, repeatable) as strings, read-only.
 
     With ``distinct``, each column keeps only its ``distinct`` most frequent non-null values, each repeated as
-    often as it was sampled (what the validators read anyway), and None for every other sampled row. Numbers
-    come out of DuckDB as arrays and are counted there (numpy), so ids and amounts never become a million Python
-    strings; every other type is cast to text by DuckDB, in the form ``str()`` gives the Python value (dates,
-    timestamps, decimals, UUIDs, lists).
+    often as it was sampled (what the validators read anyway), and None for every other sampled row: the values of
+    ``count_duckdb``, spelled out. Without, every sampled value in sample order. Every type but numbers is cast to
+    text by DuckDB, in the form ``str()`` gives the Python value (dates, timestamps, decimals, UUIDs, lists).
     """
+    if distinct is not None:
+        counted = count_duckdb(database, relations, rows, distinct)
+        return {
+            relation: {name: _spelled_out(kept, counted.rows[relation]) for name, kept in by_name.items()}
+            for relation, by_name in counted.values.items()
+        }
+    samples: Samples = {}
+    for relation, columns, sampled in _fetch_samples(database, relations, rows):
+        texts = [[_as_text(v) for v in values] for values in sampled]
+        samples[relation] = {name: text for (name, _), text in zip(columns, texts, strict=True)}
+    return samples
+
+
+@dataclass(frozen=True)
+class Counted:
+    """Sampled values as the validators read them: relation -> column -> {value: times sampled}, non-null values
+    only (where capped, the most frequent, ties in the order first sampled); and how many rows each relation gave."""
+
+    values: dict[str, dict[str, dict[str, int]]]
+    rows: dict[str, int]
+
+    @classmethod
+    def of(cls, samples: Samples) -> Counted:
+        """``samples`` (one entry per sampled row and column, None for NULL) counted."""
+        values = {
+            relation: {name: _counted(sampled) for name, sampled in by_name.items()}
+            for relation, by_name in samples.items()
+        }
+        rows = {relation: max(map(len, by_name.values()), default=0) for relation, by_name in samples.items()}
+        return cls(values, rows)
+
+
+def _counted(sampled: Sequence[str | None]) -> dict[str, int]:
+    counts = Counter(sampled)
+    counts.pop(None, None)
+    return dict(counts.most_common())  # type: ignore[arg-type]  # None popped
+
+
+@contextmanager
+def duckdb_reader(database: Path) -> Iterator[DuckDBPyConnection]:
+    """A read-only connection to ``database`` for the reads of one scan: each connection opens the file and reads
+    its catalog again."""
     import duckdb
 
     if not database.is_file():
         raise ConfigError(f"DuckDB database {database} not found; run `dbt build` first (or pick --target)")
-    samples: Samples = {}
     with duckdb.connect(str(database), read_only=True) as connection:
+        yield connection
+
+
+def _reading(database: Path | DuckDBPyConnection) -> Any:
+    """A connection to ``database`` (opened and closed here), or ``database`` itself when it is one already."""
+    return duckdb_reader(database) if isinstance(database, Path) else nullcontext(database)
+
+
+def count_duckdb(database: Path | DuckDBPyConnection, relations: Sequence[str], rows: int, distinct: int) -> Counted:
+    """Up to ``rows`` rows of each relation (a reservoir sample, repeatable), each column's ``distinct`` most frequent
+    non-null values counted, read-only. The validators read values with their counts: spelling every value out
+    as often as sampled, to count them again, cost as much as the fetch. Numbers come out of DuckDB as Python
+    numbers and are counted as such: only the values kept become strings."""
+    values: dict[str, dict[str, dict[str, int]]] = {}
+    sampled_rows: dict[str, int] = {}
+    for relation, columns, sampled in _fetch_samples(database, relations, rows):
+        values[relation] = {
+            name: _most_frequent_values(column, data_type, distinct)
+            for (name, data_type), column in zip(columns, sampled, strict=True)
+        }
+        sampled_rows[relation] = len(sampled[0]) if sampled else 0
+    return Counted(values, sampled_rows)
+
+
+def _fetch_samples(
+    database: Path | DuckDBPyConnection, relations: Sequence[str], rows: int
+) -> Iterator[tuple[str, list[tuple[str, str]], list[tuple[Any, ...]]]]:
+    """Each built relation of ``relations``, its columns and DuckDB types, and its sampled values column by column.
+
+    Fetched as Python rows and turned into columns in C: ``fetchnumpy`` would import numpy, a tenth of a second of
+    a scan's start-up, for arrays that become Python objects anyway."""
+    with _reading(database) as connection:
         types = _column_types(connection)
         for relation in relations:
             columns = types.get(_normalise(relation))
             if not columns:
                 continue  # not built (yet), or an ephemeral model: nothing to sample
             select = ", ".join(_as_text_sql(name, data_type) for name, data_type in columns)
-            sampled = connection.execute(
+            fetched = connection.execute(
                 f"select {select} from {relation} using sample reservoir({int(rows)} rows) repeatable (7)"
-            ).fetchnumpy()
-            samples[relation] = {name: _column_values(sampled[name], distinct) for name, _ in columns}
-    return samples
+            ).fetchall()
+            yield relation, columns, list(zip(*fetched, strict=True)) if fetched else [() for _ in columns]
 
 
-#: DuckDB types that come out as numpy arrays and print as Python prints them: counted without a string each.
+#: DuckDB types that come out as Python numbers and print as Python prints them: counted without a string each.
 _NUMERIC_TYPES = frozenset(
     {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "FLOAT", "DOUBLE",
      "BOOLEAN"}
@@ -84,27 +160,35 @@ def _as_text_sql(name: str, data_type: str) -> str:
     return f"cast({quoted} as varchar) as {quoted}"
 
 
-def _column_values(column: Any, distinct: int | None) -> list[str | None]:
-    """A fetched column as text. With ``distinct``: its most frequent non-null values, each as often as sampled,
-    then None for the rows left out (nulls and rarer values), so the list keeps one entry per sampled row."""
-    import numpy
+#: Floating-point types: two NaNs are two keys of a count, but one value as text.
+_FLOAT_TYPES = frozenset({"FLOAT", "DOUBLE"})
 
-    if distinct is None:
-        return [_as_text(v) for v in column.tolist()]
-    present = column.compressed() if isinstance(column, numpy.ma.MaskedArray) else column
-    kept: list[tuple[Any, int]]
-    if present.dtype == object:
-        # Every type but numbers was cast to text in SQL (BLOBs to hex): these are strings already.
-        kept = _most_frequent(Counter(present.tolist()), distinct)
-    else:
-        values, times = numpy.unique(present, return_counts=True)
-        # Most frequent first; among equals a fixed shuffle, not the smallest values (ids sort by their prefix).
-        shuffled = numpy.random.default_rng(7).permutation(len(values))
-        chosen = shuffled[numpy.argsort(-times[shuffled], kind="stable")][:distinct]
-        kept = list(zip(map(str, values[chosen].tolist()), times[chosen].tolist(), strict=True))
-    # Each value as often as sampled, built in C (a list comprehension per value costs as much as the fetch).
-    listed: list[str | None] = list(chain.from_iterable(starmap(repeat, kept)))
-    return listed + [None] * (len(column) - len(listed))
+
+def _most_frequent_values(column: Sequence[Any], data_type: str, distinct: int) -> dict[str, int]:
+    """A fetched column's ``distinct`` most frequent non-null values as text, with the times each was sampled; ties
+    in the order first sampled (a reservoir sample's order: not the smallest ids, which share a prefix).
+
+    Every type but numbers was cast to text in SQL (BLOBs to hex), so text columns are strings already.
+    """
+    counts = Counter(column)
+    counts.pop(None, None)
+    kept = _most_frequent(counts, distinct)
+    if data_type not in _NUMERIC_TYPES:
+        return dict(kept)
+    if data_type not in _FLOAT_TYPES:
+        return {str(value): times for value, times in kept}
+    as_text: dict[str, int] = {}
+    for value, times in kept:
+        text = str(value)
+        as_text[text] = as_text.get(text, 0) + times
+    return as_text
+
+
+def _spelled_out(kept: Mapping[str, int], rows: int) -> list[str | None]:
+    """Each kept value as often as sampled, built in C, then None for the rows left out (nulls and rarer values),
+    so the list keeps one entry per sampled row."""
+    listed: list[str | None] = list(chain.from_iterable(starmap(repeat, kept.items())))
+    return listed + [None] * (rows - len(listed))
 
 
 def _most_frequent(counts: Counter[Any], distinct: int) -> list[tuple[Any, int]]:
@@ -112,16 +196,16 @@ def _most_frequent(counts: Counter[Any], distinct: int) -> list[tuple[Any, int]]
     without its heap: a stable sort in C is 3x faster on a column of 1,000 distinct values)."""
     if len(counts) <= distinct:
         return list(counts.items())
+    if counts.total() == len(counts):  # every value once (ids, keys, timestamps): the sort would keep this order
+        return list(islice(counts.items(), distinct))
     return sorted(counts.items(), key=itemgetter(1), reverse=True)[:distinct]
 
 
-def duckdb_relations_in_schemas(database: Path, schema_suffix: str) -> list[str]:
+def duckdb_relations_in_schemas(database: Path | DuckDBPyConnection, schema_suffix: str) -> list[str]:
     """Quoted names of every table and view in schemas whose name ends with ``schema_suffix``."""
-    import duckdb
-
-    if not database.is_file():
+    if isinstance(database, Path) and not database.is_file():
         return []
-    with duckdb.connect(str(database), read_only=True) as connection:
+    with _reading(database) as connection:
         rows = connection.execute(
             "select table_catalog, table_schema, table_name from information_schema.tables where table_schema like ?",
             [f"%{schema_suffix}"],

@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dmesh_dbt.artifacts import Column, Model, Project, Seed, Source, load_catalog
 from dmesh_dbt.errors import DbtError, UsageError
@@ -31,8 +32,18 @@ from dmesh_dbt.scan.detect import (
     find_suspects,
     is_unmarked,
 )
-from dmesh_dbt.scan.sampling import Samples, duckdb_relations_in_schemas, sample_duckdb, sample_through_dbt
+from dmesh_dbt.scan.sampling import (
+    Counted,
+    Samples,
+    count_duckdb,
+    duckdb_reader,
+    duckdb_relations_in_schemas,
+    sample_through_dbt,
+)
 from dmesh_dbt.toolkit import DBT_DEFAULTS, DbtFlags, dbt_process
+
+if TYPE_CHECKING:
+    from duckdb import DuckDBPyConnection
 
 
 @dataclass(frozen=True)
@@ -267,21 +278,22 @@ def _scan_with_values(
     relations = sorted({c.relation for c in columns if c.relation})
     published: dict[str, Model] = {}
     if target.duckdb_path is not None:
-        published = _published_relations(project, target.duckdb_path, only)
-        samples = sample_duckdb(target.duckdb_path, [*relations, *published], options.sample_rows, MAX_DISTINCT)
+        with duckdb_reader(target.duckdb_path) as connection:  # one connection: each opens the file's catalog
+            published = _published_relations(project, connection, only)
+            samples = count_duckdb(connection, [*relations, *published], options.sample_rows, MAX_DISTINCT)
         inspected = {model.unique_id for model in published.values()}
     else:
-        samples = _sample_through_dbt(options, target, columns)
+        samples = Counted.of(_sample_through_dbt(options, target, columns))
         inspected = {model.unique_id for model in project.public_models if only is None or model.unique_id in only}
     leaks = _inspect_published(project, options, target, inspected)
     columns = columns + _undocumented_columns(columns, samples, published)
     by_column = _values_by_column(samples, columns)
     suspects = find_suspects(columns, by_column, options.report)
     published_columns = sum(1 for c in columns if c.published)
-    rows = sum(max((len(v) for v in cols.values()), default=0) for cols in samples.values())
+    rows = sum(samples.rows.values())
     seconds = time.monotonic() - started
     return ScanResult(
-        tuple(suspects), len(columns), len(samples), rows, target.name, seconds, published_columns, tuple(leaks)
+        tuple(suspects), len(columns), len(samples.values), rows, target.name, seconds, published_columns, tuple(leaks)
     )
 
 
@@ -309,18 +321,16 @@ def explain_column(project: Project, options: ScanOptions, spec: str) -> list[Ex
     ]
     if not columns:
         raise UsageError(f"--explain {spec!r} names no documented column of this project's models, seeds or sources")
-    samples: Samples = {}
+    samples = Counted({}, {})
     if options.sample_rows > 0:
         target = resolve_target(options.project_dir, options.target)
         relations = sorted({c.relation for c in columns if c.relation})
         if target.duckdb_path is not None:
-            samples = sample_duckdb(target.duckdb_path, relations, options.sample_rows, MAX_DISTINCT)
+            samples = count_duckdb(target.duckdb_path, relations, options.sample_rows, MAX_DISTINCT)
         else:
-            samples = _sample_through_dbt(options, target, columns)
-    return [
-        explain(c, _values(samples, c.relation, c.name) if c.relation in samples else None, options.report)
-        for c in columns
-    ]
+            samples = Counted.of(_sample_through_dbt(options, target, columns))
+    by_column = _values_by_column(samples, columns)
+    return [explain(c, by_column.get((c.relation, c.name)) if c.relation else None, options.report) for c in columns]
 
 
 def _relation_names(column: ColumnRef) -> set[str]:
@@ -356,25 +366,22 @@ def dbt_reference(node_id: str) -> str:
     return f"{{{{ ref('{parts[1]}') }}}}"
 
 
-def _values(samples: Samples, relation: str | None, column: str) -> list[str]:
-    by_name = {name.lower(): values for name, values in samples.get(relation or "", {}).items()}
-    return [v for v in by_name.get(column.lower(), []) if v is not None]
-
-
-def _values_by_column(samples: Samples, columns: Iterable[ColumnRef]) -> dict[tuple[str, str], list[str]]:
-    """The non-null sampled values of each sampled column, matched by name case-insensitively (as ``_values``),
-    with one lower-cased index per relation: a table of 200 columns would otherwise index its names 200 times."""
+def _values_by_column(samples: Counted, columns: Iterable[ColumnRef]) -> dict[tuple[str, str], dict[str, int]]:
+    """The counted non-null sampled values of each sampled column, matched by name case-insensitively, with one
+    lower-cased index per relation: a table of 200 columns would otherwise index its names 200 times."""
     lowered = {
-        relation: {name.lower(): values for name, values in by_name.items()} for relation, by_name in samples.items()
+        relation: {name.lower(): kept for name, kept in by_name.items()} for relation, by_name in samples.values.items()
     }
     return {
-        (c.relation, c.name): [v for v in lowered[c.relation].get(c.name.lower(), ()) if v is not None]
+        (c.relation, c.name): lowered[c.relation].get(c.name.lower(), {})
         for c in columns
         if c.relation is not None and c.relation in lowered
     }
 
 
-def _published_relations(project: Project, database: Path, only: set[str] | None) -> dict[str, Model]:
+def _published_relations(
+    project: Project, database: Path | DuckDBPyConnection, only: set[str] | None
+) -> dict[str, Model]:
     """Published (masked) relations of the public models, found in the warehouse's ``*_published`` schemas."""
     existing = {
         r.rsplit(".", 1)[-1].strip('"').lower(): r
@@ -391,18 +398,18 @@ def _published_relations(project: Project, database: Path, only: set[str] | None
 
 
 def _undocumented_columns(
-    columns: Sequence[ColumnRef], samples: Samples, published: Mapping[str, Model]
+    columns: Sequence[ColumnRef], samples: Counted, published: Mapping[str, Model]
 ) -> list[ColumnRef]:
     """Columns the warehouse has but no YAML documents, and every column of the published relations."""
     node_of = {c.relation: c.node_id for c in columns if c.relation}
     known = {(c.relation, c.name.lower()) for c in columns}
     extra: list[ColumnRef] = []
-    for relation, sampled in samples.items():
+    for relation, sampled in samples.values.items():
         model = published.get(relation)
         for name, values in sampled.items():
             if model is not None:
                 # A published column with no non-null value in the sample was masked to NULL.
-                if any(v is not None for v in values):
+                if values:
                     extra.append(ColumnRef(model.unique_id, relation, name, public=True, published=True))
             elif (relation, name.lower()) not in known and relation in node_of:
                 extra.append(ColumnRef(node_of[relation], relation, name))

@@ -116,3 +116,32 @@ def test_a_check_that_runs_no_dbt_and_writes_nothing_loads_no_process_or_file_ma
     statement = "import dmesh_dbt.cli, dmesh_dbt.check, dmesh_dbt.render, dmesh_dbt.source_root"
     loaded = _modules_after(statement, {**os.environ})
     assert not {"subprocess", "shutil", "tempfile", "difflib"} & loaded
+
+
+def test_a_scan_with_values_loads_no_template_library_or_numpy_for_a_plain_profile(tmp_path: Path) -> None:
+    """A profiles.yml without ``{{`` needs no jinja2; DuckDB's rows are counted without numpy (issue 16: scan)."""
+    import duckdb
+
+    (tmp_path / "dbt_project.yml").write_text("name: shop\nprofile: shop\n")
+    (tmp_path / "profiles.yml").write_text(
+        f"shop:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: {tmp_path / 'w.duckdb'}\n"
+    )
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as connection:
+        connection.execute("create table t as select i as id, 'a' || i as code, i / 3 as ratio from range(30) r(i)")
+    statement = (
+        "from pathlib import Path; from dmesh_dbt.project import resolve_target, dbt_flags\n"
+        "from dmesh_dbt.scan.sampling import count_duckdb\n"
+        f"project = Path({str(tmp_path)!r}); target = resolve_target(project, None, dbt_flags(project))\n"
+        "assert target.duckdb_path is not None\n"
+        'assert count_duckdb(target.duckdb_path, [\'"w"."main"."t"\'], 10, 5).rows == {\'"w"."main"."t"\': 10}'
+    )
+    code = f"import sys\n{statement}\nprint('\\n'.join(sorted(sys.modules)))"
+    env = {**os.environ, "DBT_PROFILES_DIR": str(tmp_path)}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    assert not set(result.stdout.split()) & {"jinja2", "numpy"}
+
+
+def test_a_scan_without_write_loads_no_yaml_editor() -> None:
+    code = "import sys\nimport dmesh_dbt.scan.report, dmesh_dbt.scan.scanner\nprint('\\n'.join(sorted(sys.modules)))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert not set(result.stdout.split()) & {"dmesh_dbt.scan.write", "dmesh_dbt.properties", "ruamel", "ruamel.yaml"}

@@ -9,7 +9,10 @@ from datetime import date
 import pytest
 
 from dmesh_dbt.masking import hash_value
+from dmesh_dbt.pii import PiiClass
 from dmesh_dbt.scan.values import (
+    column_shape,
+    could_hold,
     is_aba_routing_number,
     is_advertising_id_shape,
     is_card_number,
@@ -34,6 +37,31 @@ from dmesh_dbt.scan.values import (
     luhn_valid,
     masking_of,
 )
+
+
+def test_luhn_valid_answers_as_python_stdnum_does() -> None:
+    from stdnum import luhn
+
+    rng = random.Random(11)
+    values = ["", "0", "00", "79927398713", "79927398710", "4111111111111111", "4111-1111", " 4111", "٣٤", "12a4"]
+    values += ["".join(rng.choice("0123456789") for _ in range(rng.randrange(1, 20))) for _ in range(5000)]
+    for value in values:
+        assert luhn_valid(value) is bool(luhn.is_valid(value)), value
+
+
+def test_card_numbers_are_judged_as_every_network_prefix_and_stdnum_luhn_judge_them() -> None:
+    """The issuer check remembers its answer per first four digits and length: no network prefix reads further."""
+    from stdnum import luhn
+
+    from dmesh_dbt.scan.values import _CARD_NETWORKS
+
+    rng = random.Random(13)
+    heads = ["4", "51", "2221", "2720", "34", "37", "6011", "65", "644", "622", "3528", "3589", "300", "36", "62", "50"]
+    for _ in range(20_000):
+        digits = rng.choice(heads) + "".join(rng.choice("0123456789") for _ in range(rng.randrange(9, 17)))
+        issued = any(p.match(digits) and len(digits) in lengths for p, lengths in _CARD_NETWORKS)
+        expected = 12 <= len(digits) <= 19 and issued and bool(luhn.is_valid(digits))
+        assert is_card_number(digits) is expected, digits
 
 
 def with_luhn_digit(body: str) -> str:
@@ -309,6 +337,10 @@ def test_generated_national_ids_of_other_countries_pass_in_their_printed_form() 
     # Bare digit strings are ids of any kind: a 9- or 11-digit order number is not a SIN or CPF.
     assert not is_national_id(sins[0].replace("-", ""))
     assert not is_national_id(cpfs[0].replace(".", "").replace("-", ""))
+    # The column gate is a necessary condition of the validator: it never rules out a column holding one.
+    ids = [*cpfs, *sins, *dnis, "RCCMNL83S18D969H", "BOXW310820HNERXN09", "078-05-1121", "X-1234567-L"]
+    assert all(could_hold(PiiClass.NATIONAL_ID, column_shape([value])) for value in ids if is_national_id(value))
+    assert not could_hold(PiiClass.NATIONAL_ID, column_shape(["4111111111111111", "12.345678"]))
 
 
 def test_generated_vins_with_their_check_digit_pass_and_any_other_check_digit_fails() -> None:

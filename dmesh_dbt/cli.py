@@ -760,6 +760,13 @@ def check(
         include_packages=include_packages,
     )
     report = replace(report, source_root=source_root)
+    # Everything the check built (manifest, lineage, traces: half a million objects at 5,000 models) lives until
+    # the process ends: frozen, the collector skips it, so neither rendering nor the full collection at
+    # interpreter exit walks it again (a quarter of a warm 5,000-model check). Nothing is skipped: objects are
+    # still freed by reference counting, and every write and flush runs as before.
+    import gc
+
+    gc.freeze()
     # A consumer's check after its build records the columns its models now read, for its producers' checks.
     for record in _recorded_reads(project_dir):
         product = f"{record.domain}.{record.product}" + (f"@{record.version}" if record.version else "")

@@ -116,13 +116,13 @@ def test_a_corrupt_cache_is_ignored_without_error_and_rewritten(tmp_path: Path, 
     assert _run(_project(), tmp_path)[0].hits == 4  # rewritten whole
 
 
-def _forge(target: Path, key: bytes) -> None:
-    """Rewrite the cache so contacts.contact derives from nothing, signed with ``key``."""
+def _forge(target: Path, key: bytes, hops: object = ()) -> None:
+    """Rewrite the cache so contacts.contact derives from ``hops`` (nothing), signed with ``key``."""
     path = target / CACHE_FILE
     header, body = path.read_bytes().split(b"\n", 1)
     document = orjson.loads(body)
     entry = document["entries"][f"lineage:{OUT}"]
-    entry[1]["columns"]["contact"] = []
+    entry[1]["columns"]["contact"] = hops
     body = orjson.dumps(document)
     mac = hmac.new(key, body, hashlib.sha256).hexdigest().encode()
     path.write_bytes(header[: -len(mac)] + mac + b"\n" + body)
@@ -132,7 +132,7 @@ def test_a_hand_edited_entry_does_not_verify_and_the_pii_column_still_fails(tmp_
     _run(_project(), tmp_path)
     path = tmp_path / CACHE_FILE
     header, body = path.read_bytes().split(b"\n", 1)
-    path.write_bytes(header + b"\n" + body.replace(b'"contact":[["i"', b'"contact":[["x"'))
+    path.write_bytes(header + b"\n" + body.replace(b'"contact":[["', b'"contact":[["x'))
     cache, found = _run(_project(), tmp_path)
     assert cache.hits == 0 and any(LEAK in m for m in found)
 
@@ -202,3 +202,26 @@ def test_a_column_that_reads_itself_fails_the_same_from_the_cache(tmp_path: Path
     second, again = _run(built, tmp_path)
     assert second.misses == 0 and again == found
     assert any("contacts.contact unresolved" in m and "loop.email loops back on itself" in m for m in found)
+
+
+@pytest.mark.parametrize(
+    "hops",
+    [
+        [["model.payments.stg_customers"]],
+        [["model.payments.stg_customers", "email", "false"]],
+        [["model.payments.stg_customers", 7, False]],
+        [["model.payments.stg_customers", "email", False, "extra"]],
+        ["model.payments.stg_customers"],
+        [[None, "a reason"]],
+        {"not": "a list"},
+    ],
+    ids=["short", "reduced-text", "column-number", "long", "flat", "node-null", "mapping"],
+)
+def test_a_malformed_entry_even_signed_with_the_users_key_is_a_miss_and_parsed_again(
+    tmp_path: Path, hops: object
+) -> None:
+    """Fail closed: an entry of any shape but the one written is never half read; the node is parsed again."""
+    _, found = _run(_project(), tmp_path)
+    _forge(tmp_path, key_path().read_bytes(), hops)
+    cache, again = _run(_project(), tmp_path)
+    assert (cache.hits, cache.misses) == (3, 1) and again == found and any(LEAK in m for m in again)

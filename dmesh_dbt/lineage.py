@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cache, cached_property
 from importlib.util import find_spec
@@ -154,12 +154,9 @@ class _Parsed:
 Stop = Callable[[ColumnRef], bool]
 
 
-@dataclass(frozen=True, slots=True)
-class _Step:
-    """One hop of a column being traced; ``followed`` when the trace goes on through the hop's source."""
-
-    hop: Hop
-    followed: ColumnRef | None = None
+#: One hop of a column being traced, and the column the trace goes on through (None where it ends): a plain
+#: pair, as a warm 5,000-model check makes one per hop it follows (a frozen dataclass costs a Python call each).
+_Step = tuple[Hop, ColumnRef | None]
 
 
 class Lineage:
@@ -255,7 +252,9 @@ class Lineage:
                 traced[current] = self._derive(current, steps.pop(current), traced)
             else:
                 found = steps[current] = self._steps(current, stop)
-                pending.extend(s.followed for s in found or () if s.followed is not None and s.followed not in traced)
+                pending.extend(
+                    followed for _, followed in found or () if followed is not None and followed not in traced
+                )
         return traced[column]
 
     # ------------------------------------------------------------------------------------------- tracing
@@ -270,50 +269,64 @@ class Lineage:
         if hops is None:
             return None
         relations = self._relations
-        steps = []
+        steps: list[_Step] = []
         for hop in hops:
             followed = None
-            if isinstance(hop, Input):
-                parent = relations.get(hop.source.node_id)
-                if parent is not None and parent.has_sql and not stop(hop.source):
-                    followed = hop.source
-            steps.append(_Step(hop, followed))
+            if type(hop) is Input:
+                source = hop.source
+                parent = relations.get(source.node_id)
+                if parent is not None and parent.has_sql and not stop(source):
+                    followed = source
+            steps.append((hop, followed))
         return tuple(steps)
 
     def _derive(
         self, column: ColumnRef, steps: tuple[_Step, ...] | None, traced: Mapping[ColumnRef, tuple[Derivation, ...]]
     ) -> tuple[Derivation, ...]:
-        """``column``'s derivations from its steps, the columns they follow traced already (in ``traced``)."""
+        """``column``'s derivations from its steps, the columns they follow traced already (in ``traced``): of
+        those ending at the same upstream column, as reduced and as unresolved, the shortest (the first met of
+        equal length)."""
         if steps is None:
             reason = f"{self.name(column.node_id)} does not output a column {column.column}"
             return (Derivation((column,), unresolved=Unresolved(column.node_id, reason)),)
         found: dict[tuple[ColumnRef, bool, Unresolved | None], Derivation] = {}
-        for step in steps:
-            for derivation in self._through(column, step, traced):
-                key = (derivation.upstream, derivation.reduced, derivation.unresolved)
-                if key not in found or len(derivation.path) < len(found[key].path):
+        for hop, followed in steps:
+            for derivation in self._through(column, hop, followed, traced):
+                path, reduced, unresolved = derivation
+                key = (path[-1], reduced, unresolved)
+                kept = found.get(key)
+                if kept is None or len(path) < len(kept.path):
                     found[key] = derivation
         if len(found) < 2:
             return tuple(found.values())
         # sqlglot collects a projection's columns in a set: sort, so messages name the same column every run.
-        return tuple(sorted(found.values(), key=lambda d: (d.upstream, d.reduced, d.unresolved is not None)))
+        return tuple(sorted(found.values(), key=lambda d: (d.path[-1], d.reduced, d.unresolved is not None)))
 
     def _through(
-        self, column: ColumnRef, step: _Step, traced: Mapping[ColumnRef, tuple[Derivation, ...]]
-    ) -> Iterator[Derivation]:
-        hop = step.hop
-        if isinstance(hop, Unresolved):
-            yield Derivation((column,), unresolved=hop)
-        elif step.followed is None:
-            yield Derivation((column, hop.source), hop.reduced)
-        elif (upstream_derivations := traced.get(step.followed)) is None:
+        self,
+        column: ColumnRef,
+        hop: Hop,
+        followed: ColumnRef | None,
+        traced: Mapping[ColumnRef, tuple[Derivation, ...]],
+    ) -> Iterable[Derivation]:
+        """The derivations of ``column`` through one hop. Built with ``tuple.__new__``: a Derivation's generated
+        ``__new__`` is Python code, and a warm 5,000-model check builds about 50,000 of them."""
+        if type(hop) is Unresolved:
+            return (_new_tuple(Derivation, ((column,), False, hop)),)
+        assert isinstance(hop, Input)
+        if followed is None:
+            return (_new_tuple(Derivation, ((column, hop.source), hop.reduced, None)),)
+        upstream_derivations = traced.get(followed)
+        if upstream_derivations is None:
             # Not traced before ``column``: the column is its own ancestor (SQL reading its own relation), a loop
             # no derivation ends; fail closed.
-            reason = f"the lineage of {self.display(step.followed)} loops back on itself"
-            yield Derivation((column, step.followed), hop.reduced, Unresolved(step.followed.node_id, reason))
-        else:
-            for upstream in upstream_derivations:
-                yield Derivation((column, *upstream.path), hop.reduced or upstream.reduced, upstream.unresolved)
+            reason = f"the lineage of {self.display(followed)} loops back on itself"
+            return (Derivation((column, followed), hop.reduced, Unresolved(followed.node_id, reason)),)
+        reduced = hop.reduced
+        return [
+            _new_tuple(Derivation, ((column, *path), reduced or upstream_reduced, unresolved))
+            for path, upstream_reduced, unresolved in upstream_derivations
+        ]
 
     # ------------------------------------------------------------------------------------------- the cache
 

@@ -838,7 +838,8 @@ def _decode_node(value: object, node_id: str) -> tuple[NodeLineage, list[tuple[t
         return None
     try:
         entry = _mapping(value)
-        columns = {_text(name): _decode_hops(hops) for name, hops in _mapping(entry["columns"]).items()}
+        # A JSON object's keys are strings: only the values need checking.
+        columns = {name: _decode_hops(hops) for name, hops in _mapping(entry["columns"]).items()}
         unresolved = entry["unresolved"]
         problem = None if unresolved is None else Unresolved(*_texts(unresolved, 2))
         node = NodeLineage(
@@ -885,12 +886,17 @@ def _decode_relations(value: object) -> tuple[tuple[str, ...], list[tuple[tuple[
 
 
 def _decode_resolved(value: object) -> list[tuple[tuple[str, ...], str | None]]:
+    """``[[parts, node_id or null], ...]``, checked inline as ``_decode_hops`` (two per node of a warm check)."""
+    if type(value) is not list:
+        raise _Malformed(value)
     resolved = []
-    for item in _list(value):
-        pair = _list(item)
-        if len(pair) != 2 or not (pair[1] is None or isinstance(pair[1], str)):
-            raise _Malformed(item)
-        resolved.append((tuple(_text(p) for p in _list(pair[0])), pair[1]))
+    for item in value:
+        if type(item) is list and len(item) == 2:
+            parts, found = item
+            if (found is None or type(found) is str) and type(parts) is list and all(type(p) is str for p in parts):
+                resolved.append((tuple(parts), found))
+                continue
+        raise _Malformed(item)
     return resolved
 
 

@@ -116,13 +116,17 @@ def test_a_corrupt_cache_is_ignored_without_error_and_rewritten(tmp_path: Path, 
     assert _run(_project(), tmp_path)[0].hits == 4  # rewritten whole
 
 
-def _forge(target: Path, key: bytes, hops: object = ()) -> None:
-    """Rewrite the cache so contacts.contact derives from ``hops`` (nothing), signed with ``key``."""
+def _forge(target: Path, key: bytes, hops: object = (), field: str = "") -> None:
+    """Rewrite the cache so contacts.contact derives from ``hops`` (nothing), or its entry's ``field`` is ``hops``,
+    signed with ``key``."""
     path = target / CACHE_FILE
     header, body = path.read_bytes().split(b"\n", 1)
     document = orjson.loads(body)
     entry = document["entries"][f"lineage:{OUT}"]
-    entry[1]["columns"]["contact"] = hops
+    if field:
+        entry[1][field] = hops
+    else:
+        entry[1]["columns"]["contact"] = hops
     body = orjson.dumps(document)
     mac = hmac.new(key, body, hashlib.sha256).hexdigest().encode()
     path.write_bytes(header[: -len(mac)] + mac + b"\n" + body)
@@ -225,3 +229,15 @@ def test_a_malformed_entry_even_signed_with_the_users_key_is_a_miss_and_parsed_a
     _forge(tmp_path, key_path().read_bytes(), hops)
     cache, again = _run(_project(), tmp_path)
     assert (cache.hits, cache.misses) == (3, 1) and again == found and any(LEAK in m for m in again)
+
+
+@pytest.mark.parametrize(
+    "resolved",
+    [[[["stg_customers"], 5]], [[["stg_customers", 3], None]], [["stg_customers", None]], [[["x"]]], "x"],
+    ids=["found-number", "part-number", "parts-text", "short", "text"],
+)
+def test_malformed_resolutions_even_signed_with_the_users_key_are_a_miss(tmp_path: Path, resolved: object) -> None:
+    _, found = _run(_project(), tmp_path)
+    _forge(tmp_path, key_path().read_bytes(), resolved, field="resolved")
+    cache, again = _run(_project(), tmp_path)
+    assert (cache.hits, cache.misses) == (3, 1) and again == found

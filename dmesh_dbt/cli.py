@@ -761,8 +761,8 @@ def check(
     )
     report = replace(report, source_root=source_root)
     # Everything the check built (manifest, lineage, traces: half a million objects at 5,000 models) lives until
-    # the process ends: frozen, the collector skips it, so neither rendering nor the full collection at
-    # interpreter exit walks it again (a quarter of a warm 5,000-model check). Nothing is skipped: objects are
+    # the process ends: frozen, the collector skips it, so the full collection at interpreter exit (and any while
+    # rendering) does not walk it again (a quarter of a warm 5,000-model check). Nothing is skipped: objects are
     # still freed by reference counting, and every write and flush runs as before.
     import gc
 

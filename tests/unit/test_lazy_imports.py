@@ -145,3 +145,32 @@ def test_a_scan_without_write_loads_no_yaml_editor() -> None:
     code = "import sys\nimport dmesh_dbt.scan.report, dmesh_dbt.scan.scanner\nprint('\\n'.join(sorted(sys.modules)))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert not set(result.stdout.split()) & {"dmesh_dbt.scan.write", "dmesh_dbt.properties", "ruamel", "ruamel.yaml"}
+
+
+def test_a_check_without_baseline_loads_no_comparison_or_failure_explainer() -> None:
+    """Comparing manifests (changes.detect, .types) is the baseline's path; warehouse's patterns explain a failed
+    dbt run: neither is on the way of a check of a current manifest."""
+    loaded = _modules_after("import dmesh_dbt.cli, dmesh_dbt.check, dmesh_dbt.render", {**os.environ})
+    assert not {"dmesh_dbt.changes.detect", "dmesh_dbt.changes.types", "dmesh_dbt.warehouse"} & loaded
+
+
+def test_the_changes_face_still_serves_what_it_loads_on_first_use() -> None:
+    loaded = _modules_after(
+        "from dmesh_dbt.changes import find_changes, normalize_type; assert callable(find_changes)", {**os.environ}
+    )
+    assert {"dmesh_dbt.changes.detect", "dmesh_dbt.changes.types"} <= loaded
+
+
+def test_a_scan_by_names_loads_no_phone_library_release_inspector_or_failure_explainer() -> None:
+    """libphonenumber loads when a sampled value looks like a phone number; the release inspector for published
+    relations; warehouse's patterns when dbt fails (issue 16: scan start-up)."""
+    loaded = _modules_after("import dmesh_dbt.cli, dmesh_dbt.scan.scanner, dmesh_dbt.scan.report", {**os.environ})
+    assert not {"phonenumbers", "dmesh_dbt.inspection", "dmesh_dbt.warehouse"} & loaded
+
+
+def test_a_phone_shaped_value_loads_the_phone_library_and_is_judged_by_it() -> None:
+    statement = (
+        "from dmesh_dbt.scan.values import is_phone_number; import sys; assert not is_phone_number('12.5'); "
+        "assert 'phonenumbers' not in sys.modules; assert is_phone_number('(206) 555-0166')"
+    )
+    assert "phonenumbers" in _modules_after(statement, {**os.environ})

@@ -174,3 +174,28 @@ def test_a_phone_shaped_value_loads_the_phone_library_and_is_judged_by_it() -> N
         "assert 'phonenumbers' not in sys.modules; assert is_phone_number('(206) 555-0166')"
     )
     assert "phonenumbers" in _modules_after(statement, {**os.environ})
+
+
+def test_scan_reads_the_mesh_policy_without_loading_a_rule_lineage_or_change_kind() -> None:
+    """`scan` takes its thresholds from policy.mesh: the policy face must not register every rule for that."""
+    loaded = _modules_after("from dmesh_dbt.policy.mesh import scan_thresholds", {**os.environ})
+    rule_modules = {"dmesh_dbt.policy.engine", "dmesh_dbt.policy.registry", "dmesh_dbt.policy.rules"}
+    assert not (rule_modules | {"dmesh_dbt.lineage", "dmesh_dbt.changes.kinds", "dmesh_dbt.examples"}) & loaded
+
+
+#: Every rule module and one rule each registers: a read of the registry must find them all, whichever way in.
+_EVERY_RULE = "assert {'DM001', 'DM011', 'DM015', 'DM016'} <= set(RULES), sorted(RULES)"
+
+
+def test_every_way_to_the_registry_finds_every_rule_registered() -> None:
+    """A registry read half-filled would skip rules (fail open) or refuse a waiver of a rule not yet loaded."""
+    ways = (
+        f"from dmesh_dbt.policy import RULES; {_EVERY_RULE}",
+        f"from dmesh_dbt.policy.registry import RULES; {_EVERY_RULE}",
+        "from dmesh_dbt.policy import evaluate_policy; from dmesh_dbt.policy.engine import RULES; " + _EVERY_RULE,
+        "from pathlib import Path; from dmesh_dbt.policy.waivers import parse_waivers; "
+        "parse_waivers([{'rule': 'DM016', 'model': 'm', 'reason': 'r', 'expires': '2999-01-01', "
+        "'approver': 'a'}], Path('dmesh.yml'))",
+    )
+    for statement in ways:
+        subprocess.run([sys.executable, "-c", statement], check=True, capture_output=True, text=True)

@@ -7,7 +7,7 @@ version gate and consumer impact; ``changes/types.py``: type families across ada
 
 from __future__ import annotations
 
-import importlib
+import sys
 from typing import TYPE_CHECKING, Any
 
 from dmesh_dbt.changes.gate import change_finding, compare_projects, impacts_of
@@ -40,8 +40,9 @@ def __getattr__(name: str) -> Any:
     """``from dmesh_dbt.changes import find_changes`` loads ``changes.detect`` then, not with the package."""
     if name not in _LAZY:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    module = importlib.import_module(f"{__name__}.{_LAZY[name]}")
-    return getattr(module, name)
+    module = f"{__name__}.{_LAZY[name]}"
+    __import__(module)  # the import statement's machinery, unlike importlib's: `-X importtime` lists it
+    return getattr(sys.modules[module], name)
 
 
 __all__ = [

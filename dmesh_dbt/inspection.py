@@ -32,8 +32,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import phonenumbers
-
 from dmesh_dbt.errors import ConfigError, PolicyViolation
 from dmesh_dbt.pii import PiiClass
 from dmesh_dbt.project import Target
@@ -140,6 +138,8 @@ def _alnum_run(text: str, start: int, length: int) -> str | None:
 def _has_phone(text: str) -> bool:
     # libphonenumber finds the candidates; values.is_phone_number keeps those written as phone numbers are
     # (an international + or national formatting), not bare digit runs that are ids.
+    import phonenumbers  # libphonenumber's tables take ~20 ms to load: only free text reaches here
+
     matcher = phonenumbers.PhoneNumberMatcher(text, "US", leniency=phonenumbers.Leniency.VALID)
     return any(is_phone_number(match.raw_string) for match in matcher)
 

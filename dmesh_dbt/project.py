@@ -42,7 +42,6 @@ from dmesh_dbt.files import (
 )
 from dmesh_dbt.identifiers import InvalidName, NameKind, valid_name
 from dmesh_dbt.toolkit import DBT_DEFAULTS, DbtFlags, run_dbt
-from dmesh_dbt.warehouse import explain_failure
 
 if TYPE_CHECKING:  # jinja2 loads only to render profiles.yml (resolve_target), which check does not read
     import jinja2
@@ -689,6 +688,8 @@ def _compile(project_dir: Path, flags: DbtFlags, target: str | None) -> Path:
         )
     except DbtError as error:
         # Compiling opens the target's connection: name a connection problem's cause and fix, as sampling does.
+        from dmesh_dbt.warehouse import explain_failure  # its patterns compile at import: only a failure needs them
+
         resolved = resolve_target(project_dir, target, flags)
         raise explain_failure(str(error), resolved.name, resolved.type) or error from None
     manifest = manifest_path(project_dir)

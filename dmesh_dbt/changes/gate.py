@@ -8,7 +8,6 @@ from collections.abc import Sequence
 from datetime import date
 
 from dmesh_dbt.artifacts import Project
-from dmesh_dbt.changes.detect import find_changes, version_key
 from dmesh_dbt.changes.kinds import KEPT_VERSION_NOT_DEPRECATED, Change, Comparison, Consumer, Consumers
 from dmesh_dbt.report import Finding, Impact, Severity
 
@@ -26,6 +25,9 @@ def compare_projects(
     A breaking change passes only inside a new model version (the superseded version kept, with a
     ``deprecation_date``); PII leaks never pass. Each failing change lists the consumers it hits.
     """
+    # Loaded here: a check without a baseline reports through change_finding's types, never compares.
+    from dmesh_dbt.changes.detect import find_changes
+
     changes = find_changes(old, new, today)
     findings = [_judge(change, new, consumers or {}) for change in changes if change.breaking]
     findings.extend(_kept_versions_without_deprecation(changes, new))
@@ -58,6 +60,8 @@ def _judge(change: Change, new: Project, consumers: Consumers) -> Finding:
 
 
 def _fix_for(change: Change, new: Project) -> str:
+    from dmesh_dbt.changes.detect import version_key  # loaded by compare_projects, the one caller
+
     if change.kind.fix:
         return change.kind.fix
     versions = [m.version for m in new.own_models if m.name == change.model and m.version is not None]
@@ -71,6 +75,8 @@ def _fix_for(change: Change, new: Project) -> str:
 
 def _kept_versions_without_deprecation(changes: Sequence[Change], new: Project) -> list[Finding]:
     """A new version that breaks the old shape needs the versions it supersedes to announce their end."""
+    from dmesh_dbt.changes.detect import version_key  # loaded by compare_projects, the one caller
+
     superseding = {c.model: c for c in changes if c.in_new_version and c.breaking and not c.kind.leak}
     findings = []
     for name, change in sorted(superseding.items()):

@@ -1,5 +1,6 @@
-"""The policy engine: the rule registry (``@rule``), severities from the mesh policy and a domain's overrides,
-and the evaluation that turns rules' Violations into Findings.
+"""The policy engine: the rule registry (``@rule``, ``RULES``), what a rule sees (``PolicyContext``) and says
+(``Violation``), and the severities' type. Reading the whole registry (severities, evaluation, known rule ids)
+is ``policy/registry.py``'s, which loads every rule module first.
 
 Each rule is one small function registered with ``@rule`` (in ``policy/rules.py``): a stable id, a name, a
 docstring whose first line is the summary and whose body shows a failing and a fixed example, and ``examples``:
@@ -18,14 +19,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dmesh_dbt.artifacts import Catalog, Model, Project
-from dmesh_dbt.changes.kinds import CHANGE_KINDS, KEPT_VERSION_NOT_DEPRECATED
-from dmesh_dbt.errors import ConfigError
 from dmesh_dbt.examples import Examples
 from dmesh_dbt.lineage import Lineage
 from dmesh_dbt.lineage_cache import LineageCache
 from dmesh_dbt.policy.mesh import MeshPolicyFile, shipped_mesh_policy
 from dmesh_dbt.project import DMESH_FILE
-from dmesh_dbt.report import Finding, RuleInfo, Severity, Waiver
+from dmesh_dbt.report import RuleInfo, Severity, Waiver
 
 if TYPE_CHECKING:
     # Only a type here: importing the scan's detectors costs every check start-up time for nothing.
@@ -33,7 +32,6 @@ if TYPE_CHECKING:
 
 #: The severity that switches a rule off.
 OFF = "off"
-_SEVERITIES = {"error": Severity.ERROR, "warning": Severity.WARNING, OFF: None}
 
 #: The domain descriptor beside dbt_project.yml.
 DOMAIN_FILE = DMESH_FILE  # one name for the file, defined where it is read
@@ -149,78 +147,6 @@ class Severities:
     def of(self, rule_id: str) -> Severity | None:
         """The rule's severity; None when the rule is off. Rules the policy does not name are errors."""
         return self.by_rule.get(rule_id, Severity.ERROR)
-
-
-def resolve_severities(domain: DomainConfig, mesh: MeshPolicyFile | None = None) -> Severities:
-    """Mesh-wide severities with the domain's overrides applied.
-
-    ConfigError on an unknown rule, and on a domain that changes or waives a rule the mesh policy locks: only
-    the mesh policy (the platform's file) can change those.
-    """
-    mesh = mesh or shipped_mesh_policy()
-    severities = {
-        str(rule_id): _parse_severity(value, str(rule_id), f"the mesh policy {mesh.source}")
-        for rule_id, value in mesh.rules.items()
-    }
-    for rule_id, value in domain.policy.items():
-        if rule_id not in severities and rule_id not in known_rule_ids():
-            raise ConfigError(f"{DOMAIN_FILE} policy names unknown rule {rule_id!r}; known rules: {rule_list()}")
-        parsed = _parse_severity(value, rule_id, DOMAIN_FILE)
-        if rule_id in mesh.locked and parsed != severities.get(rule_id, Severity.ERROR):
-            raise ConfigError(
-                f"{DOMAIN_FILE} policy changes {rule_id}, which the mesh policy locks ({mesh.source}); remove it: "
-                "only the platform's mesh policy can change a locked rule"
-            )
-        severities[rule_id] = parsed
-    for waiver in domain.waivers:
-        if waiver.rule in mesh.locked:
-            raise ConfigError(
-                f"{DOMAIN_FILE} waives {waiver.rule} for {waiver.subject}, which the mesh policy locks "
-                f"({mesh.source}); fix the finding instead: only the platform's mesh policy can change a locked rule"
-            )
-    return Severities(severities)
-
-
-def _parse_severity(value: object, rule_id: str, where: str) -> Severity | None:
-    key = severity_word(value).lower()
-    if key not in _SEVERITIES:
-        raise ConfigError(f"{where} gives {rule_id} severity {value!r}; use error, warning or off")
-    return _SEVERITIES[key]
-
-
-def known_rule_ids() -> set[str]:
-    """The one registry of rule ids a policy or waiver may name: policy rules (DM), change kinds (BC, AC) and
-    the version gate (VG)."""
-    apart = {KEPT_VERSION_NOT_DEPRECATED.id, EXPIRED_WAIVER.id, PUBLISHED_PII.id}
-    return set(RULES) | {k.id for k in CHANGE_KINDS} | apart
-
-
-def rule_list() -> str:
-    return ", ".join(sorted(known_rule_ids()))
-
-
-def evaluate_policy(ctx: PolicyContext, severities: Severities) -> list[Finding]:
-    """Run every rule that is not off and return its violations as Findings at the configured severity."""
-    findings = []
-    for rule_id, registered in sorted(RULES.items()):
-        severity = severities.of(rule_id)
-        if severity is None:
-            continue
-        for violation in registered.check(ctx):
-            findings.append(_finding(rule_id, severity, violation))
-    return findings
-
-
-def _finding(rule_id: str, severity: Severity, violation: Violation) -> Finding:
-    model = violation.model
-    return Finding(
-        rule_id=rule_id,
-        severity=severity,
-        message=violation.message,
-        model=model.display_name if model else None,
-        column=violation.column,
-        path=model.declared_in if model else None,
-    )
 
 
 def severity_word(value: object) -> str:

@@ -9,7 +9,8 @@ from datetime import date
 from pathlib import Path
 
 from dmesh_dbt.errors import ConfigError
-from dmesh_dbt.policy.engine import DOMAIN_FILE, EXPIRED_WAIVER, known_rule_ids, rule_list
+from dmesh_dbt.policy.engine import DOMAIN_FILE, EXPIRED_WAIVER
+from dmesh_dbt.policy.registry import known_rule_ids, rule_list
 from dmesh_dbt.report import Finding, Severity, Waiver
 
 _WAIVER_FIELDS = ("rule", "model", "reason", "approver", "expires")

@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, Any
 from dmesh_dbt.errors import ConfigError, DbtError
 from dmesh_dbt.project import private_target
 from dmesh_dbt.toolkit import DBT_DEFAULTS, DbtFlags, dbt_process, log_events
-from dmesh_dbt.warehouse import explain_failure
 
 if TYPE_CHECKING:
     from duckdb import DuckDBPyConnection
@@ -279,6 +278,8 @@ def sample_through_dbt(
     )  # fmt: skip
     if result.returncode != 0:
         error = _last_error(result.stdout)
+        from dmesh_dbt.warehouse import explain_failure  # its patterns compile at import: only a failure needs them
+
         raise explain_failure(error, target, adapter) or DbtError(
             f"dbt show failed while sampling on target {target!r}: {error}"
         )

@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING
 
 from dmesh_dbt.artifacts import Column, Model, Project, Seed, Source, load_catalog
 from dmesh_dbt.errors import DbtError, UsageError
-from dmesh_dbt.inspection import Leak, inspect_published
 from dmesh_dbt.masking import PUBLISHED_SCHEMA_SUFFIX, published_identifier
 from dmesh_dbt.pii import ScanThresholds
 from dmesh_dbt.project import Target, catalog_path, domain_name, read_dbt_project, resolve_target
@@ -44,6 +43,8 @@ from dmesh_dbt.toolkit import DBT_DEFAULTS, DbtFlags, dbt_process
 
 if TYPE_CHECKING:
     from duckdb import DuckDBPyConnection
+
+    from dmesh_dbt.inspection import Leak
 
 
 @dataclass(frozen=True)
@@ -348,6 +349,7 @@ def _inspect_published(project: Project, options: ScanOptions, target: Target, m
     if not model_ids:
         return []  # nothing published: no need to load the contracts' ODCS models
     from dmesh_dbt.contracts import published_models
+    from dmesh_dbt.inspection import inspect_published  # the release inspector: only published relations need it
 
     dbt_project = read_dbt_project(options.project_dir)
     domain = domain_name(options.project_dir)

@@ -25,8 +25,6 @@ from datetime import date, datetime
 from functools import cache, lru_cache
 from typing import Any
 
-import phonenumbers
-
 from dmesh_dbt.masking import HASH_PATTERN
 from dmesh_dbt.pii import PiiClass
 
@@ -277,6 +275,8 @@ def is_phone_number(value: str, default_region: str = "US") -> bool:
     international = stripped.startswith("+")
     if not international and (not _NATIONAL_FORMAT.fullmatch(stripped) or _DATE_SHAPE.fullmatch(stripped)):
         return False
+    import phonenumbers  # libphonenumber's tables take ~20 ms to load: only a phone-shaped value reaches here
+
     try:
         number = phonenumbers.parse(stripped, None if international else default_region)
     except phonenumbers.NumberParseException:

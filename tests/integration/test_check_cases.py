@@ -18,7 +18,8 @@ from dmesh_dbt.artifacts import Project, load_manifest
 from dmesh_dbt.changes.gate import compare_projects
 from dmesh_dbt.changes.kinds import Comparison
 from dmesh_dbt.check import baseline_from_registry, run_check
-from dmesh_dbt.policy.engine import DomainConfig, PolicyContext, evaluate_policy, resolve_severities
+from dmesh_dbt.policy.engine import DomainConfig, PolicyContext
+from dmesh_dbt.policy.registry import evaluate_policy, resolve_severities
 from dmesh_dbt.project import ensure_project_id
 from dmesh_dbt.registry import ConsumerRecord, Registry
 from tests.check_fixtures import (

@@ -17,8 +17,9 @@ from dmesh_dbt import examples as ex
 from dmesh_dbt.artifacts import Project
 from dmesh_dbt.changes import compare_projects
 from dmesh_dbt.changes.kinds import CHANGE_KINDS, ChangeKind
-from dmesh_dbt.policy.engine import RULES, DomainConfig, PolicyContext, Rule
+from dmesh_dbt.policy.engine import DomainConfig, PolicyContext, Rule
 from dmesh_dbt.policy.mesh import shipped_mesh_policy
+from dmesh_dbt.policy.registry import RULES
 
 TODAY = date(2026, 12, 1)
 LOCKED = shipped_mesh_policy().locked

@@ -145,3 +145,57 @@ def test_a_scan_without_write_loads_no_yaml_editor() -> None:
     code = "import sys\nimport dmesh_dbt.scan.report, dmesh_dbt.scan.scanner\nprint('\\n'.join(sorted(sys.modules)))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert not set(result.stdout.split()) & {"dmesh_dbt.scan.write", "dmesh_dbt.properties", "ruamel", "ruamel.yaml"}
+
+
+def test_a_check_without_baseline_loads_no_comparison_or_failure_explainer() -> None:
+    """Comparing manifests (changes.detect, .types) is the baseline's path; warehouse's patterns explain a failed
+    dbt run: neither is on the way of a check of a current manifest."""
+    loaded = _modules_after("import dmesh_dbt.cli, dmesh_dbt.check, dmesh_dbt.render", {**os.environ})
+    assert not {"dmesh_dbt.changes.detect", "dmesh_dbt.changes.types", "dmesh_dbt.warehouse"} & loaded
+
+
+def test_the_changes_face_still_serves_what_it_loads_on_first_use() -> None:
+    loaded = _modules_after(
+        "from dmesh_dbt.changes import find_changes, normalize_type; assert callable(find_changes)", {**os.environ}
+    )
+    assert {"dmesh_dbt.changes.detect", "dmesh_dbt.changes.types"} <= loaded
+
+
+def test_a_scan_by_names_loads_no_phone_library_release_inspector_or_failure_explainer() -> None:
+    """libphonenumber loads when a sampled value looks like a phone number; the release inspector for published
+    relations; warehouse's patterns when dbt fails (issue 16: scan start-up)."""
+    loaded = _modules_after("import dmesh_dbt.cli, dmesh_dbt.scan.scanner, dmesh_dbt.scan.report", {**os.environ})
+    assert not {"phonenumbers", "dmesh_dbt.inspection", "dmesh_dbt.warehouse"} & loaded
+
+
+def test_a_phone_shaped_value_loads_the_phone_library_and_is_judged_by_it() -> None:
+    statement = (
+        "from dmesh_dbt.scan.values import is_phone_number; import sys; assert not is_phone_number('12.5'); "
+        "assert 'phonenumbers' not in sys.modules; assert is_phone_number('(206) 555-0166')"
+    )
+    assert "phonenumbers" in _modules_after(statement, {**os.environ})
+
+
+def test_scan_reads_the_mesh_policy_without_loading_a_rule_lineage_or_change_kind() -> None:
+    """`scan` takes its thresholds from policy.mesh: the policy face must not register every rule for that."""
+    loaded = _modules_after("from dmesh_dbt.policy.mesh import scan_thresholds", {**os.environ})
+    rule_modules = {"dmesh_dbt.policy.engine", "dmesh_dbt.policy.registry", "dmesh_dbt.policy.rules"}
+    assert not (rule_modules | {"dmesh_dbt.lineage", "dmesh_dbt.changes.kinds", "dmesh_dbt.examples"}) & loaded
+
+
+#: Every rule module and one rule each registers: a read of the registry must find them all, whichever way in.
+_EVERY_RULE = "assert {'DM001', 'DM011', 'DM015', 'DM016'} <= set(RULES), sorted(RULES)"
+
+
+def test_every_way_to_the_registry_finds_every_rule_registered() -> None:
+    """A registry read half-filled would skip rules (fail open) or refuse a waiver of a rule not yet loaded."""
+    ways = (
+        f"from dmesh_dbt.policy import RULES; {_EVERY_RULE}",
+        f"from dmesh_dbt.policy.registry import RULES; {_EVERY_RULE}",
+        "from dmesh_dbt.policy import evaluate_policy; from dmesh_dbt.policy.engine import RULES; " + _EVERY_RULE,
+        "from pathlib import Path; from dmesh_dbt.policy.waivers import parse_waivers; "
+        "parse_waivers([{'rule': 'DM016', 'model': 'm', 'reason': 'r', 'expires': '2999-01-01', "
+        "'approver': 'a'}], Path('dmesh.yml'))",
+    )
+    for statement in ways:
+        subprocess.run([sys.executable, "-c", statement], check=True, capture_output=True, text=True)

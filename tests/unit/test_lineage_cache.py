@@ -15,7 +15,8 @@ import pytest
 from dmesh_dbt.artifacts import Access, Project
 from dmesh_dbt.lineage import ColumnRef, Input, Lineage, NodeLineage, cache_salt
 from dmesh_dbt.lineage_cache import CACHE_FILE, LineageCache, key_path
-from dmesh_dbt.policy.engine import RULES, DomainConfig, PolicyContext
+from dmesh_dbt.policy.engine import DomainConfig, PolicyContext
+from dmesh_dbt.policy.registry import RULES
 from tests.lineage_projects import column, model, project, source
 
 OUT = "model.payments.contacts"

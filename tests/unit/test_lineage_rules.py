@@ -7,7 +7,8 @@ from datetime import date
 import pytest
 
 from dmesh_dbt.artifacts import Access, Project
-from dmesh_dbt.policy.engine import RULES, DomainConfig, PolicyContext
+from dmesh_dbt.policy.engine import DomainConfig, PolicyContext
+from dmesh_dbt.policy.registry import RULES
 from tests.lineage_projects import DATABASE, column, model, project, source
 
 

@@ -11,8 +11,9 @@ import pytest
 
 from dmesh_dbt.errors import ConfigError
 from dmesh_dbt.policy.domain import load_domain_config
-from dmesh_dbt.policy.engine import DomainConfig, resolve_severities
+from dmesh_dbt.policy.engine import DomainConfig
 from dmesh_dbt.policy.mesh import POLICY_ENV, SHIPPED_SOURCE, load_mesh_policy, shipped_mesh_policy
+from dmesh_dbt.policy.registry import resolve_severities
 from dmesh_dbt.render import render
 from dmesh_dbt.report import Report, Severity
 

@@ -11,7 +11,8 @@ import pytest
 from dmesh_dbt.artifacts import Group, Project
 from dmesh_dbt.errors import ConfigError
 from dmesh_dbt.policy.domain import load_domain_config
-from dmesh_dbt.policy.engine import RULES, DomainConfig, PolicyContext, evaluate_policy, resolve_severities
+from dmesh_dbt.policy.engine import DomainConfig, PolicyContext
+from dmesh_dbt.policy.registry import RULES, evaluate_policy, resolve_severities
 from dmesh_dbt.policy.waivers import split_waivers
 from dmesh_dbt.report import Finding, Severity, Waiver, apply_waivers
 

@@ -15,7 +15,8 @@ from dmesh_dbt.artifacts import Project
 from dmesh_dbt.changes.detect import find_changes
 from dmesh_dbt.changes.kinds import CHANGE_KINDS, ChangeKind
 from dmesh_dbt.examples import DOMAIN
-from dmesh_dbt.policy.engine import RULES, DomainConfig, PolicyContext, Rule
+from dmesh_dbt.policy.engine import DomainConfig, PolicyContext, Rule
+from dmesh_dbt.policy.registry import RULES
 
 TODAY = date(2026, 12, 1)
 

@@ -7,8 +7,7 @@ version gate and consumer impact; ``changes/types.py``: type families across ada
 
 from __future__ import annotations
 
-import sys
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from dmesh_dbt.changes.gate import change_finding, compare_projects, impacts_of
 from dmesh_dbt.changes.kinds import (
@@ -20,6 +19,7 @@ from dmesh_dbt.changes.kinds import (
     Consumer,
     Consumers,
 )
+from dmesh_dbt.lazy import face_getattr
 
 if TYPE_CHECKING:
     from dmesh_dbt.changes.detect import compare_models, effective_strategy, find_changes, model_keys, version_key
@@ -36,13 +36,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    """``from dmesh_dbt.changes import find_changes`` loads ``changes.detect`` then, not with the package."""
-    if name not in _LAZY:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    module = f"{__name__}.{_LAZY[name]}"
-    __import__(module)  # the import statement's machinery, unlike importlib's: `-X importtime` lists it
-    return getattr(sys.modules[module], name)
+__getattr__ = face_getattr(__name__, _LAZY)
 
 
 __all__ = [

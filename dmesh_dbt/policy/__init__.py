@@ -15,8 +15,9 @@ thresholds) runs this file, and must not load every rule, lineage and the change
 
 from __future__ import annotations
 
-import sys
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from dmesh_dbt.lazy import face_getattr
 
 if TYPE_CHECKING:
     from dmesh_dbt.policy.domain import load_domain_config
@@ -81,10 +82,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    """``from dmesh_dbt.policy import evaluate_policy`` loads the registry (every rule) then, not with the package."""
-    if name not in _HOMES:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    module = f"{__name__}.{_HOMES[name]}"
-    __import__(module)  # the import statement's machinery, unlike importlib's: `-X importtime` lists it
-    return getattr(sys.modules[module], name)
+__getattr__ = face_getattr(__name__, _HOMES)

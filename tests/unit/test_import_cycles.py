@@ -19,9 +19,12 @@ def _module_name(path: Path) -> str:
 def _imports(tree: ast.Module) -> set[str]:
     """Every dmesh_dbt module ``tree`` imports, wherever in the file, except under ``if TYPE_CHECKING:``."""
     found: set[str] = set()
+    # Emptied before the walk: ast.walk queues a node's children before yielding them, so clearing a block as
+    # the walk meets it would still visit the imports inside it.
     for node in ast.walk(tree):
         if isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING":
             node.body = []
+    for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("dmesh_dbt"):
             found.add(node.module)
             found.update(f"{node.module}.{alias.name}" for alias in node.names)

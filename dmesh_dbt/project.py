@@ -493,9 +493,7 @@ def _configured_target_path(project_dir: Path) -> str | None:
     configured = (document or {}).get("target-path")
     if not isinstance(configured, str) or not configured.strip():
         return None
-    if "{" in configured:  # only a templated path pays for jinja2 (check's start-up, issue 16)
-        configured = str(_render(configured, _renderer(), path))
-    return configured.strip() or None
+    return str(_render(configured, _renderer(), path)).strip() or None
 
 
 def manifest_path(project_dir: Path) -> Path:

@@ -241,12 +241,11 @@ def match_in_context(name: str, table: str | None) -> NameMatch | None:
 
 @cache
 def _table_may_decide(name: str) -> bool:
-    """Whether any table could give ``name`` a class: the name matches a pattern, or it is one of the words that
-    ``_message_header`` and ``_bare_word_on_its_table`` read on particular tables. Kept in step with them."""
+    """Whether any table could give ``name`` a class: the name matches a pattern, or it passes the gate with which
+    ``_message_header`` or ``_bare_word_on_its_table`` begins. Those functions read nothing their gates turn away,
+    so skipping the table for every other name cannot lose a finding."""
     tokens = tokenize(name)
-    if match_name(name) is not None or (tokens and tokens[0] in _HEADERS):
-        return True
-    return bool(tokens) and (_is_bare_name(tokens) or tokens in {("alias",), ("city",)})
+    return match_name(name) is not None or _is_header(tokens) or _is_table_word(tokens)
 
 
 @cache
@@ -274,7 +273,7 @@ def _match_in_table(name: str, table_tokens_: tuple[str, ...]) -> NameMatch | No
 def _message_header(tokens: tuple[str, ...], table: tuple[str, ...]) -> NameMatch | None:
     """On a table of messages, a header role (``cc``, ``from_address``, ``reply_to``, ``sender``) is an address and
     ``from_name`` a person's name."""
-    if not tokens or tokens[0] not in _HEADERS or not table or not MESSAGE_TABLES.intersection(table):
+    if not _is_header(tokens) or not table or not MESSAGE_TABLES.intersection(table):
         return None
     rest = tokens[1:]
     if rest and rest[-1] == "name" and all(t in _HEADER_TAIL for t in rest[:-1]):
@@ -287,8 +286,8 @@ def _message_header(tokens: tuple[str, ...], table: tuple[str, ...]) -> NameMatc
 def _bare_word_on_its_table(tokens: tuple[str, ...], table: tuple[str, ...]) -> NameMatch | None:
     """Words that are a person's only on a table of people (``name``, ``nickname``, ``alias``), and a city on a table
     of addresses."""
-    if not tokens or not table:
-        return None
+    if not _is_table_word(tokens) or not table:
+        return None  # the gate _table_may_decide reads too: a word added below must pass it
     people = table[-1] in PEOPLE_TABLES
     said = f"{' '.join(tokens)} on a table of people"
     if _is_bare_name(tokens) and (people or (tokens == ("name",) and table[-1] in _HELD_DOCUMENTS)):
@@ -299,6 +298,20 @@ def _bare_word_on_its_table(tokens: tuple[str, ...], table: tuple[str, ...]) -> 
         # On a table of addresses the city is part of each row's address; elsewhere, alone, it is coarse.
         return NameMatch(PiiClass.ADDRESS, WEAK, "city on a table of addresses", "context")
     return None
+
+
+def _is_header(tokens: tuple[str, ...]) -> bool:
+    """``cc``, ``from_address``, ``reply_to``: a message header's role, which only a table of messages decides."""
+    return bool(tokens) and tokens[0] in _HEADERS
+
+
+#: Whole names that only a table decides besides bare names: an alias on people, a city on addresses.
+_TABLE_WORDS = frozenset({("alias",), ("city",)})
+
+
+def _is_table_word(tokens: tuple[str, ...]) -> bool:
+    """A name ``_bare_word_on_its_table`` may classify, given the right table."""
+    return bool(tokens) and (_is_bare_name(tokens) or tokens in _TABLE_WORDS)
 
 
 _NAME_WORDS = frozenset({"full", "display", "legal", "preferred", "nick", "short", "real"})

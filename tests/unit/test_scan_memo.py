@@ -147,3 +147,21 @@ def test_a_name_no_table_could_change_is_not_read_with_its_table() -> None:
                 name,
                 table,
             )
+
+
+def test_the_table_only_readers_classify_nothing_their_gates_refuse() -> None:
+    """``_table_may_decide`` skips the table on the same gates the two table-only readers begin with: a name they
+    refuse gets nothing from any table, one they accept is read with it."""
+    tables = [table_tokens(t) for t in ("email_messages", "customers", "card", "address", "accounts", None)]
+    refused = ("amount", "customer_note", "city_code", "alias_id", "name_of_product", "subject")
+    for name in refused:
+        tokens = names.tokenize(name)
+        assert not context._is_header(tokens) and not context._is_table_word(tokens), name
+        for table in tables:
+            assert context._message_header(tokens, table) is None, (name, table)
+            assert context._bare_word_on_its_table(tokens, table) is None, (name, table)
+    accepted = {"cc": "email_messages", "from_name": "email_messages", "nickname": "customers", "city": "address"}
+    for name, table_name in accepted.items():
+        tokens, table = names.tokenize(name), table_tokens(table_name)
+        assert context._table_may_decide(name), name
+        assert context._message_header(tokens, table) or context._bare_word_on_its_table(tokens, table), name

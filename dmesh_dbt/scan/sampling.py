@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
-from itertools import chain, islice, repeat, starmap
+from itertools import islice
 from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -32,20 +32,11 @@ Samples = dict[str, dict[str, list[str | None]]]
 # --- DuckDB, read directly --------------------------------------------------------------------------------
 
 
-def sample_duckdb(database: Path, relations: Sequence[str], rows: int, distinct: int | None = None) -> Samples:
-    """Up to ``rows`` rows of each relation (a reservoir sample, repeatable) as strings, read-only.
-
-    With ``distinct``, each column keeps only its ``distinct`` most frequent non-null values, each repeated as
-    often as it was sampled (what the validators read anyway), and None for every other sampled row: the values of
-    ``count_duckdb``, spelled out. Without, every sampled value in sample order. Every type but numbers is cast to
-    text by DuckDB, in the form ``str()`` gives the Python value (dates, timestamps, decimals, UUIDs, lists).
-    """
-    if distinct is not None:
-        counted = count_duckdb(database, relations, rows, distinct)
-        return {
-            relation: {name: _spelled_out(kept, counted.rows[relation]) for name, kept in by_name.items()}
-            for relation, by_name in counted.values.items()
-        }
+def sample_duckdb(database: Path, relations: Sequence[str], rows: int) -> Samples:
+    """Up to ``rows`` rows of each relation (a reservoir sample, repeatable) as strings, read-only, every sampled
+    value in sample order (``count_duckdb`` gives the same sample counted, as the scanner reads it). Every type but
+    numbers is cast to text by DuckDB, in the form ``str()`` gives the Python value (dates, timestamps, decimals,
+    UUIDs, lists)."""
     samples: Samples = {}
     for relation, columns, sampled in _fetch_samples(database, relations, rows):
         texts = [[_as_text(v) for v in values] for values in sampled]
@@ -181,13 +172,6 @@ def _most_frequent_values(column: Sequence[Any], data_type: str, distinct: int) 
         text = str(value)
         as_text[text] = as_text.get(text, 0) + times
     return as_text
-
-
-def _spelled_out(kept: Mapping[str, int], rows: int) -> list[str | None]:
-    """Each kept value as often as sampled, built in C, then None for the rows left out (nulls and rarer values),
-    so the list keeps one entry per sampled row."""
-    listed: list[str | None] = list(chain.from_iterable(starmap(repeat, kept.items())))
-    return listed + [None] * (rows - len(listed))
 
 
 def _most_frequent(counts: Counter[Any], distinct: int) -> list[tuple[Any, int]]:

@@ -8,7 +8,7 @@ import pytest
 
 from dmesh_dbt.errors import ConfigError
 from dmesh_dbt.project import resolve_target
-from dmesh_dbt.scan.sampling import sample_duckdb
+from dmesh_dbt.scan.sampling import count_duckdb
 from dmesh_dbt.scan.scanner import dbt_reference
 
 PROFILES = """\
@@ -77,16 +77,17 @@ def test_duckdb_samples_print_every_type_as_python_does_and_keep_the_most_freque
             "case when i < 10 then null else i end as sparse from range(40) r(i)"
         )
     relation = '"warehouse"."main"."t"'
-    sampled = sample_duckdb(database, [relation], 1000, distinct=5)[relation]
-    assert all(len(values) == 40 for values in sampled.values())  # one entry per sampled row
-    assert sorted(v for v in sampled["email"] if v) == sorted(f"user{i % 3}@example.com" for i in range(40))
-    ids = [v for v in sampled["id"] if v is not None]
-    assert len(ids) == 5 and set(ids) <= {str(i) for i in range(40)}  # capped at 5 distinct, a shuffle of equals
-    assert set(sampled["at"]) == {str(datetime.datetime(2024, 5, 1, 12, 30))}
+    counted = count_duckdb(database, [relation], 1000, distinct=5)
+    assert counted.rows[relation] == 40
+    sampled = counted.values[relation]  # column -> {value as text: times sampled}, non-null only
+    assert sampled["email"] == {f"user{i}@example.com": 14 if i == 0 else 13 for i in range(3)}
+    assert len(sampled["id"]) == 5 and set(sampled["id"]) <= {str(i) for i in range(40)}  # capped at 5 distinct
+    assert set(sampled["id"].values()) == {1}
+    assert sampled["at"] == {str(datetime.datetime(2024, 5, 1, 12, 30)): 40}
     born = {str(datetime.date(1990, 1, 2) + datetime.timedelta(days=i)) for i in range(40)}
-    assert {v for v in sampled["born"] if v} <= born
-    assert set(sampled["price"]) == {str(decimal.Decimal("1.25"))}
-    assert set(sampled["flag"]) == {"True", "False"} and set(sampled["raw"]) == {"6162"}
-    assert {v for v in sampled["pair"] if v} <= {f"[{i}, 2]" for i in range(40)}
-    assert {v for v in sampled["ratio"] if v} <= {str(i / 8) for i in range(40)}
-    assert sum(v is not None for v in sampled["sparse"]) == 5
+    assert set(sampled["born"]) <= born
+    assert sampled["price"] == {str(decimal.Decimal("1.25")): 40}
+    assert sampled["flag"] == {"True": 20, "False": 20} and sampled["raw"] == {"6162": 40}
+    assert set(sampled["pair"]) <= {f"[{i}, 2]" for i in range(40)}
+    assert set(sampled["ratio"]) <= {str(i / 8) for i in range(40)}
+    assert len(sampled["sparse"]) == 5 and sum(sampled["sparse"].values()) == 5  # the nulls are not counted

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from dmesh_dbt.pii import PiiClass, mesh_policy
 from dmesh_dbt.scan.context import CONTACT_CLASSES, ColumnContext, decide
@@ -103,15 +104,12 @@ class ValueEvidence:
     stopped: frozenset[PiiClass] = frozenset()
     counted: tuple[tuple[str, int], ...] = field(default=(), repr=False, compare=False)
     _finished: dict[PiiClass, int] = field(default_factory=dict, repr=False, compare=False)
-    _coordinates: list[int] = field(default_factory=list, repr=False, compare=False)
 
-    @property
+    @cached_property  # writes the instance's __dict__, which a frozen dataclass allows
     def coordinates(self) -> int:
         """Values that are precise latitudes or longitudes: counted when first asked, as only a GEO rate reads
         them (a check of every value of every column with a dot, emails and IPs included, otherwise)."""
-        if not self._coordinates:
-            self._coordinates.append(count_passing(_is_precise_coordinate, self.counted, total=self.sampled)[0])
-        return self._coordinates[0]
+        return count_passing(_is_precise_coordinate, self.counted, total=self.sampled)[0]
 
     def count(self, pii_class: PiiClass) -> int:
         """Sampled values that pass the validator of ``pii_class`` (exact, finished on demand)."""

@@ -291,7 +291,7 @@ def test_the_user_yaml_only_gains_lines(adopted: Adopted) -> None:
     assert text.count("access: public") == 1 and text.count("contract: {enforced: true}") == 1
     assert text.count("group: shop_products") == 1
     groups = only_insertions(GROUPS, after[adopted.mesh.shop / "models" / "_groups.yml"])
-    assert groups == ["  - name: shop_products", "    owner:", "      email: \"shop-team@acme.test\""]
+    assert groups == ["  - name: shop_products", "    owner:", '      email: "shop-team@acme.test"']
     assert "- name: signed_up_on" in text  # in the warehouse, not in the YAML: added with its type
     assert "order_counts" not in text  # not selected: untouched
     for path, old in adopted.before.items():

@@ -27,10 +27,24 @@ def test_init_renders_a_complete_project_with_defaults(tmp_path: Path, monkeypat
     assert result.exit_code == 0, result.output
     project = tmp_path / "payments"
     for relative in [
-        "dbt_project.yml", "profiles.yml", "packages.yml", "package-lock.yml", "dmesh.yml", "README.md",
-        ".copier-answers.yml", ".sqlfluff", ".pre-commit-config.yaml", ".github/workflows/dbt.yml", ".gitlab-ci.yml",
-        "models/groups.yml", "models/marts/customers.sql", "models/marts/_marts.yml",
-        "models/staging/stg_customers.sql", "seeds/raw_customers.csv", "seeds/_seeds.yml", "dbt_packages/dmesh",
+        "dbt_project.yml",
+        "profiles.yml",
+        "packages.yml",
+        "package-lock.yml",
+        "dmesh.yml",
+        "README.md",
+        ".copier-answers.yml",
+        ".sqlfluff",
+        ".pre-commit-config.yaml",
+        ".github/workflows/dbt.yml",
+        ".gitlab-ci.yml",
+        "models/groups.yml",
+        "models/marts/customers.sql",
+        "models/marts/_marts.yml",
+        "models/staging/stg_customers.sql",
+        "seeds/raw_customers.csv",
+        "seeds/_seeds.yml",
+        "dbt_packages/dmesh",
     ]:
         assert (project / relative).exists(), relative
     descriptor = read_yaml(project / "dmesh.yml")
@@ -44,8 +58,15 @@ def test_init_renders_a_complete_project_with_defaults(tmp_path: Path, monkeypat
 def test_init_records_owner_description_and_dir(tmp_path: Path) -> None:
     target = tmp_path / "nested" / "cards"
     result = invoke(
-        "init", "card_issuing", "--dir", str(target), "--owner", "cards@acme.io",
-        "--description", "Issued cards and their lifecycle.", "--no-deps",
+        "init",
+        "card_issuing",
+        "--dir",
+        str(target),
+        "--owner",
+        "cards@acme.io",
+        "--description",
+        "Issued cards and their lifecycle.",
+        "--no-deps",
     )
     assert result.exit_code == 0, result.output
     assert read_yaml(target / "dmesh.yml")["owner"] == "cards@acme.io"

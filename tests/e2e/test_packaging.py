@@ -30,9 +30,7 @@ def test_wheel_bundles_the_dbt_package_and_the_template(tmp_path: Path) -> None:
     template_prefix = bundle + "project_template/"
     template_files = {name.removeprefix(template_prefix) for name in names if name.startswith(template_prefix)}
     repo_template = ROOT / "project_template"
-    expected = {
-        str(path.relative_to(repo_template)) for path in repo_template.rglob("*") if path.is_file()
-    }
+    expected = {str(path.relative_to(repo_template)) for path in repo_template.rglob("*") if path.is_file()}
     assert template_files == expected, "every template file, dotfiles included, is in the wheel"
     assert "dmesh_dbt/data/mesh_policy.yml" in names
 

@@ -69,7 +69,13 @@ def demo_output(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
     env["PATH"] = f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"
     result = subprocess.run(
         ["bash", str(REPO / "scripts" / "demo.sh"), str(demo_dir)],
-        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False, timeout=900,
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        check=False,
+        timeout=900,
     )  # fmt: skip  (stderr merged, as a terminal shows both)
     assert result.returncode == 0, f"the demo failed:\n{result.stdout[-8000:]}"
     assert "\x1b[" not in result.stdout, "the demo wrote terminal escapes into a file"

@@ -161,7 +161,7 @@ def test_only_joinable_hashes_join_across_domains(domains: tuple[Domain, Domain,
 def test_an_upgrade_drops_the_key_table_an_earlier_version_left(domains: tuple[Domain, Domain, str]) -> None:
     _, billing, output = domains
     assert billing.query(f"select count(*) from duckdb_tables() where table_name = '{LEGACY_KEY_TABLE}'") == [(0,)]
-    assert f"dropped \"warehouse\".\"main\".\"{LEGACY_KEY_TABLE}\"" in output
+    assert f'dropped "warehouse"."main"."{LEGACY_KEY_TABLE}"' in output
     assert "Rotate DMESH_MASKING_KEY, and rebuild the file from scratch" in output
     # What SQL can reach holds no key material, of the legacy key either (its bytes may survive in free blocks:
     # hence the advice to rebuild the file).

@@ -38,7 +38,7 @@ def test_onboard_on_postgres_proposes_the_loaded_pii_builds_and_checks(
     assert types["Order Total"] == "numeric(12,2)" and types["signup_date"] == "date"
     assert types["is_active"] == "boolean" and types["attributes"] == "jsonb"
     assert source["tables"][0]["config"]["loaded_at_field"] == "_loaded_at"
-    rows = engine.run_sql('select customer_id, full_name, order_total, code from shop.stg_raw_crm__customers limit 1')
+    rows = engine.run_sql("select customer_id, full_name, order_total, code from shop.stg_raw_crm__customers limit 1")
     assert rows and rows[0][3] == rows[0][3].rstrip()
 
     checked = run_cli("check", "--target", "postgres", cwd=project, env=env)

@@ -81,4 +81,3 @@ def test_profiles_render_var_from_the_command_line_vars_as_dbt_does(project: Pat
     assert chosen.duckdb_path == (project / "other.duckdb").resolve() and chosen.settings["threads"] == "4"
     with pytest.raises(ConfigError, match=r"var\('threads'\) without a default; pass --vars"):
         resolve_target(project).settings["threads"]
-

@@ -27,6 +27,9 @@ from dmesh_dbt import __version__
 HELP_OPTIONS = ("--help", "-h")
 #: First line of a cache entry; raise its number when the layout changes.
 MAGIC = "dmesh-dbt help cache 1"
+#: Entries kept at most: each (help line, width, install, version) has its own, so upgrades and resized terminals
+#: would otherwise pile them up for ever; the oldest written go first.
+MAX_ENTRIES = 200
 #: Modules whose files the printed text depends on: ours (cli.py and what it imports) and click's formatter.
 _RENDERED_BY = ("dmesh_dbt", "click")
 
@@ -175,6 +178,21 @@ def _keep(key: str, text: str) -> None:
     header = "\n".join([MAGIC, key, *(f"{path}\t{signature}" for path, signature in signed)])
     with contextlib.suppress(OSError, ValueError):  # ValueError: a path Python cannot encode as UTF-8
         _write_atomically(entry_path(key), f"{header}\n\n{text}")
+        prune(cache_dir(), MAX_ENTRIES)
+
+
+def prune(directory: str, keep: int) -> None:
+    """Delete all but the ``keep`` most recently written entries of ``directory`` (never a ``.tmp`` file: another
+    process's rename must find it). Runs only after a miss wrote an entry: a cached answer never lists it."""
+    entries: list[tuple[int, str]] = []
+    with os.scandir(directory) as listing:
+        for entry in listing:
+            if entry.name.endswith(".txt"):
+                entries.append((entry.stat().st_mtime_ns, entry.path))
+    entries.sort(reverse=True)
+    for _, path in entries[keep:]:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
 
 
 def _write_atomically(path: str, content: str) -> None:

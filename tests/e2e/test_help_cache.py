@@ -121,6 +121,27 @@ def test_a_failing_help_request_is_not_kept(tmp_path: Path) -> None:
     assert list(tmp_path.rglob("*.txt")) == []
 
 
+def test_the_cache_keeps_its_newest_entries_only(tmp_path: Path) -> None:
+    """Every width, install and version has its own entry: a miss prunes the directory to the newest MAX_ENTRIES,
+    never a temp file another process is about to rename, and the entry it just wrote stays and answers."""
+    from dmesh_dbt._entry import MAX_ENTRIES
+
+    directory = tmp_path / "dmesh-dbt" / "help"
+    directory.mkdir(parents=True)
+    for number in range(MAX_ENTRIES + 5):
+        stale = directory / f"{number:08x}.txt"
+        stale.write_text("an entry of an older version")
+        os.utime(stale, ns=(number * 10**9, number * 10**9))  # entry 0 the oldest
+    in_flight = directory / "0000abcd.txt.4242.tmp"
+    in_flight.write_text("being written")
+    fresh, _ = run(CLICK, "check", "--help", cache=tmp_path)
+    assert run(ENTRY, "check", "--help", cache=tmp_path) == (fresh, "True")
+    kept = {path.name for path in directory.glob("*.txt")}
+    assert len(kept) == MAX_ENTRIES and in_flight.exists()
+    assert {f"{n:08x}.txt" for n in range(6)}.isdisjoint(kept)  # the six oldest went (five extra and the new one)
+    assert run(ENTRY, "check", "--help", cache=tmp_path) == (fresh, "False")
+
+
 def test_python_m_runs_the_same_command_line(tmp_path: Path) -> None:
     """`python -m dmesh_dbt` is the console script: same version line, same help, same exit code for bad usage."""
     env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "NO_COLOR")}

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -184,13 +185,14 @@ def _profiles_file(project_dir: Path, target: Target) -> Path:
 _STAR_SELECTORS = frozenset({TokenType.SELECT, TokenType.COMMA, TokenType.DOT, TokenType.DISTINCT})
 
 
-def _sql_identifiers(sql: str) -> tuple[set[str], bool]:
+@lru_cache(maxsize=4096)  # a model that reads several consumed tables is tokenized once
+def _sql_identifiers(sql: str) -> tuple[frozenset[str], bool]:
     """Lowercased identifiers in ``sql``, and whether it has a ``*`` (then it may read every column)."""
     try:
         tokens = Tokenizer().tokenize(sql)
     except TokenError:
-        return set(), True
-    names = {t.text.lower() for t in tokens if t.token_type in (TokenType.VAR, TokenType.IDENTIFIER)}
+        return frozenset(), True
+    names = frozenset(t.text.lower() for t in tokens if t.token_type in (TokenType.VAR, TokenType.IDENTIFIER))
     # A star that follows SELECT, a comma or a dot selects columns; in count(*) or a * b it does not.
     selects_star = any(
         token.token_type is TokenType.STAR and previous.token_type in _STAR_SELECTORS
@@ -204,18 +206,18 @@ def columns_read(project_dir: Path, source_name: str, table: str, candidates: It
 
     None when that cannot be known: before a model on the source has been compiled, or when one selects ``*``.
     """
-    manifest = manifest_path(project_dir)
-    if not manifest.is_file():
+    return _columns_read_by(_manifest_nodes(project_dir), source_name, table, candidates)
+
+
+def _columns_read_by(
+    nodes: list[dict[str, Any]] | None, source_name: str, table: str, candidates: Iterable[str]
+) -> tuple[str, ...] | None:
+    if nodes is None:
         return None
-    try:
-        document = loads_json(read_bounded(manifest, max_json_bytes()))
-        nodes = document.get("nodes", {}) if isinstance(document, dict) else {}
-    except (OSError, ValueError):  # InputTooLarge and orjson's JSONDecodeError are ValueErrors
-        return None  # a broken manifest knows no columns: every column counts
     suffix = f".{source_name}.{table}"
     readers = [
         n
-        for n in nodes.values()
+        for n in nodes
         if any(d.startswith("source.") and d.endswith(suffix) for d in (n.get("depends_on") or {}).get("nodes", []))
     ]
     if not readers:
@@ -227,6 +229,20 @@ def columns_read(project_dir: Path, source_name: str, table: str, candidates: It
             return None
         used |= names
     return tuple(dict.fromkeys(c for c in candidates if c.lower() in used))
+
+
+def _manifest_nodes(project_dir: Path) -> list[dict[str, Any]] | None:
+    """The nodes of the last compiled manifest, or None when there is none or it cannot be read (then no column is
+    known unread, so every column counts)."""
+    manifest = manifest_path(project_dir)
+    if not manifest.is_file():
+        return None
+    try:
+        document = loads_json(read_bounded(manifest, max_json_bytes()))
+    except (OSError, ValueError):  # InputTooLarge and orjson's JSONDecodeError are ValueErrors
+        return None
+    nodes = document.get("nodes") if isinstance(document, dict) else None
+    return [n for n in nodes.values() if isinstance(n, dict)] if isinstance(nodes, dict) else []
 
 
 def _previous_columns(project_dir: Path, domain: str, table: str) -> list[str]:
@@ -393,8 +409,9 @@ def record_reads(project_dir: Path) -> list[ConsumerRecord]:
     consumer = load_descriptor(project_dir).domain
     stores: dict[str, Registry] = {}
     changed = []
+    nodes = _manifest_nodes(project_dir)  # once: a manifest of thousands of models outweighs all the rest
     for table in tables:
-        read = columns_read(project_dir, table.domain, table.product, table.columns)
+        read = _columns_read_by(nodes, table.domain, table.product, table.columns)
         if read is None:  # nothing compiled reads it, or a model selects *: the recorded columns stand
             continue
         if table.registry not in stores:

@@ -865,11 +865,19 @@ def scan(
     if target is not None:
         resolve_target(project_dir, target, flags)  # an unknown --target is an error even when nothing is sampled
     # Compiled, when stale: the classes public columns inherit through lineage are suspects too.
-    project = load_manifest(ensure_manifest(project_dir, _announcer("scan"), compiled=True, flags=flags, target=target))
+    manifest = ensure_manifest(project_dir, _announcer("scan"), compiled=True, flags=flags, target=target)
+    project = load_manifest(manifest)
     if explain_spec is not None and (write or selector):
         raise click.UsageError("--explain shows one column: it takes neither --write nor --select")
     options = ScanOptions(
-        project_dir, target, sample_rows, selector, flags, thresholds=thresholds, include_packages=include_packages
+        project_dir,
+        target,
+        sample_rows,
+        selector,
+        flags,
+        thresholds=thresholds,
+        include_packages=include_packages,
+        lineage_cache_dir=manifest.parent,
     )
     if explain_spec is not None:
         _explain(project, options, explain_spec, output_format)

@@ -57,6 +57,9 @@ class ScanOptions:
     include_packages: bool = False  # also the models and sources of installed packages (reported, never written)
     #: The mesh policy's thresholds as ``scan_thresholds`` resolves them (--policy, dmesh.yml); None: the shipped.
     thresholds: ScanThresholds | None = None
+    #: The directory of the manifest read, where ``check`` keeps its lineage cache (parsed SQL, signed): scan reads
+    #: and extends it. None: every compiled model is parsed.
+    lineage_cache_dir: Path | None = None
 
     @property
     def report(self) -> float | None:
@@ -184,24 +187,33 @@ def scan_project(project: Project, options: ScanOptions) -> ScanResult:
     only = select_nodes(options.project_dir, options.select, options.target, options.flags) if options.select else None
     columns = project_columns(project, options.project_dir, only)
     if options.sample_rows <= 0:
-        suspects = with_lineage(project, find_suspects(columns, report=options.report), only)
+        suspects = with_lineage(project, find_suspects(columns, report=options.report), only, options.lineage_cache_dir)
         return ScanResult(tuple(suspects), len(columns), seconds=time.monotonic() - started)
     result = _scan_with_values(project, options, columns, only, started)
-    return replace(result, suspects=tuple(with_lineage(project, list(result.suspects), only)))
+    inherited = with_lineage(project, list(result.suspects), only, options.lineage_cache_dir)
+    return replace(result, suspects=tuple(inherited))
 
 
-def with_lineage(project: Project, suspects: list[Suspect], only: set[str] | None = None) -> list[Suspect]:
+def with_lineage(
+    project: Project, suspects: list[Suspect], only: set[str] | None = None, cache_dir: Path | None = None
+) -> list[Suspect]:
     """``suspects`` and, for columns of public models no other signal suspects, the class they inherit through
-    column lineage of the compiled SQL (certain, where the manifest carries it: after dbt compile or build)."""
+    column lineage of the compiled SQL (certain, where the manifest carries it: after dbt compile or build).
+    With ``cache_dir``, each model's parsed SQL comes from check's lineage cache there when it is unchanged."""
     if not any(m.compiled_code for m in project.public_models):
         return suspects
-    from dmesh_dbt.lineage import Lineage
+    from dmesh_dbt.lineage import Lineage, cache_salt
+    from dmesh_dbt.lineage_cache import LineageCache
     from dmesh_dbt.pii import PiiClass
     from dmesh_dbt.policy.pii_lineage import inherited_classes
 
     known = {(s.node_id, s.column.lower()) for s in suspects}
     found = list(suspects)
-    for inherited in inherited_classes(Lineage(project)):
+    cache = LineageCache.open(cache_dir, cache_salt()) if cache_dir is not None else None
+    inherited_by_lineage = list(inherited_classes(Lineage(project, cache)))  # all parsed before the save
+    if cache is not None:
+        cache.save()
+    for inherited in inherited_by_lineage:
         model = inherited.model
         if (model.unique_id, inherited.column.lower()) in known or (only is not None and model.unique_id not in only):
             continue

@@ -320,3 +320,19 @@ def test_scan_write_classifies_what_lineage_says_and_check_then_passes(example: 
     assert metas["account_ref"] == {"pii": "national_id"} and metas["contact"] == {"pii": "person_name"}
     checked = run_cli("check", cwd=project)
     assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_scan_reads_check_s_lineage_cache_and_finds_what_parsing_finds(
+    leaking: Path, leaking_findings: list[dict[str, Any]]
+) -> None:
+    """scan follows lineage from the cache check wrote (each model's parsed SQL, signed), and writes it when
+    missing: the suspects are the same either way."""
+    cache = leaking / "target" / "dmesh_lineage.cache"
+    assert leaking_findings and cache.is_file()
+    from_cache = run_cli("scan", "--format", "json", cwd=leaking)
+    cache.unlink()
+    parsed = run_cli("scan", "--format", "json", cwd=leaking)
+    assert cache.is_file()
+    suspects = [json.loads(result.stdout)["suspects"] for result in (from_cache, parsed)]
+    assert suspects[0] == suspects[1]
+    assert any(s["evidence"]["summary"].startswith("lineage ") for s in suspects[0])

@@ -252,9 +252,9 @@ class Lineage:
                 traced[current] = self._derive(current, steps.pop(current), traced)
             else:
                 found = steps[current] = self._steps(current, stop)
-                pending.extend(
-                    followed for _, followed in found or () if followed is not None and followed not in traced
-                )
+                for _, followed in found or ():
+                    if followed is not None and followed not in traced:
+                        pending.append(followed)
         return traced[column]
 
     # ------------------------------------------------------------------------------------------- tracing
@@ -265,19 +265,19 @@ class Lineage:
         relation = self._relations.get(column.node_id)
         if relation is None or not relation.has_sql:
             return ()
-        hops = self.node(column.node_id).hops(column.column)
+        hops = (self._nodes.get(column.node_id) or self.node(column.node_id)).hops(column.column)
         if hops is None:
             return None
         relations = self._relations
         steps: list[_Step] = []
         for hop in hops:
-            followed = None
             if type(hop) is Input:
                 source = hop.source
                 parent = relations.get(source.node_id)
                 if parent is not None and parent.has_sql and not stop(source):
-                    followed = source
-            steps.append((hop, followed))
+                    steps.append((hop, source))
+                    continue
+            steps.append((hop, None))
         return tuple(steps)
 
     def _derive(
@@ -289,6 +289,15 @@ class Lineage:
         if steps is None:
             reason = f"{self.name(column.node_id)} does not output a column {column.column}"
             return (Derivation((column,), unresolved=Unresolved(column.node_id, reason)),)
+        if len(steps) == 1 and not (type(steps[0][0]) is Input and steps[0][0].reduced):
+            # One hop that reduces nothing (most columns): its derivations are the upstream column's, one step
+            # longer, each still ending at a column, as reduced and as unresolved as before; those were kept and
+            # sorted already, and prepending a column changes neither.
+            hop, followed = steps[0]
+            upstream = traced.get(followed) if followed is not None else None
+            if upstream is not None:
+                return tuple([_new_tuple(Derivation, ((column, *d[0]), d[1], d[2])) for d in upstream])
+            return tuple(self._through(column, hop, followed, traced))
         found: dict[tuple[ColumnRef, bool, Unresolved | None], Derivation] = {}
         for hop, followed in steps:
             for derivation in self._through(column, hop, followed, traced):

@@ -49,7 +49,9 @@ class PiiInheritance:
         return self._columns[ref.node_id].get(ref.column.lower())
 
     def _declares(self, ref: ColumnRef) -> bool:
-        column = self.declared(ref)
+        # The trace's stop, asked for every hop it follows (37,000 at 5,000 models): the index inline, not a call.
+        columns = self._columns.get(ref.node_id)
+        column = columns.get(ref.column.lower()) if columns is not None else self.declared(ref)
         return column is not None and column.pii is not None
 
     def _taints(self, ref: ColumnRef) -> Iterator[Taint]:

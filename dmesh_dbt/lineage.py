@@ -127,9 +127,9 @@ class Derivation(NamedTuple):
         return self.path[-1]
 
 
-@dataclass(frozen=True)
-class _Relation:
-    """A manifest node as a relation the SQL can read."""
+class _Relation(NamedTuple):
+    """A manifest node as a relation the SQL can read. (A named tuple: every check makes one per node, and a frozen
+    dataclass's ``__init__`` costs three times as much.)"""
 
     node_id: str
     name: str
@@ -976,12 +976,21 @@ def _parts(relation_name: str | None, dialect: str | None) -> tuple[str, ...]:
     one to three parts that way is left to sqlglot."""
     if not relation_name:
         return ()
-    parts = _identifier_path(relation_name)
+    parts = _double_quoted_parts(relation_name) or _identifier_path(relation_name)
     if dialect == "bigquery":  # BigQuery reads `project.dataset.table` in one pair of backticks as three parts
         parts = [piece for part in parts for piece in part.split(".")]
     if 1 <= len(parts) <= 3 and all(part and part == part.strip() for part in parts):
         return tuple(part.lower() for part in parts)
     return _parsed_parts(relation_name, dialect)
+
+
+def _double_quoted_parts(relation_name: str) -> list[str] | None:
+    """``"db"."schema"."table"``, as dbt writes most relation names, split without the regex: the parts
+    ``_identifier_path`` finds when no part holds a double quote; None for any other name."""
+    if len(relation_name) < 2 or relation_name[0] != '"' or relation_name[-1] != '"':
+        return None
+    parts = relation_name[1:-1].split('"."')
+    return None if any('"' in part for part in parts) else parts
 
 
 def _parsed_parts(relation_name: str, dialect: str | None) -> tuple[str, ...]:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import cache, cached_property
 from importlib.util import find_spec
 from pathlib import Path
@@ -94,7 +94,8 @@ class NodeLineage:
     unknown_relations: tuple[str, ...] = ()
 
     def output_columns(self) -> tuple[str, ...]:
-        return tuple(name for name in self.columns if name != _STAR)
+        # Every node's, once a check reads its children's lineage: skip the filter when there is no star.
+        return tuple(self.columns) if _STAR not in self.columns else tuple(n for n in self.columns if n != _STAR)
 
     def hops(self, column: str) -> tuple[Hop, ...] | None:
         """The inputs of ``column`` (case-insensitive); None when the SQL does not output it."""
@@ -104,9 +105,12 @@ class NodeLineage:
         return found if found is not None else self.columns.get(_STAR)
 
     @cached_property
-    def _by_lower_name(self) -> dict[str, tuple[Hop, ...]]:
+    def _by_lower_name(self) -> Mapping[str, tuple[Hop, ...]]:
         """The columns by lowercased name, the first of names equal but for case winning (DM011 asks for
         every public column several times)."""
+        names = "\0".join(self.columns)
+        if names == names.lower():  # every name lowercase already (most SQL): the columns are their own index
+            return self.columns
         index: dict[str, tuple[Hop, ...]] = {}
         for name, hops in self.columns.items():
             index.setdefault(name.lower(), hops)
@@ -141,10 +145,10 @@ class _Relation(NamedTuple):
     extra_columns: frozenset[str] = frozenset()
 
 
-@dataclass(frozen=True)
-class _Parsed:
+class _Parsed(NamedTuple):
     """A node's compiled SQL as one parsed query (None, and why not, when it is none), and the relations it reads
-    that the manifest does not know."""
+    that the manifest does not know. (A named tuple, as ``_Relation``: a warm check makes one per node from the
+    cache.)"""
 
     query: exp.Query | None
     problem: str
@@ -295,6 +299,9 @@ class Lineage:
             # sorted already, and prepending a column changes neither.
             hop, followed = steps[0]
             upstream = traced.get(followed) if followed is not None else None
+            if upstream is not None and len(upstream) == 1:
+                path, reduced, unresolved = upstream[0]
+                return (_new_tuple(Derivation, ((column, *path), reduced, unresolved)),)
             if upstream is not None:
                 return tuple([_new_tuple(Derivation, ((column, *d[0]), d[1], d[2])) for d in upstream])
             return tuple(self._through(column, hop, followed, traced))
@@ -349,7 +356,8 @@ class Lineage:
         cached = _decode_node(self.cache.get(name, digest), node_id)
         if cached is not None and self._still_resolves(relation, cached[1]):
             self.cache.hits += 1
-            self._parsed.setdefault(node_id, _Parsed(None, "", cached[0].unknown_relations))
+            if node_id not in self._parsed:
+                self._parsed[node_id] = _Parsed(None, "", cached[0].unknown_relations)
             return cached[0]
         self.cache.misses += 1
         node = self._parse(node_id)
@@ -407,7 +415,7 @@ class Lineage:
         relation = self._relations[node_id]
         parsed = self._parsed_sql(relation, tree=True)
         query, problem, unknown = parsed.query, parsed.problem, parsed.unknown_relations
-        self._parsed[node_id] = replace(parsed, query=None)  # walked (and qualified in place) once, then dropped
+        self._parsed[node_id] = parsed._replace(query=None)  # walked (and qualified in place) once, then dropped
         if query is None:
             return NodeLineage(node_id, unresolved=Unresolved(node_id, problem), unknown_relations=unknown)
         try:

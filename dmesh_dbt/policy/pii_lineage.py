@@ -182,10 +182,11 @@ def pii_follows_lineage(ctx: PolicyContext) -> Iterator[Violation]:
             )
             continue
         for name in _column_names(ctx.lineage, model):
-            declared = model.column(name)
+            ref = ColumnRef(model.unique_id, name)
+            declared = inheritance.declared(ref)  # as model.column(name), from an index rather than a scan
             if declared is not None and declared.pii is not None and declared.pii != NOT_PII:
                 continue  # classified: DM006 makes sure it is masked, DM005 that the class is known
-            taints = inheritance.taints(ColumnRef(model.unique_id, name))
+            taints = inheritance.taints(ref)
             problem = _problem(ctx.lineage, model, name, declared, taints)
             if problem:
                 yield Violation(problem, model, declared.name if declared else name)
@@ -209,10 +210,11 @@ def inherited_classes(lineage: Lineage) -> Iterator[InheritedClass]:
         if lineage.node(model.unique_id).unresolved is not None:
             continue
         for name in _column_names(lineage, model):
-            declared = model.column(name)
+            ref = ColumnRef(model.unique_id, name)
+            declared = inheritance.declared(ref)
             if declared is not None and declared.pii is not None:
                 continue
-            taints = inheritance.taints(ColumnRef(model.unique_id, name))
+            taints = inheritance.taints(ref)
             passed = sorted((t for t in taints if t.pii_class and not t.derivation.reduced), key=_strongest_first)
             if passed and passed[0].derivation.unresolved is None:
                 upstream = lineage.display(passed[0].derivation.upstream)

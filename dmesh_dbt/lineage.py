@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import cache, cached_property
 from importlib.util import find_spec
 from pathlib import Path
@@ -94,7 +94,8 @@ class NodeLineage:
     unknown_relations: tuple[str, ...] = ()
 
     def output_columns(self) -> tuple[str, ...]:
-        return tuple(name for name in self.columns if name != _STAR)
+        # Every node's, once a check reads its children's lineage: skip the filter when there is no star.
+        return tuple(self.columns) if _STAR not in self.columns else tuple(n for n in self.columns if n != _STAR)
 
     def hops(self, column: str) -> tuple[Hop, ...] | None:
         """The inputs of ``column`` (case-insensitive); None when the SQL does not output it."""
@@ -104,9 +105,12 @@ class NodeLineage:
         return found if found is not None else self.columns.get(_STAR)
 
     @cached_property
-    def _by_lower_name(self) -> dict[str, tuple[Hop, ...]]:
+    def _by_lower_name(self) -> Mapping[str, tuple[Hop, ...]]:
         """The columns by lowercased name, the first of names equal but for case winning (DM011 asks for
         every public column several times)."""
+        names = "\0".join(self.columns)
+        if names == names.lower():  # every name lowercase already (most SQL): the columns are their own index
+            return self.columns
         index: dict[str, tuple[Hop, ...]] = {}
         for name, hops in self.columns.items():
             index.setdefault(name.lower(), hops)
@@ -127,9 +131,9 @@ class Derivation(NamedTuple):
         return self.path[-1]
 
 
-@dataclass(frozen=True)
-class _Relation:
-    """A manifest node as a relation the SQL can read."""
+class _Relation(NamedTuple):
+    """A manifest node as a relation the SQL can read. (A named tuple: every check makes one per node, and a frozen
+    dataclass's ``__init__`` costs three times as much.)"""
 
     node_id: str
     name: str
@@ -141,10 +145,10 @@ class _Relation:
     extra_columns: frozenset[str] = frozenset()
 
 
-@dataclass(frozen=True)
-class _Parsed:
+class _Parsed(NamedTuple):
     """A node's compiled SQL as one parsed query (None, and why not, when it is none), and the relations it reads
-    that the manifest does not know."""
+    that the manifest does not know. (A named tuple, as ``_Relation``: a warm check makes one per node from the
+    cache.)"""
 
     query: exp.Query | None
     problem: str
@@ -252,9 +256,9 @@ class Lineage:
                 traced[current] = self._derive(current, steps.pop(current), traced)
             else:
                 found = steps[current] = self._steps(current, stop)
-                pending.extend(
-                    followed for _, followed in found or () if followed is not None and followed not in traced
-                )
+                for _, followed in found or ():
+                    if followed is not None and followed not in traced:
+                        pending.append(followed)
         return traced[column]
 
     # ------------------------------------------------------------------------------------------- tracing
@@ -265,19 +269,19 @@ class Lineage:
         relation = self._relations.get(column.node_id)
         if relation is None or not relation.has_sql:
             return ()
-        hops = self.node(column.node_id).hops(column.column)
+        hops = (self._nodes.get(column.node_id) or self.node(column.node_id)).hops(column.column)
         if hops is None:
             return None
         relations = self._relations
         steps: list[_Step] = []
         for hop in hops:
-            followed = None
             if type(hop) is Input:
                 source = hop.source
                 parent = relations.get(source.node_id)
                 if parent is not None and parent.has_sql and not stop(source):
-                    followed = source
-            steps.append((hop, followed))
+                    steps.append((hop, source))
+                    continue
+            steps.append((hop, None))
         return tuple(steps)
 
     def _derive(
@@ -289,6 +293,18 @@ class Lineage:
         if steps is None:
             reason = f"{self.name(column.node_id)} does not output a column {column.column}"
             return (Derivation((column,), unresolved=Unresolved(column.node_id, reason)),)
+        if len(steps) == 1 and not (type(steps[0][0]) is Input and steps[0][0].reduced):
+            # One hop that reduces nothing (most columns): its derivations are the upstream column's, one step
+            # longer, each still ending at a column, as reduced and as unresolved as before; those were kept and
+            # sorted already, and prepending a column changes neither.
+            hop, followed = steps[0]
+            upstream = traced.get(followed) if followed is not None else None
+            if upstream is not None and len(upstream) == 1:
+                path, reduced, unresolved = upstream[0]
+                return (_new_tuple(Derivation, ((column, *path), reduced, unresolved)),)
+            if upstream is not None:
+                return tuple([_new_tuple(Derivation, ((column, *d[0]), d[1], d[2])) for d in upstream])
+            return tuple(self._through(column, hop, followed, traced))
         found: dict[tuple[ColumnRef, bool, Unresolved | None], Derivation] = {}
         for hop, followed in steps:
             for derivation in self._through(column, hop, followed, traced):
@@ -337,14 +353,15 @@ class Lineage:
         if self.cache is None or not relation.compiled_code:
             return self._parse(node_id)
         name, digest = f"lineage:{node_id}", self._lineage_digest(relation)
-        cached = _decode_node(self.cache.get(name, digest), node_id)
+        cached = _decode_node(self.cache.get(name, digest), node_id, relation.depends_on)
         if cached is not None and self._still_resolves(relation, cached[1]):
             self.cache.hits += 1
-            self._parsed.setdefault(node_id, _Parsed(None, "", cached[0].unknown_relations))
+            if node_id not in self._parsed:
+                self._parsed[node_id] = _Parsed(None, "", cached[0].unknown_relations)
             return cached[0]
         self.cache.misses += 1
         node = self._parse(node_id)
-        self.cache.put(name, digest, _encode_node(node, self._resolutions(node_id)))
+        self.cache.put(name, digest, _encode_node(node, self._resolutions(node_id), relation.depends_on))
         return node
 
     def _sql_digest(self, relation: _Relation) -> str:
@@ -398,7 +415,7 @@ class Lineage:
         relation = self._relations[node_id]
         parsed = self._parsed_sql(relation, tree=True)
         query, problem, unknown = parsed.query, parsed.problem, parsed.unknown_relations
-        self._parsed[node_id] = replace(parsed, query=None)  # walked (and qualified in place) once, then dropped
+        self._parsed[node_id] = parsed._replace(query=None)  # walked (and qualified in place) once, then dropped
         if query is None:
             return NodeLineage(node_id, unresolved=Unresolved(node_id, problem), unknown_relations=unknown)
         try:
@@ -796,7 +813,7 @@ def _reducing() -> tuple[tuple[type[exp.Expr], ...], type[exp.Window]]:
 # ----------------------------------------------------------------------------------------------- cache entries
 
 #: Bumped when the shape of a cache entry changes.
-_ENTRY_FORMAT = "2"
+_ENTRY_FORMAT = "3"
 
 
 def cache_salt() -> str:
@@ -811,13 +828,24 @@ def cache_salt() -> str:
     return digest.hexdigest()
 
 
-def _encode_node(node: NodeLineage, resolved: list[list[object]]) -> dict[str, object]:
+def _encode_node(node: NodeLineage, resolved: list[list[object]], parents: tuple[str, ...]) -> dict[str, object]:
     return {
-        "columns": {name: [_encode_hop(hop) for hop in hops] for name, hops in node.columns.items()},
+        "columns": {name: _encode_hops(name, hops, parents) for name, hops in node.columns.items()},
         "unresolved": None if node.unresolved is None else [node.unresolved.node_id, node.unresolved.reason],
         "unknown": list(node.unknown_relations),
         "resolved": resolved,
     }
+
+
+def _encode_hops(name: str, hops: tuple[Hop, ...], parents: tuple[str, ...]) -> int | list[list[object]]:
+    """A column passed on unreduced from the column of the same name of one parent (most columns of most
+    models) as that parent's index in ``depends_on`` (which the entry's digest covers): a third of the file, and a
+    cheaper decode; any other column as its list of hops."""
+    if len(hops) == 1 and type(hops[0]) is Input and not hops[0].reduced and hops[0].source.column == name:
+        node_id = hops[0].source.node_id
+        if node_id in parents:
+            return parents.index(node_id)
+    return [_encode_hop(hop) for hop in hops]
 
 
 def _encode_hop(hop: Hop) -> list[object]:
@@ -832,19 +860,24 @@ class _Malformed(ValueError):
     """A cache entry of the wrong shape: read as a miss."""
 
 
-def _decode_node(value: object, node_id: str) -> tuple[NodeLineage, list[tuple[tuple[str, ...], str | None]]] | None:
+def _decode_node(
+    value: object, node_id: str, parents: tuple[str, ...]
+) -> tuple[NodeLineage, list[tuple[tuple[str, ...], str | None]]] | None:
     """A cached node's lineage and the resolutions it rests on; None when the entry has any other shape."""
     if value is None:
         return None
     try:
         entry = _mapping(value)
         # A JSON object's keys are strings: only the values need checking.
-        columns = {name: _decode_hops(hops) for name, hops in _mapping(entry["columns"]).items()}
+        columns: dict[str, tuple[Hop, ...]] = {}
+        for name, hops in _mapping(entry["columns"]).items():
+            if type(hops) is int and 0 <= hops < len(parents):  # not a bool: its type is bool
+                columns[name] = (_new_tuple(Input, (_new_tuple(ColumnRef, (parents[hops], name)), False)),)
+            else:
+                columns[name] = _decode_hops(hops)
         unresolved = entry["unresolved"]
         problem = None if unresolved is None else Unresolved(*_texts(unresolved, 2))
-        node = NodeLineage(
-            node_id, MappingProxyType(columns), problem, tuple(_text(t) for t in _list(entry["unknown"]))
-        )
+        node = NodeLineage(node_id, MappingProxyType(columns), problem, _decode_texts(entry["unknown"]))
         return node, _decode_resolved(entry["resolved"])
     except (_Malformed, KeyError):
         return None
@@ -880,9 +913,16 @@ def _decode_relations(value: object) -> tuple[tuple[str, ...], list[tuple[tuple[
         return None
     try:
         entry = _mapping(value)
-        return tuple(_text(t) for t in _list(entry["unknown"])), _decode_resolved(entry["resolved"])
+        return _decode_texts(entry["unknown"]), _decode_resolved(entry["resolved"])
     except (_Malformed, KeyError):
         return None
+
+
+def _decode_texts(value: object) -> tuple[str, ...]:
+    """A list of strings (most often empty: no generator for it, two per node of a warm check)."""
+    if type(value) is not list or (value and any(type(item) is not str for item in value)):
+        raise _Malformed(value)
+    return tuple(value)
 
 
 def _decode_resolved(value: object) -> list[tuple[tuple[str, ...], str | None]]:
@@ -967,12 +1007,21 @@ def _parts(relation_name: str | None, dialect: str | None) -> tuple[str, ...]:
     one to three parts that way is left to sqlglot."""
     if not relation_name:
         return ()
-    parts = _identifier_path(relation_name)
+    parts = _double_quoted_parts(relation_name) or _identifier_path(relation_name)
     if dialect == "bigquery":  # BigQuery reads `project.dataset.table` in one pair of backticks as three parts
         parts = [piece for part in parts for piece in part.split(".")]
     if 1 <= len(parts) <= 3 and all(part and part == part.strip() for part in parts):
         return tuple(part.lower() for part in parts)
     return _parsed_parts(relation_name, dialect)
+
+
+def _double_quoted_parts(relation_name: str) -> list[str] | None:
+    """``"db"."schema"."table"``, as dbt writes most relation names, split without the regex: the parts
+    ``_identifier_path`` finds when no part holds a double quote; None for any other name."""
+    if len(relation_name) < 2 or relation_name[0] != '"' or relation_name[-1] != '"':
+        return None
+    parts = relation_name[1:-1].split('"."')
+    return None if any('"' in part for part in parts) else parts
 
 
 def _parsed_parts(relation_name: str, dialect: str | None) -> tuple[str, ...]:

@@ -7,7 +7,7 @@ import time
 import pytest
 
 from dmesh_dbt.artifacts import Project
-from dmesh_dbt.lineage import ColumnRef, Lineage
+from dmesh_dbt.lineage import ColumnRef, Derivation, Input, Lineage
 from tests.lineage_projects import column, model, project, seed, source
 
 RAW_COLUMNS = ("customer_id", "email", "ssn", "full_name", "status", "amount")
@@ -133,6 +133,36 @@ def test_the_path_runs_from_the_column_to_its_origin() -> None:
         "stg_customers.ssn",
         "raw.customers.ssn",
     ]
+
+
+def test_one_hop_passes_on_the_upstream_derivations_one_step_longer_in_their_order() -> None:
+    """A column read through one plain hop (the shortcut most columns take) derives exactly as the column it
+    reads, one step longer and in the same (sorted) order; through a reducing hop, every derivation is reduced."""
+    lineage = Lineage(
+        _project(
+            "select contact as c, contact is not null as has_contact from {stg_customers}",
+            stg_sql="select status || ssn || email as contact from {raw.customers}",
+        )
+    )
+    upstream = lineage.trace(ColumnRef("model.payments.stg_customers", "contact"))
+    assert [d.upstream.column for d in upstream] == ["email", "ssn", "status"]
+    plain = ColumnRef("model.payments.out", "c")
+    assert lineage.trace(plain) == tuple(Derivation((plain, *d.path), d.reduced, d.unresolved) for d in upstream)
+    reduced = lineage.trace(ColumnRef("model.payments.out", "has_contact"))
+    assert [(d.upstream.column, d.reduced, len(d.path)) for d in reduced] == [
+        (c, True, 3) for c in ("email", "ssn", "status")
+    ]
+
+
+def test_a_column_is_found_whatever_its_case_the_first_of_names_equal_but_for_case_winning() -> None:
+    raw = source("customers", (column("Email"), column("email"), column("id")), "postgres")
+    sql = 'select "Email" as "Contact", email as "CONTACT", id from {raw.customers}'
+    node = Lineage(project(raw, model("out", sql, (raw.unique_id,), adapter="postgres"), adapter="postgres")).node(
+        "model.payments.out"
+    )
+    assert node.hops("contact") == node.hops("CONTACT") == (Input(ColumnRef(raw.unique_id, "Email")),)
+    assert node.hops("ID") == node.hops("id") == (Input(ColumnRef(raw.unique_id, "id")),)
+    assert node.hops("other") is None
 
 
 def test_a_stop_ends_the_trail_at_the_first_accepted_column() -> None:

@@ -219,8 +219,24 @@ def test_a_column_that_reads_itself_fails_the_same_from_the_cache(tmp_path: Path
         ["model.payments.stg_customers"],
         [[None, "a reason"]],
         {"not": "a list"},
+        1,
+        -1,
+        True,
+        0.0,
     ],
-    ids=["short", "reduced-text", "column-number", "long", "flat", "node-null", "mapping"],
+    ids=[
+        "short",
+        "reduced-text",
+        "column-number",
+        "long",
+        "flat",
+        "node-null",
+        "mapping",
+        "parent-past-the-end",
+        "parent-negative",
+        "parent-bool",
+        "parent-float",
+    ],
 )
 def test_a_malformed_entry_even_signed_with_the_users_key_is_a_miss_and_parsed_again(
     tmp_path: Path, hops: object
@@ -242,3 +258,30 @@ def test_malformed_resolutions_even_signed_with_the_users_key_are_a_miss(tmp_pat
     _forge(tmp_path, key_path().read_bytes(), resolved, field="resolved")
     cache, again = _run(_project(), tmp_path)
     assert (cache.hits, cache.misses) == (3, 1) and again == found
+
+
+def test_a_column_passed_on_from_a_parent_is_stored_as_its_index_and_reordered_parents_are_a_miss(
+    tmp_path: Path,
+) -> None:
+    """The compact entry names a parent by its place in ``depends_on``: the digest covers that order, so the same
+    SQL with its parents listed the other way round is parsed again, never read as the other parent's column."""
+    customers = source("customers", (column("customer_id"), column("email", pii="email")))
+    orders = source("orders", (column("order_id"), column("customer_id")))
+    sql = "select c.email, o.order_id from {raw.customers} as c join {raw.orders} as o using (customer_id)"
+
+    def built(parents: tuple[str, ...]) -> Project:
+        return project(customers, orders, model("joined", sql, parents))
+
+    forward = built((customers.unique_id, orders.unique_id))
+    cache = LineageCache.open(tmp_path, cache_salt())
+    Lineage(forward, cache).node("model.payments.joined")
+    cache.save()
+    body = (tmp_path / CACHE_FILE).read_bytes().split(b"\n", 1)[1]
+    entry = orjson.loads(body)["entries"]["lineage:model.payments.joined"][1]
+    assert entry["columns"] == {"email": 0, "order_id": 1}
+    backward = built((orders.unique_id, customers.unique_id))
+    cache = LineageCache.open(tmp_path, cache_salt())
+    node = Lineage(backward, cache).node("model.payments.joined")
+    assert (cache.hits, cache.misses) == (0, 1)
+    assert node == Lineage(backward).node("model.payments.joined")
+    assert node.hops("email") == (Input(ColumnRef(customers.unique_id, "email")),)

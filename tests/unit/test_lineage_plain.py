@@ -116,6 +116,8 @@ def test_an_unknown_relation_is_unresolved_on_the_plain_path_too() -> None:
         ('"warehouse"."main"."stg_payments"', "duckdb"),
         ('"postgres"."Main"."Odd.Name"', "postgres"),
         ('"db"."sch"."a""b"', "postgres"),
+        ('"db"."My Schema"."t"', "postgres"),
+        ('"Customers"', "duckdb"),
         ("main.customers", "duckdb"),
         ("customers", "duckdb"),
         ("`proj`.`ds`.`tbl`", "bigquery"),

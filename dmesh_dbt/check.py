@@ -38,6 +38,7 @@ from dmesh_dbt.policy.drift import read_catalog
 from dmesh_dbt.policy.mesh import domain_scan_thresholds, load_mesh_policy
 from dmesh_dbt.project import catalog_path, compile_manifest, domain_name, ensure_manifest, manifest_path, project_id
 from dmesh_dbt.readiness import NO_PRODUCT, readiness_notes
+from dmesh_dbt.records import changed
 from dmesh_dbt.report import CacheUse, Finding, Report, Severity, apply_waivers, sort_findings
 from dmesh_dbt.toolkit import DBT_DEFAULTS, DbtFlags
 
@@ -337,7 +338,7 @@ def locate_findings(findings: Sequence[Finding], project_dir: Path) -> list[Find
     located = []
     for finding in findings:
         line = _line_of(finding, project_dir, indexes)
-        located.append(replace(finding, line=line) if line else finding)
+        located.append(changed(finding, line=line) if line else finding)
     return located
 
 

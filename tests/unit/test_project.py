@@ -93,7 +93,6 @@ def test_profiles_render_var_from_the_command_line_vars_as_dbt_does(project: Pat
         resolve_target(project).settings["threads"]
 
 
-
 def test_project_files_are_parsed_once_per_text_and_an_edit_is_read(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -173,8 +173,15 @@ class Model:
 
     def column(self, name: str) -> Column | None:
         """The column called ``name`` (case-insensitive, as warehouses fold identifiers), or None."""
-        wanted = name.lower()
-        return next((c for c in self.columns if c.name.lower() == wanted), None)
+        return self._columns_by_lower_name.get(name.lower())
+
+    @cached_property  # rules look columns up by name thousands of times; a frozen Model's columns never change
+    def _columns_by_lower_name(self) -> dict[str, Column]:
+        """Each lower-cased column name and the first column that has it (as a scan in order finds it)."""
+        found: dict[str, Column] = {}
+        for column in self.columns:
+            found.setdefault(column.name.lower(), column)
+        return found
 
     @property
     def column_names(self) -> tuple[str, ...]:

@@ -102,3 +102,12 @@ def test_models_and_columns_read_without_their_init_are_what_their_init_makes() 
         ("day", None, None, UNIQUE),
         ("note", "email", "hash", NONE),
     ]
+
+
+def test_a_column_is_found_by_name_in_any_case_and_the_first_of_two_spellings_wins() -> None:
+    project = project_from_manifest(_manifest(["id", "Day", "DAY"], []))
+    model = project.model("model.shop.orders")
+    assert model is not None
+    assert [model.column(name) for name in ("ID", "day", "nope")] == [model.columns[0], model.columns[1], None]
+    assert model.column("Day") is model.columns[1]
+    assert model == replace(model) and list(vars(replace(model))) == [f.name for f in fields(model)]

@@ -25,6 +25,7 @@ import orjson
 from dmesh_dbt.errors import ArtifactError
 from dmesh_dbt.files import MAX_JSON_MB_ENV, InputTooLarge, max_json_bytes, read_bounded
 from dmesh_dbt.masking import column_key, warehouse_column_name, yaml_column_key
+from dmesh_dbt.records import filled
 
 #: Manifest schema versions this module reads. v12 is written by dbt-core 1.8 to 1.11 and by dbt Fusion.
 SUPPORTED_MANIFEST_VERSIONS = ("v12",)
@@ -172,8 +173,15 @@ class Model:
 
     def column(self, name: str) -> Column | None:
         """The column called ``name`` (case-insensitive, as warehouses fold identifiers), or None."""
-        wanted = name.lower()
-        return next((c for c in self.columns if c.name.lower() == wanted), None)
+        return self._columns_by_lower_name.get(name.lower())
+
+    @cached_property  # rules look columns up by name thousands of times; a frozen Model's columns never change
+    def _columns_by_lower_name(self) -> dict[str, Column]:
+        """Each lower-cased column name and the first column that has it (as a scan in order finds it)."""
+        found: dict[str, Column] = {}
+        for column in self.columns:
+            found.setdefault(column.name.lower(), column)
+        return found
 
     @property
     def column_names(self) -> tuple[str, ...]:
@@ -448,15 +456,16 @@ def project_from_manifest(document: Mapping[str, Any]) -> Project:
     tests = tuple(_data_test(node) for node in by_type["test"])
     tests_by_node = _tests_by_attached_node(tests)
     adapter = str(metadata.get("adapter_type") or "")
+    names = _ColumnNames(adapter)
     return Project(
         name=str(metadata.get("project_name") or ""),
         adapter_type=adapter,
         dbt_version=str(metadata.get("dbt_version") or ""),
         generated_at=_parse_datetime(metadata.get("generated_at")),
-        models=tuple(_model(n, tests_by_node.get(n["unique_id"], ()), adapter) for n in by_type["model"]),
-        snapshots=tuple(_model(n, (), adapter) for n in by_type["snapshot"]),
-        seeds=tuple(_seed(n, adapter) for n in by_type["seed"]),
-        sources=tuple(_source(s, adapter) for s in document.get("sources", {}).values()),
+        models=tuple(_model(n, tests_by_node.get(n["unique_id"], ()), names) for n in by_type["model"]),
+        snapshots=tuple(_model(n, (), names) for n in by_type["snapshot"]),
+        seeds=tuple(_seed(n, names) for n in by_type["seed"]),
+        sources=tuple(_source(s, names) for s in document.get("sources", {}).values()),
         groups=tuple(_group(g) for g in document.get("groups", {}).values()),
         tests=tests,
     )
@@ -518,65 +527,111 @@ def _data_test(node: Mapping[str, Any]) -> DataTest:
     )
 
 
-def _model(node: Mapping[str, Any], tests: tuple[DataTest, ...], adapter: str) -> Model:
-    config = node.get("config") or {}
-    constraints = tuple(_model_constraint(c) for c in node.get("constraints") or ())
-    implied = _implied_constraints(constraints, adapter)
+def _model(node: Mapping[str, Any], tests: tuple[DataTest, ...], names: _ColumnNames) -> Model:
+    get = node.get
+    config = get("config") or {}
+    constraints = tuple(_model_constraint(c) for c in get("constraints") or ())
+    implied = _implied_constraints(constraints, names.adapter)
     column_tests: dict[str, list[DataTest]] = defaultdict(list)
     for test in tests:
         if test.column_name:
             column_tests[test.column_name.lower()].append(test)
     columns = tuple(
-        _column(c, adapter, implied, tuple(column_tests.get(str(c["name"]).lower(), ())) if column_tests else ())
-        for c in (node.get("columns") or {}).values()
+        _column(c, names, implied, tuple(column_tests.get(str(c["name"]).lower(), ())) if column_tests else ())
+        for c in (get("columns") or {}).values()
     )
-    return Model(
-        unique_id=node["unique_id"],
-        name=node["name"],
-        package_name=node["package_name"],
-        version=_version(node.get("version")),
-        latest_version=_version(node.get("latest_version")),
-        access=Access(node.get("access") or config.get("access") or "protected"),
-        group=node.get("group") or config.get("group"),
-        contract_enforced=bool((node.get("contract") or config.get("contract") or {}).get("enforced")),
-        database=node.get("database"),
-        schema=node["schema"],
-        alias=node.get("alias") or node["name"],
-        relation_name=node.get("relation_name"),
-        description=node.get("description") or "",
-        deprecation_date=_parse_datetime(node.get("deprecation_date")),
-        columns=columns,
-        depends_on=tuple((node.get("depends_on") or {}).get("nodes") or ()),
-        original_file_path=node.get("original_file_path") or "",
-        patch_path=node.get("patch_path"),
-        meta=MappingProxyType(dict(config.get("meta") or node.get("meta") or {})),
-        materialized=str(config.get("materialized") or "view"),
-        post_hooks=_hooks(config.get("post-hook")),
-        constraints=constraints,
-        tests=tests,
-        tags=tuple(node.get("tags") or ()),
-        compiled_code=node.get("compiled_code") or None,
+    access = get("access") or config.get("access") or "protected"
+    return filled(
+        Model,
+        {
+            "unique_id": node["unique_id"],
+            "name": node["name"],
+            "package_name": node["package_name"],
+            "version": _version(get("version")),
+            "latest_version": _version(get("latest_version")),
+            "access": _ACCESS[access] if isinstance(access, str) and access in _ACCESS else Access(access),
+            "group": get("group") or config.get("group"),
+            "contract_enforced": bool((get("contract") or config.get("contract") or {}).get("enforced")),
+            "database": get("database"),
+            "schema": node["schema"],
+            "alias": get("alias") or node["name"],
+            "relation_name": get("relation_name"),
+            "description": get("description") or "",
+            "deprecation_date": _parse_datetime(get("deprecation_date")),
+            "columns": columns,
+            "depends_on": tuple((get("depends_on") or {}).get("nodes") or ()),
+            "original_file_path": get("original_file_path") or "",
+            "patch_path": get("patch_path"),
+            "meta": MappingProxyType(dict(config.get("meta") or get("meta") or {})),
+            "materialized": str(config.get("materialized") or "view"),
+            "post_hooks": _hooks(config.get("post-hook")),
+            "constraints": constraints,
+            "tests": tests,
+            "tags": tuple(get("tags") or ()),
+            "compiled_code": get("compiled_code") or None,
+        },
     )
+
+
+#: Access values by their manifest spelling: a dict lookup, where calling the enum costs each model a microsecond.
+_ACCESS = {access.value: access for access in Access}
+
+
+class _ColumnNames:
+    """The warehouse's name and key of each YAML column name of one manifest, worked out once per distinct name.
+
+    Why: thousands of models repeat a few dozen column names (id, created_at, ...); ``warehouse_column_name``
+    and ``column_key`` give the same answer for the same name on one adapter.
+    """
+
+    def __init__(self, adapter: str) -> None:
+        self.adapter = adapter
+        self._names: dict[str, str] = {}
+        self._keys: dict[str, str] = {}
+
+    def name(self, raw: str, quote: bool) -> str:
+        """``warehouse_column_name(raw, adapter, quote)``."""
+        if quote:
+            return raw
+        found = self._names.get(raw)
+        if found is None:
+            found = self._names[raw] = warehouse_column_name(raw, self.adapter)
+        return found
+
+    def key(self, name: str) -> str:
+        """``column_key(name, adapter)``."""
+        found = self._keys.get(name)
+        if found is None:
+            found = self._keys[name] = column_key(name, self.adapter)
+        return found
 
 
 def _column(
-    raw: Mapping[str, Any], adapter: str, implied: Mapping[str, set[str]], tests: tuple[DataTest, ...]
+    raw: Mapping[str, Any], names: _ColumnNames, implied: Mapping[str, set[str]], tests: tuple[DataTest, ...]
 ) -> Column:
+    get = raw.get
     # The name the warehouse gives the column, as dbt's contract check and the masking macros find it: a YAML
     # `"ssn "` is the column ssn, and every tool must say so, or the published contract names a column that is not.
-    name = warehouse_column_name(str(raw["name"]), adapter, bool(raw.get("quote")))
-    meta = {**((raw.get("config") or {}).get("meta") or {}), **(raw.get("meta") or {})}
+    name = names.name(str(raw["name"]), bool(get("quote")))
+    config_meta = (get("config") or {}).get("meta")
+    meta = {**config_meta, **(get("meta") or {})} if config_meta else {**(get("meta") or {})}
     pii = meta.get("pii")
     mask = meta.get("mask")
-    return Column(
-        name=name,
-        data_type=raw.get("data_type") or None,
-        description=raw.get("description") or "",
-        meta=MappingProxyType(meta),
-        pii=None if pii is None else str(pii),
-        mask=None if mask is None else str(mask),
-        constraints=_column_constraints(name, adapter, raw.get("constraints") or (), implied),
-        tests=tests,
+    column_level = get("constraints")
+    return filled(
+        Column,
+        {
+            "name": name,
+            "data_type": get("data_type") or None,
+            "description": get("description") or "",
+            "meta": MappingProxyType(meta),
+            "pii": None if pii is None else str(pii),
+            "mask": None if mask is None else str(mask),
+            "constraints": _column_constraints(name, names, column_level, implied)
+            if column_level or implied
+            else _UNCONSTRAINED,
+            "tests": tests,
+        },
     )
 
 
@@ -597,11 +652,11 @@ def _implied_constraints(model_level: tuple[ModelConstraint, ...], adapter: str)
 
 
 def _column_constraints(
-    name: str, adapter: str, column_level: Iterable[Mapping[str, Any]], implied: Mapping[str, set[str]]
+    name: str, names: _ColumnNames, column_level: Iterable[Mapping[str, Any]] | None, implied: Mapping[str, set[str]]
 ) -> ColumnConstraints:
-    types = {str(c.get("type")) for c in column_level}
+    types = {str(c.get("type")) for c in column_level or ()}
     if implied:
-        types |= implied.get(column_key(name, adapter), set())
+        types |= implied.get(names.key(name), set())
     return _CONSTRAINTS[("not_null" in types or "primary_key" in types, "unique" in types, "primary_key" in types)]
 
 
@@ -613,6 +668,7 @@ _CONSTRAINTS = {
     for unique in (False, True)
     for primary_key in (False, True)
 }
+_UNCONSTRAINED = _CONSTRAINTS[(False, False, False)]
 
 
 def _model_constraint(raw: Mapping[str, Any]) -> ModelConstraint:
@@ -623,28 +679,28 @@ def _model_constraint(raw: Mapping[str, Any]) -> ModelConstraint:
     )
 
 
-def _seed(node: Mapping[str, Any], adapter: str) -> Seed:
+def _seed(node: Mapping[str, Any], names: _ColumnNames) -> Seed:
     config = node.get("config") or {}
     return Seed(
         unique_id=node["unique_id"],
         name=node["name"],
         package_name=node["package_name"],
         relation_name=node.get("relation_name"),
-        columns=tuple(_column(c, adapter, {}, ()) for c in (node.get("columns") or {}).values()),
+        columns=tuple(_column(c, names, {}, ()) for c in (node.get("columns") or {}).values()),
         original_file_path=node.get("original_file_path") or "",
         column_types=_string_mapping(config.get("column_types")),
         patch_path=node.get("patch_path"),
     )
 
 
-def _source(node: Mapping[str, Any], adapter: str) -> Source:
+def _source(node: Mapping[str, Any], names: _ColumnNames) -> Source:
     return Source(
         unique_id=node["unique_id"],
         source_name=node["source_name"],
         name=node["name"],
         package_name=node["package_name"],
         relation_name=node.get("relation_name"),
-        columns=tuple(_column(c, adapter, {}, ()) for c in (node.get("columns") or {}).values()),
+        columns=tuple(_column(c, names, {}, ()) for c in (node.get("columns") or {}).values()),
         meta=MappingProxyType(dict(node.get("meta") or {})),
         source_meta=MappingProxyType(dict(node.get("source_meta") or {})),
         original_file_path=node.get("original_file_path") or "",

@@ -19,6 +19,7 @@ Each file is read here, once, by one set of rules, so every command sees the sam
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import uuid
@@ -32,11 +33,11 @@ from dmesh_dbt.errors import ConfigError, DbtError, DmeshError, UsageError
 from dmesh_dbt.files import (
     dump_round_trip,
     load_round_trip,
-    load_yaml_file,
     load_yaml_text,
     loads_json,
     max_json_bytes,
     read_bounded,
+    read_text_bounded,
     round_trip_yaml_for,
     write_atomically,
 )
@@ -77,11 +78,25 @@ _RESOURCE_PATH_DEFAULTS: Mapping[str, tuple[str, ...]] = {
 }
 
 
+#: Parsed YAML documents by file and text. Why: one check reads dbt_project.yml seven times (the target path of
+#: each artifact, the project's name, profile and resource paths) and dmesh.yml twice. The text is read every
+#: time, so a file edited in between is parsed anew; each caller gets its own copy to change.
+_PARSED: dict[tuple[Path, str], Any] = {}
+#: Past this many documents the memo starts over: a command reads a handful of such files.
+_PARSED_LIMIT = 64
+
+
 def _load_mapping(path: Path) -> dict[str, Any] | None:
     """The YAML mapping in ``path``; None when the file does not exist; ConfigError when it is not a mapping."""
     if not path.exists() and not path.is_symlink():
         return None
-    document = load_yaml_file(path, ConfigError)
+    text = read_text_bounded(path, ConfigError)
+    key = (path, text)
+    if key not in _PARSED:
+        if len(_PARSED) >= _PARSED_LIMIT:
+            _PARSED.clear()
+        _PARSED[key] = load_yaml_text(text, str(path), ConfigError)
+    document = copy.deepcopy(_PARSED[key])
     if document is None:
         return {}
     if not isinstance(document, dict):

@@ -15,7 +15,6 @@ import dmesh_dbt.policy.drift
 import dmesh_dbt.policy.pii_lineage
 import dmesh_dbt.policy.rules
 import dmesh_dbt.policy.versions  # noqa: F401
-from dmesh_dbt.changes.kinds import CHANGE_KINDS, KEPT_VERSION_NOT_DEPRECATED
 from dmesh_dbt.errors import ConfigError
 from dmesh_dbt.policy.engine import (
     DOMAIN_FILE,
@@ -77,6 +76,9 @@ def _parse_severity(value: object, rule_id: str, where: str) -> Severity | None:
 def known_rule_ids() -> set[str]:
     """The one registry of rule ids a policy or waiver may name: policy rules (DM), change kinds (BC, AC) and
     the version gate (VG)."""
+    # Here: building the change kinds' examples costs every check, and only a waiver or an override asks.
+    from dmesh_dbt.changes.kinds import CHANGE_KINDS, KEPT_VERSION_NOT_DEPRECATED
+
     apart = {KEPT_VERSION_NOT_DEPRECATED.id, EXPIRED_WAIVER.id, PUBLISHED_PII.id}
     return set(RULES) | {k.id for k in CHANGE_KINDS} | apart
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from dmesh_dbt.files import insert_lines, sequence_end, write_atomically
+from dmesh_dbt.files import InputTooLarge, insert_lines, read_bounded, sequence_end, write_atomically
 
 
 def test_a_file_is_replaced_whole_and_keeps_its_mode(tmp_path: Path) -> None:
@@ -52,3 +52,24 @@ def test_a_block_list_ends_before_its_parent_s_next_key_and_trailing_comments() 
     assert sequence_end(lines, 1, 0) == 4
     nested = ["    columns:", "      - name: a", "        x: 1", "  - name: next_model"]
     assert sequence_end(nested, 1, 6) == 3
+
+
+class _GrownSince(type(Path())):  # type: ignore[misc]
+    """A file that was ``stale_size`` bytes when stat'ed and has grown since."""
+
+    stale_size = 3
+
+    def stat(self, *, follow_symlinks: bool = True) -> os.stat_result:
+        real = super().stat(follow_symlinks=follow_symlinks)
+        return os.stat_result((real.st_mode, *real[1:6], self.stale_size, *real[7:]))
+
+
+def test_a_bounded_read_reads_what_the_file_holds_up_to_the_limit_even_when_it_grew(tmp_path: Path) -> None:
+    path = tmp_path / "manifest.json"
+    path.write_bytes(b"0123456789")
+    assert read_bounded(path, 10) == b"0123456789"
+    assert read_bounded(_GrownSince(path), 10) == b"0123456789"
+    with pytest.raises(InputTooLarge):
+        read_bounded(path, 9)
+    with pytest.raises(InputTooLarge, match="more than 9 bytes"):
+        read_bounded(_GrownSince(path), 9)

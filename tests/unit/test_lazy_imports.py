@@ -30,6 +30,14 @@ def test_a_check_without_baseline_loads_no_registry_contract_or_template_library
     assert loaded_after("import dmesh_dbt.cli, dmesh_dbt.check, dmesh_dbt.render") == []
 
 
+def test_a_check_without_baseline_loads_no_change_kinds() -> None:
+    """The change kinds build example projects as they load: only a baseline, a diff, a waiver or a domain's
+    override of a rule the mesh policy does not list needs them (issue 16: start-up time)."""
+    code = "import sys\nimport dmesh_dbt.check, dmesh_dbt.policy.registry\nprint('\\n'.join(sorted(sys.modules)))"
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert not [m for m in loaded if m.startswith("dmesh_dbt.changes")]
+
+
 def test_a_check_of_a_domain_that_consumes_nothing_loads_no_consume_machinery(tmp_path: Path) -> None:
     """Recording what a consumer reads (registry, contracts, snapshots) only loads for a project that consumes."""
     statement = (

@@ -40,6 +40,7 @@ def many_models_yaml(models: int) -> str:
         blocks += ["      - name: order_id", "        data_type: bigint"]
         blocks += [f"      - Name: Customer_Email_{index % 7}", "        meta: {pii: email}"]
         blocks += ['      - name: "amount"  # in cents', "      -   name:    status"]
+        blocks += ["      - NAME: created_at" if index % 2 else "      - nAmE: Created_At"]  # the key in any case
         if index % 10 == 0:
             blocks += ["    versions:", "      - v: 2", "        columns:", "          - include: all"]
     blocks += ["  - name: 'odd model'", "    columns:", '      - name: "a # b"', "      - name: straße"]
@@ -58,7 +59,7 @@ def test_lines_match_the_line_by_line_scan_on_a_file_with_many_models(tmp_path: 
     subjects: list[tuple[str, str | None]] = []
     for index in range(0, 400, 3):
         model = f"orders_{index}" if index % 10 else f"orders_{index}.v2"
-        for column in (None, "order_id", "customer_email_3", "AMOUNT", "status", "no_such_column"):
+        for column in (None, "order_id", "customer_email_3", "AMOUNT", "status", "created_at", "no_such_column"):
             subjects.append((model, column))
     subjects += [
         ("ORDERS_7", "Status"),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import fields, replace
 from typing import Any
 
 import pytest
@@ -80,3 +80,34 @@ def test_own_and_public_models_follow_the_project_they_were_asked_of() -> None:
     widened = replace(project, included_packages=frozenset({"other"}))
     assert [m.unique_id for m in widened.own_models] == [m.unique_id for m in project.models]
     assert isinstance(widened, Project) and widened == replace(widened)  # the answers are no part of equality
+
+
+def test_models_and_columns_read_without_their_init_are_what_their_init_makes() -> None:
+    """The reader fills models and columns without their dataclass ``__init__`` (issue 16: speed): each must hold
+    every field, no other attribute, and equal the instance ``__init__`` makes of the same values."""
+    document = _manifest(["id", " Day ", "note"], [{"type": "primary_key", "columns": ["id"]}], "postgres")
+    orders = document["nodes"]["model.shop.orders"]
+    orders["columns"]["note"].update(quote=True, meta={"pii": "email"}, config={"meta": {"mask": "hash", "pii": "x"}})
+    orders["columns"][" Day "]["constraints"] = [{"type": "unique"}]
+    project = project_from_manifest(document)
+    built = [*project.models, *(c for m in project.models for c in m.columns)]
+    for instance in built:
+        names = [f.name for f in fields(instance)]
+        assert list(vars(instance)) == names
+        assert type(instance)(**{name: getattr(instance, name) for name in names}) == instance
+    model = project.model("model.shop.orders")
+    assert model is not None and model.access is Access.PUBLIC
+    assert [(c.name, c.pii, c.mask, c.constraints) for c in model.columns] == [
+        ("id", None, None, PK),
+        ("day", None, None, UNIQUE),
+        ("note", "email", "hash", NONE),
+    ]
+
+
+def test_a_column_is_found_by_name_in_any_case_and_the_first_of_two_spellings_wins() -> None:
+    project = project_from_manifest(_manifest(["id", "Day", "DAY"], []))
+    model = project.model("model.shop.orders")
+    assert model is not None
+    assert [model.column(name) for name in ("ID", "day", "nope")] == [model.columns[0], model.columns[1], None]
+    assert model.column("Day") is model.columns[1]
+    assert model == replace(model) and list(vars(replace(model))) == [f.name for f in fields(model)]

@@ -8,11 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from dmesh_dbt.artifacts import Group, Project
+from dmesh_dbt import examples as ex
+from dmesh_dbt.artifacts import Access, Group, Project
 from dmesh_dbt.errors import ConfigError
 from dmesh_dbt.policy.domain import load_domain_config
 from dmesh_dbt.policy.engine import DomainConfig, PolicyContext
 from dmesh_dbt.policy.registry import RULES, evaluate_policy, resolve_severities
+from dmesh_dbt.policy.rules import mask_exceptions
 from dmesh_dbt.policy.waivers import split_waivers
 from dmesh_dbt.report import Finding, Severity, Waiver, apply_waivers
 
@@ -189,3 +191,15 @@ def test_a_joinable_hash_of_an_enumerable_class_says_what_to_use_instead() -> No
 def test_the_joinable_hash_rule_is_locked() -> None:
     with pytest.raises(ConfigError, match="DM013, which the mesh policy locks"):
         resolve_severities(DomainConfig(name="payments", policy={"DM013": "warning"}))
+
+
+def test_the_mask_exceptions_in_force_are_those_of_classified_public_columns_only() -> None:
+    """check's notes list each approved exception; an unclassified column's `mask_exception` publishes nothing
+    unmasked, so it is no exception in force (and, unclassified, is skipped before its masking is worked out)."""
+    approved = {"reason": "city only", "approver": "dpo@example.com"}
+    city = ex.column("city", meta={"pii": "address", "mask_exception": approved})
+    note = ex.column("note", meta={"mask_exception": approved})
+    reviewed = ex.column("code", meta={"pii": "none", "mask_exception": approved})
+    public = ex.model("customers", ex.KEY, city, note, reviewed)
+    private = ex.model("stg_customers", ex.KEY, city, access=Access.PRIVATE)
+    assert mask_exceptions(ex.project(public, private)) == ["customers.city: city only (approved by dpo@example.com)"]

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+import dmesh_dbt.project as project_module
 from dmesh_dbt.errors import ConfigError
-from dmesh_dbt.project import find_registry_url, registry_url, resolve_target
+from dmesh_dbt.project import (
+    domain_name,
+    find_registry_url,
+    read_dbt_project,
+    registry_url,
+    resolve_target,
+    target_dir,
+)
 
 PROFILES = """\
 risk:
@@ -81,3 +91,29 @@ def test_profiles_render_var_from_the_command_line_vars_as_dbt_does(project: Pat
     assert chosen.duckdb_path == (project / "other.duckdb").resolve() and chosen.settings["threads"] == "4"
     with pytest.raises(ConfigError, match=r"var\('threads'\) without a default; pass --vars"):
         resolve_target(project).settings["threads"]
+
+
+def test_project_files_are_parsed_once_per_text_and_an_edit_is_read(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A check reads dbt_project.yml seven times: it parses it once (issue 16), yet an edited file is read anew
+    and no caller sees what another changed in its copy."""
+    parsed: list[str] = []
+    real = project_module.load_yaml_text
+
+    def counting(text: str | bytes, origin: str, error: Callable[[str], Exception]) -> Any:
+        parsed.append(origin)
+        return real(text, origin, error)
+
+    monkeypatch.setattr(project_module, "load_yaml_text", counting)
+    project_module._PARSED.clear()
+    assert read_dbt_project(project).profile == "risk"
+    assert target_dir(project) == project / "target" and domain_name(project) == "risk"
+    assert read_dbt_project(project).name == "risk"
+    assert parsed == [str(project / "dbt_project.yml"), str(project / "dmesh.yml")]
+    document = project_module._load_mapping(project / "dbt_project.yml")
+    assert document is not None
+    document["name"] = "changed in a copy"
+    assert read_dbt_project(project).name == "risk"
+    (project / "dbt_project.yml").write_text('name: risk\nversion: "1.0.0"\nprofile: risk\ntarget-path: out\n')
+    assert target_dir(project) == project / "out"

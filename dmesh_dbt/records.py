@@ -9,6 +9,8 @@ field by field).
 
 from __future__ import annotations
 
+from dataclasses import fields
+from functools import cache
 from typing import Any, TypeVar
 
 _Record = TypeVar("_Record")
@@ -22,7 +24,19 @@ def filled(cls: type[_Record], values: dict[str, Any]) -> _Record:
 
 
 def changed(instance: _Record, **changes: Any) -> _Record:
-    """``dataclasses.replace(instance, **changes)`` for a frozen dataclass whose ``changes`` name its fields."""
+    """``dataclasses.replace(instance, **changes)`` for a frozen dataclass: its fields only, so a value a
+    ``cached_property`` kept in the instance's ``__dict__`` is worked out afresh from the changed fields, as
+    ``replace`` would, never copied stale. A change that names no field is a TypeError, as with ``replace``."""
+    names = _field_names(type(instance))  # type: ignore[arg-type]  # classes are hashable
+    unknown = changes.keys() - set(names)
+    if unknown:
+        raise TypeError(f"{type(instance).__name__} has no field {', '.join(sorted(unknown))}")
+    state = instance.__dict__
     made = object.__new__(type(instance))
-    made.__dict__.update(instance.__dict__, **changes)
+    made.__dict__.update({name: state[name] for name in names}, **changes)
     return made
+
+
+@cache
+def _field_names(cls: type) -> tuple[str, ...]:
+    return tuple(field.name for field in fields(cls))

@@ -522,9 +522,7 @@ def registry_show(product: str, registry: str | None, project_dir: Path, output_
 @click.option("--serve", is_flag=True, help="Serve the site on 127.0.0.1 after building it, until Ctrl-C.")
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="Port for --serve.")
 @_FORMAT
-def catalog(
-    registry: str | None, project_dir: Path, out_dir: Path, serve: bool, port: int, output_format: str
-) -> None:
+def catalog(registry: str | None, project_dir: Path, out_dir: Path, serve: bool, port: int, output_format: str) -> None:
     """Render the mesh catalog: a static site of every domain, product, contract, consumer and PII flow.
 
     Built from the registry alone: a mesh page with a graph of domains, products and consuming domains, a page

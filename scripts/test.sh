@@ -10,6 +10,7 @@ source scripts/engines.sh
 start_engines
 trap stop_engines EXIT
 ruff check dmesh_dbt tests bench
+ruff format --check dmesh_dbt tests bench  # one layout, so a diff shows only what changed
 mypy dmesh_dbt
 # One worker per core, each test file on one worker (its module fixtures build a dbt project once); each worker
 # starts its own PostgreSQL and emulator on free ports. Pass -n 0 to run in one process.

@@ -198,6 +198,10 @@ _NOT_TEXT += " label failure error warning exception gateway response system com
 _NOT_TEXT += " utm parameter pattern by"
 #: ... and what makes a comment or a note something else (a status comment is still a person's comment).
 _NOT_A_NOTE = "id key type category template count hash hashed html url length language lang is has flag"
+#: Web analytics' visitor ids (cookies) and Android's App Set ID, as their vendors name them. Not _DERIVED's words:
+#: ``domain`` is part of Snowplow's ``domain_userid`` (a first-party cookie), not an email's domain.
+_VISITOR_IDS = ("domain user", "network user", "user pseudo", "pseudo user", "ga client", "app set")
+_NOT_THE_ID = "count hash hashed hmac sha sha256 md5 masked redacted valid verified is has flag status type"
 #: Devices a merchant owns (a till, a card reader): their ids follow a shop, not a person.
 _MERCHANTS_DEVICES = "pos register terminal till kiosk reader"
 #: Words for the services that push notifications to one app install (``apns`` reads ``apn`` once singularised).
@@ -363,6 +367,10 @@ PATTERNS: dict[DetectedClass, tuple[NamePattern, ...]] = {
         _p("installation id", WEAK),
         _p("install id", WEAK),
         _p("cookie id", WEAK),
+        # Web analytics' visitor ids are first- or third-party cookies: Snowplow's domain_userid and network_userid,
+        # GA4's user_pseudo_id, Universal Analytics' client id (``ga_client_id``); Android's App Set ID.
+        *(_p(f"{visitor} id", WEAK, unless=_NOT_THE_ID) for visitor in _VISITOR_IDS),
+        _p("device user id", unless=_DERIVED + " " + _MERCHANTS_DEVICES),
         # A browser or device fingerprint follows a person; a file's or a key's fingerprint does not.
         _p("fingerprint", WEAK, unless=_NOT_A_PERSONS_PRINT),
     ),

@@ -242,3 +242,24 @@ def test_an_agent_is_software_when_the_name_or_the_table_speaks_of_user_agents()
     assert match_in_context("agent_name", "snowplow_web_yauaa_context") is None
     match = match_in_context("agent_name", "support_tickets")
     assert match is not None and match.pii_class == PiiClass.PERSON_NAME
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["domain_userid", "network_userid", "refr_domain_userid", "user_pseudo_id", "pseudo_user_id",
+     "ga_client_id", "ga4_ga_client_id", "app_set_id", "mobile__app_set_id", "device_user_id"],
+)  # fmt: skip
+def test_web_analytics_visitor_ids_are_device_ids(name: str) -> None:
+    """Snowplow's cookie ids, GA4's user_pseudo_id, Universal Analytics' client id and Android's App Set ID follow
+    one browser or device, so one person: a device id."""
+    match = match_name(name)
+    assert match is not None and match.pii_class is PiiClass.DEVICE_ID, name
+
+
+@pytest.mark.parametrize(
+    "name", ["domain_userid_count", "hashed_network_userid", "user_pseudo_id_sha256", "client_id", "app_set_status"]
+)
+def test_counts_hashes_and_bare_client_ids_are_not_visitor_ids(name: str) -> None:
+    """A count or a hash of a visitor id is not the id; a bare ``client_id`` is as often an OAuth client's."""
+    match = match_name(name)
+    assert match is None or match.pii_class is not PiiClass.DEVICE_ID, name

@@ -120,12 +120,17 @@ class LineageCache:
         self.used[name] = (digest, value)
         self.changed = True
 
-    def save(self) -> None:
+    def save(self, prune: bool = True) -> None:
         """Write what this run used, atomically, when it differs from the file; a failure to write is ignored
-        (a read-only checkout still checks, only without the cache)."""
-        if self.path is None or self.key is None or not (self.changed or len(self.used) != len(self.stored)):
+        (a read-only checkout still checks, only without the cache). ``prune=False`` keeps the entries this run
+        did not read: a run that reads part of the lineage (scan follows public columns only, never DM007's
+        relations) must not drop what the next check needs; check's own save prunes them."""
+        if self.path is None or self.key is None:
             return
-        body = orjson.dumps({"salt": self.salt, "entries": {name: list(entry) for name, entry in self.used.items()}})
+        if not (self.changed or (prune and len(self.used) != len(self.stored))):
+            return
+        entries = self.used if prune else {**self.stored, **self.used}
+        body = orjson.dumps({"salt": self.salt, "entries": {name: list(entry) for name, entry in entries.items()}})
         mac = hmac.new(self.key, body, hashlib.sha256).hexdigest().encode("ascii")
         try:
             if self.path.parent.is_dir():

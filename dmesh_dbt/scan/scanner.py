@@ -212,7 +212,7 @@ def with_lineage(
     cache = LineageCache.open(cache_dir, cache_salt()) if cache_dir is not None else None
     inherited_by_lineage = list(inherited_classes(Lineage(project, cache)))  # all parsed before the save
     if cache is not None:
-        cache.save()
+        cache.save(prune=False)  # scan reads only what public columns reach: check's other entries stay
     for inherited in inherited_by_lineage:
         model = inherited.model
         if (model.unique_id, inherited.column.lower()) in known or (only is not None and model.unique_id not in only):

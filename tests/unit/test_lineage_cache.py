@@ -285,3 +285,20 @@ def test_a_column_passed_on_from_a_parent_is_stored_as_its_index_and_reordered_p
     assert (cache.hits, cache.misses) == (0, 1)
     assert node == Lineage(backward).node("model.payments.joined")
     assert node.hops("email") == (Input(ColumnRef(customers.unique_id, "email")),)
+
+
+def test_a_partial_reader_keeps_the_entries_it_did_not_read_and_check_prunes_them(tmp_path: Path) -> None:
+    """scan follows lineage only (never DM007's relations): its save keeps what the next check needs, and only a
+    check's save drops entries no run uses any more."""
+    _run(_project(), tmp_path)
+    partial = LineageCache.open(tmp_path, cache_salt())
+    _nodes(_project(), partial)  # the column lineage of both nodes, no relations entry
+    partial.save(prune=False)
+    again, _ = _run(_project(), tmp_path)
+    assert (again.hits, again.misses) == (4, 0)
+
+    pruned = LineageCache.open(tmp_path, cache_salt())
+    _nodes(_project(), pruned)
+    pruned.save()
+    after_prune, _ = _run(_project(), tmp_path)
+    assert (after_prune.hits, after_prune.misses) == (2, 2)  # the relations entries went with the pruning save

@@ -591,8 +591,8 @@ class _ColumnNames:
 
     def name(self, raw: str, quote: bool) -> str:
         """``warehouse_column_name(raw, adapter, quote)``."""
-        if quote:
-            return raw
+        if quote:  # rare: not remembered
+            return warehouse_column_name(raw, self.adapter, quote)
         found = self._names.get(raw)
         if found is None:
             found = self._names[raw] = warehouse_column_name(raw, self.adapter)

@@ -235,13 +235,23 @@ def read_bounded(path: Path, limit: int) -> bytes:
     if size > limit:
         raise InputTooLarge(f"{size} bytes, over the limit of {limit}")
     with path.open("rb") as handle:
-        # The size read, not the limit: a read of limit + 1 bytes allocates the whole limit first (512 MB for a
-        # manifest: 13 ms where reading 22 MB takes 2). A file grown since the stat is read on up to the limit.
-        data = handle.read(size + 1)
-        if len(data) > size:
-            data += handle.read(limit + 1 - len(data))
+        data = read_at_most(handle, limit)
     if len(data) > limit:
         raise InputTooLarge(f"more than {limit} bytes")
+    return data
+
+
+def read_at_most(handle: BinaryIO, limit: int) -> bytes:
+    """At most ``limit + 1`` bytes of an open file: more than ``limit`` tells the caller it is too large.
+
+    Sized by the file, not the limit: a read of ``limit + 1`` bytes allocates the whole limit first (512 MB for a
+    manifest: 13 ms where reading 22 MB takes 2). A file grown since, or one without a size (``/dev/zero``), is
+    read on up to the limit.
+    """
+    size = min(os.fstat(handle.fileno()).st_size, limit)
+    data = handle.read(size + 1)
+    if len(data) > size:
+        data += handle.read(limit + 1 - len(data))
     return data
 
 

@@ -46,7 +46,7 @@ from urllib.parse import urlparse
 from packaging.version import InvalidVersion, Version
 
 from dmesh_dbt.errors import RegistryError
-from dmesh_dbt.files import COPY_CHUNK, copy_atomically, stage_beside, write_atomically
+from dmesh_dbt.files import COPY_CHUNK, copy_atomically, read_at_most, stage_beside, write_atomically
 from dmesh_dbt.identifiers import InvalidName, NameKind, is_valid, valid_name
 
 RELEASE_MARKER = "RELEASE.json"
@@ -115,7 +115,7 @@ class LocalBackend(RegistryBackend):
     def read(self, key: str, limit: int) -> bytes | None:
         try:
             with self._path(key).open("rb") as handle:
-                return handle.read(limit + 1)
+                return read_at_most(handle, limit)
         except FileNotFoundError:
             return None
         except OSError as error:

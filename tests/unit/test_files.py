@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from dmesh_dbt.files import InputTooLarge, insert_lines, read_bounded, sequence_end, write_atomically
+from dmesh_dbt.files import InputTooLarge, insert_lines, read_at_most, read_bounded, sequence_end, write_atomically
 
 
 def test_a_file_is_replaced_whole_and_keeps_its_mode(tmp_path: Path) -> None:
@@ -73,3 +73,14 @@ def test_a_bounded_read_reads_what_the_file_holds_up_to_the_limit_even_when_it_g
         read_bounded(path, 9)
     with pytest.raises(InputTooLarge, match="more than 9 bytes"):
         read_bounded(_GrownSince(path), 9)
+
+
+def test_reading_at_most_a_limit_reads_one_byte_past_it_whatever_the_file_says_its_size_is(tmp_path: Path) -> None:
+    path = tmp_path / "entry.json"
+    path.write_bytes(b"0123456789")
+    with path.open("rb") as handle:
+        assert read_at_most(handle, 100) == b"0123456789"
+    with path.open("rb") as handle:
+        assert read_at_most(handle, 4) == b"01234"
+    with open("/dev/zero", "rb") as endless:  # a size of 0 and no end: read on to the limit, one byte past
+        assert read_at_most(endless, 1000) == bytes(1001)

@@ -20,7 +20,9 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+import msgspec
 import orjson
+from msgspec import UNSET, UnsetType
 
 from dmesh_dbt.errors import ArtifactError
 from dmesh_dbt.files import MAX_JSON_MB_ENV, InputTooLarge, max_json_bytes, read_bounded
@@ -309,6 +311,121 @@ class RunResults:
         return next((r for r in self.results if r.unique_id == unique_id), None)
 
 
+# ------------------------------------------------------------------------------------------ the manifest as read
+# Only what the Project holds is declared: msgspec skips the rest of the document (raw SQL, macros, docs,
+# unrendered configs, ...) without building it, and builds what is declared straight into these structs, where
+# a dict per JSON object made the reading of a 5,000-model manifest twice as long (issue 16). ``Any`` keeps a
+# field as lenient as the dict reader was where dbt versions (1.8 to 1.11, Fusion) write different things, or
+# null: each record builder below reads it the way the dict reader did. ``gc=False``: decoded structs hold no
+# cycles and live only while the Project is built.
+
+
+class _Metadata(msgspec.Struct, gc=False):
+    dbt_schema_version: Any = None
+    project_name: Any = None
+    adapter_type: Any = None
+    dbt_version: Any = None
+    generated_at: Any = None
+
+
+class _ColumnConfig(msgspec.Struct, gc=False):
+    meta: Any = None
+
+
+class _Column(msgspec.Struct, gc=False):
+    name: Any
+    quote: Any = None
+    data_type: Any = None
+    description: Any = None
+    meta: Any = None
+    config: _ColumnConfig | None = None
+    constraints: Any = None
+
+
+class _NodeConfig(msgspec.Struct, gc=False):
+    meta: Any = None
+    access: Any = None
+    group: Any = None
+    contract: Any = None
+    materialized: Any = None
+    post_hook: Any = msgspec.field(default=None, name="post-hook")
+    severity: Any = None
+    column_types: Any = None
+
+
+class _DependsOn(msgspec.Struct, gc=False):
+    nodes: Any = None
+
+
+class _TestMetadata(msgspec.Struct, gc=False):
+    name: Any = None
+    namespace: Any = None
+    kwargs: Any = None
+
+
+class _Named(msgspec.Struct, gc=False):
+    """What every node, source and group of a manifest has (dbt's schema requires them of each)."""
+
+    unique_id: str
+    name: str
+    package_name: str
+
+
+class _Node(_Named, gc=False):
+    """Any node of the manifest (model, snapshot, seed, test, analysis, hook, ...): what each kind needs."""
+
+    resource_type: str
+    schema: Any = UNSET  # read of models and snapshots only, where it was required
+    config: _NodeConfig | None = None
+    columns: dict[str, _Column] | None = None
+    constraints: Any = None
+    version: Any = None
+    latest_version: Any = None
+    access: Any = None
+    group: Any = None
+    contract: Any = None
+    database: Any = None
+    alias: Any = None
+    relation_name: Any = None
+    description: Any = None
+    deprecation_date: Any = None
+    depends_on: _DependsOn | None = None
+    original_file_path: Any = None
+    patch_path: Any = None
+    meta: Any = None
+    tags: Any = None
+    compiled_code: Any = None
+    test_metadata: _TestMetadata | None = None
+    attached_node: Any = None
+    column_name: Any = None
+
+
+class _Source(_Named, gc=False):
+    source_name: str
+    relation_name: Any = None
+    columns: dict[str, _Column] | None = None
+    meta: Any = None
+    source_meta: Any = None
+    original_file_path: Any = None
+
+
+class _Group(_Named, gc=False):
+    owner: Any = None
+
+
+class _Manifest(msgspec.Struct, gc=False):
+    metadata: _Metadata | None = None
+    nodes: dict[str, _Node] | UnsetType = UNSET
+    sources: dict[str, _Source] | None = None
+    groups: dict[str, _Group] | None = None
+
+
+_MANIFEST_DECODER = msgspec.json.Decoder(_Manifest)
+_NO_NODE_CONFIG = _NodeConfig()
+_NO_TEST_METADATA = _TestMetadata()
+_NO_DEPENDENCIES = _DependsOn()
+
+
 # --------------------------------------------------------------------------------------------------- loading
 
 
@@ -333,9 +450,10 @@ def parse_manifest(data: bytes, origin: str, regenerate: str = "regenerate it wi
     """A manifest's bytes into a Project; ``origin`` names it in errors (a path, a registry release)."""
     try:
         with collector_paused():
-            document = _parse_artifact(data, origin, "manifest", SUPPORTED_MANIFEST_VERSIONS, regenerate)
-            return project_from_manifest(document)
-    except (KeyError, TypeError, AttributeError, ValueError) as error:
+            return _project(_decode_manifest(data, origin, regenerate))
+    except (KeyError, TypeError, AttributeError, ValueError, RecursionError) as error:
+        # ValueError includes msgspec's ValidationError (a field of the wrong type, a required one missing);
+        # RecursionError is how msgspec refuses JSON nested deeper than the interpreter's recursion limit.
         raise ArtifactError(
             f"{origin} is not a complete dbt manifest ({type(error).__name__}: {error}); {regenerate}"
         ) from None
@@ -442,31 +560,61 @@ def load_catalog(path: Path | str) -> Catalog:
 def schema_version(document: Mapping[str, Any]) -> str | None:
     """The ``vN`` of an artifact's ``metadata.dbt_schema_version`` URL, or None when it has none."""
     metadata = document.get("metadata")
-    url = metadata.get("dbt_schema_version") if isinstance(metadata, Mapping) else None
+    return _schema_version(metadata.get("dbt_schema_version") if isinstance(metadata, Mapping) else None)
+
+
+def _schema_version(url: object) -> str | None:
     match = _SCHEMA_VERSION.search(url) if isinstance(url, str) else None
     return match.group(1) if match else None
 
 
 def project_from_manifest(document: Mapping[str, Any]) -> Project:
-    """Build the Project from an already parsed manifest document (no version check)."""
-    metadata = document["metadata"]
-    by_type: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
-    for node in document["nodes"].values():  # one pass sorts the nodes; each kind is then built once
-        by_type[node["resource_type"]].append(node)
+    """Build the Project from an already parsed manifest document (no version check), through the same typed
+    model as ``parse_manifest``."""
+    manifest = msgspec.convert(document, _Manifest)
+    if isinstance(manifest.nodes, UnsetType):
+        raise KeyError("nodes")
+    return _project(manifest)
+
+
+def _decode_manifest(data: bytes, origin: str, regenerate: str) -> _Manifest:
+    """The manifest's typed model, its schema version checked; ArtifactError if it is not JSON, not an object or
+    of another schema version, as the other artifacts say it; msgspec's ValidationError if a field is amiss."""
+    try:
+        manifest = _MANIFEST_DECODER.decode(data)
+    except (msgspec.DecodeError, RecursionError):
+        # Why the document again: to say what is wrong with it as of every other artifact (truncated, not an
+        # object, another schema version, whose fields may differ); only a manifest that passes is reported as is.
+        _parse_artifact(data, origin, "manifest", SUPPORTED_MANIFEST_VERSIONS, regenerate)
+        raise
+    metadata = manifest.metadata
+    version = _schema_version(metadata.dbt_schema_version) if metadata is not None else None
+    _check_schema_version(version, origin, "manifest", SUPPORTED_MANIFEST_VERSIONS, regenerate)
+    if isinstance(manifest.nodes, UnsetType):
+        raise KeyError("nodes")
+    return manifest
+
+
+def _project(manifest: _Manifest) -> Project:
+    metadata = manifest.metadata or _Metadata()
+    by_type: dict[str, list[_Node]] = defaultdict(list)
+    nodes = manifest.nodes if not isinstance(manifest.nodes, UnsetType) else {}
+    for node in nodes.values():  # one pass sorts the nodes; each kind is then built once
+        by_type[node.resource_type].append(node)
     tests = tuple(_data_test(node) for node in by_type["test"])
     tests_by_node = _tests_by_attached_node(tests)
-    adapter = str(metadata.get("adapter_type") or "")
+    adapter = str(metadata.adapter_type or "")
     names = _ColumnNames(adapter)
     return Project(
-        name=str(metadata.get("project_name") or ""),
+        name=str(metadata.project_name or ""),
         adapter_type=adapter,
-        dbt_version=str(metadata.get("dbt_version") or ""),
-        generated_at=_parse_datetime(metadata.get("generated_at")),
-        models=tuple(_model(n, tests_by_node.get(n["unique_id"], ()), names) for n in by_type["model"]),
+        dbt_version=str(metadata.dbt_version or ""),
+        generated_at=_parse_datetime(metadata.generated_at),
+        models=tuple(_model(n, tests_by_node.get(n.unique_id, ()), names) for n in by_type["model"]),
         snapshots=tuple(_model(n, (), names) for n in by_type["snapshot"]),
         seeds=tuple(_seed(n, names) for n in by_type["seed"]),
-        sources=tuple(_source(s, names) for s in document.get("sources", {}).values()),
-        groups=tuple(_group(g) for g in document.get("groups", {}).values()),
+        sources=tuple(_source(s, names) for s in (manifest.sources or {}).values()),
+        groups=tuple(_group(g) for g in (manifest.groups or {}).values()),
         tests=tests,
     )
 
@@ -485,20 +633,25 @@ def _read_artifact(path: Path, regenerate: str) -> bytes:
 
 def _parse_artifact(data: bytes, origin: str, kind: str, supported: tuple[str, ...], regenerate: str) -> dict[str, Any]:
     try:
-        # orjson parses manifests ~1.5x faster than json (bench/check.py); 5,000 models make ~70 MB.
+        # orjson parses artifacts ~1.5x faster than json (bench/check.py).
         document = orjson.loads(data)
     except orjson.JSONDecodeError as error:
         raise ArtifactError(f"{origin} is truncated or not JSON ({error}); {regenerate}") from None
     if not isinstance(document, dict):
         raise ArtifactError(f"{origin} is not a dbt {kind} (a JSON object was expected); {regenerate}")
-    version = schema_version(document)
+    _check_schema_version(schema_version(document), origin, kind, supported, regenerate)
+    return document
+
+
+def _check_schema_version(
+    version: str | None, origin: str, kind: str, supported: tuple[str, ...], regenerate: str
+) -> None:
     if version not in supported:
         found = f"schema {version}" if version else "no dbt_schema_version"
         raise ArtifactError(
             f"{origin} has {found}; dmesh-dbt reads dbt {kind} {', '.join(supported)} only "
             f"(dbt-core 1.8 to 1.11, dbt Fusion); {regenerate} using a supported dbt"
         )
-    return document
 
 
 def _tests_by_attached_node(tests: Iterable[DataTest]) -> dict[str, tuple[DataTest, ...]]:
@@ -509,66 +662,67 @@ def _tests_by_attached_node(tests: Iterable[DataTest]) -> dict[str, tuple[DataTe
     return {node: tuple(found) for node, found in grouped.items()}
 
 
-def _data_test(node: Mapping[str, Any]) -> DataTest:
-    metadata = node.get("test_metadata") or {}
-    config = node.get("config") or {}
-    attached = node.get("attached_node")
+def _data_test(node: _Node) -> DataTest:
+    metadata = node.test_metadata or _NO_TEST_METADATA
+    config = node.config or _NO_NODE_CONFIG
+    attached = node.attached_node
     if attached is None:  # dbt < 1.5 style or singular test: fall back to the single model it depends on
-        parents = [p for p in (node.get("depends_on") or {}).get("nodes", []) if p.startswith("model.")]
+        parents = [p for p in (node.depends_on or _NO_DEPENDENCIES).nodes or () if p.startswith("model.")]
         attached = parents[0] if len(parents) == 1 else None
     return DataTest(
-        unique_id=node["unique_id"],
-        name=str(metadata.get("name") or ""),
-        namespace=metadata.get("namespace"),
+        unique_id=node.unique_id,
+        name=str(metadata.name or ""),
+        namespace=metadata.namespace,
         attached_node=attached,
-        column_name=node.get("column_name"),
-        kwargs=MappingProxyType(dict(metadata.get("kwargs") or {})),
-        severity=str(config.get("severity") or "ERROR").upper(),
+        column_name=node.column_name,
+        kwargs=MappingProxyType(dict(metadata.kwargs or {})),
+        severity=str(config.severity or "ERROR").upper(),
     )
 
 
-def _model(node: Mapping[str, Any], tests: tuple[DataTest, ...], names: _ColumnNames) -> Model:
-    get = node.get
-    config = get("config") or {}
-    constraints = tuple(_model_constraint(c) for c in get("constraints") or ())
+def _model(node: _Node, tests: tuple[DataTest, ...], names: _ColumnNames) -> Model:
+    config = node.config or _NO_NODE_CONFIG
+    if node.schema is UNSET:
+        raise KeyError("schema")
+    constraints = tuple(_model_constraint(c) for c in node.constraints or ())
     implied = _implied_constraints(constraints, names.adapter)
     column_tests: dict[str, list[DataTest]] = defaultdict(list)
     for test in tests:
         if test.column_name:
             column_tests[test.column_name.lower()].append(test)
     columns = tuple(
-        _column(c, names, implied, tuple(column_tests.get(str(c["name"]).lower(), ())) if column_tests else ())
-        for c in (get("columns") or {}).values()
+        _column(c, names, implied, tuple(column_tests.get(str(c.name).lower(), ())) if column_tests else ())
+        for c in (node.columns or {}).values()
     )
-    access = get("access") or config.get("access") or "protected"
+    access = node.access or config.access or "protected"
     return filled(
         Model,
         {
-            "unique_id": node["unique_id"],
-            "name": node["name"],
-            "package_name": node["package_name"],
-            "version": _version(get("version")),
-            "latest_version": _version(get("latest_version")),
+            "unique_id": node.unique_id,
+            "name": node.name,
+            "package_name": node.package_name,
+            "version": _version(node.version),
+            "latest_version": _version(node.latest_version),
             "access": _ACCESS[access] if isinstance(access, str) and access in _ACCESS else Access(access),
-            "group": get("group") or config.get("group"),
-            "contract_enforced": bool((get("contract") or config.get("contract") or {}).get("enforced")),
-            "database": get("database"),
-            "schema": node["schema"],
-            "alias": get("alias") or node["name"],
-            "relation_name": get("relation_name"),
-            "description": get("description") or "",
-            "deprecation_date": _parse_datetime(get("deprecation_date")),
+            "group": node.group or config.group,
+            "contract_enforced": bool((node.contract or config.contract or {}).get("enforced")),
+            "database": node.database,
+            "schema": node.schema,
+            "alias": node.alias or node.name,
+            "relation_name": node.relation_name,
+            "description": node.description or "",
+            "deprecation_date": _parse_datetime(node.deprecation_date),
             "columns": columns,
-            "depends_on": tuple((get("depends_on") or {}).get("nodes") or ()),
-            "original_file_path": get("original_file_path") or "",
-            "patch_path": get("patch_path"),
-            "meta": MappingProxyType(dict(config.get("meta") or get("meta") or {})),
-            "materialized": str(config.get("materialized") or "view"),
-            "post_hooks": _hooks(config.get("post-hook")),
+            "depends_on": tuple((node.depends_on or _NO_DEPENDENCIES).nodes or ()),
+            "original_file_path": node.original_file_path or "",
+            "patch_path": node.patch_path,
+            "meta": MappingProxyType(dict(config.meta or node.meta or {})),
+            "materialized": str(config.materialized or "view"),
+            "post_hooks": _hooks(config.post_hook),
             "constraints": constraints,
             "tests": tests,
-            "tags": tuple(get("tags") or ()),
-            "compiled_code": get("compiled_code") or None,
+            "tags": tuple(node.tags or ()),
+            "compiled_code": node.compiled_code or None,
         },
     )
 
@@ -606,24 +760,23 @@ class _ColumnNames:
         return found
 
 
-def _column(
-    raw: Mapping[str, Any], names: _ColumnNames, implied: Mapping[str, set[str]], tests: tuple[DataTest, ...]
-) -> Column:
-    get = raw.get
+def _column(raw: _Column, names: _ColumnNames, implied: Mapping[str, set[str]], tests: tuple[DataTest, ...]) -> Column:
     # The name the warehouse gives the column, as dbt's contract check and the masking macros find it: a YAML
     # `"ssn "` is the column ssn, and every tool must say so, or the published contract names a column that is not.
-    name = names.name(str(raw["name"]), bool(get("quote")))
-    config_meta = (get("config") or {}).get("meta")
-    meta = {**config_meta, **(get("meta") or {})} if config_meta else {**(get("meta") or {})}
+    name = names.name(str(raw.name), bool(raw.quote))
+    # Fail closed on PII markings: meta wins over config.meta key by key, and a meta that is not a mapping (but
+    # not empty either) is refused (TypeError), never read as "no markings".
+    config_meta = raw.config.meta if raw.config is not None else None
+    meta = {**config_meta, **(raw.meta or {})} if config_meta else {**(raw.meta or {})}
     pii = meta.get("pii")
     mask = meta.get("mask")
-    column_level = get("constraints")
+    column_level = raw.constraints
     return filled(
         Column,
         {
             "name": name,
-            "data_type": get("data_type") or None,
-            "description": get("description") or "",
+            "data_type": raw.data_type or None,
+            "description": raw.description or "",
             "meta": MappingProxyType(meta),
             "pii": None if pii is None else str(pii),
             "mask": None if mask is None else str(mask),
@@ -679,40 +832,40 @@ def _model_constraint(raw: Mapping[str, Any]) -> ModelConstraint:
     )
 
 
-def _seed(node: Mapping[str, Any], names: _ColumnNames) -> Seed:
-    config = node.get("config") or {}
+def _seed(node: _Node, names: _ColumnNames) -> Seed:
+    config = node.config or _NO_NODE_CONFIG
     return Seed(
-        unique_id=node["unique_id"],
-        name=node["name"],
-        package_name=node["package_name"],
-        relation_name=node.get("relation_name"),
-        columns=tuple(_column(c, names, {}, ()) for c in (node.get("columns") or {}).values()),
-        original_file_path=node.get("original_file_path") or "",
-        column_types=_string_mapping(config.get("column_types")),
-        patch_path=node.get("patch_path"),
+        unique_id=node.unique_id,
+        name=node.name,
+        package_name=node.package_name,
+        relation_name=node.relation_name,
+        columns=tuple(_column(c, names, {}, ()) for c in (node.columns or {}).values()),
+        original_file_path=node.original_file_path or "",
+        column_types=_string_mapping(config.column_types),
+        patch_path=node.patch_path,
     )
 
 
-def _source(node: Mapping[str, Any], names: _ColumnNames) -> Source:
+def _source(node: _Source, names: _ColumnNames) -> Source:
     return Source(
-        unique_id=node["unique_id"],
-        source_name=node["source_name"],
-        name=node["name"],
-        package_name=node["package_name"],
-        relation_name=node.get("relation_name"),
-        columns=tuple(_column(c, names, {}, ()) for c in (node.get("columns") or {}).values()),
-        meta=MappingProxyType(dict(node.get("meta") or {})),
-        source_meta=MappingProxyType(dict(node.get("source_meta") or {})),
-        original_file_path=node.get("original_file_path") or "",
+        unique_id=node.unique_id,
+        source_name=node.source_name,
+        name=node.name,
+        package_name=node.package_name,
+        relation_name=node.relation_name,
+        columns=tuple(_column(c, names, {}, ()) for c in (node.columns or {}).values()),
+        meta=MappingProxyType(dict(node.meta or {})),
+        source_meta=MappingProxyType(dict(node.source_meta or {})),
+        original_file_path=node.original_file_path or "",
     )
 
 
-def _group(node: Mapping[str, Any]) -> Group:
-    owner = node.get("owner") or {}
+def _group(node: _Group) -> Group:
+    owner = node.owner or {}
     return Group(
-        unique_id=node["unique_id"],
-        name=node["name"],
-        package_name=node["package_name"],
+        unique_id=node.unique_id,
+        name=node.name,
+        package_name=node.package_name,
         owner_name=owner.get("name"),
         owner_email=owner.get("email"),
     )

@@ -182,9 +182,10 @@ def both(*setups: Setup) -> Setup:
 MARKER = "registry/releases/payments/1.0.0/RELEASE.json"
 
 
-def contract_path(ws: Path) -> Path:
+def contract_path(ws: Path, prefix: str = "customers") -> Path:
+    """The release's file whose name starts with ``prefix``: the contract of customers, or ``manifest.json``."""
     marker = json.loads((ws / MARKER).read_text())
-    name = next(n for n in marker["files"] if n.startswith("customers"))
+    name = next(n for n in marker["files"] if n.startswith(prefix))
     return ws / "registry/releases/payments/1.0.0" / marker["digest"] / name
 
 
@@ -200,13 +201,13 @@ def tamper_contract(old: str, new: str) -> Setup:
     return setup
 
 
-def forge_contract(change: Callable[[str], str]) -> Setup:
+def forge_contract(change: Callable[[str], str], prefix: str = "customers") -> Setup:
     """Rewrite the contract *and* its digests in the marker: a forgery only the content checks can catch."""
 
     def setup(ws: Path) -> None:
         marker_path = ws / MARKER
         marker = json.loads(marker_path.read_text())
-        source = contract_path(ws)
+        source = contract_path(ws, prefix)
         data = change(source.read_text()).encode()
         files = {n: FileDigest(d["sha256"], d["size"]) for n, d in marker["files"].items()}
         files[source.name] = FileDigest(hashlib.sha256(data).hexdigest(), len(data))
@@ -219,6 +220,13 @@ def forge_contract(change: Callable[[str], str]) -> Setup:
         marker_path.write_text(json.dumps(marker))
 
     return setup
+
+
+def misnamed_node(manifest: str) -> str:
+    """A manifest whose first node's name is a number: a field of the wrong type."""
+    document = json.loads(manifest)
+    next(iter(document["nodes"].values()))["name"] = 7
+    return json.dumps(document)
 
 
 def marker_edit(old: str, new: str) -> Setup:
@@ -402,6 +410,9 @@ CASES: dict[str, Case] = {
     "check-unknown-target": Case((*CHECK, "--target", "nope"), 2, "target 'nope'"),
     "check-corrupt-marker": Case(CHECK, 2, CORRUPT, link(MARKER, "/dev/zero")),
     "check-manifest-oversized": Case(CHECK, 2, "DMESH_MAX_JSON_MB", env={"DMESH_MAX_JSON_MB": "0.01"}),
+    # The registry's copy of the last release's manifest is the baseline: a forged one (digests redone) with a
+    # field of the wrong type is refused in one line, never a traceback.
+    "check-baseline-manifest-forged": Case(CHECK, 2, "republish the domain", forge_contract(misnamed_node, "manifest")),
     # ------------------------------------------------------------------------------------------------- diff
     "diff-truncated": Case(
         ("diff", f"{{ws}}/{MANIFEST}", f"{{ws}}/{MANIFEST}"), 2, "truncated or not JSON", truncate(MANIFEST)

@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 import textwrap
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import pytest
 
 from dmesh_dbt.artifacts import Access, load_manifest, load_run_results
 from dmesh_dbt.errors import ArtifactError
+from tests.manifest_oracle import oracle_project
 
 DBT = str(Path(sys.executable).with_name("dbt"))
 
@@ -174,3 +176,11 @@ def test_foreign_schema_version_names_the_supported_one(shop: Path, tmp_path: Pa
 def test_run_results_are_not_a_manifest(shop: Path) -> None:
     with pytest.raises(ArtifactError, match="reads dbt manifest v12 only"):
         load_manifest(shop / "target" / "run_results.json")
+
+
+def test_the_typed_reader_makes_of_real_manifests_the_project_the_dict_reader_made(shop: Path) -> None:
+    """dbt's own manifests, with seeds, tests, versions, groups and compiled code (tests/manifest_oracle.py)."""
+    path = shop / "target" / "manifest.json"
+    project, expected = load_manifest(path), replace(oracle_project(path.read_bytes()), manifest_path=path)
+    assert project == expected and repr(project) == repr(expected)
+    assert project.seeds and project.tests and project.groups

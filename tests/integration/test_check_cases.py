@@ -34,6 +34,7 @@ from tests.check_fixtures import (
     write_cases,
 )
 from tests.helpers import run_dbt
+from tests.manifest_oracle import oracle_project
 
 TODAY = date(2026, 11, 25)
 
@@ -62,6 +63,17 @@ def new(cases: CaseProject) -> Project:
 @pytest.fixture(scope="module")
 def comparison(old: Project, new: Project) -> Comparison:
     return compare_projects(old, new, today=TODAY)
+
+
+def test_the_typed_reader_makes_of_every_case_the_project_the_dict_reader_made(
+    projects: dict[str, CaseProject],
+) -> None:
+    """Every case manifest, on DuckDB and BigQuery, old and new: versions, constraints, quoted names, meta in
+    config or beside it (tests/manifest_oracle.py holds the dict reader)."""
+    for project in projects.values():
+        for path in (project.old_manifest, project.new_manifest):
+            read, expected = load_manifest(path), replace(oracle_project(path.read_bytes()), manifest_path=path)
+            assert read == expected and repr(read) == repr(expected), path
 
 
 def _kinds_on(comparison: Comparison, case: Case) -> set[str]:

@@ -18,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
-import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -61,6 +60,8 @@ def _user_key() -> bytes | None:
 def _make_key(path: Path) -> bytes | None:
     """A new key, written whole before it appears under its name (a crash leaves no empty key behind); when two
     checks start at once, the one that loses the race reads the winner's."""
+    import secrets  # here: a key is made once per user, and secrets (with random) costs every check a millisecond
+
     key = secrets.token_bytes(_KEY_BYTES)
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)

@@ -24,7 +24,13 @@ from packaging.version import InvalidVersion, Version
 
 from dmesh_dbt.errors import ConfigError
 from dmesh_dbt.files import parse_yaml
-from dmesh_dbt.pii import SHIPPED_POLICY, ScanThresholds, parse_scan_thresholds, stricter_scan_thresholds
+from dmesh_dbt.pii import (
+    ScanThresholds,
+    parse_scan_thresholds,
+    policy_document,
+    shipped_policy_bytes,
+    stricter_scan_thresholds,
+)
 from dmesh_dbt.project import DMESH_FILE, read_dmesh_file
 from dmesh_dbt.report import PolicyStamp
 
@@ -111,8 +117,9 @@ def load_mesh_policy(project_dir: Path | None = None, explicit: Path | None = No
 
 @cache
 def shipped_mesh_policy() -> MeshPolicyFile:
-    data = SHIPPED_POLICY.read_bytes()
-    document = _parse(data, SHIPPED_SOURCE)
+    # The document pii parsed (once per process) from the same bytes: the shipped file is parsed once, not twice.
+    data = shipped_policy_bytes()
+    document = _validated(policy_document(), SHIPPED_SOURCE)
     return MeshPolicyFile(SHIPPED_SOURCE, hashlib.sha256(data).hexdigest(), MappingProxyType(document))
 
 
@@ -121,6 +128,10 @@ def _parse(data: bytes, source: str) -> dict[str, Any]:
         document = parse_yaml(data.decode("utf-8"))  # libyaml when PyYAML has it: the pure-Python parser took 15 ms
     except (UnicodeDecodeError, yaml.YAMLError):
         raise ConfigError(f"mesh policy {source} is not valid YAML; fix the file") from None
+    return _validated(document, source)
+
+
+def _validated(document: object, source: str) -> dict[str, Any]:
     if not isinstance(document, dict):
         raise ConfigError(f"mesh policy {source} must be a YAML mapping (rules:, locked:)")
     if not isinstance(document.get("rules", {}), Mapping) or not isinstance(document.get("locked", []), list):

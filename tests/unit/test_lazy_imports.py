@@ -120,10 +120,11 @@ def test_writes_plain_leaves_it_to_rich_whenever_a_variable_may_make_a_pipe_a_te
 
 def test_a_check_that_runs_no_dbt_and_writes_nothing_loads_no_process_or_file_machinery() -> None:
     """subprocess loads when dbt or git runs, shutil, tempfile and difflib when a file is copied, written or
-    diffed: a check of a current manifest does none of that."""
+    diffed, secrets when the lineage cache's key is made (once per user): a check of a current manifest does none
+    of that."""
     statement = "import dmesh_dbt.cli, dmesh_dbt.check, dmesh_dbt.render, dmesh_dbt.source_root"
     loaded = _modules_after(statement, {**os.environ})
-    assert not {"subprocess", "shutil", "tempfile", "difflib"} & loaded
+    assert not {"subprocess", "shutil", "tempfile", "difflib", "secrets"} & loaded
 
 
 def test_a_scan_with_values_loads_no_template_library_or_numpy_for_a_plain_profile(tmp_path: Path) -> None:

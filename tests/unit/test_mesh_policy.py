@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import textwrap
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from dmesh_dbt.errors import ConfigError
+from dmesh_dbt.files import parse_yaml
 from dmesh_dbt.policy.domain import load_domain_config
 from dmesh_dbt.policy.engine import DomainConfig
 from dmesh_dbt.policy.mesh import POLICY_ENV, SHIPPED_SOURCE, load_mesh_policy, shipped_mesh_policy
@@ -114,3 +116,30 @@ def test_every_report_names_the_policy_and_its_digest() -> None:
     report = Report(command="check", project="payments", findings=(), policy=stamp)
     assert f"  policy: {SHIPPED_SOURCE} (sha256 {stamp.sha256})" in render(report, "text").splitlines()
     assert json.loads(render(report, "json"))["policy"] == {"source": SHIPPED_SOURCE, "sha256": stamp.sha256}
+
+
+def test_the_shipped_policy_is_parsed_once_and_each_caller_gets_its_own_vocabulary(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The vocabulary (pii) and the mesh policy read the same file: one parse per process (issue 16: start-up)."""
+    from dmesh_dbt import pii
+    from dmesh_dbt.policy import mesh
+
+    parses: list[str] = []
+
+    def counted(text: str) -> object:
+        parses.append(text)
+        return parse_yaml(text)
+
+    for module in (pii, mesh):  # both modules' names for the parser, as a fresh process would call them
+        monkeypatch.setattr(module, "parse_yaml", counted, raising=False)
+    monkeypatch.setattr(pii, "_shipped_document", functools.cache(pii._shipped_document.__wrapped__))
+    monkeypatch.setattr(mesh, "shipped_mesh_policy", functools.cache(shipped_mesh_policy.__wrapped__))
+
+    shipped = mesh.shipped_mesh_policy()
+    vocabulary = pii.policy_document()
+    assert len(parses) == 1
+    assert dict(shipped.document) == vocabulary
+    assert shipped.sha256 == hashlib.sha256(pii.SHIPPED_POLICY.read_bytes()).hexdigest()
+    vocabulary["pii_classes"].clear()  # the caller's copy: neither the next caller nor the mesh policy sees it
+    assert pii.policy_document()["pii_classes"] == shipped.document["pii_classes"] != {}

@@ -14,6 +14,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+import orjson
+
 from dmesh_dbt import __version__
 from dmesh_dbt.console import UNWRAPPED
 from dmesh_dbt.report import Finding, Report, Severity, Waiver
@@ -163,6 +165,47 @@ def _summary(report: Report) -> str:
 # ----------------------------------------------------------------------------------------------- json
 
 
+def indented_json(document: object) -> str:
+    """``json.dumps(document, indent=2)``, byte for byte, written by orjson when the data lets it.
+
+    Why: with an indent the standard library encodes in pure Python, 40 ms for the SARIF of 400 findings (issue
+    16). orjson lays out indent 2 and escapes alike; what differs is done here or left to the standard library:
+    it writes non-ASCII characters (and DEL) as they are, where ``ensure_ascii`` escapes them, and floats in
+    another notation (``1e-7`` for ``1e-07``), so a document with a float, or anything but text, integers,
+    booleans, null, lists and text-keyed mappings, goes through ``json.dumps``.
+    """
+    if not _plain(document):
+        return json.dumps(document, indent=2)
+    try:
+        text = orjson.dumps(document, option=orjson.OPT_INDENT_2).decode("utf-8")
+    except TypeError:  # an integer past 64 bits
+        return json.dumps(document, indent=2)
+    return text if text.isascii() and "\x7f" not in text else _NOT_ASCII.sub(_escaped, text)
+
+
+#: What ``ensure_ascii`` escapes that orjson writes as it is (only inside strings: JSON's syntax is ASCII).
+_NOT_ASCII = re.compile(r"[^\x00-\x7e]")
+
+
+def _escaped(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    if code < 0x10000:
+        return f"\\u{code:04x}"
+    code -= 0x10000  # beyond the BMP: a surrogate pair, as json writes it
+    return f"\\u{0xD800 | (code >> 10):04x}\\u{0xDC00 | (code & 0x3FF):04x}"
+
+
+def _plain(value: object) -> bool:
+    """Whether ``value`` holds only text, integers, booleans, null, lists and text-keyed mappings."""
+    if value is None or isinstance(value, (str, int)):  # bool is an int
+        return True
+    if isinstance(value, (list, tuple)):
+        return all(_plain(item) for item in value)
+    if isinstance(value, dict):
+        return all(isinstance(key, str) and _plain(item) for key, item in value.items())
+    return False
+
+
 def render_json(report: Report) -> str:
     document = {
         "command": report.command,
@@ -182,7 +225,7 @@ def render_json(report: Report) -> str:
     }
     if report.lineage_cache is not None:
         document["lineage_cache"] = {"hits": report.lineage_cache.hits, "misses": report.lineage_cache.misses}
-    return json.dumps(document, indent=2) + "\n"
+    return indented_json(document) + "\n"
 
 
 def _finding_json(finding: Finding) -> dict[str, Any]:
@@ -281,7 +324,7 @@ def render_sarif(report: Report) -> str:
         ],
         "invocations": [{"executionSuccessful": True, "exitCode": report.exit_code}],
     }
-    return json.dumps({"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}, indent=2) + "\n"
+    return indented_json({"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}) + "\n"
 
 
 def _source_root_location(report: Report) -> dict[str, Any]:

@@ -571,10 +571,7 @@ def _schema_version(url: object) -> str | None:
 def project_from_manifest(document: Mapping[str, Any]) -> Project:
     """Build the Project from an already parsed manifest document (no version check), through the same typed
     model as ``parse_manifest``."""
-    manifest = msgspec.convert(document, _Manifest)
-    if isinstance(manifest.nodes, UnsetType):
-        raise KeyError("nodes")
-    return _project(manifest)
+    return _project(msgspec.convert(document, _Manifest))
 
 
 def _decode_manifest(data: bytes, origin: str, regenerate: str) -> _Manifest:
@@ -590,16 +587,17 @@ def _decode_manifest(data: bytes, origin: str, regenerate: str) -> _Manifest:
     metadata = manifest.metadata
     version = _schema_version(metadata.dbt_schema_version) if metadata is not None else None
     _check_schema_version(version, origin, "manifest", SUPPORTED_MANIFEST_VERSIONS, regenerate)
-    if isinstance(manifest.nodes, UnsetType):
-        raise KeyError("nodes")
     return manifest
 
 
 def _project(manifest: _Manifest) -> Project:
+    """The Project of a decoded manifest; KeyError without ``nodes`` (as the dict reader said it: the schema
+    version is checked first, so a manifest of another version is reported as that)."""
+    if isinstance(manifest.nodes, UnsetType):
+        raise KeyError("nodes")
     metadata = manifest.metadata or _Metadata()
     by_type: dict[str, list[_Node]] = defaultdict(list)
-    nodes = manifest.nodes if not isinstance(manifest.nodes, UnsetType) else {}
-    for node in nodes.values():  # one pass sorts the nodes; each kind is then built once
+    for node in manifest.nodes.values():  # one pass sorts the nodes; each kind is then built once
         by_type[node.resource_type].append(node)
     tests = tuple(_data_test(node) for node in by_type["test"])
     tests_by_node = _tests_by_attached_node(tests)

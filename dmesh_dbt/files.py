@@ -167,8 +167,9 @@ def upsert(items: CommentedSeq, key: str, value: str, entry: CommentedMap) -> No
     items.append(entry)
 
 
-_KEY_LINE = re.compile(r"^( *)[^\s#-][^:#]*:\s*(#.*)?$")
-_ITEM_LINE = re.compile(r"^( *)- ")
+# Text, compiled on first use (``re``'s cache): only a command that edits YAML guesses its indentation.
+_KEY_LINE = r"^( *)[^\s#-][^:#]*:\s*(#.*)?$"
+_ITEM_LINE = r"^( *)- "
 
 
 def guess_indentation(text: str) -> tuple[int, int]:
@@ -180,14 +181,14 @@ def guess_indentation(text: str) -> tuple[int, int]:
     offset: int | None = None
     lines = [line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
     for parent, child in zip(lines, lines[1:], strict=False):
-        opened = _KEY_LINE.match(parent)
+        opened = re.match(_KEY_LINE, parent)
         if opened is None:
             continue
         depth = len(opened[1])
-        item = _ITEM_LINE.match(child)
+        item = re.match(_ITEM_LINE, child)
         if item is not None and offset is None:
             offset = len(item[1]) - depth
-        key = _KEY_LINE.match(child) or re.match(r"^( *)[^\s#-]", child)
+        key = re.match(_KEY_LINE, child) or re.match(r"^( *)[^\s#-]", child)
         if item is None and key is not None and mapping is None and len(key[1]) > depth:
             mapping = len(key[1]) - depth
     return mapping or 2, 2 if offset is None else offset

@@ -752,15 +752,16 @@ def _child_column(child: SqlNode, dialect: str | None) -> tuple[str, str]:
     return table, column
 
 
-#: One part of a dotted SQL name: "quoted" (doubled quotes escape), `backticked`, [bracketed] or bare.
-_NAME_PART = re.compile(r'"((?:[^"]|"")*)"|`((?:[^`]|``)*)`|\[([^\]]*)\]|([^."`\[]+)')
+#: One part of a dotted SQL name: "quoted" (doubled quotes escape), `backticked`, [bracketed] or bare. Text,
+#: compiled on first use (``re``'s cache): only a node parsed afresh gets here, never a warm check (issue 16).
+_NAME_PART = r'"((?:[^"]|"")*)"|`((?:[^`]|``)*)`|\[([^\]]*)\]|([^."`\[]+)'
 
 
 def _identifier_path(text: str) -> list[str]:
     """``"t"."Full Name"`` as ``["t", "Full Name"]``: sqlglot's lineage names leaves by the column's SQL, and
     splitting it here is much cheaper than parsing it again."""
     parts = []
-    for match in _NAME_PART.finditer(text):
+    for match in re.finditer(_NAME_PART, text):
         quoted, backticked, bracketed, bare = match.groups()
         if quoted is not None:
             parts.append(quoted.replace('""', '"'))

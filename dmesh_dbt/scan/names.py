@@ -489,8 +489,9 @@ TEXT_CLASSES = frozenset(
     {PiiClass.EMAIL, PiiClass.PERSON_NAME, PiiClass.ADDRESS, PiiClass.FREE_TEXT, PiiClass.IBAN, PiiClass.IP_ADDRESS,
      PiiClass.USERNAME, PiiClass.USER_AGENT, PiiClass.VEHICLE_ID}
 )  # fmt: skip
-_NUMERIC_TYPE = re.compile(r"^(tiny|small|big|huge)?int|^integer|^numeric|^decimal|^float|^double|^real|^number")
-_BOOLEAN_TYPE = re.compile(r"^bool")
+# Text, compiled on first use (``re``'s cache): only a name that matched a class asks for its type (issue 16).
+_NUMERIC_TYPE = r"^(tiny|small|big|huge)?int|^integer|^numeric|^decimal|^float|^double|^real|^number"
+_BOOLEAN_TYPE = r"^bool"
 
 
 def type_allows(pii_class: DetectedClass, data_type: str | None) -> bool:
@@ -500,9 +501,9 @@ def type_allows(pii_class: DetectedClass, data_type: str | None) -> bool:
     those as BIGINT all the time.
     """
     kind = (data_type or "").strip().lower()
-    if _BOOLEAN_TYPE.match(kind):
+    if re.match(_BOOLEAN_TYPE, kind):
         return False
-    return not (_NUMERIC_TYPE.match(kind) and pii_class in TEXT_CLASSES)
+    return not (re.match(_NUMERIC_TYPE, kind) and pii_class in TEXT_CLASSES)
 
 
 def _contains_run(tokens: tuple[str, ...], run: tuple[str, ...]) -> bool:

@@ -208,3 +208,33 @@ def test_every_way_to_the_registry_finds_every_rule_registered() -> None:
     )
     for statement in ways:
         subprocess.run([sys.executable, "-c", statement], check=True, capture_output=True, text=True)
+
+
+def test_a_check_compiles_no_pattern_only_names_writes_or_parsing_use() -> None:
+    """Name rules (publish, init, registry), YAML indentation (writes), SQL name parts (a node parsed afresh) and
+    a matched name's type compile on first use: a check of a current manifest imports them uncompiled (issue 16)."""
+    code = (
+        "import re, sys\ncompiled = []\ncompile = re.compile\n"
+        "re.compile = lambda pattern, flags=0: compiled.append(pattern) or compile(pattern, flags)\n"
+        "import dmesh_dbt.cli, dmesh_dbt.check, dmesh_dbt.render, dmesh_dbt.scan.context\n"
+        "from dmesh_dbt import files, identifiers, lineage\nfrom dmesh_dbt.scan import names\n"
+        "lazy = [*(rule for rule, _ in identifiers._RULES.values()), files._KEY_LINE, files._ITEM_LINE,\n"
+        "        lineage._NAME_PART, names._NUMERIC_TYPE, names._BOOLEAN_TYPE]\n"
+        "print('\\n'.join(p for p in (getattr(p, 'pattern', p) for p in lazy) if p in compiled))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.split() == []
+
+
+def test_the_patterns_compiled_on_first_use_still_decide() -> None:
+    from dmesh_dbt.files import guess_indentation
+    from dmesh_dbt.identifiers import NameKind, is_valid
+    from dmesh_dbt.lineage import _identifier_path
+    from dmesh_dbt.pii import PiiClass
+    from dmesh_dbt.scan.names import type_allows
+
+    assert is_valid(NameKind.DOMAIN, "payments") and not is_valid(NameKind.DOMAIN, "Payments")
+    assert guess_indentation("models:\n    - name: a\n      columns:\n        - name: b\n") == (2, 4)
+    assert _identifier_path('"t"."Full ""Name"""') == ["t", 'Full "Name"']
+    assert not type_allows(PiiClass.EMAIL, "bigint") and not type_allows(PiiClass.EMAIL, "boolean")
+    assert type_allows(PiiClass.EMAIL, "varchar")

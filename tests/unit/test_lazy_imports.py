@@ -238,3 +238,23 @@ def test_the_patterns_compiled_on_first_use_still_decide() -> None:
     assert _identifier_path('"t"."Full ""Name"""') == ["t", 'Full "Name"']
     assert not type_allows(PiiClass.EMAIL, "bigint") and not type_allows(PiiClass.EMAIL, "boolean")
     assert type_allows(PiiClass.EMAIL, "varchar")
+
+
+def test_the_cli_makes_each_kind_of_path_option_once() -> None:
+    """Every click.Path() looks its name up in gettext's catalogues as it is made, and every command (check too)
+    imports the whole CLI: options of one kind share one instance, as click's own types are shared (issue 16)."""
+    import click
+
+    from dmesh_dbt.cli import cli
+
+    def commands(group: click.Command) -> list[click.Command]:
+        children = getattr(group, "commands", {}).values()
+        return [group, *(command for child in children for command in commands(child))]
+
+    made: dict[tuple[object, ...], set[int]] = {}
+    for command in commands(cli):
+        for param in command.params:
+            if isinstance(param.type, click.Path):
+                kind = param.type.to_info_dict()
+                made.setdefault(tuple(sorted(kind.items(), key=lambda item: item[0])), set()).add(id(param.type))
+    assert made and all(len(instances) == 1 for instances in made.values()), made

@@ -148,13 +148,24 @@ class _Relation(NamedTuple):
 
 
 class _Parsed(NamedTuple):
-    """A node's compiled SQL as one parsed query (None, and why not, when it is none), and the relations it reads
-    that the manifest does not know. (A named tuple, as ``_Relation``: a warm check makes one per node from the
-    cache.)"""
+    """A node's compiled SQL as one parsed query (None, and why not, when it is none), what one walk of it found,
+    and the relations it reads that the manifest does not know. (A named tuple, as ``_Relation``: a warm check
+    makes one per node from the cache.)"""
 
     query: exp.Query | None
     problem: str
     unknown_relations: tuple[str, ...]
+    survey: _Survey | None = None
+
+
+class _Survey(NamedTuple):
+    """What one walk of a parsed query finds, for every question asked of it before its lineage is read: a walk
+    of the tree in Python costs about what parsing it did, so it is walked once, not once per question."""
+
+    tables: tuple[exp.Table, ...]  # every table node, breadth first (as ``find_all`` yields them)
+    ctes: frozenset[str]  # the names of its CTEs, lowercased
+    only_table: exp.Table | None  # the one relation of a plain select (see ``_survey``), else None
+    lowercase: bool  # every identifier's text is a string and lowercase already
 
 
 Stop = Callable[[ColumnRef], bool]
@@ -422,12 +433,13 @@ class Lineage:
     def _parse(self, node_id: str) -> NodeLineage:
         relation = self._relations[node_id]
         parsed = self._parsed_sql(relation, tree=True)
-        query, problem, unknown = parsed.query, parsed.problem, parsed.unknown_relations
-        self._parsed[node_id] = parsed._replace(query=None)  # walked (and qualified in place) once, then dropped
-        if query is None:
+        query, problem, unknown, survey = parsed
+        # Walked (and qualified in place) once, then dropped.
+        self._parsed[node_id] = parsed._replace(query=None, survey=None)
+        if query is None or survey is None:
             return NodeLineage(node_id, unresolved=Unresolved(node_id, problem), unknown_relations=unknown)
         try:
-            columns = self._columns_from(query, relation)
+            columns = self._columns_from(query, survey, relation)
         except Exception as error:  # noqa: BLE001 - sqlglot raises many types; any failure must fail closed
             reason = f"sqlglot cannot follow the SQL of {relation.name} ({type(error).__name__}: {error})"
             return NodeLineage(node_id, unresolved=Unresolved(node_id, reason[:300]), unknown_relations=unknown)
@@ -444,11 +456,13 @@ class Lineage:
             reason = f"{relation.name} has no compiled SQL in the manifest; run `dbt compile` (or `dbt build`) first"
             return _Parsed(None, reason, ())
         query, problem = self._query_of(relation)
-        unknown = self._unknown_relations(query, relation) if query is not None else ()
+        survey = _survey(query) if query is not None else None
+        unknown = self._unknown_relations(survey, relation) if survey is not None else ()
         # Kept only for a node whose columns a public model may read: the others' trees would only fill memory.
+        parsed = _Parsed(query, problem, unknown, survey)
         keep = relation.node_id in self._upstream_of_public()
-        self._parsed[relation.node_id] = _Parsed(query if keep else None, problem, unknown)
-        return _Parsed(query, problem, unknown)
+        self._parsed[relation.node_id] = parsed if keep else parsed._replace(query=None, survey=None)
+        return parsed
 
     def _upstream_of_public(self) -> frozenset[str]:
         """The public models and every node upstream of one: the nodes whose columns DM011 follows."""
@@ -479,10 +493,9 @@ class Lineage:
             return None, f"the compiled SQL of {relation.name} is not one query"
         return statements[0], ""
 
-    def _columns_from(self, query: exp.Query, relation: _Relation) -> dict[str, tuple[Hop, ...]]:
-        table = _only_table(query)
-        columns = None if table is None else plain_select_columns(self, query, table, relation)
-        if columns is None and table is not None:
+    def _columns_from(self, query: exp.Query, survey: _Survey, relation: _Relation) -> dict[str, tuple[Hop, ...]]:
+        columns = None if survey.only_table is None else plain_select_columns(self, query, survey, relation)
+        if columns is None and survey.only_table is not None and not _normalized_already(survey, self.sql_dialect):
             # plain_select_columns normalized the names in place: sqlglot's qualification starts from the SQL.
             query = self._query_of(relation)[0] or query
         if columns is None:
@@ -541,12 +554,12 @@ class Lineage:
             candidates = [c for c in candidates if c in reader.depends_on] or candidates
         return candidates[0] if len(candidates) == 1 else None
 
-    def _unknown_relations(self, query: exp.Query, relation: _Relation) -> tuple[str, ...]:
+    def _unknown_relations(self, survey: _Survey, relation: _Relation) -> tuple[str, ...]:
         from sqlglot import exp
 
-        ctes = {cte.alias_or_name.lower() for cte in query.find_all(exp.CTE)}
+        ctes = survey.ctes
         unknown = []
-        for table in query.find_all(exp.Table):
+        for table in survey.tables:
             if not isinstance(table.this, exp.Identifier) or (not table.db and table.name.lower() in ctes):
                 continue
             if self.resolve(table, relation) is None:
@@ -555,17 +568,22 @@ class Lineage:
 
 
 def plain_select_columns(
-    lineage: Lineage, query: exp.Query, table: exp.Table, relation: _Relation
+    lineage: Lineage, query: exp.Query, survey: _Survey, relation: _Relation
 ) -> dict[str, tuple[Hop, ...]] | None:
-    """Each output column's hops for a plain select from ``table`` alone (``_only_table``: named projections of
-    expressions over its columns; no join, CTE, subquery, union, star or table function), read straight off the
-    projections as ``sqlglot.lineage`` finds them, without qualifying the query (most of its cost); None when a
-    name is ambiguous (a struct field, another projection's alias) or a projection unnamed. Normalizes the query's
-    names in place, as qualifying would: they resolve as the engine resolves them."""
+    """Each output column's hops for a plain select from one table alone (``_Survey.only_table``: named
+    projections of expressions over its columns; no join, CTE, subquery, union, star or table function), read
+    straight off the projections as ``sqlglot.lineage`` finds them, without qualifying the query (most of its
+    cost); None when the query is not that plain, a name is ambiguous (a struct field, another projection's alias)
+    or a projection unnamed. Normalizes the query's names in place, as qualifying would (unless that would change
+    none): they resolve as the engine resolves them."""
     from sqlglot import exp
-    from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 
-    if not _normalized_already(query, lineage.sql_dialect):
+    table = survey.only_table
+    if table is None:
+        return None
+    if not _normalized_already(survey, lineage.sql_dialect):
+        from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
+
         normalize_identifiers(query, dialect=lineage.sql_dialect)
     projections: dict[str, exp.Expr] = {}
     for projection in query.selects:
@@ -592,19 +610,11 @@ def plain_select_columns(
     return columns
 
 
-def _normalized_already(query: exp.Query, dialect: Dialect) -> bool:
-    """Whether normalizing ``query``'s identifiers would change none: the dialect only ever lowercases them and
-    every one is lowercase already (dbt's relation names, most SQL). Checking costs a fraction of normalizing,
-    which calls back into Python for each identifier."""
-    from sqlglot import exp
-
-    if not _lowercases_only(dialect):
-        return False
-    for identifier in query.find_all(exp.Identifier):
-        text = identifier.this
-        if not isinstance(text, str) or text != text.lower():
-            return False
-    return True
+def _normalized_already(survey: _Survey, dialect: Dialect) -> bool:
+    """Whether normalizing the surveyed query's identifiers would change none: the dialect only ever lowercases
+    them and every one is lowercase already (dbt's relation names, most SQL). Checking costs a fraction of
+    normalizing, which calls back into Python for each identifier."""
+    return survey.lowercase and _lowercases_only(dialect)
 
 
 #: sqlglot's ``normalize_identifier`` methods that, under a lowercase or case-insensitive strategy, either leave an
@@ -623,13 +633,71 @@ def _lowercases_only(dialect: Dialect) -> bool:
     return owner in _LOWERCASING and dialect.normalization_strategy in lowering
 
 
-def _only_table(query: exp.Query) -> exp.Table | None:
-    """The one relation a plain select reads, or None when the query is not that simple."""
+def _survey(query: exp.Query) -> _Survey:
+    """One breadth-first walk of ``query``: its tables, its CTEs' names, whether every identifier is lowercase,
+    and the one relation it reads when it is a plain select (a select of one table, with none of ``_kind``'s
+    not-plain nodes and no select inside it). A node is told apart by its type, classified once per type."""
     from sqlglot import exp
 
-    if not isinstance(query, exp.Select):
+    kinds = _kinds()
+    tables: list[exp.Table] = []
+    ctes: set[str] = set()
+    plain, lowercase = isinstance(query, exp.Select), True
+    for node in query.walk():
+        kind = kinds.get(type(node))
+        if kind is None:
+            kind = kinds[type(node)] = _kind(type(node))
+        if not kind:
+            continue
+        if kind & _NOT_PLAIN or (kind & _SELECT and node is not query):
+            plain = False
+        if kind & _TABLE:
+            tables.append(node)  # type: ignore[arg-type]
+        if kind & _IDENTIFIER and lowercase:
+            text = node.this
+            lowercase = isinstance(text, str) and text == text.lower()
+        if kind & _CTE:
+            ctes.add(node.alias_or_name.lower())
+    return _Survey(tuple(tables), frozenset(ctes), _plain_table(query, tables) if plain else None, lowercase)
+
+
+def _plain_table(query: exp.Query, tables: list[exp.Table]) -> exp.Table | None:
+    """The table a select with no not-plain node reads, when it reads one table, by name, in its FROM."""
+    from sqlglot import exp
+
+    source = query.args.get("from_") or query.args.get("from")
+    if len(tables) != 1 or source is None or source.this is not tables[0]:
         return None
-    not_plain = (
+    return tables[0] if isinstance(tables[0].this, exp.Identifier) else None
+
+
+#: What a node of a given type is to ``_survey``: flags, combined.
+_TABLE, _IDENTIFIER, _CTE, _NOT_PLAIN, _SELECT = 1, 2, 4, 8, 16
+
+
+@cache
+def _kinds() -> dict[type, int]:
+    """The node types met so far and their kinds (``_kind``), filled in as ``_survey`` meets them."""
+    return {}
+
+
+def _kind(node_type: type) -> int:
+    """A node type's flags: ``isinstance`` of a node depends only on its type, so one look-up a node suffices."""
+    from sqlglot import exp
+
+    flags = ((_not_plain(), _NOT_PLAIN), (exp.Select, _SELECT), (exp.Table, _TABLE), (exp.Identifier, _IDENTIFIER))
+    kind = 0
+    for types, flag in (*flags, (exp.CTE, _CTE)):
+        if issubclass(node_type, types):
+            kind |= flag
+    return kind
+
+
+def _not_plain() -> tuple[type[exp.Expr], ...]:
+    """The nodes that make a select more than a plain select of one table's columns (besides a select in it)."""
+    from sqlglot import exp
+
+    return (
         exp.Star,
         exp.Subquery,
         exp.SetOperation,
@@ -645,16 +713,6 @@ def _only_table(query: exp.Query) -> exp.Table | None:
         exp.Lambda,
         exp.Placeholder,
     )
-    tables = []
-    for node in query.walk():
-        if isinstance(node, not_plain) or (isinstance(node, exp.Select) and node is not query):
-            return None
-        if isinstance(node, exp.Table):
-            tables.append(node)
-    source = query.args.get("from_") or query.args.get("from")
-    if len(tables) != 1 or source is None or source.this is not tables[0]:
-        return None
-    return tables[0] if isinstance(tables[0].this, exp.Identifier) else None
 
 
 def _table_columns(

@@ -12,9 +12,9 @@ from dmesh_dbt.lineage import (
     Lineage,
     _lowercases_only,
     _normalized_already,
-    _only_table,
     _parsed_parts,
     _parts,
+    _survey,
     plain_select_columns,
 )
 from tests.lineage_projects import column, model, project, source
@@ -52,8 +52,7 @@ def _both(sql: str, adapter: str = "duckdb") -> tuple[dict[str, set[Hop]] | None
     relation = lineage._relations["model.payments.out"]
     query, _ = lineage._query_of(relation)
     assert query is not None
-    table = _only_table(query)
-    plain = None if table is None else plain_select_columns(lineage, query, table, relation)
+    plain = plain_select_columns(lineage, query, _survey(query), relation)
     query, _ = lineage._query_of(relation)
     assert query is not None
     full = lineage._sqlglot_columns(query, relation)
@@ -64,7 +63,7 @@ def _both(sql: str, adapter: str = "duckdb") -> tuple[dict[str, set[Hop]] | None
 def _is_plain(sql: str, adapter: str = "duckdb") -> bool:
     lineage = _lineage(sql, adapter)
     query, _ = lineage._query_of(lineage._relations["model.payments.out"])
-    return query is not None and _only_table(query) is not None
+    return query is not None and _survey(query).only_table is not None
 
 
 #: Every single-relation case of the lineage tests, in each adapter's dialect, and a few more.
@@ -153,7 +152,7 @@ def test_identifiers_skipped_by_normalization_are_exactly_what_normalizing_gives
     query, _ = lineage._query_of(lineage._relations["model.payments.out"])
     assert query is not None
     normalized = normalize_identifiers(query.copy(), dialect=lineage.sql_dialect)
-    if _normalized_already(query, lineage.sql_dialect):  # else normalized, though it may change nothing either
+    if _normalized_already(_survey(query), lineage.sql_dialect):  # else normalized, though it may change nothing either
         assert normalized == query
 
 
@@ -171,7 +170,7 @@ def test_normalization_is_skipped_only_for_lowercase_identifiers(sql: str, adapt
     lineage = _lineage(sql, adapter)
     query, _ = lineage._query_of(lineage._relations["model.payments.out"])
     assert query is not None
-    assert _normalized_already(query, lineage.sql_dialect) is skipped
+    assert _normalized_already(_survey(query), lineage.sql_dialect) is skipped
 
 
 def test_only_dialects_that_lowercase_skip_normalization() -> None:
@@ -180,3 +179,20 @@ def test_only_dialects_that_lowercase_skip_normalization() -> None:
 
     assert all(_lowercases_only(Dialect.get_or_raise(d)) for d in ("duckdb", "postgres", "bigquery", "redshift"))
     assert not _lowercases_only(Dialect.get_or_raise("snowflake"))
+
+
+#: The ambiguous queries in capitals: their names are normalized before the plain reading steps aside.
+SHOUTED = [sql.upper().replace("{STG_CUSTOMERS}", "{stg_customers}") for sql in AMBIGUOUS]
+
+
+@pytest.mark.parametrize("sql", [*AMBIGUOUS, *SHOUTED])
+def test_a_query_the_plain_reading_leaves_reads_as_a_fresh_parse_reads_it(sql: str) -> None:
+    """When the plain reading steps aside, sqlglot's lineage reads the tree it left (not parsed again when it
+    normalized nothing) exactly as it reads the SQL parsed afresh."""
+    lineage = _lineage(sql)
+    node = lineage.node("model.payments.out")
+    fresh = _lineage(sql)
+    relation = fresh._relations["model.payments.out"]
+    query, _ = fresh._query_of(relation)
+    assert node.unresolved is None and query is not None
+    assert dict(node.columns) == fresh._sqlglot_columns(query, relation)  # names in their case, hops in order

@@ -576,8 +576,6 @@ def plain_select_columns(
     cost); None when the query is not that plain, a name is ambiguous (a struct field, another projection's alias)
     or a projection unnamed. Normalizes the query's names in place, as qualifying would (unless that would change
     none): they resolve as the engine resolves them."""
-    from sqlglot import exp
-
     table = survey.only_table
     if table is None:
         return None
@@ -585,14 +583,37 @@ def plain_select_columns(
         from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 
         normalize_identifiers(query, dialect=lineage.sql_dialect)
+    alias_type, column_type, _ = _projection_types()
     projections: dict[str, exp.Expr] = {}
     for projection in query.selects:
-        name = projection.alias if isinstance(projection, exp.Alias) else projection.name
-        if not isinstance(projection, exp.Alias | exp.Column) or not name or name in projections:
+        aliased = isinstance(projection, alias_type)
+        name = projection.alias if aliased else projection.name
+        if not (aliased or isinstance(projection, column_type)) or not name or name in projections:
             return None  # unnamed (sqlglot names it _col_N) or output twice
         projections[name] = projection
     qualifiers = {table.name, table.alias_or_name}
     node_id = lineage.resolve(table, relation)
+    if node_id is None:
+        return _unknown_table_columns(projections, qualifiers, table, relation)
+    columns: dict[str, tuple[Hop, ...]] = {}
+    for name, projection in projections.items():
+        occurrences = _table_columns(projection, projections, qualifiers)
+        if occurrences is None:
+            return None
+        # Built with tuple.__new__ (as a warm check's decoding does): a named tuple's own __new__ is Python code.
+        columns[name] = tuple(
+            [
+                _new_tuple(Input, (_new_tuple(ColumnRef, (node_id, column)), _all_reduced(found, projection)))
+                for column, found in occurrences.items()
+            ]
+        )
+    return columns
+
+
+def _unknown_table_columns(
+    projections: Mapping[str, exp.Expr], qualifiers: set[str], table: exp.Table, relation: _Relation
+) -> dict[str, tuple[Hop, ...]] | None:
+    """``plain_select_columns`` of a table the manifest does not know: every column read from it unresolved."""
     written = ".".join(p for p in (table.catalog, table.db, table.name) if p)
     unknown = Unresolved(relation.node_id, f"{relation.name} reads {written}, which is no relation of the manifest")
     columns: dict[str, tuple[Hop, ...]] = {}
@@ -600,14 +621,15 @@ def plain_select_columns(
         occurrences = _table_columns(projection, projections, qualifiers)
         if occurrences is None:
             return None
-        if occurrences and node_id is None:
-            columns[name] = (unknown,)
-            continue
-        columns[name] = tuple(
-            Input(ColumnRef(str(node_id), column), all(_is_reduced(c, projection) for c in found))
-            for column, found in occurrences.items()
-        )
+        columns[name] = (unknown,) if occurrences else ()
     return columns
+
+
+def _all_reduced(occurrences: list[exp.Column], projection: exp.Expr) -> bool:
+    """Whether every occurrence of a column in a projection reaches it reduced (most columns occur once)."""
+    if len(occurrences) == 1:
+        return _is_reduced(occurrences[0], projection)
+    return all(_is_reduced(c, projection) for c in occurrences)
 
 
 def _normalized_already(survey: _Survey, dialect: Dialect) -> bool:
@@ -625,12 +647,18 @@ _LOWERCASING = frozenset({("sqlglot.dialects.dialect", "Dialect"), ("sqlglot.dia
 def _lowercases_only(dialect: Dialect) -> bool:
     """Whether ``dialect`` normalizes an identifier by lowercasing it or not at all (never uppercasing, never
     anything else): then an identifier that is lowercase already is normalized."""
+    return _lowercasing(type(dialect), dialect.normalization_strategy)
+
+
+@cache
+def _lowercasing(dialect_type: type[Dialect], strategy: object) -> bool:
+    """``_lowercases_only`` of a dialect's class and strategy, all it depends on: worked out once, not per node."""
     from sqlglot.dialects.dialect import NormalizationStrategy
 
-    method = type(dialect).normalize_identifier
+    method = dialect_type.normalize_identifier
     owner = (method.__module__, method.__qualname__.rpartition(".")[0])
     lowering = (NormalizationStrategy.LOWERCASE, NormalizationStrategy.CASE_INSENSITIVE)
-    return owner in _LOWERCASING and dialect.normalization_strategy in lowering
+    return owner in _LOWERCASING and strategy in lowering
 
 
 def _survey(query: exp.Query) -> _Survey:
@@ -720,21 +748,37 @@ def _table_columns(
 ) -> dict[str, list[exp.Column]] | None:
     """The table's columns one projection reads, each with its occurrences; None when a column may name something
     else (a struct field, another projection's alias)."""
+    alias_type, column_type, identifier_type = _projection_types()
+    occurrences: dict[str, list[exp.Column]] = {}
+    inner = projection.this if isinstance(projection, alias_type) else projection
+    # A projection that is a column (most of them) is its only column: no walk of the tree under it.
+    for column in (inner,) if isinstance(inner, column_type) else projection.find_all(column_type):
+        args = column.args
+        identifier = args.get("this")
+        if args.get("db") or args.get("catalog") or not isinstance(identifier, identifier_type):
+            return None
+        name = identifier.this  # column.name, read without its property: the identifier's text
+        qualifier = column.table
+        if qualifier and qualifier not in qualifiers:
+            return None
+        aliased = projections.get(name)
+        if not qualifier and aliased is not None and aliased is not projection and not _passes(aliased):
+            return None  # may be that projection (a lateral alias reference), which qualifying expands
+        found = occurrences.get(name)
+        if found is None:
+            occurrences[name] = [column]
+        else:
+            found.append(column)
+    return occurrences
+
+
+@cache
+def _projection_types() -> tuple[type[exp.Alias], type[exp.Column], type[exp.Identifier]]:
+    """sqlglot's alias, column and identifier types, for ``_table_columns`` (run for every projection: importing
+    them there each time costs more than the rest of its work on a plain column)."""
     from sqlglot import exp
 
-    occurrences: dict[str, list[exp.Column]] = {}
-    inner = projection.this if isinstance(projection, exp.Alias) else projection
-    # A projection that is a column (most of them) is its only column: no walk of the tree under it.
-    for column in (inner,) if isinstance(inner, exp.Column) else projection.find_all(exp.Column):
-        if column.args.get("db") or column.args.get("catalog") or not isinstance(column.this, exp.Identifier):
-            return None
-        if column.table and column.table not in qualifiers:
-            return None
-        aliased = projections.get(column.name)
-        if not column.table and aliased is not None and aliased is not projection and not _passes(aliased):
-            return None  # may be that projection (a lateral alias reference), which qualifying expands
-        occurrences.setdefault(column.name, []).append(column)
-    return occurrences
+    return exp.Alias, exp.Column, exp.Identifier
 
 
 def _passes(projection: exp.Expr) -> bool:

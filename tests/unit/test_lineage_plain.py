@@ -29,6 +29,10 @@ PLAIN = [
     "select missing_column as m from {stg_customers}",
     "select 1 as one, 'a' as a from {stg_customers}",
     'select "Email" as e from {stg_customers}',
+    'select "email" as "Mixed Case", e.email || e.email as doubled from {stg_customers} as e',
+    "select email, row_number() over (partition by email order by ssn) as rn from {stg_customers} qualify rn = 1",
+    "select stg_customers.email as e, sum(amount) filter (where ssn is null) as s from {stg_customers}",
+    "select email, status from {out}",  # a self-read, as an incremental model compiles against {{ this }}
 ]
 #: Plain in shape, but a name could mean something else: left to sqlglot's qualification.
 AMBIGUOUS = [
@@ -196,3 +200,14 @@ def test_a_query_the_plain_reading_leaves_reads_as_a_fresh_parse_reads_it(sql: s
     query, _ = fresh._query_of(relation)
     assert node.unresolved is None and query is not None
     assert dict(node.columns) == fresh._sqlglot_columns(query, relation)  # names in their case, hops in order
+
+
+def test_an_ambiguous_name_over_an_unknown_relation_is_unresolved() -> None:
+    """The plain reading steps aside (``e`` may be the alias) and sqlglot cannot qualify a table it has no columns
+    for: the whole node is unresolved (fail closed), its unknown relation still listed."""
+    sql = "select email as e, e || 'x' as f from {payments.main.customers}"
+    plain, _ = _both("select email as e from {payments.main.customers}")
+    assert plain is not None and plain["e"] != set()
+    node = _lineage(sql).node("model.payments.out")
+    assert node.unresolved is not None and "sqlglot cannot follow" in node.unresolved.reason
+    assert node.unknown_relations == ("payments.main.customers",)

@@ -33,6 +33,8 @@ if TYPE_CHECKING:
     from sqlglot import exp
     from sqlglot.dialects.dialect import Dialect
     from sqlglot.lineage import Node as SqlNode
+    from sqlglot.parser import Parser
+    from sqlglot.tokens import Tokenizer
 
 #: sqlglot's dialect for each dbt adapter type whose name differs, or that sqlglot knows under the same name.
 _DIALECTS = {
@@ -146,13 +148,24 @@ class _Relation(NamedTuple):
 
 
 class _Parsed(NamedTuple):
-    """A node's compiled SQL as one parsed query (None, and why not, when it is none), and the relations it reads
-    that the manifest does not know. (A named tuple, as ``_Relation``: a warm check makes one per node from the
-    cache.)"""
+    """A node's compiled SQL as one parsed query (None, and why not, when it is none), what one walk of it found,
+    and the relations it reads that the manifest does not know. (A named tuple, as ``_Relation``: a warm check
+    makes one per node from the cache.)"""
 
     query: exp.Query | None
     problem: str
     unknown_relations: tuple[str, ...]
+    survey: _Survey | None = None
+
+
+class _Survey(NamedTuple):
+    """What one walk of a parsed query finds, for every question asked of it before its lineage is read (a walk
+    per question, four of them, cost a cold check about as much as parsing did)."""
+
+    tables: tuple[exp.Table, ...]  # every table node, breadth first (as ``find_all`` yields them)
+    ctes: frozenset[str]  # the names of its CTEs, lowercased
+    only_table: exp.Table | None  # the one relation of a plain select (see ``_survey``), else None
+    lowercase: bool  # every identifier's text is a string and lowercase already
 
 
 Stop = Callable[[ColumnRef], bool]
@@ -192,6 +205,12 @@ class Lineage:
         from sqlglot.dialects.dialect import Dialect
 
         return Dialect.get_or_raise(self.dialect)
+
+    @cached_property
+    def _sql_reader(self) -> tuple[Tokenizer, Parser]:
+        """One tokenizer and one parser for every node: ``sqlglot.parse`` builds both anew at each call (their
+        tables, a tenth of a cold check's parsing), and each resets all its state before it reads."""
+        return self.sql_dialect.tokenizer(), self.sql_dialect.parser()
 
     def name(self, node_id: str) -> str:
         """The node's name as a user reads it (``customers``, ``raw.customers`` for a source)."""
@@ -414,12 +433,13 @@ class Lineage:
     def _parse(self, node_id: str) -> NodeLineage:
         relation = self._relations[node_id]
         parsed = self._parsed_sql(relation, tree=True)
-        query, problem, unknown = parsed.query, parsed.problem, parsed.unknown_relations
-        self._parsed[node_id] = parsed._replace(query=None)  # walked (and qualified in place) once, then dropped
-        if query is None:
+        query, problem, unknown, survey = parsed
+        # Walked (and qualified in place) once, then dropped.
+        self._parsed[node_id] = parsed._replace(query=None, survey=None)
+        if query is None or survey is None:
             return NodeLineage(node_id, unresolved=Unresolved(node_id, problem), unknown_relations=unknown)
         try:
-            columns = self._columns_from(query, relation)
+            columns = self._columns_from(query, survey, relation)
         except Exception as error:  # noqa: BLE001 - sqlglot raises many types; any failure must fail closed
             reason = f"sqlglot cannot follow the SQL of {relation.name} ({type(error).__name__}: {error})"
             return NodeLineage(node_id, unresolved=Unresolved(node_id, reason[:300]), unknown_relations=unknown)
@@ -436,11 +456,13 @@ class Lineage:
             reason = f"{relation.name} has no compiled SQL in the manifest; run `dbt compile` (or `dbt build`) first"
             return _Parsed(None, reason, ())
         query, problem = self._query_of(relation)
-        unknown = self._unknown_relations(query, relation) if query is not None else ()
+        survey = _survey(query) if query is not None else None
+        unknown = self._unknown_relations(survey, relation) if survey is not None else ()
         # Kept only for a node whose columns a public model may read: the others' trees would only fill memory.
+        parsed = _Parsed(query, problem, unknown, survey)
         keep = relation.node_id in self._upstream_of_public()
-        self._parsed[relation.node_id] = _Parsed(query if keep else None, problem, unknown)
-        return _Parsed(query, problem, unknown)
+        self._parsed[relation.node_id] = parsed if keep else parsed._replace(query=None, survey=None)
+        return parsed
 
     def _upstream_of_public(self) -> frozenset[str]:
         """The public models and every node upstream of one: the nodes whose columns DM011 follows."""
@@ -459,23 +481,21 @@ class Lineage:
 
     def _query_of(self, relation: _Relation) -> tuple[exp.Query | None, str]:
         """The node's compiled SQL as one parsed query, or None and why not."""
-        import sqlglot
         from sqlglot import exp
 
+        sql = relation.compiled_code or ""
+        tokenizer, parser = self._sql_reader
         try:
-            statements = [
-                s for s in sqlglot.parse(relation.compiled_code or "", read=self.sql_dialect) if s is not None
-            ]
+            statements = [s for s in parser.parse(tokenizer.tokenize(sql), sql) if s is not None]
         except Exception as error:  # noqa: BLE001 - as above: a parse failure is unresolved lineage
             return None, f"sqlglot cannot parse the SQL of {relation.name} ({type(error).__name__}: {error})"[:300]
         if len(statements) != 1 or not isinstance(statements[0], exp.Query):
             return None, f"the compiled SQL of {relation.name} is not one query"
         return statements[0], ""
 
-    def _columns_from(self, query: exp.Query, relation: _Relation) -> dict[str, tuple[Hop, ...]]:
-        table = _only_table(query)
-        columns = None if table is None else plain_select_columns(self, query, table, relation)
-        if columns is None and table is not None:
+    def _columns_from(self, query: exp.Query, survey: _Survey, relation: _Relation) -> dict[str, tuple[Hop, ...]]:
+        columns = None if survey.only_table is None else plain_select_columns(self, query, survey, relation)
+        if columns is None and survey.only_table is not None and not _normalized_already(survey, self.sql_dialect):
             # plain_select_columns normalized the names in place: sqlglot's qualification starts from the SQL.
             query = self._query_of(relation)[0] or query
         if columns is None:
@@ -534,12 +554,12 @@ class Lineage:
             candidates = [c for c in candidates if c in reader.depends_on] or candidates
         return candidates[0] if len(candidates) == 1 else None
 
-    def _unknown_relations(self, query: exp.Query, relation: _Relation) -> tuple[str, ...]:
+    def _unknown_relations(self, survey: _Survey, relation: _Relation) -> tuple[str, ...]:
         from sqlglot import exp
 
-        ctes = {cte.alias_or_name.lower() for cte in query.find_all(exp.CTE)}
+        ctes = survey.ctes
         unknown = []
-        for table in query.find_all(exp.Table):
+        for table in survey.tables:
             if not isinstance(table.this, exp.Identifier) or (not table.db and table.name.lower() in ctes):
                 continue
             if self.resolve(table, relation) is None:
@@ -548,26 +568,52 @@ class Lineage:
 
 
 def plain_select_columns(
-    lineage: Lineage, query: exp.Query, table: exp.Table, relation: _Relation
+    lineage: Lineage, query: exp.Query, survey: _Survey, relation: _Relation
 ) -> dict[str, tuple[Hop, ...]] | None:
-    """Each output column's hops for a plain select from ``table`` alone (``_only_table``: named projections of
-    expressions over its columns; no join, CTE, subquery, union, star or table function), read straight off the
-    projections as ``sqlglot.lineage`` finds them, without qualifying the query (most of its cost); None when a
-    name is ambiguous (a struct field, another projection's alias) or a projection unnamed. Normalizes the query's
-    names in place, as qualifying would: they resolve as the engine resolves them."""
-    from sqlglot import exp
-    from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
+    """Each output column's hops for a plain select from one table alone (``_Survey.only_table``: named
+    projections of expressions over its columns; no join, CTE, subquery, union, star or table function), read
+    straight off the projections as ``sqlglot.lineage`` finds them, without qualifying the query (most of its
+    cost); None when the query is not that plain, a name is ambiguous (a struct field, another projection's alias)
+    or a projection unnamed. Normalizes the query's names in place, as qualifying would (unless that would change
+    none): they resolve as the engine resolves them."""
+    table = survey.only_table
+    if table is None:
+        return None
+    if not _normalized_already(survey, lineage.sql_dialect):
+        from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 
-    if not _normalized_already(query, lineage.sql_dialect):
         normalize_identifiers(query, dialect=lineage.sql_dialect)
+    alias_type, column_type, _ = _projection_types()
     projections: dict[str, exp.Expr] = {}
     for projection in query.selects:
-        name = projection.alias if isinstance(projection, exp.Alias) else projection.name
-        if not isinstance(projection, exp.Alias | exp.Column) or not name or name in projections:
+        aliased = isinstance(projection, alias_type)
+        name = projection.alias if aliased else projection.name
+        if not (aliased or isinstance(projection, column_type)) or not name or name in projections:
             return None  # unnamed (sqlglot names it _col_N) or output twice
         projections[name] = projection
     qualifiers = {table.name, table.alias_or_name}
     node_id = lineage.resolve(table, relation)
+    if node_id is None:
+        return _unknown_table_columns(projections, qualifiers, table, relation)
+    columns: dict[str, tuple[Hop, ...]] = {}
+    for name, projection in projections.items():
+        occurrences = _table_columns(projection, projections, qualifiers)
+        if occurrences is None:
+            return None
+        # Built with tuple.__new__ (as a warm check's decoding does): a named tuple's own __new__ is Python code.
+        columns[name] = tuple(
+            [
+                _new_tuple(Input, (_new_tuple(ColumnRef, (node_id, column)), _all_reduced(found, projection)))
+                for column, found in occurrences.items()
+            ]
+        )
+    return columns
+
+
+def _unknown_table_columns(
+    projections: Mapping[str, exp.Expr], qualifiers: set[str], table: exp.Table, relation: _Relation
+) -> dict[str, tuple[Hop, ...]] | None:
+    """``plain_select_columns`` of a table the manifest does not know: every column read from it unresolved."""
     written = ".".join(p for p in (table.catalog, table.db, table.name) if p)
     unknown = Unresolved(relation.node_id, f"{relation.name} reads {written}, which is no relation of the manifest")
     columns: dict[str, tuple[Hop, ...]] = {}
@@ -575,29 +621,22 @@ def plain_select_columns(
         occurrences = _table_columns(projection, projections, qualifiers)
         if occurrences is None:
             return None
-        if occurrences and node_id is None:
-            columns[name] = (unknown,)
-            continue
-        columns[name] = tuple(
-            Input(ColumnRef(str(node_id), column), all(_is_reduced(c, projection) for c in found))
-            for column, found in occurrences.items()
-        )
+        columns[name] = (unknown,) if occurrences else ()
     return columns
 
 
-def _normalized_already(query: exp.Query, dialect: Dialect) -> bool:
-    """Whether normalizing ``query``'s identifiers would change none: the dialect only ever lowercases them and
-    every one is lowercase already (dbt's relation names, most SQL). Checking costs a fraction of normalizing,
-    which calls back into Python for each identifier."""
-    from sqlglot import exp
+def _all_reduced(occurrences: list[exp.Column], projection: exp.Expr) -> bool:
+    """Whether every occurrence of a column in a projection reaches it reduced (most columns occur once)."""
+    if len(occurrences) == 1:
+        return _is_reduced(occurrences[0], projection)
+    return all(_is_reduced(c, projection) for c in occurrences)
 
-    if not _lowercases_only(dialect):
-        return False
-    for identifier in query.find_all(exp.Identifier):
-        text = identifier.this
-        if not isinstance(text, str) or text != text.lower():
-            return False
-    return True
+
+def _normalized_already(survey: _Survey, dialect: Dialect) -> bool:
+    """Whether normalizing the surveyed query's identifiers would change none: the dialect only ever lowercases
+    them and every one is lowercase already (dbt's relation names, most SQL). Checking costs a fraction of
+    normalizing, which calls back into Python for each identifier."""
+    return survey.lowercase and _lowercases_only(dialect)
 
 
 #: sqlglot's ``normalize_identifier`` methods that, under a lowercase or case-insensitive strategy, either leave an
@@ -608,21 +647,85 @@ _LOWERCASING = frozenset({("sqlglot.dialects.dialect", "Dialect"), ("sqlglot.dia
 def _lowercases_only(dialect: Dialect) -> bool:
     """Whether ``dialect`` normalizes an identifier by lowercasing it or not at all (never uppercasing, never
     anything else): then an identifier that is lowercase already is normalized."""
+    return _lowercasing(type(dialect), dialect.normalization_strategy)
+
+
+@cache
+def _lowercasing(dialect_type: type[Dialect], strategy: object) -> bool:
+    """``_lowercases_only`` of a dialect's class and strategy, all it depends on: worked out once, not per node."""
     from sqlglot.dialects.dialect import NormalizationStrategy
 
-    method = type(dialect).normalize_identifier
+    method = dialect_type.normalize_identifier
     owner = (method.__module__, method.__qualname__.rpartition(".")[0])
     lowering = (NormalizationStrategy.LOWERCASE, NormalizationStrategy.CASE_INSENSITIVE)
-    return owner in _LOWERCASING and dialect.normalization_strategy in lowering
+    return owner in _LOWERCASING and strategy in lowering
 
 
-def _only_table(query: exp.Query) -> exp.Table | None:
-    """The one relation a plain select reads, or None when the query is not that simple."""
+def _survey(query: exp.Query) -> _Survey:
+    """One breadth-first walk of ``query``: its tables, its CTEs' names, whether every identifier is lowercase,
+    and the one relation it reads when it is a plain select (a select of one table, with none of ``_kind``'s
+    not-plain nodes and no select inside it). A node is told apart by its type, classified once per type."""
     from sqlglot import exp
 
-    if not isinstance(query, exp.Select):
+    kinds = _kinds()
+    tables: list[exp.Table] = []
+    ctes: set[str] = set()
+    plain, lowercase = isinstance(query, exp.Select), True
+    for node in query.walk():
+        kind = kinds.get(type(node))
+        if kind is None:
+            kind = kinds[type(node)] = _kind(type(node))
+        if not kind:
+            continue
+        if kind & _NOT_PLAIN or (kind & _SELECT and node is not query):
+            plain = False
+        if kind & _TABLE:
+            tables.append(node)  # type: ignore[arg-type]
+        if kind & _IDENTIFIER and lowercase:
+            text = node.this
+            lowercase = isinstance(text, str) and text == text.lower()
+        if kind & _CTE:
+            ctes.add(node.alias_or_name.lower())
+    return _Survey(tuple(tables), frozenset(ctes), _plain_table(query, tables) if plain else None, lowercase)
+
+
+def _plain_table(query: exp.Query, tables: list[exp.Table]) -> exp.Table | None:
+    """The table a select with no not-plain node reads, when it reads one table, by name, in its FROM."""
+    from sqlglot import exp
+
+    source = query.args.get("from_") or query.args.get("from")
+    if len(tables) != 1 or source is None or source.this is not tables[0]:
         return None
-    not_plain = (
+    return tables[0] if isinstance(tables[0].this, exp.Identifier) else None
+
+
+#: What a node of a given type is to ``_survey``: flags, combined.
+_TABLE, _IDENTIFIER, _CTE, _NOT_PLAIN, _SELECT = 1, 2, 4, 8, 16
+
+
+@cache
+def _kinds() -> dict[type, int]:
+    """The node types met so far and their kinds (``_kind``), filled in as ``_survey`` meets them."""
+    return {}
+
+
+def _kind(node_type: type) -> int:
+    """A node type's flags: ``isinstance`` of a node depends only on its type, so one look-up a node suffices."""
+    from sqlglot import exp
+
+    flags = ((_not_plain(), _NOT_PLAIN), (exp.Select, _SELECT), (exp.Table, _TABLE), (exp.Identifier, _IDENTIFIER))
+    kind = 0
+    for types, flag in (*flags, (exp.CTE, _CTE)):
+        if issubclass(node_type, types):
+            kind |= flag
+    return kind
+
+
+def _not_plain() -> tuple[type[exp.Expr], ...]:
+    """The nodes that make a select more than a plain select of one table's columns (besides a select in it)."""
+    from sqlglot import exp
+
+    return (
         exp.Star,
         exp.Subquery,
         exp.SetOperation,
@@ -638,16 +741,6 @@ def _only_table(query: exp.Query) -> exp.Table | None:
         exp.Lambda,
         exp.Placeholder,
     )
-    tables = []
-    for node in query.walk():
-        if isinstance(node, not_plain) or (isinstance(node, exp.Select) and node is not query):
-            return None
-        if isinstance(node, exp.Table):
-            tables.append(node)
-    source = query.args.get("from_") or query.args.get("from")
-    if len(tables) != 1 or source is None or source.this is not tables[0]:
-        return None
-    return tables[0] if isinstance(tables[0].this, exp.Identifier) else None
 
 
 def _table_columns(
@@ -655,21 +748,37 @@ def _table_columns(
 ) -> dict[str, list[exp.Column]] | None:
     """The table's columns one projection reads, each with its occurrences; None when a column may name something
     else (a struct field, another projection's alias)."""
+    alias_type, column_type, identifier_type = _projection_types()
+    occurrences: dict[str, list[exp.Column]] = {}
+    inner = projection.this if isinstance(projection, alias_type) else projection
+    # A projection that is a column (most of them) is its only column: no walk of the tree under it.
+    for column in (inner,) if isinstance(inner, column_type) else projection.find_all(column_type):
+        args = column.args
+        identifier = args.get("this")
+        if args.get("db") or args.get("catalog") or not isinstance(identifier, identifier_type):
+            return None
+        name = identifier.this  # column.name, read without its property: the identifier's text
+        qualifier = column.table
+        if qualifier and qualifier not in qualifiers:
+            return None
+        aliased = projections.get(name)
+        if not qualifier and aliased is not None and aliased is not projection and not _passes(aliased):
+            return None  # may be that projection (a lateral alias reference), which qualifying expands
+        found = occurrences.get(name)
+        if found is None:
+            occurrences[name] = [column]
+        else:
+            found.append(column)
+    return occurrences
+
+
+@cache
+def _projection_types() -> tuple[type[exp.Alias], type[exp.Column], type[exp.Identifier]]:
+    """sqlglot's alias, column and identifier types, for ``_table_columns`` (run for every projection: importing
+    them there each time costs more than the rest of its work on a plain column)."""
     from sqlglot import exp
 
-    occurrences: dict[str, list[exp.Column]] = {}
-    inner = projection.this if isinstance(projection, exp.Alias) else projection
-    # A projection that is a column (most of them) is its only column: no walk of the tree under it.
-    for column in (inner,) if isinstance(inner, exp.Column) else projection.find_all(exp.Column):
-        if column.args.get("db") or column.args.get("catalog") or not isinstance(column.this, exp.Identifier):
-            return None
-        if column.table and column.table not in qualifiers:
-            return None
-        aliased = projections.get(column.name)
-        if not column.table and aliased is not None and aliased is not projection and not _passes(aliased):
-            return None  # may be that projection (a lateral alias reference), which qualifying expands
-        occurrences.setdefault(column.name, []).append(column)
-    return occurrences
+    return exp.Alias, exp.Column, exp.Identifier
 
 
 def _passes(projection: exp.Expr) -> bool:
@@ -773,13 +882,16 @@ def _identifier_path(text: str) -> list[str]:
 
 
 def _is_reduced(column: exp.Expr, root: exp.Expr) -> bool:
-    reducing, window = _reducing()
+    roles = _reducing_roles()
     child: exp.Expr = column
     node = column.parent
     while node is not None:
-        if isinstance(node, reducing):
+        role = roles.get(type(node))
+        if role is None:
+            role = roles[type(node)] = _reducing_role(type(node))
+        if role == _REDUCES:
             return True
-        if isinstance(node, window) and child is not node.this:
+        if role == _ORDERS and child is not node.this:
             return True  # a partition or order key: it orders rows, its values are not output
         if node is root:
             return False
@@ -787,10 +899,21 @@ def _is_reduced(column: exp.Expr, root: exp.Expr) -> bool:
     return False
 
 
+#: A node's role to a column beneath it (``_reducing_role``): none, reducing it, or a window (whose partition
+#: and order keys reduce too).
+_PASSES, _REDUCES, _ORDERS = 0, 1, 2
+
+
 @cache
-def _reducing() -> tuple[tuple[type[exp.Expr], ...], type[exp.Window]]:
-    """The nodes through which no value of a column reaches the output, and the window (whose partition and order
-    keys reduce too): built once, as ``_is_reduced`` runs for every column of every projection."""
+def _reducing_roles() -> dict[type, int]:
+    """The node types met so far and their roles, filled in as ``_is_reduced`` meets them: it runs for every
+    column of every projection, and ``isinstance`` against thirteen types that mostly do not match costs more
+    than the rest of its walk."""
+    return {}
+
+
+def _reducing_role(node_type: type) -> int:
+    """A node type's role: ``isinstance`` of a node depends only on its type."""
     from sqlglot import exp
 
     reducing = (
@@ -808,7 +931,9 @@ def _reducing() -> tuple[tuple[type[exp.Expr], ...], type[exp.Window]]:
         exp.Variance,
         exp.VariancePop,
     )
-    return reducing, exp.Window
+    if issubclass(node_type, reducing):
+        return _REDUCES
+    return _ORDERS if issubclass(node_type, exp.Window) else _PASSES
 
 
 # ----------------------------------------------------------------------------------------------- cache entries

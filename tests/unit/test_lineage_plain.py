@@ -12,9 +12,9 @@ from dmesh_dbt.lineage import (
     Lineage,
     _lowercases_only,
     _normalized_already,
-    _only_table,
     _parsed_parts,
     _parts,
+    _survey,
     plain_select_columns,
 )
 from tests.lineage_projects import column, model, project, source
@@ -29,6 +29,10 @@ PLAIN = [
     "select missing_column as m from {stg_customers}",
     "select 1 as one, 'a' as a from {stg_customers}",
     'select "Email" as e from {stg_customers}',
+    'select "email" as "Mixed Case", e.email || e.email as doubled from {stg_customers} as e',
+    "select email, row_number() over (partition by email order by ssn) as rn from {stg_customers} qualify rn = 1",
+    "select stg_customers.email as e, sum(amount) filter (where ssn is null) as s from {stg_customers}",
+    "select email, status from {out}",  # a self-read, as an incremental model compiles against {{ this }}
 ]
 #: Plain in shape, but a name could mean something else: left to sqlglot's qualification.
 AMBIGUOUS = [
@@ -52,8 +56,7 @@ def _both(sql: str, adapter: str = "duckdb") -> tuple[dict[str, set[Hop]] | None
     relation = lineage._relations["model.payments.out"]
     query, _ = lineage._query_of(relation)
     assert query is not None
-    table = _only_table(query)
-    plain = None if table is None else plain_select_columns(lineage, query, table, relation)
+    plain = plain_select_columns(lineage, query, _survey(query), relation)
     query, _ = lineage._query_of(relation)
     assert query is not None
     full = lineage._sqlglot_columns(query, relation)
@@ -64,7 +67,7 @@ def _both(sql: str, adapter: str = "duckdb") -> tuple[dict[str, set[Hop]] | None
 def _is_plain(sql: str, adapter: str = "duckdb") -> bool:
     lineage = _lineage(sql, adapter)
     query, _ = lineage._query_of(lineage._relations["model.payments.out"])
-    return query is not None and _only_table(query) is not None
+    return query is not None and _survey(query).only_table is not None
 
 
 #: Every single-relation case of the lineage tests, in each adapter's dialect, and a few more.
@@ -153,7 +156,7 @@ def test_identifiers_skipped_by_normalization_are_exactly_what_normalizing_gives
     query, _ = lineage._query_of(lineage._relations["model.payments.out"])
     assert query is not None
     normalized = normalize_identifiers(query.copy(), dialect=lineage.sql_dialect)
-    if _normalized_already(query, lineage.sql_dialect):  # else normalized, though it may change nothing either
+    if _normalized_already(_survey(query), lineage.sql_dialect):  # else normalized, though it may change nothing either
         assert normalized == query
 
 
@@ -171,7 +174,7 @@ def test_normalization_is_skipped_only_for_lowercase_identifiers(sql: str, adapt
     lineage = _lineage(sql, adapter)
     query, _ = lineage._query_of(lineage._relations["model.payments.out"])
     assert query is not None
-    assert _normalized_already(query, lineage.sql_dialect) is skipped
+    assert _normalized_already(_survey(query), lineage.sql_dialect) is skipped
 
 
 def test_only_dialects_that_lowercase_skip_normalization() -> None:
@@ -180,3 +183,31 @@ def test_only_dialects_that_lowercase_skip_normalization() -> None:
 
     assert all(_lowercases_only(Dialect.get_or_raise(d)) for d in ("duckdb", "postgres", "bigquery", "redshift"))
     assert not _lowercases_only(Dialect.get_or_raise("snowflake"))
+
+
+#: The ambiguous queries in capitals: their names are normalized before the plain reading steps aside.
+SHOUTED = [sql.upper().replace("{STG_CUSTOMERS}", "{stg_customers}") for sql in AMBIGUOUS]
+
+
+@pytest.mark.parametrize("sql", [*AMBIGUOUS, *SHOUTED])
+def test_a_query_the_plain_reading_leaves_reads_as_a_fresh_parse_reads_it(sql: str) -> None:
+    """When the plain reading steps aside, sqlglot's lineage reads the tree it left (not parsed again when it
+    normalized nothing) exactly as it reads the SQL parsed afresh."""
+    lineage = _lineage(sql)
+    node = lineage.node("model.payments.out")
+    fresh = _lineage(sql)
+    relation = fresh._relations["model.payments.out"]
+    query, _ = fresh._query_of(relation)
+    assert node.unresolved is None and query is not None
+    assert dict(node.columns) == fresh._sqlglot_columns(query, relation)  # names in their case, hops in order
+
+
+def test_an_ambiguous_name_over_an_unknown_relation_is_unresolved() -> None:
+    """The plain reading steps aside (``e`` may be the alias) and sqlglot cannot qualify a table it has no columns
+    for: the whole node is unresolved (fail closed), its unknown relation still listed."""
+    sql = "select email as e, e || 'x' as f from {payments.main.customers}"
+    plain, _ = _both("select email as e from {payments.main.customers}")
+    assert plain is not None and plain["e"] != set()
+    node = _lineage(sql).node("model.payments.out")
+    assert node.unresolved is not None and "sqlglot cannot follow" in node.unresolved.reason
+    assert node.unknown_relations == ("payments.main.customers",)

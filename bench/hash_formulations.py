@@ -1,11 +1,12 @@
 """Benchmark: which HMAC-SHA256 formulation, and which published representation of a hash, each engine runs fastest.
 
-The evidence behind the `hash` strategy's SQL (macros/masking/mask_hash.sql) and its 64-hex-character output.
+The evidence behind the `hash` strategy's SQL (macros/masking/mask_hash.sql) and its 22-character base64url output.
 On generated values like bench/masking.py's (an email and a card number per row), against the engine's bare
 `sha256` over the same values:
 
-* DuckDB: every formulation, timed in process CPU time on one thread (steady on a shared machine), each checked
-  equal to Python's `hmac` where it yields hex; then a consumer's full scan of a table of each representation
+* DuckDB: every formulation, timed in process CPU time on one thread (steady on a shared machine): the HMAC checked
+  equal to Python's `hmac`, and each way of writing the published text (base64url of 128 bits: where to cut, how to
+  map `+` `/` and drop `==`) equal to `hash_value`; then a consumer's full scan of a table of each representation
   (hex, base64url, binary, 128-bit truncations), as a DuckDB table and as an uncompressed Parquet snapshot.
 * PostgreSQL (a throwaway cluster) and the BigQuery emulator (crucible, which runs DuckDB underneath, so its
   figures say little about BigQuery itself): the formulations each can express, wall time.
@@ -38,17 +39,23 @@ HASHED_COLUMNS = ("email", "card_number")
 Formulation = Callable[[str], str]
 #: The representation dmesh publishes since 0.2.0 (macros/masking/mask_hash.sql), on every engine.
 BASE64URL_128 = "  -> base64url of 128 bits, 22 characters (dmesh)"
+#: Other formulations of the same text (DuckDB): each is checked equal to `hash_value` before it is timed.
+BASE64URL_128_VARIANT = "     the same text:"
+#: Values whose published hash (with KEY) has neither, or both, of base64url's `-` and `_`.
+CHECKED_VALUES = ("abc", "v26")
 
 
 def median_rounds(
     contenders: dict[str, Callable[[], object]], repeat: int, clock: Callable[[], float]
 ) -> dict[str, float]:
-    """Each contender's median time over ``repeat`` interleaved rounds."""
+    """Each contender's median time over ``repeat`` interleaved rounds, run in alternate orders (a contender
+    timed just after another that leaves the heap or caches in a given state is not always the same one)."""
     times: dict[str, list[float]] = {name: [] for name in contenders}
-    for _ in range(repeat):
-        for name, run in contenders.items():
+    names = list(contenders)
+    for round_number in range(repeat):
+        for name in names if round_number % 2 == 0 else reversed(names):
             started = clock()
-            run()
+            contenders[name]()
             times[name].append(clock() - started)
     return {name: statistics.median(values) for name, values in times.items()}
 
@@ -66,19 +73,30 @@ def expected_hex(value: str) -> str:
 
 
 def duckdb_formulations() -> dict[str, Formulation]:
+    """Every formulation worth timing on DuckDB (2.0.1: no HMAC, and `sha256` returns hex only; `from_hex`,
+    `substr` and `base64` are aliases of `unhex`, `substring` and `to_base64`, so they are not timed apart, and
+    `concat` of two BLOBs returns their escaped VARCHAR text, not the BLOB `||` gives, so it is not an HMAC)."""
     pad = "(select {0} from keys where scope = 'domain')".format
     ipad, opad = pad("ipad"), pad("opad")
 
     def hmac_hex(value: str) -> str:
         return f"sha256({opad} || unhex(sha256({ipad} || encode({value}))))"
 
+    def base64url_128(value: str, hex_32: str = "left({0}, 32)", cut_22: str = "left({0}, 22)") -> str:
+        """The published text, with the two truncations written as given."""
+        standard = cut_22.format(f"to_base64(unhex({hex_32.format(hmac_hex(value))}))")
+        return f"replace(replace({standard}, '+', '-'), '/', '_')"
+
+    def base64_16(value: str) -> str:
+        return f"to_base64(unhex(left({hmac_hex(value)}, 32)))"
+
     return {
         "bare sha256(v), hex": lambda v: f"sha256({v})",
+        "  bare sha256(encode(v)): over a BLOB": lambda v: f"sha256(encode({v}))",
         "sha256(opad || unhex(sha256(ipad || encode(v)))) (dmesh)": hmac_hex,
         "  pads cast from hex text per query": lambda v: (
             f"sha256({pad('from_hex(to_hex(opad))')} || unhex(sha256({pad('from_hex(to_hex(ipad))')} || encode({v}))))"
         ),
-        "  from_hex instead of unhex": lambda v: f"sha256({opad} || from_hex(sha256({ipad} || encode({v}))))",
         "  inner over varchar (ASCII keys only)": lambda v: (
             f"sha256({opad} || unhex(sha256({pad('ipad_text')} || {v})))"
         ),
@@ -86,14 +104,29 @@ def duckdb_formulations() -> dict[str, Formulation]:
         "  -> base64url, 43 characters": lambda v: (
             f"rtrim(replace(replace(to_base64(unhex({hmac_hex(v)})), '+', '-'), '/', '_'), '=')"
         ),
-        "  -> base64url of 128 bits, 22 characters (replace, rtrim '=')": lambda v: (
-            f"rtrim(replace(replace(to_base64(unhex(left({hmac_hex(v)}, 32))), '+', '-'), '/', '_'), '=')"
+        BASE64URL_128: base64url_128,
+        f"{BASE64URL_128_VARIANT} substr(x, 1, n) at both cuts": lambda v: base64url_128(
+            v, "substr({0}, 1, 32)", "substr({0}, 1, 22)"
         ),
-        "  -> base64url of 128 bits, 22 characters (translate)": lambda v: (
-            f"translate(to_base64(unhex(left({hmac_hex(v)}, 32))), '+/=', '-_')"
+        f"{BASE64URL_128_VARIANT} x[1:n] slices at both cuts": lambda v: base64url_128(v, "{0}[1:32]", "{0}[1:22]"),
+        f"{BASE64URL_128_VARIANT} unhex all 64 digits, BLOB [1:16]": lambda v: (
+            f"replace(replace(left(to_base64(unhex({hmac_hex(v)})[1:16]), 22), '+', '-'), '/', '_')"
         ),
-        BASE64URL_128: lambda v: (
-            f"replace(replace(left(to_base64(unhex(left({hmac_hex(v)}, 32))), 22), '+', '-'), '/', '_')"
+        f"{BASE64URL_128_VARIANT} '/' replaced before '+'": lambda v: (
+            f"replace(replace(left({base64_16(v)}, 22), '/', '_'), '+', '-')"
+        ),
+        f"{BASE64URL_128_VARIANT} replaces, then left 22": lambda v: (
+            f"left(replace(replace({base64_16(v)}, '+', '-'), '/', '_'), 22)"
+        ),
+        f"{BASE64URL_128_VARIANT} a third replace drops '=='": lambda v: (
+            f"replace(replace(replace({base64_16(v)}, '+', '-'), '/', '_'), '==', '')"
+        ),
+        f"{BASE64URL_128_VARIANT} rtrim '='": lambda v: (
+            f"rtrim(replace(replace({base64_16(v)}, '+', '-'), '/', '_'), '=')"
+        ),
+        f"{BASE64URL_128_VARIANT} translate": lambda v: f"translate({base64_16(v)}, '+/=', '-_')",
+        f"{BASE64URL_128_VARIANT} two regexp_replace": lambda v: (
+            f"regexp_replace(regexp_replace(left({base64_16(v)}, 22), '\\+', '-', 'g'), '/', '_', 'g')"
         ),
         "  -> hex truncated to 128 bits, 32 characters": lambda v: f"left({hmac_hex(v)}, 32)",
         "  -> binary truncated to 128 bits, 16 bytes": lambda v: f"unhex(left({hmac_hex(v)}, 32))",
@@ -116,9 +149,10 @@ def bench_duckdb(rows: int, repeat: int, workdir: Path) -> None:
     formulations = duckdb_formulations()
     dmesh = formulations["sha256(opad || unhex(sha256(ipad || encode(v)))) (dmesh)"]
     assert connection.execute(f"select {dmesh(repr('abc'))}").fetchone() == (expected_hex("abc"),)
-    assert connection.execute(f"select {formulations[BASE64URL_128](repr('abc'))}").fetchone() == (
-        hash_value(KEY, "abc"),
-    )
+    for name, formulation in formulations.items():
+        if name == BASE64URL_128 or name.startswith(BASE64URL_128_VARIANT):
+            texts = connection.execute(f"select {', '.join(formulation(repr(v)) for v in CHECKED_VALUES)}").fetchone()
+            assert texts == tuple(hash_value(KEY, value) for value in CHECKED_VALUES), name
 
     def materialize(formulation: Formulation) -> Callable[[], object]:
         hashed = ", ".join(f"{formulation(column)} as {column}" for column in HASHED_COLUMNS)

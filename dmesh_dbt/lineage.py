@@ -667,14 +667,12 @@ def _survey(query: exp.Query) -> _Survey:
     not-plain nodes and no select inside it). A node is told apart by its type, classified once per type."""
     from sqlglot import exp
 
-    kinds = _kinds()
+    kinds = _KINDS
     tables: list[exp.Table] = []
     ctes: set[str] = set()
     plain, lowercase = isinstance(query, exp.Select), True
     for node in query.walk():
-        kind = kinds.get(type(node))
-        if kind is None:
-            kind = kinds[type(node)] = _kind(type(node))
+        kind = kinds[type(node)]
         if not kind:
             continue
         if kind & _NOT_PLAIN or (kind & _SELECT and node is not query):
@@ -703,14 +701,8 @@ def _plain_table(query: exp.Query, tables: list[exp.Table]) -> exp.Table | None:
 _TABLE, _IDENTIFIER, _CTE, _NOT_PLAIN, _SELECT = 1, 2, 4, 8, 16
 
 
-@cache
-def _kinds() -> dict[type, int]:
-    """The node types met so far and their kinds (``_kind``), filled in as ``_survey`` meets them."""
-    return {}
-
-
 def _kind(node_type: type) -> int:
-    """A node type's flags: ``isinstance`` of a node depends only on its type, so one look-up a node suffices."""
+    """A node type's flags for ``_survey`` (``_KINDS`` keeps them per type)."""
     from sqlglot import exp
 
     flags = ((_not_plain(), _NOT_PLAIN), (exp.Select, _SELECT), (exp.Table, _TABLE), (exp.Identifier, _IDENTIFIER))
@@ -882,13 +874,11 @@ def _identifier_path(text: str) -> list[str]:
 
 
 def _is_reduced(column: exp.Expr, root: exp.Expr) -> bool:
-    roles = _reducing_roles()
+    roles = _REDUCING_ROLES
     child: exp.Expr = column
     node = column.parent
     while node is not None:
-        role = roles.get(type(node))
-        if role is None:
-            role = roles[type(node)] = _reducing_role(type(node))
+        role = roles[type(node)]
         if role == _REDUCES:
             return True
         if role == _ORDERS and child is not node.this:
@@ -904,16 +894,8 @@ def _is_reduced(column: exp.Expr, root: exp.Expr) -> bool:
 _PASSES, _REDUCES, _ORDERS = 0, 1, 2
 
 
-@cache
-def _reducing_roles() -> dict[type, int]:
-    """The node types met so far and their roles, filled in as ``_is_reduced`` meets them: it runs for every
-    column of every projection, and ``isinstance`` against thirteen types that mostly do not match costs more
-    than the rest of its walk."""
-    return {}
-
-
 def _reducing_role(node_type: type) -> int:
-    """A node type's role: ``isinstance`` of a node depends only on its type."""
+    """A node type's role to a column beneath it (``_REDUCING_ROLES`` keeps them per type)."""
     from sqlglot import exp
 
     reducing = (
@@ -934,6 +916,26 @@ def _reducing_role(node_type: type) -> int:
     if issubclass(node_type, reducing):
         return _REDUCES
     return _ORDERS if issubclass(node_type, exp.Window) else _PASSES
+
+
+class _ByType(dict[type, int]):
+    """A node type's class, worked out by ``classify`` the first time a walk meets the type. ``isinstance`` of a
+    node depends only on its type, and the walks below run for every node of every model (``_is_reduced`` for
+    every column of every projection): one dict look-up a node, where ``isinstance`` against a dozen types that
+    mostly do not match cost more than the rest of the walk."""
+
+    def __init__(self, classify: Callable[[type], int]) -> None:
+        super().__init__()
+        self._classify = classify
+
+    def __missing__(self, node_type: type) -> int:
+        kind = self[node_type] = self._classify(node_type)
+        return kind
+
+
+#: ``_survey``'s flags and ``_is_reduced``'s roles of the node types met so far.
+_KINDS = _ByType(_kind)
+_REDUCING_ROLES = _ByType(_reducing_role)
 
 
 # ----------------------------------------------------------------------------------------------- cache entries

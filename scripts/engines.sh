@@ -44,8 +44,12 @@ install_bigquery_emulator() {
   fi
   echo "engines.sh: installing crucible-emulator $DMESH_CRUCIBLE_VERSION into $DMESH_CRUCIBLE_VENV"
   python3 -m venv "$DMESH_CRUCIBLE_VENV"
-  "$DMESH_CRUCIBLE_VENV/bin/python" -m pip install --quiet --upgrade pip
-  "$DMESH_CRUCIBLE_VENV/bin/python" -m pip install --quiet "crucible-emulator[server]==$DMESH_CRUCIBLE_VERSION"
+  # With the uv scripts/setup.sh put in the project's venv (pip if it is missing or fails).
+  local wanted="crucible-emulator[server]==$DMESH_CRUCIBLE_VERSION"
+  if ! "$DMESH_ROOT/.venv/bin/python" -m uv pip install --quiet --python "$DMESH_CRUCIBLE_VENV/bin/python" "$wanted"; then
+    "$DMESH_CRUCIBLE_VENV/bin/python" -m pip install --quiet --upgrade pip
+    "$DMESH_CRUCIBLE_VENV/bin/python" -m pip install --quiet "$wanted"
+  fi
 }
 
 chromium_installed() {

@@ -14,7 +14,7 @@ fi
 started=$(date +%s)
 step() { echo "Setting up .venv: $* ($(( $(date +%s) - started )) s so far)"; }
 step "dmesh-dbt with dbt-core 1.11, dbt-duckdb, dbt-bigquery, dbt-postgres; the first run downloads about 800 MB" \
-  "and takes 2-6 minutes"
+  "and takes 1-6 minutes"
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
@@ -25,10 +25,17 @@ run() {
     exit 1
   fi
 }
-step "upgrading pip"
-run .venv/bin/python -m pip install --upgrade pip
-step "installing dmesh-dbt and its dependencies (pip install -e '.[postgres,test]')"
-run .venv/bin/python -m pip install -e ".[postgres,test]"
+# uv installs the same versions as pip (`pip freeze` compared) in a fraction of the time: 16 s with an empty uv
+# cache against 218 s for pip with a warm one (2026-12-02, this 2-core VM), which every fresh CI run pays. Should
+# uv be unavailable or fail, pip installs as before.
+step "installing dmesh-dbt and its dependencies (uv pip install -e '.[postgres,test]')"
+if ! { .venv/bin/python -m pip install --quiet uv >"$log" 2>&1 &&
+  .venv/bin/python -m uv pip install --python .venv/bin/python -e ".[postgres,test]" >"$log" 2>&1; }; then
+  step "uv failed (its output follows); installing with pip instead"
+  cat "$log"
+  run .venv/bin/python -m pip install --upgrade pip
+  run .venv/bin/python -m pip install -e ".[postgres,test]"
+fi
 # dbt-loom goes into .dbt-loom/, apart from the venv: its plugin would otherwise patch every dbt run. The mesh
 # e2e test puts it on PYTHONPATH to prove a consumer can ref() a published product through it.
 step "installing dbt-loom 0.9.6 apart, into .dbt-loom/"

@@ -46,7 +46,8 @@ install_bigquery_emulator() {
   python3 -m venv "$DMESH_CRUCIBLE_VENV"
   # With the uv scripts/setup.sh put in the project's venv (pip if it is missing or fails).
   local wanted="crucible-emulator[server]==$DMESH_CRUCIBLE_VERSION"
-  if ! "$DMESH_ROOT/.venv/bin/python" -m uv pip install --quiet --python "$DMESH_CRUCIBLE_VENV/bin/python" "$wanted"; then
+  local uv=("$DMESH_ROOT/.venv/bin/python" -m uv pip install --quiet --compile-bytecode)
+  if ! "${uv[@]}" --python "$DMESH_CRUCIBLE_VENV/bin/python" "$wanted"; then
     "$DMESH_CRUCIBLE_VENV/bin/python" -m pip install --quiet --upgrade pip
     "$DMESH_CRUCIBLE_VENV/bin/python" -m pip install --quiet "$wanted"
   fi

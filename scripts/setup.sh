@@ -27,10 +27,12 @@ run() {
 }
 # uv installs the same versions as pip (`pip freeze` compared) in a fraction of the time: 16 s with an empty uv
 # cache against 218 s for pip with a warm one (2026-12-02, this 2-core VM), which every fresh CI run pays. Should
-# uv be unavailable or fail, pip installs as before.
+# uv be unavailable or fail, pip installs as before. --compile-bytecode, as pip does: without .pyc files, every
+# dbt process under PYTHONDONTWRITEBYTECODE compiles its hundreds of modules again (the suite then took 1.4x).
 step "installing dmesh-dbt and its dependencies (uv pip install -e '.[postgres,test]')"
 if ! { .venv/bin/python -m pip install --quiet uv >"$log" 2>&1 &&
-  .venv/bin/python -m uv pip install --python .venv/bin/python -e ".[postgres,test]" >"$log" 2>&1; }; then
+  .venv/bin/python -m uv pip install --compile-bytecode --python .venv/bin/python -e ".[postgres,test]" \
+    >"$log" 2>&1; }; then
   step "uv failed (its output follows); installing with pip instead"
   cat "$log"
   run .venv/bin/python -m pip install --upgrade pip

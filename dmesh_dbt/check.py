@@ -11,10 +11,12 @@ from __future__ import annotations
 import re
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+import msgspec
+from msgspec.structs import replace
 
 from dmesh_dbt.artifacts import Column, Model, Project, collector_paused, load_manifest, parse_manifest
 from dmesh_dbt.errors import DmeshError, PolicyViolation, UsageError
@@ -38,7 +40,6 @@ from dmesh_dbt.policy.drift import read_catalog
 from dmesh_dbt.policy.mesh import domain_scan_thresholds, load_mesh_policy
 from dmesh_dbt.project import catalog_path, compile_manifest, domain_name, ensure_manifest, manifest_path, project_id
 from dmesh_dbt.readiness import NO_PRODUCT, readiness_notes
-from dmesh_dbt.records import changed
 from dmesh_dbt.report import CacheUse, Finding, Report, Severity, apply_waivers, sort_findings
 from dmesh_dbt.toolkit import DBT_DEFAULTS, DbtFlags
 
@@ -52,8 +53,7 @@ if TYPE_CHECKING:
 NO_BASELINE = "no baseline (--state, --registry or `registry:` in dmesh.yml): breaking changes not checked"
 
 
-@dataclass(frozen=True)
-class Baseline:
+class Baseline(msgspec.Struct, frozen=True):
     """What the current manifest is compared with: a previous manifest, and who consumes its products."""
 
     project: Project
@@ -338,7 +338,7 @@ def locate_findings(findings: Sequence[Finding], project_dir: Path) -> list[Find
     located = []
     for finding in findings:
         line = _line_of(finding, project_dir, indexes)
-        located.append(changed(finding, line=line) if line else finding)
+        located.append(replace(finding, line=line) if line else finding)
     return located
 
 

@@ -721,7 +721,7 @@ def check(
     dmesh.yml; `waivers:` there waive single findings until their expiry. Exit 0 clean, 1 violations,
     2 usage or configuration error.
     """
-    from dataclasses import replace
+    from msgspec.structs import replace
 
     from dmesh_dbt.check import (
         NO_BASELINE,
@@ -804,7 +804,7 @@ def diff(
     is not released as a new model version, else 0. File paths are those of the dbt project holding NEW (the
     nearest folder above it with dbt_project.yml, else the current directory).
     """
-    from dataclasses import replace
+    from msgspec.structs import replace
 
     from dmesh_dbt.check import run_diff
     from dmesh_dbt.source_root import project_of

@@ -1,7 +1,7 @@
 """Minimal projects for the examples each policy rule and change kind declares beside its code.
 
 A rule's examples are projects it must flag (``fails``) and projects it must leave alone (``passes``); a change
-kind's are (old, new) project pairs. They are built from ``artifacts``' dataclasses, not by ``dbt parse``, so
+kind's are (old, new) project pairs. They are built from ``artifacts``' records, not by ``dbt parse``, so
 ``tests/unit/test_rule_examples.py`` runs all of them in milliseconds; the real-dbt cases stay in
 ``tests/integration/test_check_cases.py``. Defaults describe a well-kept public model of a domain ``shop``:
 contracted, typed, described, a tested key, the publish hook. An example changes only what it is about.
@@ -10,9 +10,11 @@ contracted, typed, described, a tested key, the publish hook. An example changes
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Generic, TypeVar
+
+import msgspec
+from msgspec.structs import replace
 
 from dmesh_dbt.artifacts import Access, Column, ColumnConstraints, DataTest, Group, Model, Project, Source
 
@@ -24,20 +26,19 @@ PUBLISH_HOOK = "{{ dmesh.publish_masked() }}"
 T = TypeVar("T")
 
 
-@dataclass(frozen=True)
-class Examples(Generic[T]):
+class Examples(msgspec.Struct, Generic[T], frozen=True):
     """What a rule or change kind must flag (``fails``) and must leave alone (``passes``)."""
 
     fails: tuple[T, ...]
     passes: tuple[T, ...]
     #: Settings of the domain (``DomainConfig`` fields) the examples run under, when the rule reads them.
-    domain: Mapping[str, Any] = field(default_factory=dict)
+    domain: Mapping[str, Any] = msgspec.field(default_factory=dict)
     #: Settings over ``domain`` for the failing or the passing examples only: for rules that read the domain's
     #: files rather than its manifest (DM016 reads the template and package versions), where only they differ.
-    failing_domain: Mapping[str, Any] = field(default_factory=dict)
-    passing_domain: Mapping[str, Any] = field(default_factory=dict)
+    failing_domain: Mapping[str, Any] = msgspec.field(default_factory=dict)
+    passing_domain: Mapping[str, Any] = msgspec.field(default_factory=dict)
     #: Other inputs of the check (``PolicyContext`` fields, e.g. a ``catalog``), when the rule reads them.
-    context: Mapping[str, Any] = field(default_factory=dict)
+    context: Mapping[str, Any] = msgspec.field(default_factory=dict)
 
 
 def column(

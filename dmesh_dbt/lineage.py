@@ -17,13 +17,13 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
 from functools import cache, cached_property
 from importlib.util import find_spec
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, NamedTuple
 
+import msgspec
 import orjson
 
 from dmesh_dbt.artifacts import Column, Model, Project
@@ -65,8 +65,7 @@ class ColumnRef(NamedTuple):
     column: str
 
 
-@dataclass(frozen=True)
-class Unresolved:
+class Unresolved(msgspec.Struct, frozen=True):
     """Lineage that could not be followed, and why; treated as PII-bearing by every caller."""
 
     node_id: str
@@ -85,12 +84,11 @@ class Input(NamedTuple):
 Hop = Input | Unresolved
 
 
-@dataclass(frozen=True)
-class NodeLineage:
+class NodeLineage(msgspec.Struct, frozen=True, dict=True):
     """The one-hop lineage of a node's output columns; ``unresolved`` when the node's SQL could not be read."""
 
     node_id: str
-    columns: Mapping[str, tuple[Hop, ...]] = field(default_factory=lambda: MappingProxyType({}))
+    columns: Mapping[str, tuple[Hop, ...]] = msgspec.field(default_factory=lambda: MappingProxyType({}))
     unresolved: Unresolved | None = None
     #: Tables the SQL reads that are no relation of the manifest (``database.schema.table`` as written).
     unknown_relations: tuple[str, ...] = ()

@@ -19,9 +19,9 @@ import hashlib
 import hmac
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 
+import msgspec
 import orjson
 
 from dmesh_dbt.files import InputTooLarge, max_json_bytes, read_bounded, write_atomically
@@ -85,16 +85,15 @@ def _make_key(path: Path) -> bytes | None:
     return key
 
 
-@dataclass
-class LineageCache:
+class LineageCache(msgspec.Struct):
     """Entries read from one cache file (``salt`` names the code that computed them); ``get`` and ``put`` record
     what this run used, and ``save`` writes back only that (entries of deleted nodes do not pile up)."""
 
     path: Path | None
     salt: str
     key: bytes | None = None
-    stored: Mapping[str, tuple[str, object]] = field(default_factory=dict)
-    used: dict[str, tuple[str, object]] = field(default_factory=dict)
+    stored: Mapping[str, tuple[str, object]] = msgspec.field(default_factory=dict)
+    used: dict[str, tuple[str, object]] = msgspec.field(default_factory=dict)
     #: Lookups this run answered from the file, and lookups it computed (and stored).
     hits: int = 0
     misses: int = 0

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
+
+import msgspec
 
 from dmesh_dbt.errors import ConfigError, PolicyViolation
 from dmesh_dbt.pii import NOT_PII, ForbiddenClass, MeshPolicy, PiiClass, Strategy, mesh_policy
@@ -59,8 +60,7 @@ class KeyScope(StrEnum):
     MESH = "mesh"
 
 
-@dataclass(frozen=True)
-class KeySource:
+class KeySource(msgspec.Struct, frozen=True):
     """Where the key of one scope comes from, as ``macros/masking/masking_key.sql`` reads it."""
 
     env: str
@@ -79,8 +79,7 @@ DEVELOPMENT_MASKING_KEY = KEY_SOURCES[KeyScope.DOMAIN].development_key
 DEVELOPMENT_MESH_KEY = KEY_SOURCES[KeyScope.MESH].development_key
 
 
-@dataclass(frozen=True)
-class MaskingKeys:
+class MaskingKeys(msgspec.Struct, frozen=True):
     """The two keys a domain hashes with."""
 
     domain: str
@@ -130,8 +129,7 @@ def key_scope(pii_class: PiiClass, policy: MeshPolicy | None = None) -> KeyScope
     return KeyScope.MESH if pii_class in policy.joinable else KeyScope.DOMAIN
 
 
-@dataclass(frozen=True)
-class IdentifierRules:
+class IdentifierRules(msgspec.Struct, frozen=True):
     """How an engine reads a column name written in SQL (``macros/masking/column_key.sql`` says the same)."""
 
     quote: str = '"'
@@ -148,16 +146,14 @@ IDENTIFIER_RULES = {
 _DEFAULT_IDENTIFIER_RULES = IdentifierRules()
 
 
-@dataclass(frozen=True)
-class MaskException:
+class MaskException(msgspec.Struct, frozen=True):
     """An approved decision to publish one PII column unmasked (column meta ``mask_exception``)."""
 
     reason: str
     approver: str
 
 
-@dataclass(frozen=True)
-class ColumnMasking:
+class ColumnMasking(msgspec.Struct, frozen=True):
     """How one column of a public model reaches its published relation."""
 
     column: str

@@ -10,8 +10,9 @@ public models) stay other domains' models.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
 from pathlib import Path
+
+from msgspec.structs import replace
 
 from dmesh_dbt.artifacts import Model, Project, Source
 from dmesh_dbt.errors import ConfigError

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cache
 from pathlib import Path
 from typing import Any
+
+import msgspec
 
 from dmesh_dbt.errors import ConfigError
 from dmesh_dbt.files import parse_yaml
@@ -82,16 +83,18 @@ STRATEGY_STRENGTH: dict[Strategy, int] = {
 }
 
 
-@dataclass(frozen=True)
-class ScanThresholds:
+class ScanThresholds(msgspec.Struct, frozen=True):
     """How sure ``scan`` must be to report a values-only suspect and to classify a finding (``scan:`` in the policy)."""
 
     report: float = 0.5
     classify: float = 0.5
 
 
-@dataclass(frozen=True)
-class MeshPolicy:
+#: The shipped thresholds (a module constant: a frozen record made once, not a call in every signature).
+SHIPPED_SCAN_THRESHOLDS = ScanThresholds()
+
+
+class MeshPolicy(msgspec.Struct, frozen=True):
     """The mesh-wide PII vocabulary as loaded from YAML."""
 
     default_strategy: dict[PiiClass, Strategy]
@@ -99,8 +102,8 @@ class MeshPolicy:
     #: Classes hashed with the shared mesh key, so their hashes join across domains; the rest use the domain's key.
     joinable: frozenset[PiiClass] = frozenset()
     #: Classes whose value space can be hashed in full, with its size as a power of ten.
-    enumerable: Mapping[PiiClass, int] = field(default_factory=dict)
-    scan: ScanThresholds = ScanThresholds()
+    enumerable: Mapping[PiiClass, int] = msgspec.field(default_factory=dict)
+    scan: ScanThresholds = SHIPPED_SCAN_THRESHOLDS
 
     def strategy_for(self, pii_class: PiiClass, override: str | None = None) -> Strategy:
         """The strategy a column of ``pii_class`` gets, honouring a column-level ``mask:`` override."""
@@ -163,7 +166,7 @@ def mesh_policy() -> MeshPolicy:
 
 
 def parse_scan_thresholds(
-    section: Mapping[str, Any], where: str = "mesh policy", defaults: ScanThresholds = ScanThresholds()
+    section: Mapping[str, Any], where: str = "mesh policy", defaults: ScanThresholds = SHIPPED_SCAN_THRESHOLDS
 ) -> ScanThresholds:
     """The ``scan:`` thresholds of ``where``, each a number from 0 to 1 (``defaults`` for those it leaves out); a
     ConfigError naming the bad one otherwise."""

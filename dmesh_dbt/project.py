@@ -24,10 +24,11 @@ import json
 import os
 import uuid
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import msgspec
 
 from dmesh_dbt.errors import ConfigError, DbtError, DmeshError, UsageError
 from dmesh_dbt.files import (
@@ -107,8 +108,7 @@ def _load_mapping(path: Path) -> dict[str, Any] | None:
 # ----------------------------------------------------------------------------------------------- dmesh.yml
 
 
-@dataclass(frozen=True)
-class DomainDescriptor:
+class DomainDescriptor(msgspec.Struct, frozen=True):
     """What ``dmesh.yml`` says about the domain: who owns it and what it promises."""
 
     domain: str
@@ -116,7 +116,7 @@ class DomainDescriptor:
     description: str
     tier: str | None = None
     availability: str | None = None
-    freshness: Mapping[str, Any] = field(default_factory=dict)
+    freshness: Mapping[str, Any] = msgspec.field(default_factory=dict)
     registry: str | None = None
     project_id: str | None = None  # which project owns ``domain`` in a registry; written by init
 
@@ -226,8 +226,7 @@ def new_project_id() -> str:
     return str(uuid.uuid4())
 
 
-@dataclass(frozen=True)
-class PolicySections:
+class PolicySections(msgspec.Struct, frozen=True):
     """The raw ``policy:`` and ``waivers:`` sections of dmesh.yml (validated by the policy, not here)."""
 
     path: Path | None  # None when the project has no dmesh.yml
@@ -288,8 +287,7 @@ def registry_url(project_dir: Path, explicit: str | None = None) -> str:
 # ------------------------------------------------------------------------------------------ dbt_project.yml
 
 
-@dataclass(frozen=True)
-class DbtProject:
+class DbtProject(msgspec.Struct, frozen=True):
     """What dmesh-dbt reads from ``dbt_project.yml``."""
 
     path: Path
@@ -338,8 +336,7 @@ def read_dbt_project(project_dir: Path) -> DbtProject:
 # ----------------------------------------------------------------------------------------------- the target
 
 
-@dataclass(frozen=True)
-class Target:
+class Target(msgspec.Struct, frozen=True):
     """A dbt target resolved from the project's own profiles.yml: its settings with ``env_var`` rendered."""
 
     name: str

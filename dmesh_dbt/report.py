@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
 from datetime import date
 from enum import StrEnum
+
+import msgspec
+from msgspec.structs import replace
 
 
 class Severity(StrEnum):
@@ -21,8 +23,7 @@ class Severity(StrEnum):
     NOTE = "note"
 
 
-@dataclass(frozen=True)
-class RuleInfo:
+class RuleInfo(msgspec.Struct, frozen=True):
     """What a rule or change kind is, for renderers that describe rules (SARIF, JUnit, text legends)."""
 
     id: str
@@ -30,8 +31,7 @@ class RuleInfo:
     summary: str
 
 
-@dataclass(frozen=True)
-class PolicyStamp:
+class PolicyStamp(msgspec.Struct, frozen=True):
     """Which mesh policy judged a report: its file (or the shipped one) and the sha256 of its bytes."""
 
     source: str
@@ -41,8 +41,7 @@ class PolicyStamp:
         return f"{self.source} (sha256 {self.sha256})"
 
 
-@dataclass(frozen=True)
-class Waiver:
+class Waiver(msgspec.Struct, frozen=True):
     """An audited exception: ``rule`` does not apply to ``model`` (and ``column``) until ``expires``."""
 
     rule: str
@@ -68,8 +67,7 @@ class Waiver:
         return f"{self.model}.{self.column}" if self.column else self.model
 
 
-@dataclass(frozen=True)
-class Impact:
+class Impact(msgspec.Struct, frozen=True):
     """A consuming domain a breaking change hits, and which of the columns it reads are affected."""
 
     domain: str
@@ -79,8 +77,7 @@ class Impact:
         return f"{self.domain} ({', '.join(self.columns)})" if self.columns else self.domain
 
 
-@dataclass(frozen=True)
-class Finding:
+class Finding(msgspec.Struct, frozen=True):
     """One thing a command found: a rule violation, a classified change, an unmarked PII suspect."""
 
     rule_id: str
@@ -105,8 +102,7 @@ class Finding:
         return self.model or ""
 
 
-@dataclass(frozen=True)
-class SourceRoot:
+class SourceRoot(msgspec.Struct, frozen=True):
     """The repository a project lives in (``dmesh_dbt.source_root`` finds it): its root, and the project's folder
     inside it, so code-scanning formats name files as the repository does."""
 
@@ -118,16 +114,14 @@ class SourceRoot:
         return posixpath.normpath(posixpath.join(self.project, project_path)) if self.project else project_path
 
 
-@dataclass(frozen=True)
-class CacheUse:
+class CacheUse(msgspec.Struct, frozen=True):
     """Entries a command read from a cache (hits) and entries it computed and stored (misses)."""
 
     hits: int
     misses: int
 
 
-@dataclass(frozen=True)
-class Report:
+class Report(msgspec.Struct, frozen=True):
     """Everything a command reports; renderers format it, ``exit_code`` decides the build."""
 
     command: str
@@ -135,7 +129,7 @@ class Report:
     findings: tuple[Finding, ...]
     rules: tuple[RuleInfo, ...] = ()
     waivers: tuple[Waiver, ...] = ()  # the waivers in force (not expired), whether or not they matched
-    notes: tuple[str, ...] = field(default=())  # context lines: which baseline was compared, what was skipped
+    notes: tuple[str, ...] = ()  # context lines: which baseline was compared, what was skipped
     policy: PolicyStamp | None = None  # the mesh policy that set the severities (check)
     #: Where the project sits in its repository; None: paths stay relative to the project (text, JSON, tests).
     source_root: SourceRoot | None = None

@@ -13,10 +13,10 @@ is gone by the next upgrade, nor at one machine's site-packages.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import msgspec
 from packaging.version import InvalidVersion, Version
 
 from dmesh_dbt import __version__
@@ -48,8 +48,7 @@ _GIT = (
 )
 
 
-@dataclass(frozen=True)
-class TemplateVersion:
+class TemplateVersion(msgspec.Struct, frozen=True):
     version: str
     path: Path  # the folder holding copier.yml
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import msgspec
 
 from dmesh_dbt.errors import ConfigError, DbtError
 
@@ -57,8 +58,7 @@ def dbt_executable() -> str:
     return found
 
 
-@dataclass(frozen=True)
-class DbtFlags:
+class DbtFlags(msgspec.Struct, frozen=True):
     """The user's dbt set-up that every dbt run must carry: where profiles.yml is and the ``--vars``.
 
     ``profiles_dir`` is resolved by ``dmesh_dbt.project.dbt_flags`` as dbt resolves it; None leaves dbt to its

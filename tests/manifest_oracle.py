@@ -2,7 +2,7 @@
 
 Kept only here, as the oracle the typed reader (``artifacts.parse_manifest``) must agree with on every manifest the
 tests have: the same Project, model by model and column by column, PII markings included. It builds each record
-through its dataclass ``__init__`` (the reader fills them without it), and reads every field with today's
+through its ``__init__`` by keyword, and reads every field with today's
 leniency: null or missing configs, meta in config or node, access in config, versions as numbers.
 """
 
@@ -34,6 +34,7 @@ from dmesh_dbt.artifacts import (
     _parse_datetime,
     _string_mapping,
     _version,
+    column_record,
 )
 
 
@@ -132,21 +133,9 @@ def _column(
     name = names.name(str(raw["name"]), bool(get("quote")))
     config_meta = (get("config") or {}).get("meta")
     meta = {**config_meta, **(get("meta") or {})} if config_meta else {**(get("meta") or {})}
-    pii = meta.get("pii")
-    mask = meta.get("mask")
     column_level = get("constraints")
-    return Column(
-        name=name,
-        data_type=get("data_type") or None,
-        description=get("description") or "",
-        meta=MappingProxyType(meta),
-        pii=None if pii is None else str(pii),
-        mask=None if mask is None else str(mask),
-        constraints=_column_constraints(name, names, column_level, implied)
-        if column_level or implied
-        else _UNCONSTRAINED,
-        tests=tests,
-    )
+    constraints = _column_constraints(name, names, column_level, implied) if column_level or implied else _UNCONSTRAINED
+    return column_record(name, get("data_type"), get("description"), meta, constraints, tests)
 
 
 def _seed(node: Mapping[str, Any], names: _ColumnNames) -> Seed:

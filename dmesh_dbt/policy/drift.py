@@ -12,9 +12,10 @@ line says why.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 from types import MappingProxyType
+
+from msgspec.structs import replace
 
 from dmesh_dbt import examples as ex
 from dmesh_dbt.artifacts import Access, Catalog, Model, Project, load_catalog

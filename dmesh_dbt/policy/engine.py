@@ -12,11 +12,12 @@ the mesh lists as ``locked``.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+import msgspec
 
 from dmesh_dbt.artifacts import Catalog, Model, Project
 from dmesh_dbt.examples import Examples
@@ -37,8 +38,7 @@ OFF = "off"
 DOMAIN_FILE = DMESH_FILE  # one name for the file, defined where it is read
 
 
-@dataclass(frozen=True)
-class Violation:
+class Violation(msgspec.Struct, frozen=True):
     """What a rule found, before the policy gives it a severity."""
 
     message: str
@@ -46,13 +46,12 @@ class Violation:
     column: str | None = None
 
 
-@dataclass(frozen=True)
-class DomainConfig:
+class DomainConfig(msgspec.Struct, frozen=True):
     """The parts of a domain's ``dmesh.yml`` that check reads."""
 
     name: str
     owner: str | None = None
-    policy: Mapping[str, str] = field(default_factory=dict)  # rule id -> error | warning | off
+    policy: Mapping[str, str] = msgspec.field(default_factory=dict)  # rule id -> error | warning | off
     waivers: tuple[Waiver, ...] = ()
     path: Path | None = None
     #: Classes the domain's build hashes with the shared mesh key: the dbt var ``dmesh_joinable_pii_classes`` of its
@@ -64,8 +63,7 @@ class DomainConfig:
     dmesh_package_version: str | None = None
 
 
-@dataclass(frozen=True)
-class PolicyContext:
+class PolicyContext(msgspec.Struct, frozen=True, dict=True):
     """Everything a rule may look at."""
 
     project: Project
@@ -74,7 +72,7 @@ class PolicyContext:
     #: Suspects found by sampling values (`check --sample N`); empty when only names are checked.
     sampled_suspects: tuple[Suspect, ...] = ()
     #: The mesh policy that applies (its ``minimum_versions``); the shipped one unless check loaded another.
-    mesh: MeshPolicyFile = field(default_factory=shipped_mesh_policy)
+    mesh: MeshPolicyFile = msgspec.field(default_factory=shipped_mesh_policy)
     #: The relations' real columns (``target/catalog.json``, from ``dbt docs generate``); None without one.
     catalog: Catalog | None = None
     #: Nodes' lineage computed by earlier runs (``target/dmesh_lineage.cache``); None: every node is parsed.
@@ -89,8 +87,7 @@ class PolicyContext:
 RuleCheck = Callable[[PolicyContext], Iterable[Violation]]
 
 
-@dataclass(frozen=True)
-class Rule:
+class Rule(msgspec.Struct, frozen=True):
     """A registered policy rule: its id, name, check and documented examples."""
 
     id: str
@@ -138,8 +135,7 @@ PUBLISHED_PII = RuleInfo(
 )
 
 
-@dataclass(frozen=True)
-class Severities:
+class Severities(msgspec.Struct, frozen=True):
     """The severity of each rule after the mesh policy and the domain's overrides."""
 
     by_rule: Mapping[str, Severity | None]

@@ -13,12 +13,12 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+import msgspec
 import yaml
 from packaging.version import InvalidVersion, Version
 
@@ -40,8 +40,7 @@ POLICY_ENV = "DMESH_POLICY_FILE"
 SHIPPED_SOURCE = "dmesh_dbt/data/mesh_policy.yml"
 
 
-@dataclass(frozen=True)
-class MeshPolicyFile:
+class MeshPolicyFile(msgspec.Struct, frozen=True):
     """One mesh policy document, where it came from and the sha256 of its bytes."""
 
     source: str

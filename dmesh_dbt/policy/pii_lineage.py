@@ -9,7 +9,8 @@ only through an aggregate, a count or a boolean. Lineage that cannot be followed
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+
+import msgspec
 
 from dmesh_dbt import examples as ex
 from dmesh_dbt.artifacts import Column, Model, Project, Source
@@ -18,8 +19,7 @@ from dmesh_dbt.pii import NOT_PII, STRATEGY_STRENGTH, PiiClass, mesh_policy
 from dmesh_dbt.policy.engine import PolicyContext, Violation, rule
 
 
-@dataclass(frozen=True)
-class Taint:
+class Taint(msgspec.Struct, frozen=True):
     """PII reaching a column: the class of the upstream column (None when lineage is unresolved) and how."""
 
     pii_class: str | None
@@ -192,8 +192,7 @@ def pii_follows_lineage(ctx: PolicyContext) -> Iterator[Violation]:
                 yield Violation(problem, model, declared.name if declared else name)
 
 
-@dataclass(frozen=True)
-class InheritedClass:
+class InheritedClass(msgspec.Struct, frozen=True):
     """A class an unclassified column of a public model inherits: what ``scan --write`` can write."""
 
     model: Model

@@ -12,9 +12,11 @@ import csv
 import json
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+import msgspec
+from msgspec.structs import replace
 
 from dmesh_dbt.artifacts import Column, Model, Project, Seed, Source, load_catalog
 from dmesh_dbt.errors import DbtError, UsageError
@@ -47,8 +49,7 @@ if TYPE_CHECKING:
     from dmesh_dbt.inspection import Leak
 
 
-@dataclass(frozen=True)
-class ScanOptions:
+class ScanOptions(msgspec.Struct, frozen=True):
     project_dir: Path
     target: str | None = None
     sample_rows: int = 0  # 0: name signal only
@@ -66,8 +67,7 @@ class ScanOptions:
         return self.thresholds.report if self.thresholds is not None else None
 
 
-@dataclass(frozen=True)
-class ScanResult:
+class ScanResult(msgspec.Struct, frozen=True):
     """Suspects and what was looked at to find them (counts only)."""
 
     suspects: tuple[Suspect, ...]

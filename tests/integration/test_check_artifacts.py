@@ -6,11 +6,11 @@ import json
 import subprocess
 import sys
 import textwrap
-from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from msgspec.structs import replace
 
 from dmesh_dbt.artifacts import Access, load_manifest, load_run_results
 from dmesh_dbt.errors import ArtifactError

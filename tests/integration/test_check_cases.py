@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import shutil
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
 import pytest
+from msgspec.structs import replace
 
 from dmesh_dbt.artifacts import Project, load_manifest
 from dmesh_dbt.changes.gate import compare_projects

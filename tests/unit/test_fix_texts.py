@@ -8,10 +8,10 @@ beside its code (as tests/unit/test_rule_examples.py runs them), so a new rule i
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 from datetime import date
 
 import pytest
+from msgspec.structs import replace
 
 from dmesh_dbt import examples as ex
 from dmesh_dbt.artifacts import Project

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
 import orjson
 import pytest
+from msgspec.structs import replace
 
 from dmesh_dbt.artifacts import Access, Project
 from dmesh_dbt.lineage import ColumnRef, Input, Lineage, NodeLineage, cache_salt

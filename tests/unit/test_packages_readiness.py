@@ -3,8 +3,9 @@ prints for a project with no public model (DM014)."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
+
+from msgspec.structs import replace
 
 from dmesh_dbt import examples as ex
 from dmesh_dbt.artifacts import Access

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
-from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
 import jsonschema
 import pytest
+from msgspec.structs import replace
 
 from dmesh_dbt.console import UNWRAPPED
 from dmesh_dbt.render import (

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 import yaml
+from msgspec import structs
 
 from dmesh_dbt.artifacts import Project, project_from_manifest
 from dmesh_dbt.errors import ConfigError
@@ -283,7 +284,7 @@ def test_flow_lists_and_entries_gain_items_in_flow_style(project: Path) -> None:
     marts = project / "models" / "_marts.yml"
     marts.write_text(FLOW_YML)
     shop = _project()
-    shop = replace(shop, seeds=(replace(shop.seeds[0], patch_path="shop://models/_marts.yml"),))
+    shop = structs.replace(shop, seeds=(structs.replace(shop.seeds[0], patch_path="shop://models/_marts.yml"),))
     result = write_classifications(
         project,
         shop,
@@ -367,7 +368,7 @@ def test_a_seed_and_a_model_with_config_but_no_columns_gain_a_columns_key(projec
     marts = project / "models" / "_marts.yml"
     marts.write_text("models:\n  - name: refunds\n" + config + "  - name: orders\n    description: x\n")
     shop = _project()
-    shop = replace(shop, seeds=(replace(shop.seeds[0], patch_path="shop://seeds/seeds.yml"),))
+    shop = structs.replace(shop, seeds=(structs.replace(shop.seeds[0], patch_path="shop://seeds/seeds.yml"),))
     before = {path: path.read_text() for path in (seeds, marts)}
     suspects = [
         suspect("seed.shop.raw_people", "email", PiiClass.EMAIL),

@@ -1124,7 +1124,8 @@ def _relations(project: Project, dialect: str | None) -> Iterator[_Relation]:
 
 
 def _sql_relation(model: Model, dialect: str | None, extra: frozenset[str] = frozenset()) -> _Relation:
-    return _Relation(
+    # Built with ``tuple.__new__`` (as decoded hops are): every check makes one per model and snapshot.
+    fields = (
         model.unique_id,
         model.display_name,
         _parts(model.relation_name, dialect),
@@ -1134,6 +1135,7 @@ def _sql_relation(model: Model, dialect: str | None, extra: frozenset[str] = fro
         model.depends_on,
         extra,
     )
+    return _new_tuple(_Relation, fields)
 
 
 def _typed_column(name: str) -> Column:
@@ -1164,7 +1166,8 @@ def _double_quoted_parts(relation_name: str) -> list[str] | None:
     if len(relation_name) < 2 or relation_name[0] != '"' or relation_name[-1] != '"':
         return None
     parts = relation_name[1:-1].split('"."')
-    return None if any('"' in part for part in parts) else parts
+    # A part holds a quote exactly when the parts joined do: one scan in C, not a generator per relation.
+    return None if '"' in "".join(parts) else parts
 
 
 def _parsed_parts(relation_name: str, dialect: str | None) -> tuple[str, ...]:

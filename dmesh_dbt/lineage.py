@@ -101,7 +101,12 @@ class NodeLineage(msgspec.Struct, frozen=True, dict=True):
         """The inputs of ``column`` (case-insensitive); None when the SQL does not output it."""
         if self.unresolved is not None:
             return (self.unresolved,)
-        found = self._by_lower_name.get(column.lower())
+        index = self._by_lower_name
+        # The name as asked first: the index's names are lowercase, so only a name that is not can miss here and
+        # hit lowercased (most SQL names are lowercase already; a warm check asks for every traced column).
+        found = index.get(column)
+        if found is None:
+            found = index.get(column.lower())
         return found if found is not None else self.columns.get(_STAR)
 
     @cached_property
@@ -242,7 +247,7 @@ class Lineage:
         cached = _decode_relations(self.cache.get(name, digest))
         if cached is not None and self._still_resolves(relation, cached[1]):
             self.cache.hits += 1
-            self._parsed[node_id] = _Parsed(None, "", cached[0])
+            self._parsed[node_id] = _new_tuple(_Parsed, (None, "", cached[0], None))
             return cached[0]
         self.cache.misses += 1
         unknown = self._parsed_sql(relation).unknown_relations
@@ -283,10 +288,13 @@ class Lineage:
     def _steps(self, column: ColumnRef, stop: Stop) -> tuple[_Step, ...] | None:
         """The hops of ``column``, each with the source the trace goes on through (a column of a node with SQL
         that ``stop`` does not accept); () for a column of a node without SQL, None when the SQL does not output it."""
-        relation = self._relations.get(column.node_id)
-        if relation is None or not relation.has_sql:
-            return ()
-        hops = (self._nodes.get(column.node_id) or self.node(column.node_id)).hops(column.column)
+        node = self._nodes.get(column.node_id)
+        if node is None:  # only nodes with SQL are read (a trace's first column may be of a source or seed)
+            relation = self._relations.get(column.node_id)
+            if relation is None or not relation.has_sql:
+                return ()
+            node = self.node(column.node_id)
+        hops = node.hops(column.column)
         if hops is None:
             return None
         relations = self._relations
@@ -374,7 +382,7 @@ class Lineage:
         if cached is not None and self._still_resolves(relation, cached[1]):
             self.cache.hits += 1
             if node_id not in self._parsed:
-                self._parsed[node_id] = _Parsed(None, "", cached[0].unknown_relations)
+                self._parsed[node_id] = _new_tuple(_Parsed, (None, "", cached[0].unknown_relations, None))
             return cached[0]
         self.cache.misses += 1
         node = self._parse(node_id)
@@ -392,9 +400,9 @@ class Lineage:
 
     def _lineage_digest(self, relation: _Relation) -> str:
         """What a node's lineage follows from: its SQL and the columns of every parent it is qualified against."""
+        relations = self._relations  # one comprehension, no generator inside it: asked for every node
         parents = [
-            [parent.node_id, parent.parts, self._columns_of(parent)]
-            for parent in (self._relations[p] for p in relation.depends_on if p in self._relations)
+            [p, relations[p].parts, self._columns_of(relations[p])] for p in relation.depends_on if p in relations
         ]
         fields = [self._sql_digest(relation), sorted(relation.extra_columns), parents]
         return hashlib.sha256(orjson.dumps(fields)).hexdigest()
@@ -404,7 +412,12 @@ class Lineage:
 
     def _still_resolves(self, relation: _Relation, resolved: list[tuple[tuple[str, ...], str | None]]) -> bool:
         """Whether every relation name the node's SQL read names the same node (or none) in this manifest."""
-        return all(self._resolve_parts(parts, relation) == found for parts, found in resolved)
+        # A loop, not all() over a generator: asked twice per node of a warm check (its two entries), mostly of
+        # one name, where the generator's set-up cost more than the look-up.
+        for parts, found in resolved:  # noqa: SIM110
+            if self._resolve_parts(parts, relation) != found:
+                return False
+        return True
 
     # ------------------------------------------------------------------------------------------- parsing
 
@@ -425,7 +438,7 @@ class Lineage:
             if relation is None or not relation.has_sql:
                 continue
             stack.append((current, True))
-            stack.extend((parent, False) for parent in relation.depends_on if parent not in seen)
+            stack.extend([(parent, False) for parent in relation.depends_on if parent not in seen])
         return order
 
     def _parse(self, node_id: str) -> NodeLineage:
@@ -996,8 +1009,9 @@ def _decode_node(
         entry = _mapping(value)
         # A JSON object's keys are strings: only the values need checking.
         columns: dict[str, tuple[Hop, ...]] = {}
+        count = len(parents)
         for name, hops in _mapping(entry["columns"]).items():
-            if type(hops) is int and 0 <= hops < len(parents):  # not a bool: its type is bool
+            if type(hops) is int and 0 <= hops < count:  # not a bool: its type is bool
                 columns[name] = (_new_tuple(Input, (_new_tuple(ColumnRef, (parents[hops], name)), False)),)
             else:
                 columns[name] = _decode_hops(hops)
@@ -1108,7 +1122,8 @@ def _relations(project: Project, dialect: str | None) -> Iterator[_Relation]:
 
 
 def _sql_relation(model: Model, dialect: str | None, extra: frozenset[str] = frozenset()) -> _Relation:
-    return _Relation(
+    # Built with ``tuple.__new__`` (as decoded hops are): every check makes one per model and snapshot.
+    fields = (
         model.unique_id,
         model.display_name,
         _parts(model.relation_name, dialect),
@@ -1118,6 +1133,7 @@ def _sql_relation(model: Model, dialect: str | None, extra: frozenset[str] = fro
         model.depends_on,
         extra,
     )
+    return _new_tuple(_Relation, fields)
 
 
 def _typed_column(name: str) -> Column:
@@ -1136,8 +1152,9 @@ def _parts(relation_name: str | None, dialect: str | None) -> tuple[str, ...]:
     parts = _double_quoted_parts(relation_name) or _identifier_path(relation_name)
     if dialect == "bigquery":  # BigQuery reads `project.dataset.table` in one pair of backticks as three parts
         parts = [piece for part in parts for piece in part.split(".")]
-    if 1 <= len(parts) <= 3 and all(part and part == part.strip() for part in parts):
-        return tuple(part.lower() for part in parts)
+    # map over the (one to three) parts rather than generators: run for every relation of every check.
+    if 1 <= len(parts) <= 3 and "" not in parts and list(map(str.strip, parts)) == parts:
+        return tuple(map(str.lower, parts))
     return _parsed_parts(relation_name, dialect)
 
 
@@ -1147,7 +1164,8 @@ def _double_quoted_parts(relation_name: str) -> list[str] | None:
     if len(relation_name) < 2 or relation_name[0] != '"' or relation_name[-1] != '"':
         return None
     parts = relation_name[1:-1].split('"."')
-    return None if any('"' in part for part in parts) else parts
+    # A part holds a quote exactly when the parts joined do: one scan in C, not a generator per relation.
+    return None if '"' in "".join(parts) else parts
 
 
 def _parsed_parts(relation_name: str, dialect: str | None) -> tuple[str, ...]:

@@ -46,12 +46,17 @@ class PiiInheritance:
             # Reversed: the first of two columns differing only in case wins, as a scan in order would find it.
             columns = reversed(self.lineage.declared_columns(ref.node_id))
             self._columns[ref.node_id] = {c.name.lower(): c for c in columns}
-        return self._columns[ref.node_id].get(ref.column.lower())
+        return _by_name(self._columns[ref.node_id], ref.column)
 
     def _declares(self, ref: ColumnRef) -> bool:
         # The trace's stop, asked for every hop it follows (37,000 at 5,000 models): the index inline, not a call.
         columns = self._columns.get(ref.node_id)
-        column = columns.get(ref.column.lower()) if columns is not None else self.declared(ref)
+        if columns is None:
+            column = self.declared(ref)
+        else:
+            column = columns.get(ref.column)  # as _by_name: the name as asked, lowercase already most often
+            if column is None:
+                column = columns.get(ref.column.lower())
         return column is not None and column.pii is not None
 
     def _taints(self, ref: ColumnRef) -> Iterator[Taint]:
@@ -83,6 +88,14 @@ class PiiInheritance:
             path = (*derivation.path[:-1], *taint.derivation.path)
             reduced = derivation.reduced or taint.derivation.reduced
             yield Taint(taint.pii_class, Derivation(path, reduced, taint.derivation.unresolved))
+
+
+def _by_name(columns: Mapping[str, Column], name: str) -> Column | None:
+    """``name``'s column in an index by lowercased name. The name as asked is looked up first: the index's keys
+    are lowercase (and ``str.lower`` of a lowercase name is itself), so only a name that is not lowercase can
+    miss there and hit lowercased, and most names are lowercase already (a lower() saved per look-up)."""
+    column = columns.get(name)
+    return column if column is not None else columns.get(name.lower())
 
 
 def _is_consumed_product(source: Source) -> bool:

@@ -21,7 +21,7 @@ from functools import cache, cached_property
 from importlib.util import find_spec
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
 import msgspec
 import orjson
@@ -53,6 +53,16 @@ SNAPSHOT_META_COLUMNS = frozenset({"dbt_scd_id", "dbt_updated_at", "dbt_valid_fr
 
 #: How a star projection over columns nobody listed shows in a node's outputs.
 _STAR = "*"
+
+_Found = TypeVar("_Found")
+
+
+def by_lower_name(index: Mapping[str, _Found], name: str) -> _Found | None:
+    """``name``'s entry in an index keyed by lowercased names. The name as asked is looked up first: the keys are
+    lowercase (and ``str.lower`` of a lowercase name is itself), so only a name that is not lowercase can miss
+    there and hit lowercased, and most names are lowercase already (a ``lower()`` saved per traced column)."""
+    found = index.get(name)
+    return found if found is not None else index.get(name.lower())
 
 
 class ColumnRef(NamedTuple):
@@ -101,12 +111,7 @@ class NodeLineage(msgspec.Struct, frozen=True, dict=True):
         """The inputs of ``column`` (case-insensitive); None when the SQL does not output it."""
         if self.unresolved is not None:
             return (self.unresolved,)
-        index = self._by_lower_name
-        # The name as asked first: the index's names are lowercase, so only a name that is not can miss here and
-        # hit lowercased (most SQL names are lowercase already; a warm check asks for every traced column).
-        found = index.get(column)
-        if found is None:
-            found = index.get(column.lower())
+        found = by_lower_name(self._by_lower_name, column)
         return found if found is not None else self.columns.get(_STAR)
 
     @cached_property

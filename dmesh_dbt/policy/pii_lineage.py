@@ -14,7 +14,7 @@ import msgspec
 
 from dmesh_dbt import examples as ex
 from dmesh_dbt.artifacts import Column, Model, Project, Source
-from dmesh_dbt.lineage import ColumnRef, Derivation, Lineage
+from dmesh_dbt.lineage import ColumnRef, Derivation, Lineage, by_lower_name
 from dmesh_dbt.pii import NOT_PII, STRATEGY_STRENGTH, PiiClass, mesh_policy
 from dmesh_dbt.policy.engine import PolicyContext, Violation, rule
 
@@ -46,7 +46,7 @@ class PiiInheritance:
             # Reversed: the first of two columns differing only in case wins, as a scan in order would find it.
             columns = reversed(self.lineage.declared_columns(ref.node_id))
             self._columns[ref.node_id] = {c.name.lower(): c for c in columns}
-        return _by_name(self._columns[ref.node_id], ref.column)
+        return by_lower_name(self._columns[ref.node_id], ref.column)
 
     def _declares(self, ref: ColumnRef) -> bool:
         # The trace's stop, asked for every hop it follows (37,000 at 5,000 models): the index inline, not a call.
@@ -54,7 +54,7 @@ class PiiInheritance:
         if columns is None:
             column = self.declared(ref)
         else:
-            column = columns.get(ref.column)  # as _by_name: the name as asked, lowercase already most often
+            column = columns.get(ref.column)  # by_lower_name, inline: the name as asked, then lowercased
             if column is None:
                 column = columns.get(ref.column.lower())
         return column is not None and column.pii is not None
@@ -88,14 +88,6 @@ class PiiInheritance:
             path = (*derivation.path[:-1], *taint.derivation.path)
             reduced = derivation.reduced or taint.derivation.reduced
             yield Taint(taint.pii_class, Derivation(path, reduced, taint.derivation.unresolved))
-
-
-def _by_name(columns: Mapping[str, Column], name: str) -> Column | None:
-    """``name``'s column in an index by lowercased name. The name as asked is looked up first: the index's keys
-    are lowercase (and ``str.lower`` of a lowercase name is itself), so only a name that is not lowercase can
-    miss there and hit lowercased, and most names are lowercase already (a lower() saved per look-up)."""
-    column = columns.get(name)
-    return column if column is not None else columns.get(name.lower())
 
 
 def _is_consumed_product(source: Source) -> bool:

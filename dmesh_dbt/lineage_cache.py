@@ -20,6 +20,7 @@ import hmac
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import msgspec
 import orjson
@@ -98,6 +99,15 @@ class LineageCache(msgspec.Struct):
     hits: int = 0
     misses: int = 0
     changed: bool = False
+
+    def __repr__(self) -> str:
+        # Never the key (it signs this user's caches: a repr lands in tracebacks, logs and pytest's messages), nor
+        # the entries (megabytes at thousands of models).
+        return f"LineageCache(path={self.path!r}, entries={len(self.stored)}, hits={self.hits}, misses={self.misses})"
+
+    def __rich_repr__(self) -> list[tuple[str, Any]]:
+        # rich's pretty printer (and its tracebacks' locals) asks this before __repr__; a Struct's own lists the key.
+        return [("path", self.path), ("entries", len(self.stored))]
 
     @classmethod
     def open(cls, directory: Path, salt: str) -> LineageCache:

@@ -88,6 +88,14 @@ class MaskingKeys(msgspec.Struct, frozen=True):
     def for_scope(self, scope: KeyScope) -> str:
         return self.mesh if scope is KeyScope.MESH else self.domain
 
+    def __repr__(self) -> str:
+        # Never the keys: a repr lands in tracebacks (--debug), pytest's assertion messages and logs.
+        return f"{type(self).__name__}(domain=<redacted>, mesh=<redacted>)"
+
+    def __rich_repr__(self) -> list[tuple[str, Any]]:
+        # rich's pretty printer (and its tracebacks' locals) asks this before __repr__; a Struct's own lists values.
+        return [("domain", "<redacted>"), ("mesh", "<redacted>")]
+
 
 #: What the ``dev`` target hashes with when no key is set.
 DEVELOPMENT_KEYS = MaskingKeys(domain=DEVELOPMENT_MASKING_KEY, mesh=DEVELOPMENT_MESH_KEY)

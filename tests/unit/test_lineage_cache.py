@@ -164,6 +164,17 @@ def test_the_key_lives_outside_the_project_readable_only_by_its_user(tmp_path: P
     assert key_path().stat().st_mode & 0o077 == 0
 
 
+def test_the_key_never_shows_in_a_repr(tmp_path: Path) -> None:
+    from rich.pretty import pretty_repr
+
+    _run(_project(), tmp_path)
+    cache = LineageCache.open(tmp_path, cache_salt())
+    assert cache.key is not None and cache.stored  # a real key, and the entries the first run wrote
+    for shown in (repr(cache), pretty_repr(cache), repr([cache])):
+        assert repr(cache.key) not in shown and cache.key.hex() not in shown, shown
+        assert f"entries={len(cache.stored)}" in shown
+
+
 def test_no_cache_file_without_a_target_directory(tmp_path: Path) -> None:
     cache = LineageCache.open(tmp_path / "missing", cache_salt())
     Lineage(_project(), cache).node(OUT)

@@ -233,6 +233,16 @@ def test_hash_uses_the_mesh_key_only_for_joinable_classes() -> None:
     assert hash_column_value(ssn, keys, "123-45-6789") == hash_value(keys.domain, "123-45-6789")
 
 
+def test_keys_never_show_in_a_repr() -> None:
+    from rich.pretty import pretty_repr
+
+    keys = MaskingKeys(domain="D" * 40, mesh="M" * 40)
+    for shown in (repr(keys), str(keys), pretty_repr(keys), repr([keys]), f"{keys!r}"):
+        assert "D" * 32 not in shown and "M" * 32 not in shown, shown
+        assert "<redacted>" in shown
+    assert keys.for_scope(KeyScope.DOMAIN) == "D" * 40  # redacted in text only
+
+
 def test_the_shipped_policy_marks_no_enumerable_class_joinable() -> None:
     policy = mesh_policy()
     assert policy.joinable and policy.enumerable

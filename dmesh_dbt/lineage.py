@@ -166,6 +166,12 @@ class _Parsed(NamedTuple):
     survey: _Survey | None = None
 
 
+def _without_tree(unknown_relations: tuple[str, ...]) -> _Parsed:
+    """What a node read from the cache keeps of its parse: the unknown relations, no tree and no problem (its
+    ``survey`` default spelled out: ``tuple.__new__`` skips the generated ``__new__``, one per node of a warm check)."""
+    return _new_tuple(_Parsed, (None, "", unknown_relations, None))
+
+
 class _Survey(NamedTuple):
     """What one walk of a parsed query finds, for every question asked of it before its lineage is read (a walk
     per question, four of them, cost a cold check about as much as parsing did)."""
@@ -252,7 +258,7 @@ class Lineage:
         cached = _decode_relations(self.cache.get(name, digest))
         if cached is not None and self._still_resolves(relation, cached[1]):
             self.cache.hits += 1
-            self._parsed[node_id] = _new_tuple(_Parsed, (None, "", cached[0], None))
+            self._parsed[node_id] = _without_tree(cached[0])
             return cached[0]
         self.cache.misses += 1
         unknown = self._parsed_sql(relation).unknown_relations
@@ -387,7 +393,7 @@ class Lineage:
         if cached is not None and self._still_resolves(relation, cached[1]):
             self.cache.hits += 1
             if node_id not in self._parsed:
-                self._parsed[node_id] = _new_tuple(_Parsed, (None, "", cached[0].unknown_relations, None))
+                self._parsed[node_id] = _without_tree(cached[0].unknown_relations)
             return cached[0]
         self.cache.misses += 1
         node = self._parse(node_id)

@@ -261,6 +261,11 @@ class Project(msgspec.Struct, frozen=True, dict=True):
         """The models defined by this project (and by the packages it includes), not by other packages."""
         return tuple(m for m in self.models if self.owns(m))
 
+    @cached_property
+    def own_sql_nodes(self) -> tuple[Model, ...]:
+        """The project's own models and its own snapshots: the nodes whose compiled SQL it answers for."""
+        return (*self.own_models, *(s for s in self.snapshots if s.package_name == self.name))
+
     def owns(self, model: Model) -> bool:
         """Whether ``model`` is the project's own: defined by it, or by a package it includes."""
         return self.owns_package(model.package_name)

@@ -186,8 +186,7 @@ def _change_count(comparison: Comparison, verbose: bool) -> str:
 
 def uncompiled_models(project: Project) -> list[Model]:
     """The project's own models and snapshots whose compiled SQL the manifest lacks (column lineage reads it)."""
-    own = [*project.own_models, *(s for s in project.snapshots if s.package_name == project.name)]
-    return [m for m in own if m.compiled_code is None]
+    return [m for m in project.own_sql_nodes if m.compiled_code is None]
 
 
 def _at_severity(findings: Iterable[Finding], severities: Severities) -> Iterator[Finding]:

@@ -429,7 +429,7 @@ _SYSTEM_SCHEMAS = frozenset({"information_schema", "pg_catalog"})
 def _hard_coded_relations(ctx: PolicyContext) -> Iterator[Violation]:
     """Relations the compiled SQL names in a database or schema none of the project's own nodes live in: another
     domain's data read around source()/ref(), so neither a release nor DM007's dependency check sees it."""
-    own = [*ctx.project.own_models, *(s for s in ctx.project.snapshots if s.package_name == ctx.project.name)]
+    own = ctx.project.own_sql_nodes
     databases = {m.database.lower() for m in own if m.database}
     schemas = {m.schema.lower() for m in own} | {f"{m.schema.lower()}_published" for m in own}
     for model in own:

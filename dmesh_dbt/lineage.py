@@ -1,12 +1,12 @@
 """Column-level lineage from the compiled SQL in dbt's manifest.
 
 Each model's and snapshot's ``compiled_code`` is parsed once, in the adapter's dialect, and only when asked for
-(DM007 reads the relations of every model; columns are followed only upstream of the public ones). A plain
-select from one relation (most staging models) is read straight off its projections; anything else is qualified
-against the output columns of the nodes it reads (so ``select *`` expands) and walked with ``sqlglot.lineage``
-through CTEs, subqueries, unions, window functions and expressions. That gives one hop per node: which columns of
-which parent relation feed each output column. ``Lineage.trace`` chains the hops across nodes back to sources,
-seeds and snapshots.
+(DM007 reads the relations of every model, from the lineage of a node upstream of a public model; columns are
+followed only upstream of the public ones). A plain select from one relation (most staging models) is read straight
+off its projections; anything else is qualified against the output columns of the nodes it reads (so ``select *``
+expands) and walked with ``sqlglot.lineage`` through CTEs, subqueries, unions, window functions and expressions.
+That gives one hop per node: which columns of which parent relation feed each output column. ``Lineage.trace``
+chains the hops across nodes back to sources, seeds and snapshots.
 
 Fail closed: whatever cannot be resolved (a node without compiled SQL, SQL sqlglot cannot parse, a relation the
 manifest does not know, ``select *`` over unknown columns) is an ``Unresolved`` input, never a clean one.
@@ -252,6 +252,10 @@ class Lineage:
         relation = self._relations.get(node_id)
         if relation is None or not relation.has_sql:
             return ()
+        if node_id in self._upstream_of_public():
+            # Its lineage is read anyway (DM011 follows every public column upstream), and records the same unknown
+            # relations: one parse, and one cache entry, per node rather than two.
+            return self.node(node_id).unknown_relations
         if self.cache is None or not relation.compiled_code or node_id in self._parsed:
             return self._parsed_sql(relation).unknown_relations
         name, digest = f"relations:{node_id}", self._sql_digest(relation)
@@ -423,8 +427,8 @@ class Lineage:
 
     def _still_resolves(self, relation: _Relation, resolved: list[tuple[tuple[str, ...], str | None]]) -> bool:
         """Whether every relation name the node's SQL read names the same node (or none) in this manifest."""
-        # A loop, not all() over a generator: asked twice per node of a warm check (its two entries), mostly of
-        # one name, where the generator's set-up cost more than the look-up.
+        # A loop, not all() over a generator: asked for every node of a warm check, mostly of one name, where the
+        # generator's set-up cost more than the look-up.
         for parts, found in resolved:  # noqa: SIM110
             if self._resolve_parts(parts, relation) != found:
                 return False

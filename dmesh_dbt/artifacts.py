@@ -429,19 +429,33 @@ _NO_DEPENDENCIES = _DependsOn()
 
 def load_manifest(path: Path | str) -> Project:
     """Read ``manifest.json`` into a Project; ArtifactError if it is missing, truncated or not schema v12."""
-    manifest_path = Path(path)
-    if not manifest_path.is_file():
-        raise ArtifactError(f"no dbt manifest at {manifest_path}; run `dbt parse` in the project first")
-    project = parse_manifest(_read_artifact(manifest_path, "regenerate it with `dbt parse`"), str(manifest_path))
-    return msgspec.structs.replace(project, manifest_path=manifest_path)
+    return _modelled(Path(path), _read_manifest(Path(path)))
 
 
-def load_manifest_document(path: Path) -> dict[str, Any]:
-    """``manifest.json`` as a JSON document (the size bounded, the schema version checked), unmodelled."""
-    regenerate = "regenerate it with `dbt parse`"
-    return _parse_artifact(
-        _read_artifact(path, regenerate), str(path), "manifest", SUPPORTED_MANIFEST_VERSIONS, regenerate
-    )
+def load_manifest_keeping_bytes(path: Path) -> tuple[Project, bytes]:
+    """``load_manifest``, with the bytes it read: ``manifest_document`` reads them again as a document, so what a
+    release says of its models and the manifest it republishes come from one read, even if a build rewrites the
+    file meanwhile."""
+    data = _read_manifest(path)
+    return _modelled(path, data), data
+
+
+def manifest_document(data: bytes, origin: str) -> dict[str, Any]:
+    """A manifest's bytes as a JSON document (the schema version checked), unmodelled."""
+    return _parse_artifact(data, origin, "manifest", SUPPORTED_MANIFEST_VERSIONS, _REGENERATE_MANIFEST)
+
+
+_REGENERATE_MANIFEST = "regenerate it with `dbt parse`"
+
+
+def _read_manifest(path: Path) -> bytes:
+    if not path.is_file():
+        raise ArtifactError(f"no dbt manifest at {path}; run `dbt parse` in the project first")
+    return _read_artifact(path, _REGENERATE_MANIFEST)
+
+
+def _modelled(path: Path, data: bytes) -> Project:
+    return msgspec.structs.replace(parse_manifest(data, str(path)), manifest_path=path)
 
 
 def parse_manifest(data: bytes, origin: str, regenerate: str = "regenerate it with `dbt parse`") -> Project:

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from dmesh_dbt import inspection
-from dmesh_dbt.artifacts import Project, RunResults, load_manifest, load_manifest_document, load_run_results
+from dmesh_dbt.artifacts import Project, RunResults, load_manifest_keeping_bytes, load_run_results, manifest_document
 from dmesh_dbt.contracts import ProductContract, product_contract, published_models, render_contract, server_for
 from dmesh_dbt.errors import ConfigError, PolicyViolation
 from dmesh_dbt.loom import MANIFEST_FILE, published_manifest
@@ -189,7 +189,7 @@ def publish(
     descriptor = load_descriptor(project_dir)
     require_real_owner(project_dir, descriptor)
     manifest_file = manifest_path(project_dir)
-    project = load_manifest(manifest_file)
+    project, manifest_bytes = load_manifest_keeping_bytes(manifest_file)
     if not project.public_models:
         raise ConfigError(f"{descriptor.domain} has no public models to publish; mark a model `access: public`")
     results_path = run_results_path(project_dir)
@@ -206,7 +206,7 @@ def publish(
     inspection.refuse_leaks(inspection.inspect_published(project_dir, resolved, published, inspect_rows))
     version = dbt_project.require_version()
     contracts = [product_contract(p, descriptor, version, server_for(resolved, p.relation)) for p in published]
-    manifest = published_manifest(load_manifest_document(manifest_file), published)
+    manifest = published_manifest(manifest_document(manifest_bytes, str(manifest_file)), published)
     files = release_files(contracts, manifest)
     built_with = BuiltWith(project_template_version(project_dir), installed_package_version(project_dir))
     project_id = ensure_project_id(project_dir)  # the only write to the project, once every check has passed

@@ -5,12 +5,19 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
 
-from dmesh_dbt.artifacts import Project, parse_manifest, project_from_manifest
+from dmesh_dbt.artifacts import (
+    Project,
+    load_manifest_keeping_bytes,
+    manifest_document,
+    parse_manifest,
+    project_from_manifest,
+)
 from dmesh_dbt.errors import ArtifactError
 from tests.manifest_oracle import oracle_project
 from tests.unit.test_manifest_reading import _manifest
@@ -391,3 +398,15 @@ def test_nesting_orjson_accepts_is_read_or_refused_in_one_line_never_a_crash() -
     else:
         model = project.model("model.shop.customers")
         assert model is not None and model.columns[1].pii == "ssn"
+
+
+def test_publish_reads_its_models_and_the_manifest_it_republishes_from_one_read(tmp_path: Path) -> None:
+    """A build that rewrites manifest.json while publish runs cannot mix two builds into one release."""
+    path = tmp_path / "manifest.json"
+    path.write_bytes(_manifest_bytes(lambda document: None))
+    project, data = load_manifest_keeping_bytes(path)
+    path.write_bytes(_manifest_bytes(_set("nodes/model.shop.customers/name", "rewritten")))
+    document = manifest_document(data, str(path))
+    model = project.model("model.shop.customers")
+    assert model is not None and document["nodes"][model.unique_id]["name"] == model.name != "rewritten"
+    assert project.manifest_path == path and data == _manifest_bytes(lambda document: None)

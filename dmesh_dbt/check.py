@@ -79,6 +79,7 @@ def run_check(
     announce: Callable[[str], None] | None = None,
     flags: DbtFlags = DBT_DEFAULTS,
     include_packages: bool = False,
+    read: Project | None = None,
 ) -> Report:
     """Check a domain project: policy rules, breaking changes against ``baseline``, waivers.
 
@@ -89,17 +90,21 @@ def run_check(
     baseline, additive ones too; ``no_baseline`` is the report's line about the baseline when there is none
     (it says why). ``announce`` hears why ``dbt compile`` runs first, when it must. ``flags`` (the user's
     profiles directory and --vars) go to every dbt run, the compile too. ``include_packages`` checks the models
-    of installed packages as the project's own.
+    of installed packages as the project's own. ``read`` is a manifest the caller read already (publish's), checked
+    as it is: neither parsed nor read again.
     """
     today = today or date.today()
-    manifest = (
-        ensure_manifest(project_dir, announce, compiled=True, flags=flags, target=target)
-        if parse
-        else manifest_path(project_dir)
-    )
-    project = load_manifest(manifest)
-    if parse and uncompiled_models(project):  # e.g. the manifest of `dbt parse` or of a partial build
-        project = load_manifest(compile_manifest(project_dir, flags, target))
+    if read is not None:
+        project, manifest = read, read.manifest_path or manifest_path(project_dir)
+    else:
+        manifest = (
+            ensure_manifest(project_dir, announce, compiled=True, flags=flags, target=target)
+            if parse
+            else manifest_path(project_dir)
+        )
+        project = load_manifest(manifest)
+        if parse and uncompiled_models(project):  # e.g. the manifest of `dbt parse` or of a partial build
+            project = load_manifest(compile_manifest(project_dir, flags, target))
     packages = installed_packages(project, project_dir) if include_packages else {}
     if packages:
         project = with_packages(project, packages)
@@ -267,11 +272,13 @@ def as_published(project: Project) -> Project:
     return replace(project, models=models)
 
 
-def require_passing_check(project_dir: Path, url: str) -> None:
-    """Publish's gate: ``dmesh-dbt check`` against the domain's last published release (and its consumers)
-    must pass; PolicyViolation naming the first failure otherwise."""
-    # parse=False: publish has just proven the build current, and the build wrote the manifest check reads.
-    report = run_check(project_dir, baseline_from_registry(url, project_dir), parse=False)
+def require_passing_check(project_dir: Path, url: str, project: Project) -> None:
+    """Publish's gate: ``dmesh-dbt check`` of ``project`` (the manifest publish read, and releases) against the
+    domain's last published release (and its consumers) must pass; PolicyViolation naming the first failure
+    otherwise."""
+    # The manifest publish read, not the file again: a build rewriting it meanwhile must not get a release checked
+    # on other models than it holds. (Publish has just proven the build current: nothing to parse.)
+    report = run_check(project_dir, baseline_from_registry(url, project_dir), read=project)
     failures = report.failures
     if failures:
         first = failures[0]

@@ -42,8 +42,9 @@ from dmesh_dbt.snapshots import Snapshot, export_snapshot, open_warehouse, snaps
 from dmesh_dbt.templates import installed_package_version, project_template_version
 from dmesh_dbt.toolkit import DBT_DEFAULTS, DbtFlags
 
-#: The gate a publish must pass: ``(project_dir, registry_url) -> None``, raising PolicyViolation to refuse.
-CheckGate = Callable[[Path, str], None]
+#: The gate a publish must pass: ``(project_dir, registry_url, the manifest read) -> None``, raising
+#: PolicyViolation to refuse.
+CheckGate = Callable[[Path, str, Project], None]
 
 
 # --------------------------------------------------------------------------------------- the build must be green
@@ -200,7 +201,7 @@ def publish(
     resolved = resolve_target(project_dir, target, flags)
     url = registry_url(project_dir, registry)
     store = Registry.open(url)  # an unreachable or malformed registry fails here, before the check runs
-    passing_check(project_dir, url)
+    passing_check(project_dir, url, project)  # the very models released, not the file read again
     dbt_project = read_dbt_project(project_dir)
     published = published_models(project, resolved, dbt_project.vars, descriptor.domain)
     inspection.refuse_leaks(inspection.inspect_published(project_dir, resolved, published, inspect_rows))

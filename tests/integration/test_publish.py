@@ -10,9 +10,11 @@ import pytest
 import yaml
 
 from dmesh_dbt import __version__
+from dmesh_dbt.artifacts import Project, load_manifest
 from dmesh_dbt.check import require_passing_check
 from dmesh_dbt.contracts import parse_contract, validation_errors
 from dmesh_dbt.errors import ArtifactError, PolicyViolation, RegistryError
+from dmesh_dbt.loom import MANIFEST_FILE
 from dmesh_dbt.project import registry_url
 from dmesh_dbt.publish import publish
 from dmesh_dbt.registry import BuiltWith, PublishOutcome, Registry
@@ -149,6 +151,48 @@ def test_a_changed_project_cannot_republish_the_same_version(published: tuple[Re
             publish(project, registry.url, passing_check=require_passing_check)
     finally:
         manifest_path.write_text(original)
+
+
+def test_a_build_rewriting_the_manifest_while_publish_runs_changes_neither_the_check_nor_the_release(
+    payments: Path, tmp_path: Path
+) -> None:
+    """The gate checks, and the release holds, the manifest publish read: a build that lands in between (here its
+    customers.email lost its PII class, which the check refuses) reaches neither."""
+    manifest_path = payments / "target" / "manifest.json"
+    original = manifest_path.read_bytes()
+    rewritten = json.loads(original)
+    email = rewritten["nodes"]["model.payments.customers"]["columns"]["email"]
+    email["meta"], email["config"] = {}, {**(email.get("config") or {}), "meta": {}}
+    checked = []
+
+    def gate(project_dir: Path, url: str, project: Project) -> None:
+        manifest_path.write_text(json.dumps(rewritten))  # the other build lands after publish read the manifest
+        checked.append(project)
+        require_passing_check(project_dir, url, project)
+
+    try:
+        result = publish(payments, str(tmp_path / "registry"), passing_check=gate)
+    finally:
+        manifest_path.write_bytes(original)
+    assert result.outcome is PublishOutcome.PUBLISHED
+    customers = checked[0].model("model.payments.customers")
+    email_column = customers.column("email") if customers is not None else None
+    assert email_column is not None and email_column.pii == "email"
+    registry = Registry.open(str(tmp_path / "registry"))
+    release = registry.latest_release("payments")
+    assert release is not None
+    loom = json.loads(registry.read_file(release, MANIFEST_FILE))
+    assert loom["nodes"]["model.payments.customers"]["columns"]["email"]["meta"]["pii"] == "email"
+
+    def rereading_gate(project_dir: Path, url: str, project: Project) -> None:
+        manifest_path.write_text(json.dumps(rewritten))
+        require_passing_check(project_dir, url, load_manifest(manifest_path))  # the file read again
+
+    try:  # what the gate would have checked had it read the file again: refused
+        with pytest.raises(PolicyViolation, match=r"not publishing: dmesh-dbt check finds .*email"):
+            publish(payments, str(tmp_path / "registry-2"), passing_check=rereading_gate)
+    finally:
+        manifest_path.write_bytes(original)
 
 
 def test_the_registry_comes_from_dmesh_yml_relative_to_the_project(

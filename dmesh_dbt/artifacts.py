@@ -427,9 +427,14 @@ _NO_DEPENDENCIES = _DependsOn()
 # --------------------------------------------------------------------------------------------------- loading
 
 
+#: The fix an unreadable manifest's error names.
+_REGENERATE_MANIFEST = "regenerate it with `dbt parse`"
+
+
 def load_manifest(path: Path | str) -> Project:
     """Read ``manifest.json`` into a Project; ArtifactError if it is missing, truncated or not schema v12."""
-    return _modelled(Path(path), _read_manifest(Path(path)))
+    manifest = Path(path)
+    return _modelled(manifest, _read_manifest(manifest))
 
 
 def load_manifest_keeping_bytes(path: Path) -> tuple[Project, bytes]:
@@ -445,9 +450,6 @@ def manifest_document(data: bytes, origin: str) -> dict[str, Any]:
     return _parse_artifact(data, origin, "manifest", SUPPORTED_MANIFEST_VERSIONS, _REGENERATE_MANIFEST)
 
 
-_REGENERATE_MANIFEST = "regenerate it with `dbt parse`"
-
-
 def _read_manifest(path: Path) -> bytes:
     if not path.is_file():
         raise ArtifactError(f"no dbt manifest at {path}; run `dbt parse` in the project first")
@@ -458,7 +460,7 @@ def _modelled(path: Path, data: bytes) -> Project:
     return msgspec.structs.replace(parse_manifest(data, str(path)), manifest_path=path)
 
 
-def parse_manifest(data: bytes, origin: str, regenerate: str = "regenerate it with `dbt parse`") -> Project:
+def parse_manifest(data: bytes, origin: str, regenerate: str = _REGENERATE_MANIFEST) -> Project:
     """A manifest's bytes into a Project; ``origin`` names it in errors (a path, a registry release)."""
     try:
         with collector_paused():

@@ -248,7 +248,8 @@ class Lineage:
         return self._nodes[node_id]
 
     def unknown_relations(self, node_id: str) -> tuple[str, ...]:
-        """Tables the node's SQL reads that are no relation of the manifest, read without following its columns."""
+        """Tables the node's SQL reads that are no relation of the manifest: from its lineage when a public model
+        reads it (computed for DM011 anyway), else from its parsed SQL alone, without following its columns."""
         relation = self._relations.get(node_id)
         if relation is None or not relation.has_sql:
             return ()

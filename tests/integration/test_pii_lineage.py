@@ -331,7 +331,7 @@ def test_scan_reads_check_s_lineage_cache_and_finds_what_parsing_finds(
     assert leaking_findings and cache.is_file()
     from_cache = run_cli("scan", "--format", "json", cwd=leaking)
     checked = json.loads(run_cli("check", "--format", "json", cwd=leaking).stdout)
-    assert checked["lineage_cache"]["misses"] == 0  # scan kept the entries it did not read (DM007's relations)
+    assert checked["lineage_cache"]["misses"] == 0  # scan kept what it did not read
     cache.unlink()
     parsed = run_cli("scan", "--format", "json", cwd=leaking)
     assert cache.is_file()
